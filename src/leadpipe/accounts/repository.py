@@ -1,0 +1,36 @@
+"""Every SQL statement about workspaces and API keys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+
+from leadpipe.storage.base import table_of
+from leadpipe.storage.models import ApiKey, Workspace
+
+WORKSPACES = table_of(Workspace)
+API_KEYS = table_of(ApiKey)
+_w = WORKSPACES.c
+
+
+class WorkspaceRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def get(self, workspace_id: str) -> Any:
+        return self.conn.execute(select(WORKSPACES).where(_w.id == workspace_id)).first()
+
+    def first(self) -> Any:
+        return self.conn.execute(select(WORKSPACES).order_by(_w.created_at).limit(1)).first()
+
+    def insert(self, values: dict[str, Any]) -> None:
+        self.conn.execute(insert(WORKSPACES).values(**values))
+
+
+class ApiKeyRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def insert(self, values: dict[str, Any]) -> None:
+        self.conn.execute(insert(API_KEYS).values(**values))

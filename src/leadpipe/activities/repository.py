@@ -1,0 +1,22 @@
+"""Every SQL statement about lead activities (the timeline)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, insert
+
+from leadpipe.storage.base import table_of
+from leadpipe.storage.models import LeadActivity
+
+ACTIVITIES = table_of(LeadActivity)
+
+
+class ActivityRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            self.conn.execute(insert(ACTIVITIES), list(rows))

@@ -1,0 +1,65 @@
+"""The ASGI application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
+
+from leadpipe import __version__, exception_handlers
+from leadpipe.config import Settings, get_settings
+from leadpipe.deps import DatabaseDep
+from leadpipe.intake.endpoints import router as intake_router
+from leadpipe.kit.responses import JSONResponse
+from leadpipe.middleware import RequestContextMiddleware
+from leadpipe.storage.engine import Database
+
+DESCRIPTION = """
+leadpipe receives leads from providers on webhooks, deduplicates the person, decides
+whether the payload updates an existing opportunity or opens a new one, and keeps the
+whole timeline.
+
+Errors always use one envelope:
+`{"success": false, "error": "...", "code": "VALIDATION_ERROR", "request_id": "...",
+"details": [{"field": "...", "message": "..."}]}`.
+"""
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    database = db or Database.from_settings(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if db is None:  # only dispose what this app created
+            database.dispose()
+
+    app = FastAPI(
+        title="leadpipe",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        default_response_class=JSONResponse,
+    )
+    app.state.settings = settings
+    app.state.db = database
+    app.add_middleware(RequestContextMiddleware)
+    exception_handlers.install(app)
+    app.include_router(intake_router)
+
+    @app.get("/health", tags=["health"])
+    async def health(db: DatabaseDep) -> dict[str, object]:
+        """Liveness and database reachability."""
+
+        def ping() -> None:
+            with db.transaction(write=False) as conn:
+                conn.execute(text("SELECT 1"))
+
+        await run_in_threadpool(ping)
+        return {"success": True, "status": "ok", "version": __version__, "database": db.dialect}
+
+    return app

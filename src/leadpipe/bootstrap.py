@@ -1,0 +1,44 @@
+"""First start: migrate, and give a newcomer a workspace, a webhook and a key to try."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from leadpipe.accounts.repository import WorkspaceRepository
+from leadpipe.accounts.service import account
+from leadpipe.intake.repository import WEBHOOKS
+from leadpipe.intake.webhooks import webhook
+from leadpipe.storage import migrate
+from leadpipe.storage.engine import Database
+
+DEFAULT_WORKSPACE = "default"
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    workspace_id: str
+    webhook_id: str | None
+    api_key: str | None  # only on the very first start: keys are stored hashed
+    first_start: bool
+
+
+def prepare(db: Database) -> Started:
+    migrate.upgrade(db.engine)
+    with db.transaction() as conn:
+        existing = WorkspaceRepository(conn).first()
+        if existing is not None:
+            webhook_id = conn.execute(
+                select(WEBHOOKS.c.id)
+                .where(WEBHOOKS.c.workspace_id == existing.id, WEBHOOKS.c.is_active)
+                .order_by(WEBHOOKS.c.created_at)
+                .limit(1)
+            ).scalar_one_or_none()
+            return Started(existing.id, webhook_id, None, first_start=False)
+        workspace_id = account.create_workspace(
+            conn, name="Default workspace", workspace_id=DEFAULT_WORKSPACE
+        )
+        webhook_id = webhook.create(conn, workspace_id=workspace_id, name="Website leads")
+        key = account.create_api_key(conn, workspace_id=workspace_id, name="First key")
+        return Started(workspace_id, webhook_id, key.key, first_start=True)

@@ -1,0 +1,245 @@
+"""The ``leadpipe`` command."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+
+from leadpipe.bootstrap import prepare
+from leadpipe.config import Settings, get_settings
+from leadpipe.errors import LeadpipeError
+from leadpipe.storage import migrate
+from leadpipe.storage.engine import Database
+
+app = typer.Typer(help="leadpipe: lead intake, dedup, pipeline and timeline.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+workspace_app = typer.Typer(help="Workspaces (tenants).", no_args_is_help=True)
+apikey_app = typer.Typer(help="API keys.", no_args_is_help=True)
+webhook_app = typer.Typer(help="Intake webhooks.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(workspace_app, name="workspace")
+app.add_typer(apikey_app, name="apikey")
+app.add_typer(webhook_app, name="webhook")
+
+console = Console()
+
+
+def _database() -> tuple[Settings, Database]:
+    settings = get_settings()
+    return settings, Database.from_settings(settings)
+
+
+def _fail(exc: LeadpipeError) -> typer.Exit:
+    console.print(f"[red]error:[/red] {exc.message}")
+    for detail in exc.details:
+        console.print(f"  - {detail.get('field')}: {detail.get('message')}")
+    return typer.Exit(code=1)
+
+
+def curl_example(settings: Settings, webhook_id: str, workspace_id: str) -> str:
+    payload = {
+        "firstname": "John",
+        "lastname": "Doe",
+        "email": "john@example.com",
+        "phone_number": "5551234567",
+        "productid": "Solar Panels",
+        "lead_status": "New",
+        "source": "Website",
+    }
+    url = f"{settings.public_url.rstrip('/')}/webhooks/{webhook_id}"
+    return (
+        f"curl -X POST {shlex.quote(url)} -H 'Content-Type: application/json' "
+        f"-H 'x-workspace-id: {workspace_id}' -d {shlex.quote(json.dumps(payload))}"
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes (use PostgreSQL for >1).")] = 1,
+    access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+) -> None:
+    """Migrate the database, create a first workspace if there is none, and serve the API."""
+    import os
+
+    import uvicorn
+
+    settings, db = _database()
+    if "LEADPIPE_PUBLIC_URL" not in os.environ:
+        shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        settings.public_url = f"http://{shown_host}:{port}"
+        os.environ["LEADPIPE_PUBLIC_URL"] = settings.public_url
+    started = prepare(db)
+    db.dispose()
+    _print_welcome(settings, started.workspace_id, started.webhook_id, started.api_key)
+    uvicorn.run(
+        "leadpipe.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level,
+        access_log=access_log,
+        server_header=False,
+    )
+
+
+def _print_welcome(
+    settings: Settings, workspace_id: str, webhook_id: str | None, api_key: str | None
+) -> None:
+    lines = [f"Database:   {settings.database_url}", f"Workspace:  {workspace_id}"]
+    if webhook_id:
+        lines.append(f"Webhook:    {settings.public_url.rstrip('/')}/webhooks/{webhook_id}")
+    if api_key:
+        lines.append(f"API key:    {api_key}   (shown once: store it now)")
+    else:
+        lines.append("API key:    shown on first start; make another with `leadpipe apikey create`")
+    lines.append(f"API docs:   {settings.public_url.rstrip('/')}/docs")
+    console.print(Panel("\n".join(lines), title="leadpipe is starting", expand=False))
+    if webhook_id:
+        console.print("Post a lead:")
+        console.print(
+            curl_example(settings, webhook_id, workspace_id),
+            soft_wrap=True,
+            highlight=False,
+            markup=False,
+        )
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    settings, db = _database()
+    migrate.upgrade(db.engine, revision)
+    console.print(f"Database at {revision}: {settings.database_url}")
+
+
+@workspace_app.command("create")
+def workspace_create(
+    name: Annotated[str, typer.Argument(help="Display name.")],
+    workspace_id: Annotated[str | None, typer.Option("--id", help="Text id, e.g. 39135.")] = None,
+    region: Annotated[str, typer.Option(help="Default phone region (ISO 3166).")] = "US",
+    lead_window_days: Annotated[int, typer.Option(help="Update window for leads.")] = 30,
+) -> None:
+    """Create a workspace with the default pipeline."""
+    from leadpipe.accounts.service import account
+
+    _, db = _database()
+    try:
+        with db.transaction() as conn:
+            created = account.create_workspace(
+                conn,
+                name=name,
+                workspace_id=workspace_id,
+                default_region=region,
+                lead_window_days=lead_window_days,
+            )
+    except LeadpipeError as exc:
+        raise _fail(exc) from None
+    console.print(f"Workspace created: {created}")
+
+
+@apikey_app.command("create")
+def apikey_create(
+    workspace_id: Annotated[str, typer.Argument(help="Workspace the key belongs to.")],
+    name: Annotated[str, typer.Option(help="What the key is for.")] = "CLI key",
+    scope: Annotated[list[str] | None, typer.Option(help="read, write, admin (repeat).")] = None,
+) -> None:
+    """Create an API key; it is printed once and stored hashed."""
+    from leadpipe.accounts.rules import SCOPES
+    from leadpipe.accounts.service import account
+
+    _, db = _database()
+    try:
+        with db.transaction() as conn:
+            created = account.create_api_key(
+                conn, workspace_id=workspace_id, name=name, scopes=tuple(scope or SCOPES)
+            )
+    except LeadpipeError as exc:
+        raise _fail(exc) from None
+    console.print(f"API key (shown once): {created.key}", highlight=False)
+    console.print(f"Scopes: {', '.join(created.scopes)}")
+
+
+@webhook_app.command("create")
+def webhook_create(
+    workspace_id: Annotated[str, typer.Argument(help="Workspace that owns the webhook.")],
+    name: Annotated[str, typer.Option(help="Display name.")] = "Webhook",
+    webhook_id: Annotated[str | None, typer.Option("--id", help="Public id.")] = None,
+    lead_type: Annotated[str | None, typer.Option(help="solar, hvac, insurance, ...")] = None,
+    mapping: Annotated[
+        str | None,
+        typer.Option(
+            help='JSON object of payload path → field, e.g. {"customer.personal.firstName": '
+            '"firstname"}.'
+        ),
+    ] = None,
+    require_phone: Annotated[bool, typer.Option(help="Refuse leads without a phone.")] = False,
+    always_create_lead: Annotated[
+        bool,
+        typer.Option(help="Open a lead for every delivery, even without status/product/notes."),
+    ] = False,
+    dedup_scope: Annotated[str, typer.Option(help="workspace or webhook.")] = "workspace",
+) -> None:
+    """Create an intake webhook and print its URL."""
+    from leadpipe.intake.webhooks import webhook
+
+    settings, db = _database()
+    try:
+        field_mapping = json.loads(mapping) if mapping else {}
+    except json.JSONDecodeError as exc:
+        console.print(f"[red]error:[/red] --mapping is not JSON: {exc}")
+        raise typer.Exit(code=1) from None
+    try:
+        with db.transaction() as conn:
+            created = webhook.create(
+                conn,
+                workspace_id=workspace_id,
+                name=name,
+                webhook_id=webhook_id,
+                lead_type=lead_type,
+                field_mapping=field_mapping,
+                require_phone=require_phone,
+                always_create_lead=always_create_lead,
+                dedup_scope=dedup_scope,
+            )
+    except LeadpipeError as exc:
+        raise _fail(exc) from None
+    console.print(f"Webhook created: {settings.public_url.rstrip('/')}/webhooks/{created}")
+    console.print(
+        curl_example(settings, created, workspace_id), soft_wrap=True, highlight=False, markup=False
+    )
+
+
+@app.command()
+def demo(
+    leads: Annotated[int, typer.Option(help="How many deliveries to post.")] = 3000,
+    workspace_id: Annotated[str, typer.Option("--workspace", help="Demo workspace id.")] = "demo",
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+) -> None:
+    """Create a demo workspace with a webhook and realistic leads over the last 90 days."""
+    from leadpipe.cli.demo import run_demo
+
+    _, db = _database()
+    migrate.upgrade(db.engine)
+    try:
+        summary = run_demo(db, workspace_id=workspace_id, deliveries=leads, seed=seed)
+    except LeadpipeError as exc:
+        raise _fail(exc) from None
+    console.print(
+        f"Demo workspace '{workspace_id}': {summary.contacts} contacts, "
+        f"{summary.leads} leads, {summary.updates} status updates, "
+        f"webhook {summary.webhook_id}"
+    )
+    if summary.api_key:
+        console.print(f"API key (shown once): {summary.api_key}", highlight=False)
+
+
+def main() -> None:
+    app()

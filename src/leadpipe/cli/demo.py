@@ -1,0 +1,274 @@
+"""Realistic demo traffic: home-services leads, repeat contacts and status progressions.
+
+Also used by ``bench/intake.py`` so that the benchmark posts the same kind of payloads.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from leadpipe.accounts.repository import WorkspaceRepository
+from leadpipe.accounts.service import account
+from leadpipe.intake.schemas import Delivery
+from leadpipe.intake.service import intake
+from leadpipe.intake.webhooks import webhook
+from leadpipe.kit.clock import utcnow
+from leadpipe.kit.ids import request_id
+from leadpipe.storage.base import table_of
+from leadpipe.storage.engine import Database
+from leadpipe.storage.models import Contact, Lead
+
+FIRST = [
+    "James",
+    "Mary",
+    "Robert",
+    "Patricia",
+    "John",
+    "Jennifer",
+    "Michael",
+    "Linda",
+    "David",
+    "Elizabeth",
+    "William",
+    "Barbara",
+    "Carlos",
+    "Maria",
+    "Jose",
+    "Ana",
+    "Wei",
+    "Mei",
+    "Aisha",
+    "Omar",
+    "Priya",
+    "Raj",
+    "Olivia",
+    "Noah",
+    "Emma",
+    "Liam",
+    "Sofia",
+    "Lucas",
+]
+LAST = [
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Rodriguez",
+    "Martinez",
+    "Hernandez",
+    "Lopez",
+    "Nguyen",
+    "Chen",
+    "Patel",
+    "Khan",
+    "Wilson",
+    "Anderson",
+    "Thomas",
+    "Taylor",
+    "Moore",
+    "Jackson",
+    "Martin",
+    "Lee",
+]
+PRODUCTS = [
+    ("Solar Panels", 0.24, 28000),
+    ("HVAC Replacement", 0.18, 9500),
+    ("Kitchen Remodel", 0.14, 32000),
+    ("Bath Remodel", 0.14, 15000),
+    ("Roofing", 0.12, 14000),
+    ("Home Insurance", 0.08, 1800),
+    ("Basement Waterproofing", 0.05, 8000),
+    ("Windows", 0.05, 12000),
+]
+SOURCES = [
+    ("Facebook Ads", 0.3),
+    ("Google Ads", 0.25),
+    ("Angi", 0.12),
+    ("HomeAdvisor", 0.1),
+    ("Website", 0.1),
+    ("Referral", 0.06),
+    ("Thumbtack", 0.07),
+]
+PLACES = [
+    ("Austin", "TX", "787"),
+    ("Phoenix", "AZ", "850"),
+    ("Miami", "FL", "331"),
+    ("San Diego", "CA", "921"),
+    ("Denver", "CO", "802"),
+    ("Atlanta", "GA", "303"),
+    ("Charlotte", "NC", "282"),
+    ("Las Vegas", "NV", "891"),
+    ("Tampa", "FL", "336"),
+]
+AREA_CODES = ["512", "602", "305", "619", "303", "404", "704", "702", "813", "555"]
+PROGRESSION = ["Qualified", "Proposal Sent", "Negotiation", "Closed Won", "Closed Lost"]
+
+
+@dataclass
+class Person:
+    firstname: str
+    lastname: str
+    phone: str
+    email: str
+    crm_id: str
+    city: str
+    state: str
+    zip_code: str
+
+
+class PayloadFactory:
+    """Payloads as providers send them; about ``repeat`` of them are for known people."""
+
+    def __init__(self, seed: int = 7, repeat: float = 0.3) -> None:
+        self.rng = random.Random(seed)
+        self.repeat = repeat
+        self.people: list[tuple[Person, str]] = []  # (person, product)
+        self._serial = 0
+
+    def _weighted(self, items: list[tuple[Any, ...]]) -> tuple[Any, ...]:
+        return self.rng.choices(items, weights=[i[1] for i in items])[0]
+
+    def _new_person(self) -> Person:
+        r = self.rng
+        self._serial += 1
+        first, last = r.choice(FIRST), r.choice(LAST)
+        city, state, zip3 = r.choice(PLACES)
+        phone = f"{r.choice(AREA_CODES)}{r.randint(200, 999)}{r.randint(0, 9999):04d}"
+        return Person(
+            first,
+            last,
+            phone,
+            f"{first.lower()}.{last.lower()}{self._serial}@example.com",
+            f"CRM{100000 + self._serial}",
+            city,
+            state,
+            f"{zip3}{r.randint(0, 99):02d}",
+        )
+
+    def _phone_as_typed(self, phone: str) -> str:
+        style = self.rng.randrange(4)
+        if style == 0:
+            return f"({phone[:3]}) {phone[3:6]}-{phone[6:]}"
+        if style == 1:
+            return f"{phone[:3]}.{phone[3:6]}.{phone[6:]}"
+        if style == 2:
+            return f"+1 {phone[:3]} {phone[3:6]} {phone[6:]}"
+        return phone
+
+    def next(self) -> dict[str, Any]:
+        r = self.rng
+        if self.people and r.random() < self.repeat:
+            person, product = r.choice(self.people)
+            if r.random() < 0.75:  # a provider reporting progress on the same opportunity
+                return {
+                    "crm_id": person.crm_id,
+                    "productid": product,
+                    "lead_status": r.choice(PROGRESSION),
+                    "source": "CRM sync",
+                }
+            product = self._weighted(PRODUCTS)[0]  # the same person, another project
+        else:
+            person = self._new_person()
+            product = self._weighted(PRODUCTS)[0]
+        self.people.append((person, product))
+        value = next(v for name, _, v in PRODUCTS if name == product)
+        payload: dict[str, Any] = {
+            "firstname": person.firstname,
+            "lastname": person.lastname,
+            "email": person.email,
+            "phone_number": self._phone_as_typed(person.phone),
+            "crm_id": person.crm_id,
+            "productid": product,
+            "lead_status": "New",
+            "source": self._weighted(SOURCES)[0],
+            "city": person.city,
+            "state": person.state,
+            "zip": person.zip_code,
+            "estimated_value": round(value * r.uniform(0.6, 1.5), -2),
+            "utm_source": r.choice(["facebook", "google", "bing", "newsletter"]),
+            "utm_medium": r.choice(["cpc", "social", "email"]),
+            "utm_campaign": f"{product.lower().replace(' ', '-')}-q{r.randint(1, 4)}",
+            "notes": r.choice(
+                [
+                    "",
+                    "Call after 5pm",
+                    "Interested in financing",
+                    "Wants a quote this week",
+                    "Has an HOA",
+                ]
+            ),
+            "consent": {"description": "I agree to be contacted", "value": True},
+        }
+        if r.random() < 0.15:
+            payload["adate"] = (utcnow() + timedelta(days=r.randint(1, 14))).date().isoformat()
+            payload["atime"] = r.choice(["9:00 AM", "11:30 AM", "2:00 PM", "4:30 PM"])
+            payload["appointment_status"] = "scheduled"
+        if product == "Solar Panels":
+            payload["monthlyElectricBill"] = r.randint(90, 450)
+            payload["roofType"] = r.choice(["shingle", "tile", "metal"])
+        return payload
+
+
+@dataclass(frozen=True, slots=True)
+class DemoSummary:
+    webhook_id: str
+    contacts: int
+    leads: int
+    updates: int
+    api_key: str | None
+
+
+def run_demo(db: Database, *, workspace_id: str, deliveries: int, seed: int) -> DemoSummary:
+    api_key = None
+    with db.transaction() as conn:
+        if WorkspaceRepository(conn).get(workspace_id) is None:
+            account.create_workspace(conn, name="Demo Home Services", workspace_id=workspace_id)
+            api_key = account.create_api_key(conn, workspace_id=workspace_id, name="Demo key").key
+        webhook_id = webhook.create(
+            conn, workspace_id=workspace_id, name=f"Demo feed {seed}", default_source="Demo feed"
+        )
+    factory = PayloadFactory(seed)
+    start = utcnow() - timedelta(days=90)
+    step = timedelta(days=90) / max(deliveries, 1)
+    updates = 0
+    for i in range(deliveries):
+        when: datetime = start + step * i
+        result = intake.ingest(
+            db,
+            Delivery(
+                webhook_id=webhook_id,
+                payload=factory.next(),
+                problem=None,
+                workspace_header=None,
+                delivery_key=None,
+                content_type="application/json",
+                ip_address="203.0.113.10",
+                user_agent="leadpipe-demo",
+                request_id=request_id(),
+                started=time.perf_counter(),
+            ),
+            now=when,
+        )
+        updates += result.body["lead_action"] == "updated"
+    with db.transaction(write=False) as conn:
+        contacts = conn.execute(
+            select(func.count())
+            .select_from(table_of(Contact))
+            .where(table_of(Contact).c.workspace_id == workspace_id)
+        ).scalar_one()
+        leads = conn.execute(
+            select(func.count())
+            .select_from(table_of(Lead))
+            .where(table_of(Lead).c.workspace_id == workspace_id)
+        ).scalar_one()
+    return DemoSummary(webhook_id, contacts, leads, updates, api_key)

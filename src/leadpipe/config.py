@@ -1,0 +1,44 @@
+"""Settings read from the environment (prefix ``LEADPIPE_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path("data")
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{DEFAULT_DATA_DIR / 'leadpipe.db'}"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LEADPIPE_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(default_factory=default_database_url)
+    """SQLAlchemy URL: ``sqlite:///path.db`` (default) or ``postgresql+psycopg://…``."""
+
+    database_pool_size: int = 10
+    database_max_overflow: int = 10
+    sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = "NORMAL"
+    """``NORMAL`` survives a crash of leadpipe; ``FULL`` also a power cut, at a cost per commit."""
+
+    public_url: str = "http://127.0.0.1:8000"
+    """Base URL printed in webhook URLs and curl examples."""
+
+    max_body_bytes: int = 1024 * 1024
+    idempotency_window_days: int = 7
+    trusted_proxies: list[str] = Field(default_factory=list)
+    """Peers (IPs or CIDRs) whose ``X-Forwarded-For`` is believed, e.g. ``["127.0.0.1"]``."""
+
+    default_phone_region: str = "US"
+    log_level: str = "info"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,100 @@
+"""Contact identity: phone and email normalisation, and which existing contact matches."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+
+class MatchType(StrEnum):
+    CRM_ID = "crm_id"
+    PHONE = "phone"
+    EMAIL = "email"
+    NEW = "new"
+
+
+class InvalidIdentity(ValueError):
+    pass
+
+
+def normalize_phone(raw: str, default_region: str = "US") -> str:
+    """E.164 for a phone written any usual way; raises InvalidIdentity when it cannot be one.
+
+    ``(555) 123-4567`` and ``1-555-123-4567`` are ``+15551234567`` in the US; an explicit
+    ``+61…`` stays Australian. "Possible" rather than "valid" is checked on purpose: 555
+    numbers and new ranges are real traffic for lead forms.
+    """
+    try:
+        number = phonenumbers.parse(raw, default_region.upper())
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidIdentity("is not a phone number") from exc
+    if not phonenumbers.is_possible_number(number):
+        raise InvalidIdentity("is not a possible phone number (too short or too long)")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize_email(raw: str) -> str:
+    """The address checked for syntax and lower-cased whole (DESIGN §1: identity)."""
+    try:
+        result = validate_email(raw.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise InvalidIdentity(str(exc)) from exc
+    return result.normalized.lower()
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    crm_id: str | None = None
+    phone: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContactIdentity:
+    id: uuid.UUID
+    crm_id: str | None
+    phone: str | None
+    email: str | None
+
+
+def choose_match(
+    identity: Identity, candidates: Sequence[ContactIdentity]
+) -> tuple[ContactIdentity | None, MatchType]:
+    """The contact this identity belongs to: CRM id first, then phone, then email (DESIGN §2.1)."""
+    for attr, match in (
+        ("crm_id", MatchType.CRM_ID),
+        ("phone", MatchType.PHONE),
+        ("email", MatchType.EMAIL),
+    ):
+        wanted = getattr(identity, attr)
+        if wanted is None:
+            continue
+        for candidate in candidates:
+            if getattr(candidate, attr) == wanted:
+                return candidate, match
+    return None, MatchType.NEW
+
+
+def identity_updates(
+    identity: Identity, matched: ContactIdentity, candidates: Sequence[ContactIdentity]
+) -> dict[str, str]:
+    """Identity fields to write on the matched contact.
+
+    A phone, email or CRM id already owned by another contact stays with that contact:
+    taking it would break the one-contact-per-identity rule, so it is left out.
+    """
+    columns = {"crm_id": "crm_id", "phone": "phone_number", "email": "email"}
+    updates: dict[str, str] = {}
+    for attr, column in columns.items():
+        wanted = getattr(identity, attr)
+        if wanted is None or getattr(matched, attr) == wanted:
+            continue
+        owned_elsewhere = any(getattr(c, attr) == wanted and c.id != matched.id for c in candidates)
+        if not owned_elsewhere:
+            updates[column] = wanted
+    return updates

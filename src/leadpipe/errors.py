@@ -1,0 +1,59 @@
+"""Errors that carry their HTTP status and envelope code (DESIGN §2.9)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class LeadpipeError(Exception):
+    status_code = 500
+    code = "INTERNAL_ERROR"
+
+    def __init__(self, message: str, details: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or []
+
+
+class ValidationFailed(LeadpipeError):
+    status_code = 400
+    code = "VALIDATION_ERROR"
+
+
+class Unauthorized(LeadpipeError):
+    status_code = 401
+    code = "UNAUTHORIZED"
+
+
+class Forbidden(LeadpipeError):
+    status_code = 403
+    code = "FORBIDDEN"
+
+
+class NotFound(LeadpipeError):
+    status_code = 404
+    code = "NOT_FOUND"
+
+
+class Conflict(LeadpipeError):
+    status_code = 409
+    code = "CONFLICT"
+
+
+class PayloadTooLarge(LeadpipeError):
+    status_code = 413
+    code = "PAYLOAD_TOO_LARGE"
+
+
+class UnsupportedMediaType(LeadpipeError):
+    status_code = 415
+    code = "UNSUPPORTED_MEDIA_TYPE"
+
+
+class RateLimited(LeadpipeError):
+    status_code = 429
+    code = "RATE_LIMITED"
+
+
+def field_error(field: str, message: str) -> dict[str, Any]:
+    return {"field": field, "message": message}

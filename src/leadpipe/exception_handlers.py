@@ -1,0 +1,82 @@
+"""One error envelope for every failure (DESIGN §2.9)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from leadpipe.errors import LeadpipeError
+from leadpipe.kit.responses import JSONResponse
+
+log = logging.getLogger("leadpipe")
+
+_HTTP_CODES = {
+    400: "VALIDATION_ERROR",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    409: "CONFLICT",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    429: "RATE_LIMITED",
+}
+
+
+def envelope(
+    request: Request, message: str, code: str, details: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    return {
+        "success": False,
+        "error": message,
+        "code": code,
+        "request_id": getattr(request.state, "request_id", None),
+        "details": details or [],
+    }
+
+
+async def _leadpipe_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, LeadpipeError)
+    return JSONResponse(
+        envelope(request, exc.message, exc.code, exc.details), status_code=exc.status_code
+    )
+
+
+async def _request_validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    details = [
+        {
+            "field": ".".join(str(p) for p in e["loc"] if p not in ("body", "query", "path")),
+            "message": e["msg"],
+        }
+        for e in exc.errors()
+    ]
+    return JSONResponse(
+        envelope(request, "The request is invalid", "VALIDATION_ERROR", details), status_code=400
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "INTERNAL_ERROR" if exc.status_code >= 500 else "ERROR")
+    return JSONResponse(
+        envelope(request, str(exc.detail), code), status_code=exc.status_code, headers=exc.headers
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    return JSONResponse(
+        envelope(request, "Internal server error", "INTERNAL_ERROR"), status_code=500
+    )
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(LeadpipeError, _leadpipe_error)
+    app.add_exception_handler(RequestValidationError, _request_validation)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,139 @@
+"""``POST /webhooks/{webhook_id}``: where providers deliver leads."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from leadpipe.deps import DatabaseDep, RequestId, SettingsDep
+from leadpipe.intake.parsing import delivery_key, read_payload
+from leadpipe.intake.schemas import Delivery, IntakeResponse
+from leadpipe.intake.service import intake
+from leadpipe.kit.net import client_ip, parse_networks
+from leadpipe.kit.responses import JSONResponse
+
+router = APIRouter(tags=["intake"])
+
+_SEED_NEW_LEAD = {
+    "firstname": "Carlos",
+    "lastname": "Rodriguez",
+    "email": "carlos@example.com",
+    "phone_number": "3055551234",
+    "crm_id": "CRM123456",
+    "productid": "Pool Installation",
+    "lead_status": "New",
+    "source": "Facebook Ads",
+    "adate": "2025-09-30",
+    "atime": "2:00 PM",
+    "appointment_status": "scheduled",
+}
+_SEED_STATUS_UPDATE = {
+    "crm_id": "CRM123456",
+    "productid": "Pool Installation",
+    "lead_status": "Converted",
+    "appointment_status": "completed",
+}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {
+            "application/json": {
+                "example": {
+                    "success": False,
+                    "error": description,
+                    "code": "…",
+                    "request_id": "…",
+                    "details": [],
+                }
+            }
+        },
+    }
+
+
+OPENAPI_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {"type": "object", "additionalProperties": True},
+                "examples": {
+                    "new_lead": {"summary": "New lead (seed 000)", "value": _SEED_NEW_LEAD},
+                    "status_update": {
+                        "summary": "Status update by crm_id",
+                        "value": _SEED_STATUS_UPDATE,
+                    },
+                },
+            },
+            "application/x-www-form-urlencoded": {"schema": {"type": "object"}},
+            "multipart/form-data": {"schema": {"type": "object"}},
+        },
+    },
+    "parameters": [
+        {
+            "name": "x-workspace-id",
+            "in": "header",
+            "required": False,
+            "schema": {"type": "string"},
+            "description": "Must equal the webhook's workspace.",
+        },
+        {
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": False,
+            "schema": {"type": "string"},
+            "description": "Repeated deliveries with the same key (or `webhook-id`) within 7 "
+            "days get the first response and change nothing.",
+        },
+    ],
+}
+
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _error("Malformed body or invalid fields (VALIDATION_ERROR)"),
+    403: _error("x-workspace-id does not match the webhook (FORBIDDEN)"),
+    404: _error("Unknown or disabled webhook (NOT_FOUND)"),
+    413: _error("Body over 1 MiB (PAYLOAD_TOO_LARGE)"),
+    415: _error("Content type not accepted (UNSUPPORTED_MEDIA_TYPE)"),
+}
+
+
+@router.post(
+    "/webhooks/{webhook_id}",
+    response_model=IntakeResponse,
+    responses=RESPONSES,
+    openapi_extra=OPENAPI_BODY,
+    summary="Receive a lead",
+)
+@router.post("/webhook/{webhook_id}", include_in_schema=False)
+async def receive(
+    webhook_id: str, request: Request, db: DatabaseDep, settings: SettingsDep, request_id: RequestId
+) -> JSONResponse:
+    """Receive a lead: dedupe the contact, then create or update its lead."""
+    started = time.perf_counter()
+    payload, problem = await read_payload(request, settings.max_body_bytes)
+    headers = request.headers
+    delivery = Delivery(
+        webhook_id=webhook_id,
+        payload=payload,
+        problem=problem,
+        workspace_header=headers.get("x-workspace-id"),
+        delivery_key=delivery_key(headers),
+        content_type=headers.get("content-type"),
+        ip_address=client_ip(
+            request.client.host if request.client else None,
+            headers.get("x-forwarded-for"),
+            parse_networks(tuple(settings.trusted_proxies)),
+        ),
+        user_agent=headers.get("user-agent"),
+        request_id=request_id,
+        started=started,
+    )
+    result = await run_in_threadpool(
+        intake.ingest, db, delivery, idempotency_days=settings.idempotency_window_days
+    )
+    headers_out = {"Idempotent-Replayed": "true"} if result.replayed else None
+    return JSONResponse(result.body, status_code=result.status_code, headers=headers_out)

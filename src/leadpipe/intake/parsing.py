@@ -1,0 +1,106 @@
+"""Reading a provider's body: size limit, content types, JSON and form decoding."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncGenerator
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+from starlette.datastructures import Headers, UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.requests import Request
+
+from leadpipe.errors import LeadpipeError, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+
+JSON = "json"
+FORM = "form"
+MULTIPART = "multipart"
+ACCEPTED = "application/json, application/x-www-form-urlencoded or multipart/form-data"
+
+
+def body_kind(content_type: str | None) -> str:
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if media == "application/json" or media.endswith("+json"):
+        return JSON
+    if media == "application/x-www-form-urlencoded":
+        return FORM
+    if media == "multipart/form-data":
+        return MULTIPART
+    raise UnsupportedMediaType(f"Content-Type must be {ACCEPTED}, not '{media or 'missing'}'")
+
+
+async def read_limited(request: Request, limit: int) -> bytes:
+    """The body, refusing more than ``limit`` bytes whether or not Content-Length is sent."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"Body is larger than {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"Body is larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _collect(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """Form pairs as a dict; a repeated key (``tags=a&tags=b``) becomes a list."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if isinstance(value, UploadFile):
+            value = value.filename
+        if key in out:
+            existing = out[key]
+            out[key] = [*existing, value] if isinstance(existing, list) else [existing, value]
+        else:
+            out[key] = value
+    return out
+
+
+async def _once(body: bytes) -> AsyncGenerator[bytes, None]:
+    yield body
+
+
+async def parse_body(kind: str, body: bytes, headers: Headers) -> dict[str, Any]:
+    if kind == JSON:
+        try:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise ValidationFailed(f"Malformed JSON: {exc}") from None
+        if not isinstance(payload, dict):
+            raise ValidationFailed("The JSON body must be an object")
+        return payload
+    if kind == FORM:
+        try:
+            return _collect(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+        except UnicodeDecodeError:
+            raise ValidationFailed("Form body is not valid UTF-8") from None
+    try:
+        form = await MultiPartParser(headers, _once(body)).parse()
+    except MultiPartException as exc:
+        raise ValidationFailed(f"Malformed multipart body: {exc.message}") from None
+    return _collect(list(form.multi_items()))
+
+
+async def read_payload(
+    request: Request, limit: int
+) -> tuple[dict[str, Any] | None, LeadpipeError | None]:
+    """The payload, or the reason it cannot be had (reported after the webhook is known)."""
+    try:
+        kind = body_kind(request.headers.get("content-type"))
+        body = await read_limited(request, limit)
+        return await parse_body(kind, body, request.headers), None
+    except LeadpipeError as exc:
+        return None, exc
+
+
+def delivery_key(headers: Headers) -> str | None:
+    """The provider's delivery id: Standard Webhooks' ``webhook-id`` or ``Idempotency-Key``."""
+    key = headers.get("webhook-id") or headers.get("idempotency-key")
+    if not key:
+        return None
+    key = key.strip()
+    return key if len(key) <= 200 else "sha256:" + hashlib.sha256(key.encode()).hexdigest()

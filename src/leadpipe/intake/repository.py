@@ -1,0 +1,125 @@
+"""Every SQL statement about webhooks, deliveries and the intake log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from leadpipe.storage.base import table_of
+from leadpipe.storage.dialect import insert as upsert_insert
+from leadpipe.storage.models import InboundRequest, Webhook, WebhookDelivery, Workspace
+
+WEBHOOKS = table_of(Webhook)
+DELIVERIES = table_of(WebhookDelivery)
+INBOUND_LOG = table_of(InboundRequest)
+_wh = WEBHOOKS.c
+_ws = table_of(Workspace).c
+_d = DELIVERIES.c
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookContext:
+    """What intake needs to know about a webhook and its workspace, read in one query."""
+
+    id: str
+    name: str
+    workspace_id: str
+    is_active: bool
+    lead_type: str | None
+    field_mapping: dict[str, Any]
+    require_phone: bool
+    always_create_lead: bool
+    dedup_scope: str
+    default_source: str | None
+    workspace_active: bool
+    region: str
+    window_days: int
+
+
+class WebhookRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def context(self, webhook_id: str) -> WebhookContext | None:
+        row = self.conn.execute(
+            select(
+                _wh.id,
+                _wh.name,
+                _wh.workspace_id,
+                _wh.is_active,
+                _wh.lead_type,
+                _wh.field_mapping,
+                _wh.require_phone,
+                _wh.always_create_lead,
+                _wh.dedup_scope,
+                _wh.default_source,
+                _ws.is_active.label("workspace_active"),
+                _ws.default_region.label("region"),
+                _ws.lead_window_days.label("window_days"),
+            )
+            .join(table_of(Workspace), _ws.id == _wh.workspace_id)
+            .where(_wh.id == webhook_id)
+        ).first()
+        return WebhookContext(**row._asdict()) if row else None
+
+    def insert(self, values: dict[str, Any]) -> None:
+        self.conn.execute(insert(WEBHOOKS).values(**values))
+
+    def count_lead(self, webhook_id: str, now: datetime) -> None:
+        self.conn.execute(
+            update(WEBHOOKS)
+            .where(_wh.id == webhook_id)
+            .values(total_leads=_wh.total_leads + 1, last_lead_at=now)
+        )
+
+
+class DeliveryRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def claim(self, webhook_id: str, key: str, now: datetime, stale_before: datetime) -> bool:
+        """Take a delivery key for this request; False when a fresh one exists already.
+
+        One statement settles concurrent duplicates: the unique key makes the second
+        insert wait for the first transaction and then conflict. A claim older than the
+        window is taken over.
+        """
+        stmt = upsert_insert(self.conn, DELIVERIES).values(
+            webhook_id=webhook_id, delivery_key=key, created_at=now
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[_d.webhook_id, _d.delivery_key],
+            set_={"created_at": now, "response": None, "status_code": None},
+            where=_d.created_at < stale_before,
+        )
+        return self.conn.execute(stmt.returning(_d.id)).first() is not None
+
+    def stored_response(self, webhook_id: str, key: str) -> tuple[int, dict[str, Any]] | None:
+        row = self.conn.execute(
+            select(_d.status_code, _d.response).where(
+                _d.webhook_id == webhook_id, _d.delivery_key == key
+            )
+        ).first()
+        if row is None or row.response is None:
+            return None
+        return row.status_code, row.response
+
+    def store_response(
+        self, webhook_id: str, key: str, status_code: int, response: dict[str, Any]
+    ) -> None:
+        self.conn.execute(
+            update(DELIVERIES)
+            .where(_d.webhook_id == webhook_id, _d.delivery_key == key)
+            .values(status_code=status_code, response=response)
+        )
+
+
+class InboundLogRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, values: dict[str, Any]) -> None:
+        self.conn.execute(insert(INBOUND_LOG).values(**values))

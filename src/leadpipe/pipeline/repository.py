@@ -1,0 +1,57 @@
+"""Every SQL statement about pipeline stages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, select
+
+from leadpipe.pipeline.rules import DEFAULT_STAGES
+from leadpipe.storage.base import table_of
+from leadpipe.storage.dialect import insert
+from leadpipe.storage.models import PipelineStage
+
+STAGES = table_of(PipelineStage)
+_s = STAGES.c
+
+
+@dataclass(frozen=True, slots=True)
+class StageInfo:
+    slug: str
+    name: str
+    probability: int
+    is_default: bool
+
+
+class StageRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def active_stages(self, workspace_id: str) -> list[StageInfo]:
+        rows = self.conn.execute(
+            select(_s.stage_slug, _s.stage_name, _s.conversion_probability, _s.is_default)
+            .where(_s.workspace_id == workspace_id, _s.is_active)
+            .order_by(_s.stage_order)
+        )
+        return [StageInfo(*row) for row in rows]
+
+    def ensure_default_pipeline(self, workspace_id: str, now: datetime) -> None:
+        """Seed 000's ``ensure_workspace_pipeline``: the default stages, once."""
+        rows = [
+            {
+                "workspace_id": workspace_id,
+                "stage_name": t.name,
+                "stage_slug": t.slug,
+                "color": t.color,
+                "stage_order": order,
+                "conversion_probability": t.probability,
+                "is_default": t.is_default,
+                "is_active": True,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for order, t in enumerate(DEFAULT_STAGES, start=1)
+        ]
+        for row in rows:
+            self.conn.execute(insert(self.conn, STAGES).values(**row).on_conflict_do_nothing())

@@ -1,0 +1,1 @@
+"""Persistence: models, portable types, engine and transactions."""

@@ -1,0 +1,20 @@
+"""Every table, imported here so Alembic and tests see the whole schema."""
+
+from leadpipe.storage.models.accounts import ApiKey, Workspace
+from leadpipe.storage.models.contacts import Contact
+from leadpipe.storage.models.intake import InboundRequest, Webhook, WebhookDelivery
+from leadpipe.storage.models.leads import Lead, LeadActivity, LeadStatusHistory
+from leadpipe.storage.models.pipeline import PipelineStage
+
+__all__ = [
+    "ApiKey",
+    "Contact",
+    "InboundRequest",
+    "Lead",
+    "LeadActivity",
+    "LeadStatusHistory",
+    "PipelineStage",
+    "Webhook",
+    "WebhookDelivery",
+    "Workspace",
+]

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from leadpipe.kit.ids import uuid7
+from leadpipe.storage.base import Base
+
+
+class Webhook(Base):
+    """An intake endpoint owned by one workspace: ``POST /webhooks/{id}``."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    lead_type: Mapped[str | None] = mapped_column(String(50))
+    is_active: Mapped[bool] = mapped_column(server_default=text("true"))
+    field_mapping: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    require_phone: Mapped[bool] = mapped_column(server_default=text("false"))
+    always_create_lead: Mapped[bool] = mapped_column(server_default=text("false"))
+    dedup_scope: Mapped[str] = mapped_column(String(20), server_default=text("'workspace'"))
+    default_source: Mapped[str | None] = mapped_column(String(255))
+    total_leads: Mapped[int] = mapped_column(server_default=text("0"))
+    last_lead_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class WebhookDelivery(Base):
+    """A provider's delivery id seen on a webhook, with the response we gave (idempotency)."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (UniqueConstraint("webhook_id", "delivery_key"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
+    webhook_id: Mapped[str] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
+    delivery_key: Mapped[str] = mapped_column(String(255))
+    status_code: Mapped[int | None]
+    response: Mapped[dict[str, Any] | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class InboundRequest(Base):
+    """The intake log: one row per delivery to a known webhook, whatever its outcome."""
+
+    __tablename__ = "inbound_requests"
+    __table_args__ = (
+        Index("ix_inbound_requests_webhook_created", "webhook_id", "created_at"),
+        Index("ix_inbound_requests_workspace_created", "workspace_id", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    webhook_id: Mapped[str] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
+    request_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20))  # success | error | duplicate
+    http_status: Mapped[int]
+    error_code: Mapped[str | None] = mapped_column(String(50))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    delivery_key: Mapped[str | None] = mapped_column(String(255))
+    contact_id: Mapped[uuid.UUID | None]
+    lead_id: Mapped[uuid.UUID | None]
+    match_type: Mapped[str | None] = mapped_column(String(20))
+    lead_action: Mapped[str | None] = mapped_column(String(20))
+    decision_rule: Mapped[str | None] = mapped_column(String(50))
+    processing_ms: Mapped[float]
+    content_type: Mapped[str | None] = mapped_column(String(255))
+    ip_address: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]

@@ -1,0 +1,137 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from leadpipe.kit.ids import uuid7
+from leadpipe.storage.base import Base
+
+
+class Lead(Base):
+    """One sales opportunity of a contact for one product (seed 000/001 lead columns)."""
+
+    __tablename__ = "leads"
+    __table_args__ = (
+        # The intake decision: newest active lead of a contact for a product.
+        Index("ix_leads_contact_product", "contact_id", "product_key", "created_at"),
+        Index("ix_leads_workspace_created", "workspace_id", "created_at"),
+        Index("ix_leads_workspace_stage", "workspace_id", "stage", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
+    contact_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    webhook_id: Mapped[str | None] = mapped_column(String(64))
+
+    # Source attribution
+    lead_source: Mapped[str | None] = mapped_column(String(255))
+    sub_source: Mapped[str | None] = mapped_column(String(255))
+    utm_source: Mapped[str | None] = mapped_column(String(255))
+    utm_medium: Mapped[str | None] = mapped_column(String(255))
+    utm_campaign: Mapped[str | None] = mapped_column(String(255))
+    utm_term: Mapped[str | None] = mapped_column(String(255))
+    utm_content: Mapped[str | None] = mapped_column(String(255))
+    landing_page_url: Mapped[str | None] = mapped_column(Text)
+    conversion_event: Mapped[str | None] = mapped_column(String(255))
+    campaign_id: Mapped[str | None] = mapped_column(String(255))
+
+    # Business information
+    product_interest: Mapped[str | None] = mapped_column(String(255))
+    product_key: Mapped[str] = mapped_column(String(255), server_default=text("''"))
+    lead_type: Mapped[str | None] = mapped_column(String(50))
+    service_type: Mapped[str | None] = mapped_column(String(255))
+    estimated_value: Mapped[Decimal | None]
+    probability: Mapped[int] = mapped_column(server_default=text("0"))
+    timeline: Mapped[str | None] = mapped_column(String(100))
+    budget_range: Mapped[str | None] = mapped_column(String(100))
+
+    # Lead management
+    stage: Mapped[str] = mapped_column(String(100), server_default=text("'new'"))
+    previous_stage: Mapped[str | None] = mapped_column(String(100))
+    priority: Mapped[str] = mapped_column(String(50), server_default=text("'medium'"))
+    temperature: Mapped[str] = mapped_column(String(50), server_default=text("'warm'"))
+    qualification_status: Mapped[str] = mapped_column(
+        String(100), server_default=text("'unqualified'")
+    )
+    lead_score: Mapped[int] = mapped_column(server_default=text("0"))
+    assigned_to: Mapped[str | None] = mapped_column(String(64))
+    team_id: Mapped[str | None] = mapped_column(String(64))
+
+    # Status tracking
+    is_active: Mapped[bool] = mapped_column(server_default=text("true"))
+    is_converted: Mapped[bool] = mapped_column(server_default=text("false"))
+    converted_at: Mapped[datetime | None]
+    conversion_value: Mapped[Decimal | None]
+    lost_reason: Mapped[str | None] = mapped_column(String(500))
+    lost_at: Mapped[datetime | None]
+
+    # Intake evidence
+    initial_inquiry: Mapped[str | None] = mapped_column(Text)
+    raw_payload: Mapped[dict[str, Any] | None] = mapped_column()
+    ip_address: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(Text)
+    consent_description: Mapped[str | None] = mapped_column(Text)
+    consent_value: Mapped[bool | None]
+    tcpa_compliance: Mapped[bool | None]
+
+    # Activity tracking
+    last_activity_at: Mapped[datetime | None]
+    next_follow_up_at: Mapped[datetime | None]
+    follow_up_count: Mapped[int] = mapped_column(server_default=text("0"))
+
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
+    tags: Mapped[list[Any]] = mapped_column(default=list)
+    custom_fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    updated_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class LeadActivity(Base):
+    """One entry on a lead's timeline."""
+
+    __tablename__ = "lead_activities"
+    __table_args__ = (Index("ix_lead_activities_lead_created", "lead_id", "created_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
+    lead_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    activity_type: Mapped[str] = mapped_column(String(100))
+    activity_category: Mapped[str | None] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text)
+    activity_data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    outcome: Mapped[str | None] = mapped_column(String(100))
+    priority: Mapped[str | None] = mapped_column(String(50))
+    scheduled_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    duration_minutes: Mapped[int | None]
+    performed_by: Mapped[str | None] = mapped_column(String(64))
+    is_automated: Mapped[bool] = mapped_column(server_default=text("false"))
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
+    created_at: Mapped[datetime]
+
+
+class LeadStatusHistory(Base):
+    """Every stage change of a lead, who made it and why."""
+
+    __tablename__ = "lead_status_history"
+    __table_args__ = (Index("ix_lead_status_history_lead_created", "lead_id", "created_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
+    lead_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    old_stage: Mapped[str | None] = mapped_column(String(100))
+    new_stage: Mapped[str] = mapped_column(String(100))
+    changed_by: Mapped[str | None] = mapped_column(String(64))
+    changed_by_name: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    notes: Mapped[str | None] = mapped_column(Text)
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
+    created_at: Mapped[datetime]
