@@ -133,14 +133,20 @@ def get_path(payload: Any, path: str) -> Any:
 
 
 def _drop_path(payload: dict[str, Any], path: str) -> None:
+    """Remove a mapped value, and the objects it leaves empty, from the unmapped rest."""
     parts = _path_parts(path)
+    trail: list[tuple[dict[str, Any], str]] = []
     node: Any = payload
     for part in parts[:-1]:
-        node = node.get(part) if isinstance(node, dict) else None
-        if node is None:
+        if not isinstance(node, dict) or not isinstance(node.get(part), dict):
             return
+        trail.append((node, part))
+        node = node[part]
     if isinstance(node, dict):
         node.pop(parts[-1], None)
+    for parent, key in reversed(trail):
+        if parent[key] == {}:
+            del parent[key]
 
 
 @dataclass(slots=True)

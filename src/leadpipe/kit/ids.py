@@ -4,19 +4,36 @@ from __future__ import annotations
 
 import os
 import secrets
+import threading
 import time
 import uuid
 
 
+_uuid7_lock = threading.Lock()
+_uuid7_last = [0, 0]  # [milliseconds, 12-bit counter]
+
+
 def uuid7() -> uuid.UUID:
-    """A UUIDv7: random but time-ordered, so new rows append to B-tree indexes."""
-    millis = time.time_ns() // 1_000_000
-    rand = int.from_bytes(os.urandom(10), "big")
+    """A UUIDv7 (RFC 9562): time-ordered, so new rows append to B-tree indexes.
+
+    Within one millisecond a 12-bit counter keeps ids of this process increasing, so rows
+    written together (a lead's first activities) sort in the order they were made.
+    """
+    with _uuid7_lock:
+        millis = time.time_ns() // 1_000_000
+        last_millis, counter = _uuid7_last
+        if millis <= last_millis:
+            millis, counter = last_millis, counter + 1
+            if counter > 0xFFF:
+                millis, counter = millis + 1, 0
+        else:
+            counter = int.from_bytes(os.urandom(2), "big") & 0x3FF  # leave room to count
+        _uuid7_last[:] = [millis, counter]
     value = (millis & ((1 << 48) - 1)) << 80
     value |= 0x7 << 76  # version
-    value |= ((rand >> 62) & 0xFFF) << 64  # 12 random bits
+    value |= counter << 64
     value |= 0b10 << 62  # RFC 4122 variant
-    value |= rand & ((1 << 62) - 1)
+    value |= int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
     return uuid.UUID(int=value)
 
 

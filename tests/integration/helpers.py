@@ -1,0 +1,70 @@
+"""Reading what the service wrote, the way a user would look at the database."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Select, Table, Uuid, func, select
+
+from leadpipe.storage.base import table_of
+from leadpipe.storage.engine import Database
+from leadpipe.storage.models import Contact, InboundRequest, Lead, LeadActivity, LeadStatusHistory
+
+WRITTEN_BY_INTAKE = (Contact, Lead, LeadActivity, LeadStatusHistory)
+
+
+def _where(table: Table, stmt: Select[Any], where: dict[str, Any]) -> Select[Any]:
+    for column, value in where.items():
+        if isinstance(table.c[column].type, Uuid) and isinstance(value, str):
+            value = uuid.UUID(value)
+        stmt = stmt.where(table.c[column] == value)
+    return stmt
+
+
+def count(db: Database, model: Any, **where: Any) -> int:
+    table = table_of(model)
+    with db.transaction(write=False) as conn:
+        return int(conn.execute(_where(table, select(func.count()).select_from(table),
+                                       where)).scalar_one())
+
+
+def counts(db: Database) -> dict[str, int]:
+    """Rows of every table the intake writes customer data to."""
+    return {m.__tablename__: count(db, m) for m in WRITTEN_BY_INTAKE}
+
+
+def rows(db: Database, model: Any, **where: Any) -> list[dict[str, Any]]:
+    table = table_of(model)
+    stmt = _where(table, select(table).order_by(table.c.created_at, table.c.id), where)
+    with db.transaction(write=False) as conn:
+        return [dict(r) for r in conn.execute(stmt).mappings()]
+
+
+def one(db: Database, model: Any, **where: Any) -> dict[str, Any]:
+    found = rows(db, model, **where)
+    assert len(found) == 1, f"expected one {model.__tablename__} row, found {len(found)}"
+    return found[0]
+
+
+def activities(db: Database, lead_id: str) -> list[dict[str, Any]]:
+    return rows(db, LeadActivity, lead_id=lead_id)
+
+
+def inbound_log(db: Database, webhook_id: str) -> list[dict[str, Any]]:
+    return rows(db, InboundRequest, webhook_id=webhook_id)
+
+
+def backdate(db: Database, model: Any, days: int, **where: Any) -> None:
+    """Move rows' creation back in time, as if they had arrived ``days`` earlier."""
+    table = table_of(model)
+    with db.transaction() as conn:
+        found = conn.execute(_where(table, select(table.c.id, table.c.created_at), where)).all()
+        for row_id, created in found:
+            conn.execute(table.update().where(table.c.id == row_id)
+                         .values(created_at=created - timedelta(days=days)))
+
+
+def age_lead(db: Database, lead_id: str, days: int) -> None:
+    backdate(db, Lead, days, id=lead_id)

@@ -1,0 +1,555 @@
+"""The webhook intake through HTTP, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+
+from leadpipe.storage.engine import Database
+from leadpipe.storage.models import Contact, Lead, LeadStatusHistory, Webhook, WebhookDelivery
+from tests.conftest import Tenant, make_tenant
+from tests.integration.helpers import (
+    activities,
+    age_lead,
+    backdate,
+    count,
+    counts,
+    inbound_log,
+    one,
+    rows,
+)
+
+SEED_NEW_LEAD = {
+    "firstname": "Carlos",
+    "lastname": "Rodriguez",
+    "email": "carlos@example.com",
+    "phone_number": "3055551234",
+    "crm_id": "CRM123456",
+    "productid": "Pool Installation",
+    "lead_status": "New",
+    "source": "Facebook Ads",
+    "adate": "2025-09-30",
+    "atime": "2:00 PM",
+    "appointment_status": "scheduled",
+}
+SEED_STATUS_UPDATE = {
+    "crm_id": "CRM123456",
+    "productid": "Pool Installation",
+    "lead_status": "Converted",
+    "appointment_status": "completed",
+}
+
+
+async def post(client: httpx.AsyncClient, tenant: Tenant, payload: dict[str, Any],
+               **headers: str) -> httpx.Response:
+    return await client.post(tenant.url, json=payload, headers=headers)
+
+
+class TestNewLead:
+    async def test_seed_payload_creates_contact_lead_and_timeline(
+        self, client: httpx.AsyncClient, tenant: Tenant, db: Database
+    ) -> None:
+        response = await post(client, tenant, SEED_NEW_LEAD, **{"x-workspace-id": "39135"})
+
+        assert response.status_code == 200
+        body = response.json()
+        assert body["success"] is True
+        assert body["message"] == "Contact and lead created successfully"
+        assert body["is_new_contact"] is True
+        assert body["match_type"] == "new"
+        assert body["lead_action"] == "created"
+        assert body["processing_time"].endswith("ms")
+        assert body["request_id"] == response.headers["x-request-id"]
+
+        contact = one(db, Contact, id=body["contact_id"])
+        assert contact["phone_number"] == "+13055551234"
+        assert contact["email"] == "carlos@example.com"
+        assert contact["crm_id"] == "CRM123456"
+        assert (contact["firstname"], contact["lastname"]) == ("Carlos", "Rodriguez")
+        assert contact["workspace_id"] == "39135"
+        assert contact["lead_source"] == "Facebook Ads"
+
+        lead = one(db, Lead, id=body["lead_id"])
+        assert lead["product_interest"] == "Pool Installation"
+        assert lead["stage"] == "new"
+        assert lead["probability"] == 10
+        assert lead["is_active"] is True
+        assert lead["is_converted"] is False
+        assert lead["raw_payload"] == SEED_NEW_LEAD
+        assert lead["ip_address"] == "198.51.100.7"
+        assert lead["user_agent"].startswith("python-httpx")
+
+        timeline = activities(db, body["lead_id"])
+        assert [a["activity_type"] for a in timeline] == ["lead_created", "appointment_scheduled"]
+        assert timeline[1]["title"] == "Appointment: 2025-09-30 2:00 PM"
+        for activity in timeline:
+            assert activity["is_automated"] is True
+            assert activity["metadata"]["webhook"]["id"] == tenant.webhook_id
+            assert activity["metadata"]["webhook"]["source"] == "Facebook Ads"
+            assert activity["metadata"]["webhook"]["timestamp"]
+            assert activity["metadata"]["decision"]["rule"] == "no_matching_lead"
+
+    async def test_attribution_consent_and_extras_are_kept(
+        self, client: httpx.AsyncClient, tenant: Tenant, db: Database
+    ) -> None:
+        payload = {
+            "firstName": "Ana", "lastName": "Lopez", "phoneNumber": "(555) 123-4567",
+            "product": "Solar", "utmSource": "facebook", "utm_medium": "cpc",
+            "utm_campaign": "spring", "landing_page_url": "https://ex.com/solar",
+            "campaignId": "C-9", "consent": {"description": "I agree", "value": True},
+            "tcpa_compliance": "yes", "estimated_value": "$25,000", "roofAge": 12,
+            "monthlyElectricBill": 240, "notes": "Call after 5pm",
+        }
+        body = (await post(client, tenant, payload)).json()
+
+        lead = one(db, Lead, id=body["lead_id"])
+        assert (lead["utm_source"], lead["utm_medium"], lead["utm_campaign"]) == (
+            "facebook", "cpc", "spring")
+        assert lead["landing_page_url"] == "https://ex.com/solar"
+        assert lead["campaign_id"] == "C-9"
+        assert lead["consent_description"] == "I agree"
+        assert lead["consent_value"] is True
+        assert lead["tcpa_compliance"] is True
+        assert lead["estimated_value"] == Decimal("25000.00")
+        assert lead["initial_inquiry"] == "Call after 5pm"
+        contact = one(db, Contact, id=body["contact_id"])
+        assert contact["phone_number"] == "+15551234567"
+        assert contact["custom_fields"] == {"roofAge": 12, "monthlyElectricBill": 240}
+        assert contact["notes"] == "Call after 5pm"
+
+    async def test_contact_without_lead_data_opens_no_lead(
+        self, client: httpx.AsyncClient, tenant: Tenant, db: Database
+    ) -> None:
+        body = (await post(client, tenant, {"firstname": "Al", "email": "al@example.com"})).json()
+
+        assert body["lead_id"] is None
+        assert body["lead_action"] == "none"
+        assert body["message"] == "Contact created successfully"
+        assert count(db, Contact) == 1
+        assert count(db, Lead) == 0
+
+    async def test_always_create_lead_webhook_opens_one_anyway(
+        self, client: httpx.AsyncClient, db: Database
+    ) -> None:
+        tenant = make_tenant(db, always_create_lead=True)
+        body = (await post(client, tenant, {"email": "al@example.com"})).json()
+
+        assert body["lead_action"] == "created"
+        assert one(db, Lead, id=body["lead_id"])["stage"] == "new"
+
+    async def test_won_status_on_a_new_lead_converts_it(
+        self, client: httpx.AsyncClient, tenant: Tenant, db: Database
+    ) -> None:
+        body = (await post(client, tenant, {"email": "w@example.com", "product": "Roof",
+                                            "lead_status": "Closed Won"})).json()
+
+        lead = one(db, Lead, id=body["lead_id"])
+        assert (lead["stage"], lead["is_converted"], lead["probability"]) == ("won", True, 100)
+        assert lead["converted_at"] is not None
+        assert [a["activity_type"] for a in activities(db, body["lead_id"])] == [
+            "lead_created", "lead_converted"]
+
+
+class TestStatusUpdate:
+    async def test_seed_status_update_by_crm_id_converts_the_lead(
+        self, client: httpx.AsyncClient, tenant: Tenant, db: Database
+    ) -> None:
+        first = (await post(client, tenant, SEED_NEW_LEAD)).json()
+        second = (await post(client, tenant, SEED_STATUS_UPDATE)).json()
+
+        assert second["match_type"] == "crm_id"
+        assert second["lead_action"] == "updated"
+        assert second["lead_id"] == first["lead_id"]
+        assert second["contact_id"] == first["contact_id"]
+        assert second["message"] == "Contact updated via crm_id match; lead updated"
+        lead = one(db, Lead, id=first["lead_id"])
+        assert (lead["stage"], lead["is_converted"], lead["is_active"]) == ("won", True, True)
+        assert lead["converted_at"] is not None
+        assert lead["previous_stage"] == "new"
+        assert count(db, Lead) == 1
+
+        timeline = activities(db, first["lead_id"])
+        status = next(a for a in timeline if a["activity_type"] == "status_updated")
+        assert status["title"] == "Status: new → won"
+        assert status["metadata"]["previous_stage"] == "new"
+        assert status["metadata"]["new_stage"] == "won"
+        assert status["metadata"]["decision"]["rule"] == "status_progression"
+        converted = next(a for a in timeline if a["activity_type"] == "lead_converted")
+        assert converted["outcome"] == "converted"
+        history = rows(db, LeadStatusHistory, lead_id=first["lead_id"])
+        assert [(h["old_stage"], h["new_stage"]) for h in history] == [(None, "new"),
+                                                                       ("new", "won")]
+
+    async def test_update_keeps_fields_the_payload_does_not_send(
+        self, client: httpx.AsyncClient, tenant: Tenant, db: Database
+    ) -> None:
+        first = (await post(client, tenant, SEED_NEW_LEAD)).json()
+        await post(client, tenant, {"crm_id": "CRM123456", "city": "Miami", "lastname": "",
+                                    "extra": "kept"})
+
+        contact = one(db, Contact, id=first["contact_id"])
+        assert contact["city"] == "Miami"
+        assert contact["lastname"] == "Rodriguez"
+        assert contact["email"] == "carlos@example.com"
+        assert contact["phone_number"] == "+13055551234"
+        assert contact["custom_fields"] == {"extra": "kept"}
+
+    @pytest.mark.parametrize(("status", "stage", "active"), [
+        ("Qualified", "qualified", True),
+        ("proposal_sent", "proposal", True),
+        ("In Negotiation", "negotiation", True),
+        ("Closed Lost", "lost", False),
+        ("lost", "lost", False),
+    ])
+    async def test_status_words_move_the_lead_to_their_stage(
+        self, client: httpx.AsyncClient, tenant: Tenant, db: Database, status: str, stage: str,
+        active: bool,
+    ) -> None:
+        first = (await post(client, tenant, {"phone": "5551234567", "product": "HVAC"})).json()
+        second = (await post(client, tenant, {"phone": "555.123.4567", "product": "hvac",
+                                              "status": status})).json()
+
+        assert second["lead_id"] == first["lead_id"]
+        lead = one(db, Lead, id=first["lead_id"])
+        assert (lead["stage"], lead["is_active"]) == (stage, active)
+        assert (lead["lost_at"] is not None) == (stage == "lost")
+
+    async def test_lead_older_than_the_window_gets_a_new_lead(
+        self, client: httpx.AsyncClient, tenant: Tenant, db: Database
+    ) -> None:
+        first = (await post(client, tenant, SEED_NEW_LEAD)).json()
+        age_lead(db, first["lead_id"], days=31)
+        second = (await post(client, tenant, {**SEED_STATUS_UPDATE,
+                                               "lead_status": "Qualified"})).json()
+
+        assert second["lead_action"] == "created"
+        assert second["lead_id"] != first["lead_id"]
+        assert second["decision"]["rule"] == "outside_window"
+        assert one(db, Lead, id=second["lead_id"])["stage"] == "qualified"
+        assert one(db, Lead, id=first["lead_id"])["stage"] == "new"
+
+    async def test_different_product_and_no_keyword_get_new_leads(
+        self, client: httpx.AsyncClient, tenant: Tenant, db: Database
+    ) -> None:
+        kitchen = (await post(client, tenant, {"email": "k@example.com",
+                                               "product": "Kitchen"})).json()
+        solar = (await post(client, tenant, {"email": "k@example.com", "product": "Solar",
+                                             "status": "qualified"})).json()
+        again = (await post(client, tenant, {"email": "k@example.com", "product": "Kitchen",
+                                             "status": "New"})).json()
+
+        assert solar["decision"]["rule"] == "no_matching_lead"
+        assert again["decision"]["rule"] == "no_status_keyword"
+        assert len({kitchen["lead_id"], solar["lead_id"], again["lead_id"]}) == 3
+        assert count(db, Contact) == 1
+
+    async def test_won_lead_with_a_new_inquiry_gets_a_new_lead(
+        self, client: httpx.AsyncClient, tenant: Tenant, db: Database
+    ) -> None:
+        await post(client, tenant, SEED_NEW_LEAD)
+        await post(client, tenant, SEED_STATUS_UPDATE)
+        third = (await post(client, tenant, {**SEED_STATUS_UPDATE,
+                                              "lead_status": "Qualified"})).json()
+
+        assert third["lead_action"] == "created"
+        assert third["decision"]["rule"] == "already_converted"
+        assert count(db, Lead) == 2
+
+
+class TestBodies:
+    async def test_form_urlencoded_body(
+        self, client: httpx.AsyncClient, tenant: Tenant, db: Database
+    ) -> None:
+        response = await client.post(tenant.url, data={
+            "first_name": "Form", "phone": "+61 412 345 678", "product": "Solar",
+            "tags": ["a", "b"], "tcpa": "on"})
+
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert one(db, Contact, id=body["contact_id"])["phone_number"] == "+61412345678"
+        lead = one(db, Lead, id=body["lead_id"])
+        assert lead["tags"] == ["a", "b"]
+        assert lead["tcpa_compliance"] is True
+
+    async def test_multipart_body(
+        self, client: httpx.AsyncClient, tenant: Tenant, db: Database
+    ) -> None:
+        response = await client.post(
+            tenant.url, data={"email": "MP@Example.com", "interest": "Roofing"},
+            files={"photo": ("roof.jpg", b"\xff\xd8\xff", "image/jpeg")})
+
+        assert response.status_code == 200, response.text
+        body = response.json()
+        contact = one(db, Contact, id=body["contact_id"])
+        assert contact["email"] == "mp@example.com"
+        assert contact["custom_fields"] == {"photo": "roof.jpg"}
+        assert one(db, Lead, id=body["lead_id"])["product_interest"] == "Roofing"
+
+    async def test_nested_field_mapping(self, client: httpx.AsyncClient, db: Database) -> None:
+        tenant = make_tenant(db, field_mapping={
+            "customer.personal.firstName": "firstname",
+            "$.customer.contact.mobile": "phone_number",
+            "job.kind": "product",
+            "job.budget": "budget_note",
+        })
+        payload = {"customer": {"personal": {"firstName": "Nia", "age": 40},
+                                "contact": {"mobile": "5559876543"}},
+                   "job": {"kind": "Bath Remodel", "budget": "10k"}}
+        body = (await post(client, tenant, payload)).json()
+
+        contact = one(db, Contact, id=body["contact_id"])
+        assert contact["firstname"] == "Nia"
+        assert contact["phone_number"] == "+15559876543"
+        assert contact["custom_fields"] == {"budget_note": "10k",
+                                            "customer": {"personal": {"age": 40}}}
+        assert one(db, Lead, id=body["lead_id"])["product_interest"] == "Bath Remodel"
+
+
+class TestErrorsWriteNothing:
+    async def _assert_error(self, response: httpx.Response, status: int, code: str) -> None:
+        assert response.status_code == status, response.text
+        body = response.json()
+        assert body["success"] is False
+        assert body["code"] == code
+        assert body["error"]
+        assert body["request_id"] == response.headers["x-request-id"]
+        assert isinstance(body["details"], list)
+
+    async def test_unsupported_content_type(
+        self, client: httpx.AsyncClient, tenant: Tenant, db: Database
+    ) -> None:
+        response = await client.post(tenant.url, content=b"<lead/>",
+                                     headers={"content-type": "application/xml"})
+        await self._assert_error(response, 415, "UNSUPPORTED_MEDIA_TYPE")
+        assert counts(db) == dict.fromkeys(counts(db), 0)
+
+    async def test_body_over_one_mebibyte(
+        self, client: httpx.AsyncClient, tenant: Tenant, db: Database
+    ) -> None:
+        big = {"email": "big@example.com", "notes": "x" * (1024 * 1024)}
+        await self._assert_error(await post(client, tenant, big), 413, "PAYLOAD_TOO_LARGE")
+
+        async def chunks() -> Any:  # no Content-Length: the limit holds while streaming
+            yield b'{"email": "big@example.com", "notes": "'
+            for _ in range(9):
+                yield b"x" * (128 * 1024)
+            yield b'"}'
+
+        response = await client.post(tenant.url, content=chunks(),
+                                     headers={"content-type": "application/json"})
+        await self._assert_error(response, 413, "PAYLOAD_TOO_LARGE")
+        assert count(db, Contact) == 0
+
+    async def test_malformed_json(
+        self, client: httpx.AsyncClient, tenant: Tenant, db: Database
+    ) -> None:
+        response = await client.post(tenant.url, content=b'{"email": ',
+                                     headers={"content-type": "application/json"})
+        await self._assert_error(response, 400, "VALIDATION_ERROR")
+        response = await client.post(tenant.url, json=[{"email": "a@example.com"}])
+        await self._assert_error(response, 400, "VALIDATION_ERROR")
+        assert count(db, Contact) == 0
+
+    async def test_invalid_fields_are_each_named(
+        self, client: httpx.AsyncClient, tenant: Tenant, db: Database
+    ) -> None:
+        response = await post(client, tenant, {"phone": "555-12", "email": "not-an-email",
+                                               "estimated_value": "lots", "priority": "P1"})
+        await self._assert_error(response, 400, "VALIDATION_ERROR")
+        fields = {d["field"] for d in response.json()["details"]}
+        assert fields == {"phone_number", "email", "estimated_value", "priority"}
+        assert counts(db) == dict.fromkeys(counts(db), 0)
+
+    async def test_identity_is_required(
+        self, client: httpx.AsyncClient, tenant: Tenant, db: Database
+    ) -> None:
+        response = await post(client, tenant, {"firstname": "Nobody", "product": "Solar"})
+        await self._assert_error(response, 400, "VALIDATION_ERROR")
+        assert response.json()["details"][0]["field"] == "phone_number"
+
+        response = await post(client, tenant, {"crm_id": "UNKNOWN", "lead_status": "won"})
+        await self._assert_error(response, 400, "VALIDATION_ERROR")
+        assert "matches no contact" in response.json()["details"][0]["message"]
+        assert counts(db) == dict.fromkeys(counts(db), 0)
+
+    async def test_webhook_that_requires_a_phone(
+        self, client: httpx.AsyncClient, db: Database
+    ) -> None:
+        tenant = make_tenant(db, require_phone=True)
+        response = await post(client, tenant, {"email": "nophone@example.com"})
+        await self._assert_error(response, 400, "VALIDATION_ERROR")
+        assert count(db, Contact) == 0
+
+    async def test_unknown_and_disabled_webhooks(
+        self, client: httpx.AsyncClient, tenant: Tenant, db: Database
+    ) -> None:
+        response = await client.post("/webhooks/wh_missing", json={"email": "a@example.com"})
+        await self._assert_error(response, 404, "NOT_FOUND")
+        with db.transaction() as conn:
+            conn.execute(Webhook.__table__.update().values(is_active=False))
+        response = await post(client, tenant, {"email": "a@example.com"})
+        await self._assert_error(response, 404, "NOT_FOUND")
+        assert count(db, Contact) == 0
+
+    async def test_workspace_header_must_match(
+        self, client: httpx.AsyncClient, tenant: Tenant, db: Database
+    ) -> None:
+        response = await post(client, tenant, {"email": "a@example.com"},
+                              **{"x-workspace-id": "someone-else"})
+        await self._assert_error(response, 403, "FORBIDDEN")
+        assert count(db, Contact) == 0
+
+    async def test_errors_are_logged_and_counters_untouched(
+        self, client: httpx.AsyncClient, tenant: Tenant, db: Database
+    ) -> None:
+        await post(client, tenant, {"phone": "12"})
+        await client.post(tenant.url, content=b"{", headers={"content-type": "application/json"})
+
+        log = inbound_log(db, tenant.webhook_id)
+        assert [(e["status"], e["http_status"], e["error_code"]) for e in log] == [
+            ("error", 400, "VALIDATION_ERROR"), ("error", 400, "VALIDATION_ERROR")]
+        assert "phone_number" in log[0]["error_message"]
+        hook = one(db, Webhook, id=tenant.webhook_id)
+        assert (hook["total_leads"], hook["last_lead_at"]) == (0, None)
+
+
+class TestBookkeeping:
+    async def test_counters_and_log_follow_each_delivery(
+        self, client: httpx.AsyncClient, tenant: Tenant, db: Database
+    ) -> None:
+        first = (await post(client, tenant, SEED_NEW_LEAD)).json()
+        await post(client, tenant, SEED_STATUS_UPDATE)
+
+        hook = one(db, Webhook, id=tenant.webhook_id)
+        assert hook["total_leads"] == 2
+        assert hook["last_lead_at"] is not None
+        log = inbound_log(db, tenant.webhook_id)
+        assert [(e["status"], e["match_type"], e["lead_action"], e["decision_rule"])
+                for e in log] == [("success", "new", "created", "no_matching_lead"),
+                                  ("success", "crm_id", "updated", "status_progression")]
+        assert str(log[0]["lead_id"]) == first["lead_id"]
+        assert log[0]["processing_ms"] > 0
+
+    async def test_alias_route_and_per_webhook_dedup_scope(
+        self, client: httpx.AsyncClient, tenant: Tenant, db: Database
+    ) -> None:
+        scoped = make_tenant(db, dedup_scope="webhook")
+        a = (await post(client, tenant, {"phone": "5551112222"})).json()
+        b = (await client.post(f"/webhook/{scoped.webhook_id}", json={"phone": "5551112222"}))
+        c = (await client.post(f"/webhook/{scoped.webhook_id}", json={"phone": "5551112222"}))
+
+        assert b.json()["contact_id"] != a["contact_id"]
+        assert c.json()["contact_id"] == b.json()["contact_id"]
+        assert count(db, Contact) == 2
+
+
+class TestIdempotency:
+    async def test_replayed_delivery_returns_the_first_response_and_writes_nothing(
+        self, client: httpx.AsyncClient, tenant: Tenant, db: Database
+    ) -> None:
+        first = await post(client, tenant, SEED_NEW_LEAD, **{"Idempotency-Key": "evt-1"})
+        before = counts(db)
+        again = await post(client, tenant, {**SEED_NEW_LEAD, "lead_status": "Qualified"},
+                           **{"Idempotency-Key": "evt-1"})
+
+        assert again.status_code == 200
+        assert again.json() == first.json()
+        assert again.headers["idempotent-replayed"] == "true"
+        assert counts(db) == before
+        assert one(db, Webhook, id=tenant.webhook_id)["total_leads"] == 1
+        assert [e["status"] for e in inbound_log(db, tenant.webhook_id)] == ["success",
+                                                                            "duplicate"]
+
+    async def test_standard_webhooks_id_and_other_keys(
+        self, client: httpx.AsyncClient, tenant: Tenant, db: Database
+    ) -> None:
+        await post(client, tenant, {"email": "a@example.com", "product": "X"},
+                   **{"webhook-id": "msg_1"})
+        await post(client, tenant, {"email": "a@example.com", "product": "X"},
+                   **{"webhook-id": "msg_1"})
+        await post(client, tenant, {"email": "a@example.com", "product": "X"},
+                   **{"webhook-id": "msg_2"})
+
+        assert count(db, Lead) == 2
+
+    async def test_key_older_than_seven_days_is_processed_again(
+        self, client: httpx.AsyncClient, tenant: Tenant, db: Database
+    ) -> None:
+        await post(client, tenant, {"email": "a@example.com", "product": "X"},
+                   **{"Idempotency-Key": "old"})
+        backdate(db, WebhookDelivery, days=8)
+        again = await post(client, tenant, {"email": "a@example.com", "product": "X"},
+                           **{"Idempotency-Key": "old"})
+
+        assert "idempotent-replayed" not in again.headers
+        assert count(db, Lead) == 2
+
+    async def test_failed_delivery_can_be_retried_with_the_same_key(
+        self, client: httpx.AsyncClient, tenant: Tenant, db: Database
+    ) -> None:
+        bad = await post(client, tenant, {"email": "nope"}, **{"Idempotency-Key": "k"})
+        good = await post(client, tenant, {"email": "yes@example.com"},
+                          **{"Idempotency-Key": "k"})
+
+        assert bad.status_code == 400
+        assert good.status_code == 200
+        assert count(db, Contact) == 1
+
+    async def test_concurrent_duplicates_are_processed_once(
+        self, client: httpx.AsyncClient, tenant: Tenant, db: Database
+    ) -> None:
+        responses = await asyncio.gather(*[
+            post(client, tenant, {"email": "same@example.com", "product": "Solar"},
+                 **{"Idempotency-Key": "burst"}) for _ in range(8)])
+
+        assert {r.status_code for r in responses} == {200}
+        assert len({r.json()["lead_id"] for r in responses}) == 1
+        assert count(db, Lead) == 1
+
+
+class TestConcurrency:
+    async def test_parallel_posts_with_one_new_phone_create_one_contact(
+        self, client: httpx.AsyncClient, tenant: Tenant, db: Database
+    ) -> None:
+        payloads = [{"phone_number": "(555) 010-9999", "firstname": f"P{i}",
+                     "email": f"p{i}@example.com"} for i in range(10)]
+        responses = await asyncio.gather(*[post(client, tenant, p) for p in payloads])
+
+        assert {r.status_code for r in responses} == {200}, [r.text for r in responses]
+        assert len({r.json()["contact_id"] for r in responses}) == 1
+        assert sorted(r.json()["match_type"] for r in responses).count("new") == 1
+        assert count(db, Contact) == 1
+        assert one(db, Webhook, id=tenant.webhook_id)["total_leads"] == 10
+        assert len(inbound_log(db, tenant.webhook_id)) == 10
+
+    async def test_parallel_posts_across_identities_do_not_duplicate(
+        self, client: httpx.AsyncClient, tenant: Tenant, db: Database
+    ) -> None:
+        payloads = [{"email": "shared@example.com"}, {"phone": "5550101010"},
+                    {"crm_id": "C1", "email": "shared@example.com"},
+                    {"phone": "5550101010", "email": "shared@example.com"}] * 3
+        responses = await asyncio.gather(*[post(client, tenant, p) for p in payloads])
+
+        assert {r.status_code for r in responses} == {200}, [r.text for r in responses]
+        emails = [c["email"] for c in rows(db, Contact) if c["email"]]
+        phones = [c["phone_number"] for c in rows(db, Contact) if c["phone_number"]]
+        assert emails == ["shared@example.com"]
+        assert phones == ["+15550101010"]
+
+
+class TestClientAddress:
+    async def test_forwarded_for_is_ignored_unless_the_proxy_is_trusted(
+        self, client: httpx.AsyncClient, tenant: Tenant, db: Database
+    ) -> None:
+        body = (await post(client, tenant, {"email": "a@example.com", "product": "X"},
+                           **{"x-forwarded-for": "203.0.113.9"})).json()
+        assert one(db, Lead, id=body["lead_id"])["ip_address"] == "198.51.100.7"
+
+        client._transport.app.state.settings.trusted_proxies = ["198.51.100.0/24"]  # type: ignore[attr-defined]
+        body = (await post(client, tenant, {"email": "b@example.com", "product": "X"},
+                           **{"x-forwarded-for": "203.0.113.9"})).json()
+        assert one(db, Lead, id=body["lead_id"])["ip_address"] == "203.0.113.9"
