@@ -117,10 +117,12 @@ class Tenant:
 def make_tenant(db: Database, workspace_id: str = "39135", **webhook_options: object) -> Tenant:
     with db.transaction() as conn:
         if workspace_id not in _existing_workspaces(conn):
-            account.create_workspace(conn, name=f"Workspace {workspace_id}",
-                                     workspace_id=workspace_id)
-        hook = webhook.create(conn, workspace_id=workspace_id, name="Test webhook",
-                              **webhook_options)  # type: ignore[arg-type]
+            account.create_workspace(
+                conn, name=f"Workspace {workspace_id}", workspace_id=workspace_id
+            )
+        hook = webhook.create(
+            conn, workspace_id=workspace_id, name="Test webhook", **webhook_options
+        )  # type: ignore[arg-type]
         key = account.create_api_key(conn, workspace_id=workspace_id, name="test")
     return Tenant(workspace_id, hook, key.key)
 

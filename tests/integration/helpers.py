@@ -26,8 +26,9 @@ def _where(table: Table, stmt: Select[Any], where: dict[str, Any]) -> Select[Any
 def count(db: Database, model: Any, **where: Any) -> int:
     table = table_of(model)
     with db.transaction(write=False) as conn:
-        return int(conn.execute(_where(table, select(func.count()).select_from(table),
-                                       where)).scalar_one())
+        return int(
+            conn.execute(_where(table, select(func.count()).select_from(table), where)).scalar_one()
+        )
 
 
 def counts(db: Database) -> dict[str, int]:
@@ -62,8 +63,11 @@ def backdate(db: Database, model: Any, days: int, **where: Any) -> None:
     with db.transaction() as conn:
         found = conn.execute(_where(table, select(table.c.id, table.c.created_at), where)).all()
         for row_id, created in found:
-            conn.execute(table.update().where(table.c.id == row_id)
-                         .values(created_at=created - timedelta(days=days)))
+            conn.execute(
+                table.update()
+                .where(table.c.id == row_id)
+                .values(created_at=created - timedelta(days=days))
+            )
 
 
 def age_lead(db: Database, lead_id: str, days: int) -> None:

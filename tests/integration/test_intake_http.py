@@ -44,8 +44,9 @@ SEED_STATUS_UPDATE = {
 }
 
 
-async def post(client: httpx.AsyncClient, tenant: Tenant, payload: dict[str, Any],
-               **headers: str) -> httpx.Response:
+async def post(
+    client: httpx.AsyncClient, tenant: Tenant, payload: dict[str, Any], **headers: str
+) -> httpx.Response:
     return await client.post(tenant.url, json=payload, headers=headers)
 
 
@@ -97,18 +98,30 @@ class TestNewLead:
         self, client: httpx.AsyncClient, tenant: Tenant, db: Database
     ) -> None:
         payload = {
-            "firstName": "Ana", "lastName": "Lopez", "phoneNumber": "(555) 123-4567",
-            "product": "Solar", "utmSource": "facebook", "utm_medium": "cpc",
-            "utm_campaign": "spring", "landing_page_url": "https://ex.com/solar",
-            "campaignId": "C-9", "consent": {"description": "I agree", "value": True},
-            "tcpa_compliance": "yes", "estimated_value": "$25,000", "roofAge": 12,
-            "monthlyElectricBill": 240, "notes": "Call after 5pm",
+            "firstName": "Ana",
+            "lastName": "Lopez",
+            "phoneNumber": "(555) 123-4567",
+            "product": "Solar",
+            "utmSource": "facebook",
+            "utm_medium": "cpc",
+            "utm_campaign": "spring",
+            "landing_page_url": "https://ex.com/solar",
+            "campaignId": "C-9",
+            "consent": {"description": "I agree", "value": True},
+            "tcpa_compliance": "yes",
+            "estimated_value": "$25,000",
+            "roofAge": 12,
+            "monthlyElectricBill": 240,
+            "notes": "Call after 5pm",
         }
         body = (await post(client, tenant, payload)).json()
 
         lead = one(db, Lead, id=body["lead_id"])
         assert (lead["utm_source"], lead["utm_medium"], lead["utm_campaign"]) == (
-            "facebook", "cpc", "spring")
+            "facebook",
+            "cpc",
+            "spring",
+        )
         assert lead["landing_page_url"] == "https://ex.com/solar"
         assert lead["campaign_id"] == "C-9"
         assert lead["consent_description"] == "I agree"
@@ -144,14 +157,21 @@ class TestNewLead:
     async def test_won_status_on_a_new_lead_converts_it(
         self, client: httpx.AsyncClient, tenant: Tenant, db: Database
     ) -> None:
-        body = (await post(client, tenant, {"email": "w@example.com", "product": "Roof",
-                                            "lead_status": "Closed Won"})).json()
+        body = (
+            await post(
+                client,
+                tenant,
+                {"email": "w@example.com", "product": "Roof", "lead_status": "Closed Won"},
+            )
+        ).json()
 
         lead = one(db, Lead, id=body["lead_id"])
         assert (lead["stage"], lead["is_converted"], lead["probability"]) == ("won", True, 100)
         assert lead["converted_at"] is not None
         assert [a["activity_type"] for a in activities(db, body["lead_id"])] == [
-            "lead_created", "lead_converted"]
+            "lead_created",
+            "lead_converted",
+        ]
 
 
 class TestStatusUpdate:
@@ -181,15 +201,20 @@ class TestStatusUpdate:
         converted = next(a for a in timeline if a["activity_type"] == "lead_converted")
         assert converted["outcome"] == "converted"
         history = rows(db, LeadStatusHistory, lead_id=first["lead_id"])
-        assert [(h["old_stage"], h["new_stage"]) for h in history] == [(None, "new"),
-                                                                       ("new", "won")]
+        assert [(h["old_stage"], h["new_stage"]) for h in history] == [
+            (None, "new"),
+            ("new", "won"),
+        ]
 
     async def test_update_keeps_fields_the_payload_does_not_send(
         self, client: httpx.AsyncClient, tenant: Tenant, db: Database
     ) -> None:
         first = (await post(client, tenant, SEED_NEW_LEAD)).json()
-        await post(client, tenant, {"crm_id": "CRM123456", "city": "Miami", "lastname": "",
-                                    "extra": "kept"})
+        await post(
+            client,
+            tenant,
+            {"crm_id": "CRM123456", "city": "Miami", "lastname": "", "extra": "kept"},
+        )
 
         contact = one(db, Contact, id=first["contact_id"])
         assert contact["city"] == "Miami"
@@ -198,20 +223,31 @@ class TestStatusUpdate:
         assert contact["phone_number"] == "+13055551234"
         assert contact["custom_fields"] == {"extra": "kept"}
 
-    @pytest.mark.parametrize(("status", "stage", "active"), [
-        ("Qualified", "qualified", True),
-        ("proposal_sent", "proposal", True),
-        ("In Negotiation", "negotiation", True),
-        ("Closed Lost", "lost", False),
-        ("lost", "lost", False),
-    ])
+    @pytest.mark.parametrize(
+        ("status", "stage", "active"),
+        [
+            ("Qualified", "qualified", True),
+            ("proposal_sent", "proposal", True),
+            ("In Negotiation", "negotiation", True),
+            ("Closed Lost", "lost", False),
+            ("lost", "lost", False),
+        ],
+    )
     async def test_status_words_move_the_lead_to_their_stage(
-        self, client: httpx.AsyncClient, tenant: Tenant, db: Database, status: str, stage: str,
+        self,
+        client: httpx.AsyncClient,
+        tenant: Tenant,
+        db: Database,
+        status: str,
+        stage: str,
         active: bool,
     ) -> None:
         first = (await post(client, tenant, {"phone": "5551234567", "product": "HVAC"})).json()
-        second = (await post(client, tenant, {"phone": "555.123.4567", "product": "hvac",
-                                              "status": status})).json()
+        second = (
+            await post(
+                client, tenant, {"phone": "555.123.4567", "product": "hvac", "status": status}
+            )
+        ).json()
 
         assert second["lead_id"] == first["lead_id"]
         lead = one(db, Lead, id=first["lead_id"])
@@ -223,8 +259,9 @@ class TestStatusUpdate:
     ) -> None:
         first = (await post(client, tenant, SEED_NEW_LEAD)).json()
         age_lead(db, first["lead_id"], days=31)
-        second = (await post(client, tenant, {**SEED_STATUS_UPDATE,
-                                               "lead_status": "Qualified"})).json()
+        second = (
+            await post(client, tenant, {**SEED_STATUS_UPDATE, "lead_status": "Qualified"})
+        ).json()
 
         assert second["lead_action"] == "created"
         assert second["lead_id"] != first["lead_id"]
@@ -235,12 +272,21 @@ class TestStatusUpdate:
     async def test_different_product_and_no_keyword_get_new_leads(
         self, client: httpx.AsyncClient, tenant: Tenant, db: Database
     ) -> None:
-        kitchen = (await post(client, tenant, {"email": "k@example.com",
-                                               "product": "Kitchen"})).json()
-        solar = (await post(client, tenant, {"email": "k@example.com", "product": "Solar",
-                                             "status": "qualified"})).json()
-        again = (await post(client, tenant, {"email": "k@example.com", "product": "Kitchen",
-                                             "status": "New"})).json()
+        kitchen = (
+            await post(client, tenant, {"email": "k@example.com", "product": "Kitchen"})
+        ).json()
+        solar = (
+            await post(
+                client,
+                tenant,
+                {"email": "k@example.com", "product": "Solar", "status": "qualified"},
+            )
+        ).json()
+        again = (
+            await post(
+                client, tenant, {"email": "k@example.com", "product": "Kitchen", "status": "New"}
+            )
+        ).json()
 
         assert solar["decision"]["rule"] == "no_matching_lead"
         assert again["decision"]["rule"] == "no_status_keyword"
@@ -252,8 +298,9 @@ class TestStatusUpdate:
     ) -> None:
         await post(client, tenant, SEED_NEW_LEAD)
         await post(client, tenant, SEED_STATUS_UPDATE)
-        third = (await post(client, tenant, {**SEED_STATUS_UPDATE,
-                                              "lead_status": "Qualified"})).json()
+        third = (
+            await post(client, tenant, {**SEED_STATUS_UPDATE, "lead_status": "Qualified"})
+        ).json()
 
         assert third["lead_action"] == "created"
         assert third["decision"]["rule"] == "already_converted"
@@ -264,9 +311,16 @@ class TestBodies:
     async def test_form_urlencoded_body(
         self, client: httpx.AsyncClient, tenant: Tenant, db: Database
     ) -> None:
-        response = await client.post(tenant.url, data={
-            "first_name": "Form", "phone": "+61 412 345 678", "product": "Solar",
-            "tags": ["a", "b"], "tcpa": "on"})
+        response = await client.post(
+            tenant.url,
+            data={
+                "first_name": "Form",
+                "phone": "+61 412 345 678",
+                "product": "Solar",
+                "tags": ["a", "b"],
+                "tcpa": "on",
+            },
+        )
 
         assert response.status_code == 200, response.text
         body = response.json()
@@ -279,8 +333,10 @@ class TestBodies:
         self, client: httpx.AsyncClient, tenant: Tenant, db: Database
     ) -> None:
         response = await client.post(
-            tenant.url, data={"email": "MP@Example.com", "interest": "Roofing"},
-            files={"photo": ("roof.jpg", b"\xff\xd8\xff", "image/jpeg")})
+            tenant.url,
+            data={"email": "MP@Example.com", "interest": "Roofing"},
+            files={"photo": ("roof.jpg", b"\xff\xd8\xff", "image/jpeg")},
+        )
 
         assert response.status_code == 200, response.text
         body = response.json()
@@ -290,22 +346,31 @@ class TestBodies:
         assert one(db, Lead, id=body["lead_id"])["product_interest"] == "Roofing"
 
     async def test_nested_field_mapping(self, client: httpx.AsyncClient, db: Database) -> None:
-        tenant = make_tenant(db, field_mapping={
-            "customer.personal.firstName": "firstname",
-            "$.customer.contact.mobile": "phone_number",
-            "job.kind": "product",
-            "job.budget": "budget_note",
-        })
-        payload = {"customer": {"personal": {"firstName": "Nia", "age": 40},
-                                "contact": {"mobile": "5559876543"}},
-                   "job": {"kind": "Bath Remodel", "budget": "10k"}}
+        tenant = make_tenant(
+            db,
+            field_mapping={
+                "customer.personal.firstName": "firstname",
+                "$.customer.contact.mobile": "phone_number",
+                "job.kind": "product",
+                "job.budget": "budget_note",
+            },
+        )
+        payload = {
+            "customer": {
+                "personal": {"firstName": "Nia", "age": 40},
+                "contact": {"mobile": "5559876543"},
+            },
+            "job": {"kind": "Bath Remodel", "budget": "10k"},
+        }
         body = (await post(client, tenant, payload)).json()
 
         contact = one(db, Contact, id=body["contact_id"])
         assert contact["firstname"] == "Nia"
         assert contact["phone_number"] == "+15559876543"
-        assert contact["custom_fields"] == {"budget_note": "10k",
-                                            "customer": {"personal": {"age": 40}}}
+        assert contact["custom_fields"] == {
+            "budget_note": "10k",
+            "customer": {"personal": {"age": 40}},
+        }
         assert one(db, Lead, id=body["lead_id"])["product_interest"] == "Bath Remodel"
 
 
@@ -322,8 +387,9 @@ class TestErrorsWriteNothing:
     async def test_unsupported_content_type(
         self, client: httpx.AsyncClient, tenant: Tenant, db: Database
     ) -> None:
-        response = await client.post(tenant.url, content=b"<lead/>",
-                                     headers={"content-type": "application/xml"})
+        response = await client.post(
+            tenant.url, content=b"<lead/>", headers={"content-type": "application/xml"}
+        )
         await self._assert_error(response, 415, "UNSUPPORTED_MEDIA_TYPE")
         assert counts(db) == dict.fromkeys(counts(db), 0)
 
@@ -339,16 +405,18 @@ class TestErrorsWriteNothing:
                 yield b"x" * (128 * 1024)
             yield b'"}'
 
-        response = await client.post(tenant.url, content=chunks(),
-                                     headers={"content-type": "application/json"})
+        response = await client.post(
+            tenant.url, content=chunks(), headers={"content-type": "application/json"}
+        )
         await self._assert_error(response, 413, "PAYLOAD_TOO_LARGE")
         assert count(db, Contact) == 0
 
     async def test_malformed_json(
         self, client: httpx.AsyncClient, tenant: Tenant, db: Database
     ) -> None:
-        response = await client.post(tenant.url, content=b'{"email": ',
-                                     headers={"content-type": "application/json"})
+        response = await client.post(
+            tenant.url, content=b'{"email": ', headers={"content-type": "application/json"}
+        )
         await self._assert_error(response, 400, "VALIDATION_ERROR")
         response = await client.post(tenant.url, json=[{"email": "a@example.com"}])
         await self._assert_error(response, 400, "VALIDATION_ERROR")
@@ -357,8 +425,16 @@ class TestErrorsWriteNothing:
     async def test_invalid_fields_are_each_named(
         self, client: httpx.AsyncClient, tenant: Tenant, db: Database
     ) -> None:
-        response = await post(client, tenant, {"phone": "555-12", "email": "not-an-email",
-                                               "estimated_value": "lots", "priority": "P1"})
+        response = await post(
+            client,
+            tenant,
+            {
+                "phone": "555-12",
+                "email": "not-an-email",
+                "estimated_value": "lots",
+                "priority": "P1",
+            },
+        )
         await self._assert_error(response, 400, "VALIDATION_ERROR")
         fields = {d["field"] for d in response.json()["details"]}
         assert fields == {"phone_number", "email", "estimated_value", "priority"}
@@ -398,8 +474,9 @@ class TestErrorsWriteNothing:
     async def test_workspace_header_must_match(
         self, client: httpx.AsyncClient, tenant: Tenant, db: Database
     ) -> None:
-        response = await post(client, tenant, {"email": "a@example.com"},
-                              **{"x-workspace-id": "someone-else"})
+        response = await post(
+            client, tenant, {"email": "a@example.com"}, **{"x-workspace-id": "someone-else"}
+        )
         await self._assert_error(response, 403, "FORBIDDEN")
         assert count(db, Contact) == 0
 
@@ -411,7 +488,9 @@ class TestErrorsWriteNothing:
 
         log = inbound_log(db, tenant.webhook_id)
         assert [(e["status"], e["http_status"], e["error_code"]) for e in log] == [
-            ("error", 400, "VALIDATION_ERROR"), ("error", 400, "VALIDATION_ERROR")]
+            ("error", 400, "VALIDATION_ERROR"),
+            ("error", 400, "VALIDATION_ERROR"),
+        ]
         assert "phone_number" in log[0]["error_message"]
         hook = one(db, Webhook, id=tenant.webhook_id)
         assert (hook["total_leads"], hook["last_lead_at"]) == (0, None)
@@ -428,9 +507,12 @@ class TestBookkeeping:
         assert hook["total_leads"] == 2
         assert hook["last_lead_at"] is not None
         log = inbound_log(db, tenant.webhook_id)
-        assert [(e["status"], e["match_type"], e["lead_action"], e["decision_rule"])
-                for e in log] == [("success", "new", "created", "no_matching_lead"),
-                                  ("success", "crm_id", "updated", "status_progression")]
+        assert [
+            (e["status"], e["match_type"], e["lead_action"], e["decision_rule"]) for e in log
+        ] == [
+            ("success", "new", "created", "no_matching_lead"),
+            ("success", "crm_id", "updated", "status_progression"),
+        ]
         assert str(log[0]["lead_id"]) == first["lead_id"]
         assert log[0]["processing_ms"] > 0
 
@@ -439,8 +521,8 @@ class TestBookkeeping:
     ) -> None:
         scoped = make_tenant(db, dedup_scope="webhook")
         a = (await post(client, tenant, {"phone": "5551112222"})).json()
-        b = (await client.post(f"/webhook/{scoped.webhook_id}", json={"phone": "5551112222"}))
-        c = (await client.post(f"/webhook/{scoped.webhook_id}", json={"phone": "5551112222"}))
+        b = await client.post(f"/webhook/{scoped.webhook_id}", json={"phone": "5551112222"})
+        c = await client.post(f"/webhook/{scoped.webhook_id}", json={"phone": "5551112222"})
 
         assert b.json()["contact_id"] != a["contact_id"]
         assert c.json()["contact_id"] == b.json()["contact_id"]
@@ -453,37 +535,45 @@ class TestIdempotency:
     ) -> None:
         first = await post(client, tenant, SEED_NEW_LEAD, **{"Idempotency-Key": "evt-1"})
         before = counts(db)
-        again = await post(client, tenant, {**SEED_NEW_LEAD, "lead_status": "Qualified"},
-                           **{"Idempotency-Key": "evt-1"})
+        again = await post(
+            client,
+            tenant,
+            {**SEED_NEW_LEAD, "lead_status": "Qualified"},
+            **{"Idempotency-Key": "evt-1"},
+        )
 
         assert again.status_code == 200
         assert again.json() == first.json()
         assert again.headers["idempotent-replayed"] == "true"
         assert counts(db) == before
         assert one(db, Webhook, id=tenant.webhook_id)["total_leads"] == 1
-        assert [e["status"] for e in inbound_log(db, tenant.webhook_id)] == ["success",
-                                                                            "duplicate"]
+        assert [e["status"] for e in inbound_log(db, tenant.webhook_id)] == ["success", "duplicate"]
 
     async def test_standard_webhooks_id_and_other_keys(
         self, client: httpx.AsyncClient, tenant: Tenant, db: Database
     ) -> None:
-        await post(client, tenant, {"email": "a@example.com", "product": "X"},
-                   **{"webhook-id": "msg_1"})
-        await post(client, tenant, {"email": "a@example.com", "product": "X"},
-                   **{"webhook-id": "msg_1"})
-        await post(client, tenant, {"email": "a@example.com", "product": "X"},
-                   **{"webhook-id": "msg_2"})
+        await post(
+            client, tenant, {"email": "a@example.com", "product": "X"}, **{"webhook-id": "msg_1"}
+        )
+        await post(
+            client, tenant, {"email": "a@example.com", "product": "X"}, **{"webhook-id": "msg_1"}
+        )
+        await post(
+            client, tenant, {"email": "a@example.com", "product": "X"}, **{"webhook-id": "msg_2"}
+        )
 
         assert count(db, Lead) == 2
 
     async def test_key_older_than_seven_days_is_processed_again(
         self, client: httpx.AsyncClient, tenant: Tenant, db: Database
     ) -> None:
-        await post(client, tenant, {"email": "a@example.com", "product": "X"},
-                   **{"Idempotency-Key": "old"})
+        await post(
+            client, tenant, {"email": "a@example.com", "product": "X"}, **{"Idempotency-Key": "old"}
+        )
         backdate(db, WebhookDelivery, days=8)
-        again = await post(client, tenant, {"email": "a@example.com", "product": "X"},
-                           **{"Idempotency-Key": "old"})
+        again = await post(
+            client, tenant, {"email": "a@example.com", "product": "X"}, **{"Idempotency-Key": "old"}
+        )
 
         assert "idempotent-replayed" not in again.headers
         assert count(db, Lead) == 2
@@ -492,8 +582,7 @@ class TestIdempotency:
         self, client: httpx.AsyncClient, tenant: Tenant, db: Database
     ) -> None:
         bad = await post(client, tenant, {"email": "nope"}, **{"Idempotency-Key": "k"})
-        good = await post(client, tenant, {"email": "yes@example.com"},
-                          **{"Idempotency-Key": "k"})
+        good = await post(client, tenant, {"email": "yes@example.com"}, **{"Idempotency-Key": "k"})
 
         assert bad.status_code == 400
         assert good.status_code == 200
@@ -502,9 +591,17 @@ class TestIdempotency:
     async def test_concurrent_duplicates_are_processed_once(
         self, client: httpx.AsyncClient, tenant: Tenant, db: Database
     ) -> None:
-        responses = await asyncio.gather(*[
-            post(client, tenant, {"email": "same@example.com", "product": "Solar"},
-                 **{"Idempotency-Key": "burst"}) for _ in range(8)])
+        responses = await asyncio.gather(
+            *[
+                post(
+                    client,
+                    tenant,
+                    {"email": "same@example.com", "product": "Solar"},
+                    **{"Idempotency-Key": "burst"},
+                )
+                for _ in range(8)
+            ]
+        )
 
         assert {r.status_code for r in responses} == {200}
         assert len({r.json()["lead_id"] for r in responses}) == 1
@@ -515,8 +612,10 @@ class TestConcurrency:
     async def test_parallel_posts_with_one_new_phone_create_one_contact(
         self, client: httpx.AsyncClient, tenant: Tenant, db: Database
     ) -> None:
-        payloads = [{"phone_number": "(555) 010-9999", "firstname": f"P{i}",
-                     "email": f"p{i}@example.com"} for i in range(10)]
+        payloads = [
+            {"phone_number": "(555) 010-9999", "firstname": f"P{i}", "email": f"p{i}@example.com"}
+            for i in range(10)
+        ]
         responses = await asyncio.gather(*[post(client, tenant, p) for p in payloads])
 
         assert {r.status_code for r in responses} == {200}, [r.text for r in responses]
@@ -529,9 +628,12 @@ class TestConcurrency:
     async def test_parallel_posts_across_identities_do_not_duplicate(
         self, client: httpx.AsyncClient, tenant: Tenant, db: Database
     ) -> None:
-        payloads = [{"email": "shared@example.com"}, {"phone": "5550101010"},
-                    {"crm_id": "C1", "email": "shared@example.com"},
-                    {"phone": "5550101010", "email": "shared@example.com"}] * 3
+        payloads = [
+            {"email": "shared@example.com"},
+            {"phone": "5550101010"},
+            {"crm_id": "C1", "email": "shared@example.com"},
+            {"phone": "5550101010", "email": "shared@example.com"},
+        ] * 3
         responses = await asyncio.gather(*[post(client, tenant, p) for p in payloads])
 
         assert {r.status_code for r in responses} == {200}, [r.text for r in responses]
@@ -545,11 +647,23 @@ class TestClientAddress:
     async def test_forwarded_for_is_ignored_unless_the_proxy_is_trusted(
         self, client: httpx.AsyncClient, tenant: Tenant, db: Database
     ) -> None:
-        body = (await post(client, tenant, {"email": "a@example.com", "product": "X"},
-                           **{"x-forwarded-for": "203.0.113.9"})).json()
+        body = (
+            await post(
+                client,
+                tenant,
+                {"email": "a@example.com", "product": "X"},
+                **{"x-forwarded-for": "203.0.113.9"},
+            )
+        ).json()
         assert one(db, Lead, id=body["lead_id"])["ip_address"] == "198.51.100.7"
 
         client._transport.app.state.settings.trusted_proxies = ["198.51.100.0/24"]  # type: ignore[attr-defined]
-        body = (await post(client, tenant, {"email": "b@example.com", "product": "X"},
-                           **{"x-forwarded-for": "203.0.113.9"})).json()
+        body = (
+            await post(
+                client,
+                tenant,
+                {"email": "b@example.com", "product": "X"},
+                **{"x-forwarded-for": "203.0.113.9"},
+            )
+        ).json()
         assert one(db, Lead, id=body["lead_id"])["ip_address"] == "203.0.113.9"

@@ -33,8 +33,10 @@ def normalize_phone(raw: str, default_region: str = "US") -> str:
         number = phonenumbers.parse(raw, default_region.upper())
     except phonenumbers.NumberParseException as exc:
         raise InvalidIdentity("is not a phone number") from exc
-    if not phonenumbers.is_possible_number(number):
-        raise InvalidIdentity("is not a possible phone number (too short or too long)")
+    # IS_POSSIBLE_LOCAL_ONLY (e.g. 555-1234) is refused: without an area code nobody can dial it.
+    reason = phonenumbers.is_possible_number_with_reason(number)
+    if reason != phonenumbers.ValidationResult.IS_POSSIBLE:
+        raise InvalidIdentity("is not a complete phone number (too short or too long)")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

@@ -8,7 +8,6 @@ import threading
 import time
 import uuid
 
-
 _uuid7_lock = threading.Lock()
 _uuid7_last = [0, 0]  # [milliseconds, 12-bit counter]
 

@@ -1,0 +1,3 @@
+from leadpipe.cli import main
+
+main()

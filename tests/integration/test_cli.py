@@ -1,0 +1,212 @@
+"""The ``leadpipe`` command: first start prints what a newcomer needs, and it works."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shlex
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from leadpipe.cli import app
+from leadpipe.config import get_settings
+from leadpipe.storage.engine import Database
+from leadpipe.storage.models import ApiKey, Contact, Lead, Webhook
+from tests.conftest import Settings
+from tests.integration.helpers import count, one, rows
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _start(env: dict[str, str], port: int, workers: int = 1) -> tuple[subprocess.Popen[str], str]:
+    """Start ``leadpipe serve``; return the process and what it printed before serving."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "leadpipe", "serve", "--port", str(port), "--workers", str(workers)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    printed = []
+    deadline = time.monotonic() + 30
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        printed.append(line)
+        if "Uvicorn running" in line or "Application startup complete" in line:
+            break
+    return proc, "".join(printed)
+
+
+def _wait_healthy(port: int) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise AssertionError("leadpipe did not become healthy within 30 s")
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture
+def fresh_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEADPIPE_")}
+    env["LEADPIPE_DATABASE_URL"] = f"sqlite:///{tmp_path}/quickstart.db"
+    return env
+
+
+def test_first_start_prints_a_working_curl_command(
+    fresh_env: dict[str, str], tmp_path: Path
+) -> None:
+    port = _free_port()
+    proc, printed = _start(fresh_env, port)
+    try:
+        _wait_healthy(port)
+        assert "API key:    lp_" in printed
+        curl = next(line for line in printed.splitlines() if line.startswith("curl "))
+        args = shlex.split(curl)
+        url = args[3]
+        headers = dict(h.split(": ", 1) for h in args[args.index("-H") + 1 :: 2][:2])
+        body = args[args.index("-d") + 1]
+        assert url == f"http://127.0.0.1:{port}/webhooks/" + url.rsplit("/", 1)[1]
+
+        response = httpx.post(url, content=body, headers=headers, timeout=10)
+        assert response.status_code == 200, response.text
+        assert response.json()["lead_action"] == "created"
+        assert httpx.get(f"http://127.0.0.1:{port}/health").json()["status"] == "ok"
+    finally:
+        _stop(proc)
+
+    db = Database.from_settings(Settings(database_url=fresh_env["LEADPIPE_DATABASE_URL"]))
+    try:
+        assert count(db, Contact) == 1
+        assert count(db, Lead) == 1
+        assert count(db, ApiKey) == 1
+    finally:
+        db.dispose()
+
+    proc, printed = _start(fresh_env, port)  # a second start keeps what exists
+    _stop(proc)
+    assert "lp_" not in printed
+    assert re.search(r"Webhook:\s+http://127\.0\.0\.1:\d+/webhooks/wh_", printed)
+
+
+def test_two_workers_share_one_database_without_duplicates(fresh_env: dict[str, str]) -> None:
+    port = _free_port()
+    proc, printed = _start(fresh_env, port, workers=2)
+    try:
+        url = re.search(r"(http://\S+/webhooks/wh_\w+)", printed).group(1)  # type: ignore[union-attr]
+        _wait_healthy(port)
+
+        async def burst() -> list[httpx.Response]:
+            async with httpx.AsyncClient(timeout=20) as client:
+                return await asyncio.gather(
+                    *[
+                        client.post(
+                            url,
+                            json={
+                                "phone": "5550199999",
+                                "product": "Solar",
+                                "email": f"w{i}@example.com",
+                            },
+                        )
+                        for i in range(20)
+                    ]
+                )
+
+        responses = asyncio.run(burst())
+        assert {r.status_code for r in responses} == {200}
+        assert len({r.json()["contact_id"] for r in responses}) == 1
+    finally:
+        _stop(proc)
+
+
+class TestAdminCommands:
+    @pytest.fixture
+    def runner(
+        self, fresh_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    ) -> Iterator[CliRunner]:
+        monkeypatch.setenv("LEADPIPE_DATABASE_URL", fresh_env["LEADPIPE_DATABASE_URL"])
+        get_settings.cache_clear()
+        runner = CliRunner()
+        assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+        yield runner
+        get_settings.cache_clear()
+
+    def test_workspace_key_and_webhook(self, runner: CliRunner) -> None:
+        created = runner.invoke(app, ["workspace", "create", "Sunny Solar", "--id", "39135"])
+        assert created.exit_code == 0, created.output
+        again = runner.invoke(app, ["workspace", "create", "Dup", "--id", "39135"])
+        assert again.exit_code == 1
+        assert "already exists" in again.output
+
+        key = runner.invoke(app, ["apikey", "create", "39135", "--scope", "read"])
+        assert key.exit_code == 0, key.output
+        assert re.search(r"lp_[\w-]{20,}", key.output)
+
+        hook = runner.invoke(
+            app,
+            [
+                "webhook",
+                "create",
+                "39135",
+                "--name",
+                "FB",
+                "--id",
+                "fb_ws_us_solar_001",
+                "--require-phone",
+                "--mapping",
+                '{"customer.phone": "phone"}',
+            ],
+        )
+        assert hook.exit_code == 0, hook.output
+        assert "/webhooks/fb_ws_us_solar_001" in hook.output
+        db = Database.from_settings(get_settings())
+        try:
+            stored = one(db, Webhook, id="fb_ws_us_solar_001")
+            assert stored["require_phone"] is True
+            assert stored["field_mapping"] == {"customer.phone": "phone"}
+            assert one(db, ApiKey, workspace_id="39135")["scopes"] == ["read"]
+        finally:
+            db.dispose()
+
+        bad = runner.invoke(app, ["webhook", "create", "nope"])
+        assert bad.exit_code == 1
+        assert "does not exist" in bad.output
+
+    def test_demo_fills_a_workspace(self, runner: CliRunner) -> None:
+        result = runner.invoke(app, ["demo", "--leads", "150"])
+        assert result.exit_code == 0, result.output
+        db = Database.from_settings(get_settings())
+        try:
+            contacts, leads = count(db, Contact, workspace_id="demo"), count(db, Lead)
+            stages = {r["stage"] for r in rows(db, Lead)}
+        finally:
+            db.dispose()
+        assert 80 < contacts < 150
+        assert contacts < leads <= 150
+        assert {"new", "won"} <= stages

@@ -1,0 +1,89 @@
+"""Phone and email normalisation, and which contact an identity matches."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from leadpipe.contacts.rules import (
+    ContactIdentity,
+    Identity,
+    InvalidIdentity,
+    MatchType,
+    choose_match,
+    identity_updates,
+    normalize_email,
+    normalize_phone,
+)
+
+
+@pytest.mark.parametrize(
+    ("raw", "region", "expected"),
+    [
+        ("5551234567", "US", "+15551234567"),
+        ("(555) 123-4567", "US", "+15551234567"),
+        ("555.123.4567", "US", "+15551234567"),
+        ("1-555-123-4567", "US", "+15551234567"),
+        ("+1 555 123 4567", "US", "+15551234567"),
+        ("+61412345678", "US", "+61412345678"),
+        ("0412 345 678", "AU", "+61412345678"),
+        ("+44 20 7946 0958", "US", "+442079460958"),
+        ("1-626-788-8830", "US", "+16267888830"),
+    ],
+)
+def test_phones_normalise_to_e164(raw: str, region: str, expected: str) -> None:
+    assert normalize_phone(raw, region) == expected
+
+
+@pytest.mark.parametrize("raw", ["555", "12345", "555-1234", "not a phone", "", "+1 555 123"])
+def test_short_or_garbage_phones_are_rejected(raw: str) -> None:
+    with pytest.raises(InvalidIdentity):
+        normalize_phone(raw, "US")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("john@example.com", "john@example.com"),
+        ("  John.Doe@Example.COM ", "john.doe@example.com"),
+    ],
+)
+def test_emails_are_checked_and_lower_cased(raw: str, expected: str) -> None:
+    assert normalize_email(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["john", "john@", "@example.com", "a b@example.com"])
+def test_bad_emails_are_rejected(raw: str) -> None:
+    with pytest.raises(InvalidIdentity):
+        normalize_email(raw)
+
+
+A = ContactIdentity(uuid.uuid4(), "CRM1", "+15550000001", "a@example.com")
+B = ContactIdentity(uuid.uuid4(), None, "+15550000002", "b@example.com")
+C = ContactIdentity(uuid.uuid4(), "CRM3", None, "c@example.com")
+
+
+@pytest.mark.parametrize(
+    ("identity", "expected", "match"),
+    [
+        (Identity(crm_id="CRM1", phone="+15550000002"), A, MatchType.CRM_ID),
+        (Identity(crm_id="NEW", phone="+15550000002", email="a@example.com"), B, MatchType.PHONE),
+        (Identity(email="c@example.com"), C, MatchType.EMAIL),
+        (Identity(phone="+15559999999"), None, MatchType.NEW),
+    ],
+)
+def test_crm_id_beats_phone_beats_email(
+    identity: Identity, expected: ContactIdentity | None, match: MatchType
+) -> None:
+    assert choose_match(identity, [A, B, C]) == (expected, match)
+
+
+def test_identity_owned_by_another_contact_is_not_taken() -> None:
+    identity = Identity(crm_id="CRM1", phone="+15550000002", email="new@example.com")
+    assert identity_updates(identity, A, [A, B]) == {"email": "new@example.com"}
+
+
+def test_matched_contact_gains_missing_identities() -> None:
+    identity = Identity(crm_id="CRM9", phone="+15557777777", email="c@example.com")
+    assert identity_updates(identity, C, [C]) == {"crm_id": "CRM9", "phone_number": "+15557777777"}

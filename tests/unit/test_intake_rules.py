@@ -1,0 +1,175 @@
+"""Payload aliases, per-webhook paths and validation."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from leadpipe.contacts.rules import Identity
+from leadpipe.intake.rules import ALIASES, canonical_field, extract, get_path, validate
+
+# Every spelling named by the seeds and sibling systems, with the field it must land in.
+ALIAS_TABLE = [
+    ("firstname", "firstname"),
+    ("first_name", "firstname"),
+    ("firstName", "firstname"),
+    ("FirstName", "firstname"),
+    ("lastname", "lastname"),
+    ("last_name", "lastname"),
+    ("lastName", "lastname"),
+    ("phone_number", "phone"),
+    ("phone", "phone"),
+    ("phoneNumber", "phone"),
+    ("email", "email"),
+    ("crm_id", "crm_id"),
+    ("external_crm_id", "crm_id"),
+    ("productid", "product"),
+    ("product", "product"),
+    ("product_interest", "product"),
+    ("interest", "product"),
+    ("lead_status", "status"),
+    ("status", "status"),
+    ("source", "source"),
+    ("lead_source", "source"),
+    ("subsource", "sub_source"),
+    ("sub_source", "sub_source"),
+    ("notes", "notes"),
+    ("address", "address"),
+    ("address1", "address"),
+    ("st_address", "address"),
+    ("address2", "address2"),
+    ("city", "city"),
+    ("state", "state"),
+    ("zip", "zip_code"),
+    ("zip_code", "zip_code"),
+    ("zipCode", "zip_code"),
+    ("utm_source", "utm_source"),
+    ("utmSource", "utm_source"),
+    ("utm_medium", "utm_medium"),
+    ("utmMedium", "utm_medium"),
+    ("utm_campaign", "utm_campaign"),
+    ("utmCampaign", "utm_campaign"),
+    ("utm_term", "utm_term"),
+    ("utmTerm", "utm_term"),
+    ("utm_content", "utm_content"),
+    ("utmContent", "utm_content"),
+    ("campaign_id", "campaign_id"),
+    ("campaignId", "campaign_id"),
+    ("landing_page_url", "landing_page_url"),
+    ("adate", "appointment_date"),
+    ("appointment_date", "appointment_date"),
+    ("atime", "appointment_time"),
+    ("appointment_status", "appointment_status"),
+    ("consent_description", "consent_description"),
+    ("consent_value", "consent_value"),
+    ("tcpa_compliance", "tcpa_compliance"),
+    ("estimated_value", "estimated_value"),
+    ("name", "fullname"),
+]
+
+
+@pytest.mark.parametrize(("key", "field"), ALIAS_TABLE)
+def test_alias(key: str, field: str) -> None:
+    assert canonical_field(key) == field
+    assert extract({key: "x"}, {}).fields == {field: "x"}
+
+
+def test_every_canonical_field_is_its_own_alias() -> None:
+    for name in ALIASES:
+        assert canonical_field(name) == name
+
+
+def test_unmapped_fields_are_kept() -> None:
+    out = extract({"email": "a@example.com", "roofType": "tile", "blank": ""}, {})
+    assert out.custom_fields == {"roofType": "tile"}
+
+
+def test_first_non_blank_alias_wins() -> None:
+    assert extract({"phone": "", "phone_number": "555"}, {}).fields == {"phone": "555"}
+
+
+def test_nested_consent_object() -> None:
+    out = extract({"consent": {"description": "I agree", "value": False}}, {})
+    assert out.fields == {"consent_description": "I agree", "consent_value": False}
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("customer.personal.firstName", "Ana"),
+        ("$.customer.personal.firstName", "Ana"),
+        ("items[1].zip", "90210"),
+        ("customer.missing", None),
+    ],
+)
+def test_paths(path: str, expected: Any) -> None:
+    payload = {
+        "customer": {"personal": {"firstName": "Ana"}},
+        "items": [{"zip": "1"}, {"zip": "90210"}],
+    }
+    value = get_path(payload, path)
+    assert (value if isinstance(value, str) else None) == expected
+
+
+def _validate(payload: dict[str, Any], **kwargs: Any) -> Any:
+    return validate(
+        extract(payload, {}),
+        region=kwargs.get("region", "US"),
+        require_phone=kwargs.get("require_phone", False),
+    )
+
+
+def test_valid_payload_is_normalised() -> None:
+    submission, errors = _validate(
+        {
+            "name": "Ana Maria Lopez",
+            "phone": "(555) 123-4567",
+            "email": "ANA@EXAMPLE.COM",
+            "estimated_value": "1,500.5",
+            "tags": "solar, urgent",
+            "priority": "High",
+        }
+    )
+    assert errors == []
+    assert submission.identity == Identity(phone="+15551234567", email="ana@example.com")
+    assert submission.contact == {"firstname": "Ana", "lastname": "Maria Lopez"}
+    assert submission.lead == {
+        "estimated_value": Decimal("1500.50"),
+        "tags": ["solar", "urgent"],
+        "priority": "high",
+    }
+
+
+@pytest.mark.parametrize(
+    ("payload", "fields"),
+    [
+        ({"firstname": "Only"}, {"phone_number"}),
+        ({"phone": "12"}, {"phone_number"}),
+        ({"email": "x@"}, {"email"}),
+        ({"email": "a@example.com", "estimated_value": "-5"}, {"estimated_value"}),
+        ({"email": "a@example.com", "temperature": "boiling"}, {"temperature"}),
+        ({"email": "a@example.com", "tcpa": "maybe"}, {"tcpa_compliance"}),
+    ],
+)
+def test_invalid_payloads_name_their_fields(payload: dict[str, Any], fields: set[str]) -> None:
+    submission, errors = _validate(payload)
+    assert submission is None
+    assert {e["field"] for e in errors} == fields
+
+
+def test_crm_id_alone_is_an_identity_to_look_up() -> None:
+    submission, errors = _validate({"crm_id": 123456, "lead_status": "Converted"})
+    assert errors == []
+    assert submission.identity == Identity(crm_id="123456")
+
+
+def test_webhook_may_require_a_phone() -> None:
+    _, errors = _validate({"email": "a@example.com"}, require_phone=True)
+    assert errors == [{"field": "phone_number", "message": "is required by this webhook"}]
+
+
+def test_appointment_title() -> None:
+    submission, _ = _validate({"email": "a@example.com", "adate": "2025-10-20", "atime": "10:00AM"})
+    assert submission.appointment.title == "Appointment: 2025-10-20 10:00AM"

@@ -1,0 +1,67 @@
+"""Domain-free helpers."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from leadpipe.kit.coerce import to_bool, to_decimal
+from leadpipe.kit.ids import uuid7
+from leadpipe.kit.net import client_ip, parse_networks
+
+TRUSTED = parse_networks(("10.0.0.0/8",))
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "expected"),
+    [
+        ("203.0.113.5", "1.2.3.4", "203.0.113.5"),  # untrusted peer: header ignored
+        ("10.0.0.2", "198.51.100.9", "198.51.100.9"),  # trusted proxy
+        ("10.0.0.2", "6.6.6.6, 198.51.100.9, 10.0.0.3", "198.51.100.9"),  # forged left entry
+        ("10.0.0.2", None, "10.0.0.2"),
+        (None, "1.2.3.4", None),
+    ],
+)
+def test_client_ip(peer: str | None, forwarded: str | None, expected: str | None) -> None:
+    assert client_ip(peer, forwarded, TRUSTED) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (True, True),
+        ("yes", True),
+        ("On", True),
+        (1, True),
+        ("false", False),
+        ("0", False),
+        ("maybe", None),
+        (None, None),
+    ],
+)
+def test_to_bool(value: Any, expected: bool | None) -> None:
+    assert to_bool(value) is expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (25000, Decimal(25000)),
+        ("$25,000.50", Decimal("25000.50")),
+        (1.5, Decimal("1.5")),
+        ("lots", None),
+        (True, None),
+        ("NaN", None),
+    ],
+)
+def test_to_decimal(value: Any, expected: Decimal | None) -> None:
+    assert to_decimal(value) == expected
+
+
+def test_uuid7_is_increasing_and_versioned() -> None:
+    ids = [uuid7() for _ in range(5000)]
+    assert ids == sorted(ids)
+    assert len(set(ids)) == 5000
+    assert {u.version for u in ids} == {7}

@@ -1,0 +1,68 @@
+"""Status words to stages (DESIGN §2.5) and the default pipeline (§2.7)."""
+
+from __future__ import annotations
+
+import pytest
+
+from leadpipe.pipeline.rules import DEFAULT_STAGES, slugify, stage_for_status, status_keywords
+
+
+@pytest.mark.parametrize(
+    ("status", "stage"),
+    [
+        ("Qualified", "qualified"),
+        ("proposal", "proposal"),
+        ("Proposal Sent", "proposal"),
+        ("proposal_sent", "proposal"),
+        ("Negotiation", "negotiation"),
+        ("won", "won"),
+        ("Converted", "won"),
+        ("Closed Won", "won"),
+        ("closed_won", "won"),
+        ("Closed", "won"),
+        ("lost", "lost"),
+        ("Closed Lost", "lost"),
+        ("closed-lost", "lost"),
+        ("New", None),
+        ("contacted", None),
+        ("unqualified", None),
+        ("Not Qualified", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_status_maps_to_stage(status: str | None, stage: str | None) -> None:
+    assert stage_for_status(status) == stage
+
+
+@pytest.mark.parametrize(
+    ("status", "keywords"),
+    [
+        ("Closed Won", {"closed", "won"}),
+        ("converted", {"converted"}),
+        ("wont call back", set()),
+        ("disqualified", set()),
+    ],
+)
+def test_keywords_are_whole_words(status: str, keywords: set[str]) -> None:
+    assert status_keywords(status) == keywords
+
+
+def test_default_pipeline() -> None:
+    assert [(s.slug, s.probability) for s in DEFAULT_STAGES] == [
+        ("new", 10),
+        ("qualified", 25),
+        ("proposal", 60),
+        ("negotiation", 80),
+        ("won", 100),
+        ("lost", 0),
+        ("inactive", 0),
+    ]
+    assert [s.slug for s in DEFAULT_STAGES if s.is_default] == ["new"]
+
+
+@pytest.mark.parametrize(
+    ("name", "slug"), [("Site Visit", "site_visit"), ("Quote & Follow-up", "quote_and_follow_up")]
+)
+def test_slugify(name: str, slug: str) -> None:
+    assert slugify(name) == slug
