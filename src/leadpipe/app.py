@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from sqlalchemy import text
-from starlette.concurrency import run_in_threadpool
 
 from leadpipe import __version__, exception_handlers
 from leadpipe.config import Settings, get_settings
@@ -59,7 +58,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             with db.transaction(write=False) as conn:
                 conn.execute(text("SELECT 1"))
 
-        await run_in_threadpool(ping)
+        await db.run(ping)
         return {"success": True, "status": "ok", "version": __version__, "database": db.dialect}
 
     return app

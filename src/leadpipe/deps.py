@@ -1,4 +1,8 @@
-"""Annotated dependencies shared by endpoints."""
+"""Annotated dependencies shared by endpoints.
+
+They are async on purpose: FastAPI runs plain `def` dependencies in the thread pool,
+one thread hop per dependency per request.
+"""
 
 from __future__ import annotations
 
@@ -10,17 +14,17 @@ from leadpipe.config import Settings
 from leadpipe.storage.engine import Database
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_request_id(request: Request) -> str:
+async def get_request_id(request: Request) -> str:
     request_id: str = request.state.request_id
     return request_id
 

@@ -25,7 +25,7 @@ class WorkspaceRepository:
         return self.conn.execute(select(WORKSPACES).order_by(_w.created_at).limit(1)).first()
 
     def insert(self, values: dict[str, Any]) -> None:
-        self.conn.execute(insert(WORKSPACES).values(**values))
+        self.conn.execute(insert(WORKSPACES), values)
 
 
 class ApiKeyRepository:
@@ -33,4 +33,4 @@ class ApiKeyRepository:
         self.conn = conn
 
     def insert(self, values: dict[str, Any]) -> None:
-        self.conn.execute(insert(API_KEYS).values(**values))
+        self.conn.execute(insert(API_KEYS), values)

@@ -11,6 +11,7 @@ from leadpipe.storage.base import table_of
 from leadpipe.storage.models import LeadActivity
 
 ACTIVITIES = table_of(LeadActivity)
+_INSERT = insert(ACTIVITIES)
 
 
 class ActivityRepository:
@@ -19,4 +20,4 @@ class ActivityRepository:
 
     def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
         if rows:
-            self.conn.execute(insert(ACTIVITIES), list(rows))
+            self.conn.execute(_INSERT, list(rows))

@@ -167,8 +167,11 @@ class PayloadFactory:
 
     def next(self) -> dict[str, Any]:
         r = self.rng
-        if self.people and r.random() < self.repeat:
-            person, product = r.choice(self.people)
+        # Repeats pick people seen a while ago, so that under concurrent posting their
+        # first delivery has been processed before a status update names them by crm_id.
+        known = self.people[: len(self.people) - 50]
+        if known and r.random() < self.repeat:
+            person, product = r.choice(known)
             if r.random() < 0.75:  # a provider reporting progress on the same opportunity
                 return {
                     "crm_id": person.crm_id,

@@ -6,7 +6,6 @@ import time
 from typing import Any
 
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 
 from leadpipe.deps import DatabaseDep, RequestId, SettingsDep
 from leadpipe.intake.parsing import delivery_key, read_payload
@@ -132,7 +131,7 @@ async def receive(
         request_id=request_id,
         started=started,
     )
-    result = await run_in_threadpool(
+    result = await db.run(
         intake.ingest, db, delivery, idempotency_days=settings.idempotency_window_days
     )
     headers_out = {"Idempotent-Replayed": "true"} if result.replayed else None

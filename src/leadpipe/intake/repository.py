@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from leadpipe.storage.base import table_of
 from leadpipe.storage.dialect import insert as upsert_insert
+from leadpipe.storage.dialect import per_dialect
 from leadpipe.storage.models import InboundRequest, Webhook, WebhookDelivery, Workspace
 
 WEBHOOKS = table_of(Webhook)
@@ -39,41 +40,66 @@ class WebhookContext:
     window_days: int
 
 
+_CONTEXT = (
+    select(
+        _wh.id,
+        _wh.name,
+        _wh.workspace_id,
+        _wh.is_active,
+        _wh.lead_type,
+        _wh.field_mapping,
+        _wh.require_phone,
+        _wh.always_create_lead,
+        _wh.dedup_scope,
+        _wh.default_source,
+        _ws.is_active.label("workspace_active"),
+        _ws.default_region.label("region"),
+        _ws.lead_window_days.label("window_days"),
+    )
+    .join(table_of(Workspace), _ws.id == _wh.workspace_id)
+    .where(_wh.id == bindparam("webhook_id"))
+)
+_COUNT_LEAD = (
+    update(WEBHOOKS)
+    .where(_wh.id == bindparam("_webhook_id"))
+    .values(total_leads=_wh.total_leads + 1, last_lead_at=bindparam("_now"))
+)
+# The unique (webhook_id, delivery_key) settles concurrent duplicates: the second insert
+# waits for the first transaction, then conflicts. A claim older than the window is taken
+# over (the WHERE on the update), so it counts as new.
+_CLAIM = per_dialect(
+    lambda d: (
+        upsert_insert(d, DELIVERIES)
+        .on_conflict_do_update(
+            index_elements=[_d.webhook_id, _d.delivery_key],
+            set_={"created_at": bindparam("_now"), "response": None, "status_code": None},
+            where=_d.created_at < bindparam("_stale_before"),
+        )
+        .returning(_d.id)
+    )
+)
+_STORED = select(_d.status_code, _d.response).where(
+    _d.webhook_id == bindparam("webhook_id"), _d.delivery_key == bindparam("delivery_key")
+)
+_STORE = update(DELIVERIES).where(
+    _d.webhook_id == bindparam("_webhook_id"), _d.delivery_key == bindparam("_delivery_key")
+)
+_LOG = insert(INBOUND_LOG)
+
+
 class WebhookRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     def context(self, webhook_id: str) -> WebhookContext | None:
-        row = self.conn.execute(
-            select(
-                _wh.id,
-                _wh.name,
-                _wh.workspace_id,
-                _wh.is_active,
-                _wh.lead_type,
-                _wh.field_mapping,
-                _wh.require_phone,
-                _wh.always_create_lead,
-                _wh.dedup_scope,
-                _wh.default_source,
-                _ws.is_active.label("workspace_active"),
-                _ws.default_region.label("region"),
-                _ws.lead_window_days.label("window_days"),
-            )
-            .join(table_of(Workspace), _ws.id == _wh.workspace_id)
-            .where(_wh.id == webhook_id)
-        ).first()
+        row = self.conn.execute(_CONTEXT, {"webhook_id": webhook_id}).first()
         return WebhookContext(**row._asdict()) if row else None
 
     def insert(self, values: dict[str, Any]) -> None:
-        self.conn.execute(insert(WEBHOOKS).values(**values))
+        self.conn.execute(insert(WEBHOOKS), values)
 
     def count_lead(self, webhook_id: str, now: datetime) -> None:
-        self.conn.execute(
-            update(WEBHOOKS)
-            .where(_wh.id == webhook_id)
-            .values(total_leads=_wh.total_leads + 1, last_lead_at=now)
-        )
+        self.conn.execute(_COUNT_LEAD, {"_webhook_id": webhook_id, "_now": now})
 
 
 class DeliveryRepository:
@@ -81,28 +107,21 @@ class DeliveryRepository:
         self.conn = conn
 
     def claim(self, webhook_id: str, key: str, now: datetime, stale_before: datetime) -> bool:
-        """Take a delivery key for this request; False when a fresh one exists already.
-
-        One statement settles concurrent duplicates: the unique key makes the second
-        insert wait for the first transaction and then conflict. A claim older than the
-        window is taken over.
-        """
-        stmt = upsert_insert(self.conn, DELIVERIES).values(
-            webhook_id=webhook_id, delivery_key=key, created_at=now
-        )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[_d.webhook_id, _d.delivery_key],
-            set_={"created_at": now, "response": None, "status_code": None},
-            where=_d.created_at < stale_before,
-        )
-        return self.conn.execute(stmt.returning(_d.id)).first() is not None
+        """Take a delivery key for this request; False when a fresh one exists already."""
+        claimed = self.conn.execute(
+            _CLAIM(self.conn),
+            {
+                "webhook_id": webhook_id,
+                "delivery_key": key,
+                "created_at": now,
+                "_now": now,
+                "_stale_before": stale_before,
+            },
+        ).first()
+        return claimed is not None
 
     def stored_response(self, webhook_id: str, key: str) -> tuple[int, dict[str, Any]] | None:
-        row = self.conn.execute(
-            select(_d.status_code, _d.response).where(
-                _d.webhook_id == webhook_id, _d.delivery_key == key
-            )
-        ).first()
+        row = self.conn.execute(_STORED, {"webhook_id": webhook_id, "delivery_key": key}).first()
         if row is None or row.response is None:
             return None
         return row.status_code, row.response
@@ -111,9 +130,13 @@ class DeliveryRepository:
         self, webhook_id: str, key: str, status_code: int, response: dict[str, Any]
     ) -> None:
         self.conn.execute(
-            update(DELIVERIES)
-            .where(_d.webhook_id == webhook_id, _d.delivery_key == key)
-            .values(status_code=status_code, response=response)
+            _STORE,
+            {
+                "_webhook_id": webhook_id,
+                "_delivery_key": key,
+                "status_code": status_code,
+                "response": response,
+            },
         )
 
 
@@ -122,4 +145,4 @@ class InboundLogRepository:
         self.conn = conn
 
     def add(self, values: dict[str, Any]) -> None:
-        self.conn.execute(insert(INBOUND_LOG).values(**values))
+        self.conn.execute(_LOG, values)

@@ -37,7 +37,7 @@ from leadpipe.intake.rules import Submission, extract, validate
 from leadpipe.intake.schemas import Delivery, IntakeResult
 from leadpipe.kit.clock import utcnow
 from leadpipe.kit.ids import uuid7
-from leadpipe.leads.repository import LEADS, LeadRepository
+from leadpipe.leads.repository import LeadRepository
 from leadpipe.leads.rules import (
     Decision,
     LeadAction,
@@ -50,7 +50,6 @@ from leadpipe.leads.rules import (
 )
 from leadpipe.pipeline.repository import StageInfo, StageRepository
 from leadpipe.pipeline.rules import WON, stage_for_status
-from leadpipe.storage.dialect import json_merge
 from leadpipe.storage.engine import Database
 
 # A concurrent writer can take an identity between our read and our write; the whole
@@ -125,7 +124,7 @@ class IntakeService:
 
         submission = self._validate(ctx, d.payload)
         contact = self._upsert_contact(conn, ctx, submission, run.now)
-        lead = self._apply_lead(conn, ctx, submission, contact.id, d, run.now)
+        lead = self._apply_lead(conn, ctx, submission, contact, d, run.now)
 
         body = self._response_body(ctx, contact, lead, d)
         WebhookRepository(conn).count_lead(ctx.id, run.now)
@@ -242,7 +241,7 @@ class IntakeService:
         conn: Connection,
         ctx: WebhookContext,
         sub: Submission,
-        contact_id: uuid.UUID,
+        contact: ContactOutcome,
         d: Delivery,
         now: datetime,
     ) -> LeadOutcome:
@@ -251,9 +250,13 @@ class IntakeService:
             or ctx.always_create_lead
         ):
             return LeadOutcome(None, Decision(LeadAction.NONE, Rule.NO_LEAD_DATA))
+        contact_id, is_new_contact = contact.id, contact.match_type is MatchType.NEW
         leads = LeadRepository(conn)
         stages = {s.slug: s for s in StageRepository(conn).active_stages(ctx.workspace_id)}
-        existing = leads.newest_active(contact_id, product_key(sub.product))
+        # A contact created by this delivery has no leads yet: skip the query.
+        existing = (
+            None if is_new_contact else leads.newest_active(contact_id, product_key(sub.product))
+        )
         decision = decide(existing, status=sub.status, now=now, window_days=ctx.window_days)
         mapped = stage_for_status(sub.status)
         target = stages.get(mapped) if mapped else None
@@ -352,8 +355,7 @@ class IntakeService:
             drafts = [activity_rules.status_updated(existing.stage, target.slug, source)]
         else:
             drafts = [activity_rules.lead_updated(source)]
-        values["metadata"] = json_merge(conn, LEADS.c.metadata, meta)
-        leads.update(existing.id, values)
+        leads.update(existing.id, values, meta)
         drafts += self._appointment_and_conversion(
             sub, target, converted_now=moved and target is not None and target.slug == WON
         )

@@ -5,15 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from leadpipe.pipeline.rules import DEFAULT_STAGES
 from leadpipe.storage.base import table_of
-from leadpipe.storage.dialect import insert
+from leadpipe.storage.dialect import insert, per_dialect
 from leadpipe.storage.models import PipelineStage
 
 STAGES = table_of(PipelineStage)
 _s = STAGES.c
+
+_ACTIVE = (
+    select(_s.stage_slug, _s.stage_name, _s.conversion_probability, _s.is_default)
+    .where(_s.workspace_id == bindparam("workspace_id"), _s.is_active)
+    .order_by(_s.stage_order)
+)
+_INSERT_IF_MISSING = per_dialect(lambda d: insert(d, STAGES).on_conflict_do_nothing())
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,11 +36,7 @@ class StageRepository:
         self.conn = conn
 
     def active_stages(self, workspace_id: str) -> list[StageInfo]:
-        rows = self.conn.execute(
-            select(_s.stage_slug, _s.stage_name, _s.conversion_probability, _s.is_default)
-            .where(_s.workspace_id == workspace_id, _s.is_active)
-            .order_by(_s.stage_order)
-        )
+        rows = self.conn.execute(_ACTIVE, {"workspace_id": workspace_id})
         return [StageInfo(*row) for row in rows]
 
     def ensure_default_pipeline(self, workspace_id: str, now: datetime) -> None:
@@ -53,5 +56,4 @@ class StageRepository:
             }
             for order, t in enumerate(DEFAULT_STAGES, start=1)
         ]
-        for row in rows:
-            self.conn.execute(insert(self.conn, STAGES).values(**row).on_conflict_do_nothing())
+        self.conn.execute(_INSERT_IF_MISSING(self.conn), rows)

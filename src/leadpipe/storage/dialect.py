@@ -2,24 +2,45 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, cast, func
+from sqlalchemy import JSON, BindParameter, Connection, bindparam, cast, func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 
+T = TypeVar("T")
 
-def insert(conn: Connection, table: Any) -> Any:
+
+def insert(dialect: str, table: Any) -> Any:
     """An INSERT that supports ``on_conflict_do_nothing/do_update`` on both backends."""
-    if conn.dialect.name == "postgresql":
+    if dialect == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
 
 
-def json_merge(conn: Connection, column: Any, patch: dict[str, Any]) -> Any:
-    """``column`` with ``patch``'s keys written over it, computed by the database so that
-    concurrent merges into one row do not lose each other's keys."""
-    if conn.dialect.name == "postgresql":
-        return func.coalesce(column, cast({}, JSONB)).op("||")(cast(patch, JSONB))
-    return func.json_patch(func.coalesce(column, "{}"), func.json(json.dumps(patch, default=str)))
+def per_dialect(build: Callable[[str], T]) -> Callable[[Connection], T]:
+    """A statement built once per dialect and reused: building Core statements per call
+    costs more than running them."""
+    built: dict[str, T] = {}
+
+    def get(conn: Connection) -> T:
+        name = conn.dialect.name
+        if name not in built:
+            built[name] = build(name)
+        return built[name]
+
+    return get
+
+
+def json_param(dialect: str, name: str) -> BindParameter[Any]:
+    return bindparam(name, type_=JSONB if dialect == "postgresql" else JSON)
+
+
+def json_merge(dialect: str, column: Any, patch_param: str) -> Any:
+    """``column`` with the keys of the JSON object bound as ``patch_param`` written over it,
+    computed by the database so that concurrent merges into one row keep each other's keys."""
+    patch = json_param(dialect, patch_param)
+    if dialect == "postgresql":
+        return func.coalesce(column, cast({}, JSONB)).op("||")(patch)
+    return func.json_patch(func.coalesce(column, "{}"), func.json(patch))

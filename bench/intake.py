@@ -1,0 +1,181 @@
+"""Intake benchmark: post realistic leads to a running leadpipe and print the figures.
+
+Starts nothing by itself. Start leadpipe first (see README "Benchmarks"), then:
+
+    python bench/intake.py http://127.0.0.1:8000/webhooks/WEBHOOK_ID
+    python bench/intake.py URL --mode rate --rate 200 --duration 20
+    python bench/intake.py URL --mode full --concurrency 32 --duration 20
+
+About 30% of the payloads repeat a known contact (status progressions by crm_id and new
+projects), across products, sources and statuses (leadpipe.cli.demo.PayloadFactory). The
+client is a bare asyncio HTTP/1.1 keep-alive client with pre-encoded requests, so that it
+costs the machine as little as possible; in rate mode latency is measured from the moment
+each request was due, so a server that falls behind is not flattered.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import orjson
+
+from leadpipe.cli.demo import PayloadFactory
+
+
+@dataclass
+class Results:
+    latencies_ms: list[float] = field(default_factory=list)
+    statuses: dict[int, int] = field(default_factory=dict)
+    started: float = 0.0
+    finished: float = 0.0
+
+    def record(self, status: int, latency_ms: float) -> None:
+        self.statuses[status] = self.statuses.get(status, 0) + 1
+        self.latencies_ms.append(latency_ms)
+
+
+class Connection:
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, raw: bytes) -> int:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        self.writer.write(raw)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line[:15].lower() == b"content-length:":
+                length = int(line[15:])
+        await self.reader.readexactly(length)
+        return status
+
+
+def encode_requests(url: str, count: int, seed: int) -> tuple[str, int, list[bytes]]:
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    factory = PayloadFactory(seed)
+    requests = []
+    for _ in range(count):
+        body = orjson.dumps(factory.next())
+        requests.append(
+            f"POST {parts.path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+            f"User-Agent: leadpipe-bench\r\n\r\n".encode()
+            + body
+        )
+    return host, port, requests
+
+
+async def full_speed(
+    host: str, port: int, requests: list[bytes], concurrency: int, duration: float
+) -> Results:
+    results = Results()
+    cursor = iter(requests)
+    deadline = time.perf_counter() + duration
+
+    async def worker() -> None:
+        conn = Connection(host, port)
+        for raw in cursor:
+            if time.perf_counter() >= deadline:
+                return
+            sent = time.perf_counter()
+            status = await conn.request(raw)
+            results.record(status, (time.perf_counter() - sent) * 1000)
+
+    results.started = time.perf_counter()
+    await asyncio.gather(*[worker() for _ in range(concurrency)])
+    results.finished = time.perf_counter()
+    return results
+
+
+async def fixed_rate(
+    host: str, port: int, requests: list[bytes], rate: float, duration: float, max_connections: int
+) -> Results:
+    results = Results()
+    # Connections open lazily; a request due while all are busy waits for one, and that
+    # wait counts in its latency.
+    pool: asyncio.Queue[Connection] = asyncio.Queue()
+    for _ in range(max_connections):
+        pool.put_nowait(Connection(host, port))
+    total = min(len(requests), int(rate * duration))
+    start = time.perf_counter()
+    results.started = start
+
+    async def send(raw: bytes, due: float) -> None:
+        conn = await pool.get()
+        status = await conn.request(raw)
+        results.record(status, (time.perf_counter() - due) * 1000)
+        pool.put_nowait(conn)
+
+    tasks = []
+    for i in range(total):
+        due = start + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(send(requests[i], due)))
+    await asyncio.gather(*tasks)
+    results.finished = time.perf_counter()
+    return results
+
+
+def percentile(sorted_values: list[float], p: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    index = min(len(sorted_values) - 1, max(0, round(p / 100 * len(sorted_values)) - 1))
+    return sorted_values[index]
+
+
+def report(label: str, results: Results) -> None:
+    values = sorted(results.latencies_ms)
+    elapsed = results.finished - results.started
+    ok = sum(n for s, n in results.statuses.items() if 200 <= s < 300)
+    print(f"{label}")
+    print(f"  requests   {len(values)} in {elapsed:.1f} s  ({ok} 2xx, statuses {results.statuses})")
+    print(f"  throughput {len(values) / elapsed:,.0f} webhooks/s")
+    print(
+        f"  latency    p50 {percentile(values, 50):.1f} ms  p95 {percentile(values, 95):.1f} ms"
+        f"  p99 {percentile(values, 99):.1f} ms  max {values[-1] if values else 0:.1f} ms"
+        f"  mean {statistics.fmean(values) if values else 0:.1f} ms"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("url", help="the webhook URL, e.g. http://127.0.0.1:8000/webhooks/wh_x")
+    parser.add_argument("--mode", choices=["both", "full", "rate"], default="both")
+    parser.add_argument("--rate", type=float, default=200.0, help="webhooks/s in rate mode")
+    parser.add_argument("--duration", type=float, default=15.0, help="seconds per mode")
+    parser.add_argument("--concurrency", type=int, default=32, help="connections at full speed")
+    parser.add_argument("--seed", type=int, default=11)
+    args = parser.parse_args()
+
+    count = int(max(args.rate * args.duration, 4000 * args.duration)) + 1000
+    host, port, requests = encode_requests(args.url, count, args.seed)
+    # A short warm-up (other people, so the measured run's contacts are still new):
+    # first connections, statement caches, page cache.
+    _, _, warmup = encode_requests(args.url, 500, args.seed + 1000)
+    asyncio.run(full_speed(host, port, warmup, 8, 2.0))
+    if args.mode in ("both", "rate"):
+        results = asyncio.run(fixed_rate(host, port, requests, args.rate, args.duration, 256))
+        report(f"fixed rate {args.rate:.0f}/s for {args.duration:.0f} s", results)
+        requests = requests[len(results.latencies_ms) :]
+    if args.mode in ("both", "full"):
+        results = asyncio.run(full_speed(host, port, requests, args.concurrency, args.duration))
+        report(f"full speed, {args.concurrency} connections, {args.duration:.0f} s", results)
+
+
+if __name__ == "__main__":
+    main()
