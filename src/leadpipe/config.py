@@ -24,6 +24,8 @@ class Settings(BaseSettings):
 
     database_pool_size: int = 10
     database_max_overflow: int = 10
+    database_threads: int = 8
+    """Threads per worker that run PostgreSQL transactions (SQLite runs on the event loop)."""
     sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = "NORMAL"
     """``NORMAL`` survives a crash of leadpipe; ``FULL`` also a power cut, at a cost per commit."""
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
+import anyio
+import anyio.to_thread
 import orjson
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from starlette.concurrency import run_in_threadpool
 
 from leadpipe.config import Settings
 from leadpipe.kit.serialization import json_text
@@ -93,16 +95,19 @@ def make_engine(settings: Settings) -> Engine:
 class Database:
     """The engine plus the one way to run a transaction (the unit of work)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, threads: int = 8) -> None:
         self.engine = engine
+        # A few threads overlap PostgreSQL round trips; dozens only fight over the GIL.
+        self.threads = threads
         self.dialect = engine.dialect.name
         # SQLite has one writer; queueing writers of this process on a lock is cheaper and
         # fairer than letting them spin in SQLite's busy handler.
         self._write_lock = threading.Lock() if self.dialect == "sqlite" else None
+        self._limiter: anyio.CapacityLimiter | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
-        return cls(make_engine(settings))
+        return cls(make_engine(settings), threads=settings.database_threads)
 
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Connection]:
@@ -116,14 +121,18 @@ class Database:
     async def run(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """Run blocking database work from async code.
 
-        PostgreSQL work goes to the thread pool, where waiting on the network overlaps.
+        PostgreSQL work goes to a small thread pool, where waiting on the network overlaps.
         SQLite work runs right here on the event loop: it never waits on a network, has one
         writer anyway, and worker threads fighting over the GIL and the write lock made
         every transaction several times slower.
         """
         if self.dialect == "sqlite":
             return fn(*args, **kwargs)
-        return await run_in_threadpool(fn, *args, **kwargs)
+        if self._limiter is None:  # created lazily: it must belong to the running event loop
+            self._limiter = anyio.CapacityLimiter(self.threads)
+        return await anyio.to_thread.run_sync(
+            functools.partial(fn, *args, **kwargs), limiter=self._limiter
+        )
 
     def dispose(self) -> None:
         self.engine.dispose()
