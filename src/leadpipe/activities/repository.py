@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert
 
+from leadpipe.storage import fastexec
 from leadpipe.storage.base import table_of
 from leadpipe.storage.models import LeadActivity
 
@@ -19,5 +20,4 @@ class ActivityRepository:
         self.conn = conn
 
     def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
-        if rows:
-            self.conn.execute(_INSERT, list(rows))
+        fastexec.execute_many(self.conn, _INSERT, rows)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, select, union_all, update
+from sqlalchemy import Connection, bindparam, or_, select, union_all, update
 
 from leadpipe.contacts.rules import ContactIdentity, Identity
+from leadpipe.storage import fastexec
 from leadpipe.storage.base import table_of
 from leadpipe.storage.dialect import insert, json_merge, per_dialect
 from leadpipe.storage.models import Contact
@@ -16,22 +17,32 @@ CONTACTS = table_of(Contact)
 _c = CONTACTS.c
 
 
-def _lookup(column: Any) -> Select[Any]:
-    # One indexed lookup per identity: an OR across three unique indexes would make
-    # SQLite scan the workspace's contacts.
-    return select(_c.id, _c.crm_id, _c.phone_number, _c.email).where(
-        _c.workspace_id == bindparam("workspace_id"),
-        _c.identity_scope == bindparam("scope"),
-        column == bindparam(column.name),
-    )
+_IDENTITY_COLUMNS = {"crm_id": _c.crm_id, "phone": _c.phone_number, "email": _c.email}
+_FIND: dict[tuple[str, str], Any] = {}
 
 
-_LOOKUPS = {
-    "crm_id": _lookup(_c.crm_id),
-    "phone": _lookup(_c.phone_number),
-    "email": _lookup(_c.email),
-}
-_FIND: dict[tuple[str, ...], Any] = {}
+def _find_statement(dialect: str, kinds: tuple[str, ...]) -> Any:
+    """Contacts holding any of the given identities, as each backend finds them fastest.
+
+    SQLite cannot combine ``workspace AND scope AND (crm OR phone OR email)`` with the three
+    unique indexes and would scan the workspace, so it gets one indexed lookup per identity
+    glued with UNION ALL; PostgreSQL ORs them through a bitmap of the same indexes, and
+    plans that faster than the union.
+    """
+    key = (dialect, "+".join(kinds))
+    if key not in _FIND:
+        columns = (_c.id, _c.crm_id, _c.phone_number, _c.email)
+        scope = (
+            _c.workspace_id == bindparam("workspace_id"),
+            _c.identity_scope == bindparam("scope"),
+        )
+        matches = [_IDENTITY_COLUMNS[k] == bindparam(_IDENTITY_COLUMNS[k].name) for k in kinds]
+        if dialect == "postgresql" or len(kinds) == 1:
+            _FIND[key] = select(*columns).where(*scope, or_(*matches))
+        else:
+            _FIND[key] = union_all(*[select(*columns).where(*scope, m) for m in matches])
+    return _FIND[key]
+
 
 _INSERT_IF_NEW = per_dialect(
     lambda d: insert(d, CONTACTS).on_conflict_do_nothing().returning(_c.id)
@@ -40,13 +51,6 @@ _UPDATE = update(CONTACTS).where(_c.id == bindparam("_contact_id"))
 _UPDATE_MERGING = per_dialect(
     lambda d: _UPDATE.values(custom_fields=json_merge(d, _c.custom_fields, "_custom_fields"))
 )
-
-
-def _find_statement(kinds: tuple[str, ...]) -> Any:
-    if kinds not in _FIND:
-        parts = [_LOOKUPS[k] for k in kinds]
-        _FIND[kinds] = parts[0] if len(parts) == 1 else union_all(*parts)
-    return _FIND[kinds]
 
 
 class ContactRepository:
@@ -67,28 +71,35 @@ class ContactRepository:
         )
         if not kinds:
             return []
-        rows = self.conn.execute(
-            _find_statement(kinds), {"workspace_id": workspace_id, "scope": scope, **params}
-        )
+        rows = fastexec.execute(
+            self.conn,
+            _find_statement(self.conn.dialect.name, kinds),
+            {
+                "workspace_id": workspace_id,
+                "scope": scope,
+                **{k: v for k, v in params.items() if v},
+            },
+        ).rows
         found: dict[uuid.UUID, ContactIdentity] = {}
-        for r in rows:
-            found.setdefault(r.id, ContactIdentity(r.id, r.crm_id, r.phone_number, r.email))
+        for row in rows:
+            found.setdefault(row[0], ContactIdentity(*row))
         return list(found.values())
 
     def insert_if_new(self, values: dict[str, Any]) -> uuid.UUID | None:
         """Insert unless a unique identity already exists (a concurrent insert won)."""
-        result: uuid.UUID | None = self.conn.execute(
-            _INSERT_IF_NEW(self.conn), values
-        ).scalar_one_or_none()
+        result: uuid.UUID | None = fastexec.execute(
+            self.conn, _INSERT_IF_NEW(self.conn), values
+        ).scalar()
         return result
 
     def update_fields(
         self, contact_id: uuid.UUID, values: dict[str, Any], custom_fields: dict[str, Any]
     ) -> None:
         if custom_fields:
-            self.conn.execute(
+            fastexec.execute(
+                self.conn,
                 _UPDATE_MERGING(self.conn),
                 {"_contact_id": contact_id, "_custom_fields": custom_fields, **values},
             )
         else:
-            self.conn.execute(_UPDATE, {"_contact_id": contact_id, **values})
+            fastexec.execute(self.conn, _UPDATE, {"_contact_id": contact_id, **values})

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -22,6 +23,7 @@ class InvalidIdentity(ValueError):
     pass
 
 
+@lru_cache(maxsize=8192)  # repeat deliveries carry the same numbers and addresses
 def normalize_phone(raw: str, default_region: str = "US") -> str:
     """E.164 for a phone written any usual way; raises InvalidIdentity when it cannot be one.
 
@@ -40,6 +42,7 @@ def normalize_phone(raw: str, default_region: str = "US") -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+@lru_cache(maxsize=8192)
 def normalize_email(raw: str) -> str:
     """The address checked for syntax and lower-cased whole (DESIGN §1: identity)."""
     try:

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
+from leadpipe.storage import fastexec
 from leadpipe.storage.base import table_of
 from leadpipe.storage.dialect import insert as upsert_insert
 from leadpipe.storage.dialect import per_dialect
@@ -92,14 +93,14 @@ class WebhookRepository:
         self.conn = conn
 
     def context(self, webhook_id: str) -> WebhookContext | None:
-        row = self.conn.execute(_CONTEXT, {"webhook_id": webhook_id}).first()
-        return WebhookContext(**row._asdict()) if row else None
+        rows = fastexec.execute(self.conn, _CONTEXT, {"webhook_id": webhook_id}).rows
+        return WebhookContext(*rows[0]) if rows else None
 
     def insert(self, values: dict[str, Any]) -> None:
         self.conn.execute(insert(WEBHOOKS), values)
 
     def count_lead(self, webhook_id: str, now: datetime) -> None:
-        self.conn.execute(_COUNT_LEAD, {"_webhook_id": webhook_id, "_now": now})
+        fastexec.execute(self.conn, _COUNT_LEAD, {"_webhook_id": webhook_id, "_now": now})
 
 
 class DeliveryRepository:
@@ -108,7 +109,8 @@ class DeliveryRepository:
 
     def claim(self, webhook_id: str, key: str, now: datetime, stale_before: datetime) -> bool:
         """Take a delivery key for this request; False when a fresh one exists already."""
-        claimed = self.conn.execute(
+        claimed = fastexec.execute(
+            self.conn,
             _CLAIM(self.conn),
             {
                 "webhook_id": webhook_id,
@@ -117,19 +119,22 @@ class DeliveryRepository:
                 "_now": now,
                 "_stale_before": stale_before,
             },
-        ).first()
-        return claimed is not None
+        ).rows
+        return bool(claimed)
 
     def stored_response(self, webhook_id: str, key: str) -> tuple[int, dict[str, Any]] | None:
-        row = self.conn.execute(_STORED, {"webhook_id": webhook_id, "delivery_key": key}).first()
-        if row is None or row.response is None:
+        row = fastexec.execute(
+            self.conn, _STORED, {"webhook_id": webhook_id, "delivery_key": key}
+        ).first()
+        if row is None or row["response"] is None:
             return None
-        return row.status_code, row.response
+        return row["status_code"], row["response"]
 
     def store_response(
         self, webhook_id: str, key: str, status_code: int, response: dict[str, Any]
     ) -> None:
-        self.conn.execute(
+        fastexec.execute(
+            self.conn,
             _STORE,
             {
                 "_webhook_id": webhook_id,
@@ -145,4 +150,4 @@ class InboundLogRepository:
         self.conn = conn
 
     def add(self, values: dict[str, Any]) -> None:
-        self.conn.execute(_LOG, values)
+        fastexec.execute(self.conn, _LOG, values)

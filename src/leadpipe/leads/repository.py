@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from leadpipe.leads.rules import LeadSnapshot
+from leadpipe.storage import fastexec
 from leadpipe.storage.base import table_of
 from leadpipe.storage.dialect import json_merge, per_dialect
 from leadpipe.storage.models import Lead, LeadStatusHistory
@@ -42,22 +43,23 @@ class LeadRepository:
         self.conn = conn
 
     def newest_active(self, contact_id: uuid.UUID, product_key: str) -> LeadSnapshot | None:
-        row = self.conn.execute(
-            _NEWEST_ACTIVE, {"contact_id": contact_id, "product_key": product_key}
-        ).first()
-        return LeadSnapshot(row.id, row.stage, row.is_converted, row.created_at) if row else None
+        rows = fastexec.execute(
+            self.conn, _NEWEST_ACTIVE, {"contact_id": contact_id, "product_key": product_key}
+        ).rows
+        return LeadSnapshot(*rows[0]) if rows else None
 
     def insert(self, values: dict[str, Any]) -> None:
-        self.conn.execute(_INSERT, values)
+        fastexec.execute(self.conn, _INSERT, values)
 
     def update(
         self, lead_id: uuid.UUID, values: dict[str, Any], metadata_patch: dict[str, Any]
     ) -> None:
         """Set ``values`` and merge ``metadata_patch`` into the lead's metadata."""
-        self.conn.execute(
+        fastexec.execute(
+            self.conn,
             _UPDATE_MERGING_METADATA(self.conn),
             {"_lead_id": lead_id, "_metadata": metadata_patch, **values},
         )
 
     def add_status_change(self, values: dict[str, Any]) -> None:
-        self.conn.execute(_INSERT_HISTORY, values)
+        fastexec.execute(self.conn, _INSERT_HISTORY, values)

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Connection, bindparam, select
 
 from leadpipe.pipeline.rules import DEFAULT_STAGES
+from leadpipe.storage import fastexec
 from leadpipe.storage.base import table_of
 from leadpipe.storage.dialect import insert, per_dialect
 from leadpipe.storage.models import PipelineStage
@@ -36,7 +37,7 @@ class StageRepository:
         self.conn = conn
 
     def active_stages(self, workspace_id: str) -> list[StageInfo]:
-        rows = self.conn.execute(_ACTIVE, {"workspace_id": workspace_id})
+        rows = fastexec.execute(self.conn, _ACTIVE, {"workspace_id": workspace_id}).rows
         return [StageInfo(*row) for row in rows]
 
     def ensure_default_pipeline(self, workspace_id: str, now: datetime) -> None:

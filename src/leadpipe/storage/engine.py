@@ -42,7 +42,9 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
         # another writer committed in between; IMMEDIATE takes the write lock up front and
         # waits (busy_timeout) instead.
         write = conn.get_execution_options().get("leadpipe_write", True)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        conn.connection.driver_connection.execute(  # type: ignore[union-attr]
+            "BEGIN IMMEDIATE" if write else "BEGIN"
+        )
 
 
 def normalize_url(raw: str) -> URL:
