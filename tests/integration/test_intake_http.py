@@ -9,6 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
+from leadpipe.app import create_app
+from leadpipe.config import Settings
+from leadpipe.intake.examples import SEED_NEW_LEAD, SEED_STATUS_UPDATE
 from leadpipe.storage.engine import Database
 from leadpipe.storage.models import Contact, Lead, LeadStatusHistory, Webhook, WebhookDelivery
 from tests.conftest import Tenant, make_tenant
@@ -22,26 +25,6 @@ from tests.integration.helpers import (
     one,
     rows,
 )
-
-SEED_NEW_LEAD = {
-    "firstname": "Carlos",
-    "lastname": "Rodriguez",
-    "email": "carlos@example.com",
-    "phone_number": "3055551234",
-    "crm_id": "CRM123456",
-    "productid": "Pool Installation",
-    "lead_status": "New",
-    "source": "Facebook Ads",
-    "adate": "2025-09-30",
-    "atime": "2:00 PM",
-    "appointment_status": "scheduled",
-}
-SEED_STATUS_UPDATE = {
-    "crm_id": "CRM123456",
-    "productid": "Pool Installation",
-    "lead_status": "Converted",
-    "appointment_status": "completed",
-}
 
 
 async def post(
@@ -644,26 +627,27 @@ class TestConcurrency:
 
 
 class TestClientAddress:
-    async def test_forwarded_for_is_ignored_unless_the_proxy_is_trusted(
-        self, client: httpx.AsyncClient, tenant: Tenant, db: Database
-    ) -> None:
+    async def _lead_ip(
+        self, client: httpx.AsyncClient, tenant: Tenant, db: Database, email: str
+    ) -> str:
         body = (
             await post(
                 client,
                 tenant,
-                {"email": "a@example.com", "product": "X"},
+                {"email": email, "product": "X"},
                 **{"x-forwarded-for": "203.0.113.9"},
             )
         ).json()
-        assert one(db, Lead, id=body["lead_id"])["ip_address"] == "198.51.100.7"
+        return str(one(db, Lead, id=body["lead_id"])["ip_address"])
 
-        client._transport.app.state.settings.trusted_proxies = ["198.51.100.0/24"]  # type: ignore[attr-defined]
-        body = (
-            await post(
-                client,
-                tenant,
-                {"email": "b@example.com", "product": "X"},
-                **{"x-forwarded-for": "203.0.113.9"},
-            )
-        ).json()
-        assert one(db, Lead, id=body["lead_id"])["ip_address"] == "203.0.113.9"
+    async def test_forwarded_for_is_ignored_unless_the_proxy_is_trusted(
+        self, client: httpx.AsyncClient, tenant: Tenant, db: Database, settings: Settings
+    ) -> None:
+        assert await self._lead_ip(client, tenant, db, "a@example.com") == "198.51.100.7"
+
+        behind_proxy = create_app(
+            settings.model_copy(update={"trusted_proxies": ["198.51.100.0/24"]}), db
+        )
+        transport = httpx.ASGITransport(app=behind_proxy, client=("198.51.100.7", 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            assert await self._lead_ip(c, tenant, db, "b@example.com") == "203.0.113.9"

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from leadpipe.deps import DatabaseDep, RequestId, SettingsDep
+from leadpipe.intake.examples import SEED_NEW_LEAD, SEED_STATUS_UPDATE
 from leadpipe.intake.parsing import delivery_key, read_payload
 from leadpipe.intake.schemas import Delivery, IntakeResponse
 from leadpipe.intake.service import intake
@@ -15,26 +16,6 @@ from leadpipe.kit.net import client_ip, parse_networks
 from leadpipe.kit.responses import JSONResponse
 
 router = APIRouter(tags=["intake"])
-
-_SEED_NEW_LEAD = {
-    "firstname": "Carlos",
-    "lastname": "Rodriguez",
-    "email": "carlos@example.com",
-    "phone_number": "3055551234",
-    "crm_id": "CRM123456",
-    "productid": "Pool Installation",
-    "lead_status": "New",
-    "source": "Facebook Ads",
-    "adate": "2025-09-30",
-    "atime": "2:00 PM",
-    "appointment_status": "scheduled",
-}
-_SEED_STATUS_UPDATE = {
-    "crm_id": "CRM123456",
-    "productid": "Pool Installation",
-    "lead_status": "Converted",
-    "appointment_status": "completed",
-}
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -61,10 +42,10 @@ OPENAPI_BODY: dict[str, Any] = {
             "application/json": {
                 "schema": {"type": "object", "additionalProperties": True},
                 "examples": {
-                    "new_lead": {"summary": "New lead (seed 000)", "value": _SEED_NEW_LEAD},
+                    "new_lead": {"summary": "New lead (seed 000)", "value": SEED_NEW_LEAD},
                     "status_update": {
                         "summary": "Status update by crm_id",
-                        "value": _SEED_STATUS_UPDATE,
+                        "value": SEED_STATUS_UPDATE,
                     },
                 },
             },
