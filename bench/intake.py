@@ -159,8 +159,12 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200.0, help="webhooks/s in rate mode")
     parser.add_argument("--duration", type=float, default=15.0, help="seconds per mode")
     parser.add_argument("--concurrency", type=int, default=32, help="connections at full speed")
-    parser.add_argument("--max-rate", type=float, default=2000.0,
-                        help="payloads prepared per second of full-speed run")
+    parser.add_argument(
+        "--max-rate",
+        type=float,
+        default=2000.0,
+        help="payloads prepared per second of full-speed run",
+    )
     parser.add_argument("--seed", type=int, default=11)
     args = parser.parse_args()
 

@@ -15,8 +15,9 @@ async def test_webhook_intake_is_documented_with_errors_and_seed_examples(
     operation = spec["paths"]["/webhooks/{webhook_id}"]["post"]
     assert {"200", "400", "403", "404", "413", "415"} <= set(operation["responses"])
     content = operation["requestBody"]["content"]
-    assert {"application/json", "application/x-www-form-urlencoded",
-            "multipart/form-data"} <= set(content)
+    assert {"application/json", "application/x-www-form-urlencoded", "multipart/form-data"} <= set(
+        content
+    )
     assert content["application/json"]["examples"]["new_lead"]["value"] == SEED_NEW_LEAD
     assert "/webhook/{webhook_id}" not in spec["paths"]  # the alias is not advertised twice
 

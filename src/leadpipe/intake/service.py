@@ -6,6 +6,7 @@ the intake log are written together or not at all.
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from dataclasses import dataclass
@@ -51,6 +52,8 @@ from leadpipe.leads.rules import (
 from leadpipe.pipeline.repository import StageInfo, StageRepository
 from leadpipe.pipeline.rules import WON, stage_for_status
 from leadpipe.storage.engine import Database
+
+log = logging.getLogger("leadpipe.intake")
 
 # A concurrent writer can take an identity between our read and our write; the whole
 # delivery is then retried, and the next attempt sees that writer's contact.
@@ -102,8 +105,17 @@ class IntakeService:
                         ) from None
             raise AssertionError("unreachable")
         except LeadpipeError as exc:
-            if run.webhook is not None:
-                self._log_failure(db, run, exc)
+            details = "; ".join(f"{e.get('field')}: {e.get('message')}" for e in exc.details)
+            self._log_failure(
+                db,
+                run,
+                exc.status_code,
+                exc.code,
+                f"{exc.message}: {details}" if details else exc.message,
+            )
+            raise
+        except Exception as exc:
+            self._log_failure(db, run, 500, "INTERNAL_ERROR", f"{type(exc).__name__}: {exc}")
             raise
 
     # -- steps -----------------------------------------------------------------------------
@@ -226,7 +238,7 @@ class IntakeService:
             "phone_number": sub.identity.phone,
             "email": sub.identity.email,
             **sub.contact,
-            "lead_source": sub.source or ctx.default_source or ctx.name,
+            "lead_source": _source(ctx, sub),
             "sub_source": sub.sub_source,
             "webhook_id": ctx.id,
             "webhook_name": ctx.name,
@@ -260,7 +272,7 @@ class IntakeService:
         decision = decide(existing, status=sub.status, now=now, window_days=ctx.window_days)
         mapped = stage_for_status(sub.status)
         target = stages.get(mapped) if mapped else None
-        source = sub.source or ctx.default_source or ctx.name
+        source = _source(ctx, sub)
         meta = {
             "webhook": {
                 "id": ctx.id,
@@ -454,17 +466,28 @@ class IntakeService:
             }
         )
 
-    def _log_failure(self, db: Database, run: _Run, exc: LeadpipeError) -> None:
-        details = "; ".join(f"{e.get('field')}: {e.get('message')}" for e in exc.details)
-        with db.transaction() as conn:
-            self._log(
-                conn,
-                run,
-                "error",
-                exc.status_code,
-                error_code=exc.code,
-                error_message=f"{exc.message}: {details}" if details else exc.message,
-            )
+    def _log_failure(
+        self, db: Database, run: _Run, http_status: int, code: str, message: str
+    ) -> None:
+        """Record a refused delivery in its own transaction (the delivery's was rolled back).
+
+        Deliveries to unknown webhooks are not logged: there is no workspace to log them to.
+        A failure to log must not hide the error being reported, so it is only logged.
+        """
+        if run.webhook is None:
+            return
+        try:
+            with db.transaction() as conn:
+                self._log(
+                    conn, run, "error", http_status, error_code=code, error_message=message[:2000]
+                )
+        except Exception:
+            log.exception("could not record a failed delivery in the intake log")
+
+
+def _source(ctx: WebhookContext, sub: Submission) -> str:
+    """Where a lead came from: the payload's source, else the webhook's default or name."""
+    return sub.source or ctx.default_source or ctx.name
 
 
 def _default_stage(stages: dict[str, StageInfo]) -> StageInfo:
