@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
+from leadpipe.pipeline.repository import StageInfo, active_stages_column, stages_from_json
 from leadpipe.storage import fastexec
 from leadpipe.storage.base import table_of
 from leadpipe.storage.dialect import insert as upsert_insert
@@ -39,26 +40,30 @@ class WebhookContext:
     workspace_active: bool
     region: str
     window_days: int
+    stages: tuple[StageInfo, ...]
 
 
-_CONTEXT = (
-    select(
-        _wh.id,
-        _wh.name,
-        _wh.workspace_id,
-        _wh.is_active,
-        _wh.lead_type,
-        _wh.field_mapping,
-        _wh.require_phone,
-        _wh.always_create_lead,
-        _wh.dedup_scope,
-        _wh.default_source,
-        _ws.is_active.label("workspace_active"),
-        _ws.default_region.label("region"),
-        _ws.lead_window_days.label("window_days"),
+_CONTEXT = per_dialect(
+    lambda d: (
+        select(
+            _wh.id,
+            _wh.name,
+            _wh.workspace_id,
+            _wh.is_active,
+            _wh.lead_type,
+            _wh.field_mapping,
+            _wh.require_phone,
+            _wh.always_create_lead,
+            _wh.dedup_scope,
+            _wh.default_source,
+            _ws.is_active.label("workspace_active"),
+            _ws.default_region.label("region"),
+            _ws.lead_window_days.label("window_days"),
+            active_stages_column(d, _ws.id),  # the pipeline rides along: one round trip
+        )
+        .join(table_of(Workspace), _ws.id == _wh.workspace_id)
+        .where(_wh.id == bindparam("webhook_id"))
     )
-    .join(table_of(Workspace), _ws.id == _wh.workspace_id)
-    .where(_wh.id == bindparam("webhook_id"))
 )
 _COUNT_LEAD = (
     update(WEBHOOKS)
@@ -93,8 +98,10 @@ class WebhookRepository:
         self.conn = conn
 
     def context(self, webhook_id: str) -> WebhookContext | None:
-        rows = fastexec.execute(self.conn, _CONTEXT, {"webhook_id": webhook_id}).rows
-        return WebhookContext(*rows[0]) if rows else None
+        row = fastexec.execute(self.conn, _CONTEXT(self.conn), {"webhook_id": webhook_id}).first()
+        if row is None:
+            return None
+        return WebhookContext(**{**row, "stages": stages_from_json(row["stages"])})
 
     def insert(self, values: dict[str, Any]) -> None:
         self.conn.execute(insert(WEBHOOKS), values)

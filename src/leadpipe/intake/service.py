@@ -49,7 +49,7 @@ from leadpipe.leads.rules import (
     product_key,
     stage_effects,
 )
-from leadpipe.pipeline.repository import StageInfo, StageRepository
+from leadpipe.pipeline.repository import StageInfo
 from leadpipe.pipeline.rules import WON, stage_for_status
 from leadpipe.storage.engine import Database
 
@@ -264,7 +264,7 @@ class IntakeService:
             return LeadOutcome(None, Decision(LeadAction.NONE, Rule.NO_LEAD_DATA))
         contact_id, is_new_contact = contact.id, contact.match_type is MatchType.NEW
         leads = LeadRepository(conn)
-        stages = {s.slug: s for s in StageRepository(conn).active_stages(ctx.workspace_id)}
+        stages = {s.slug: s for s in ctx.stages}
         # A contact created by this delivery has no leads yet: skip the query.
         existing = (
             None if is_new_contact else leads.newest_active(contact_id, product_key(sub.product))

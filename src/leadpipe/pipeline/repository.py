@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import ColumnElement, Connection, bindparam, select
 
 from leadpipe.pipeline.rules import DEFAULT_STAGES
 from leadpipe.storage import fastexec
 from leadpipe.storage.base import table_of
-from leadpipe.storage.dialect import insert, per_dialect
+from leadpipe.storage.dialect import insert, json_array, json_array_agg, per_dialect
 from leadpipe.storage.models import PipelineStage
 
 STAGES = table_of(PipelineStage)
@@ -30,6 +31,30 @@ class StageInfo:
     name: str
     probability: int
     is_default: bool
+
+
+def active_stages_column(dialect: str, workspace_id: ColumnElement[Any]) -> Any:
+    """A workspace's active stages as one JSON column, for queries that need the pipeline
+    alongside other rows without a round trip of their own. Read with ``stages_from_json``."""
+    row = json_array(
+        dialect,
+        _s.stage_order,
+        _s.stage_slug,
+        _s.stage_name,
+        _s.conversion_probability,
+        _s.is_default,
+    )
+    return (
+        select(json_array_agg(dialect, row))
+        .where(_s.workspace_id == workspace_id, _s.is_active)
+        .scalar_subquery()
+        .label("stages")
+    )
+
+
+def stages_from_json(rows: list[list[Any]] | None) -> tuple[StageInfo, ...]:
+    ordered = sorted(rows or [], key=lambda r: r[0])
+    return tuple(StageInfo(slug, name, int(p), bool(d)) for _, slug, name, p, d in ordered)
 
 
 class StageRepository:

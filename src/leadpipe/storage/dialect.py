@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import JSON, BindParameter, Connection, bindparam, cast, func
+from sqlalchemy import JSON, BindParameter, Connection, bindparam, cast, func, type_coerce
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -31,6 +31,23 @@ def per_dialect(build: Callable[[str], T]) -> Callable[[Connection], T]:
         return built[name]
 
     return get
+
+
+def json_array(dialect: str, *values: Any) -> Any:
+    """A JSON array built from column values in SQL."""
+    if dialect == "postgresql":
+        return func.json_build_array(*values)
+    return func.json_array(*values)
+
+
+def json_array_agg(dialect: str, value: Any) -> Any:
+    """The values of a group as one JSON array (``[]`` when there are none), typed JSON so
+    that it reads back as a Python list on both backends."""
+    if dialect == "postgresql":
+        agg = func.coalesce(func.json_agg(value), cast("[]", JSON))
+    else:
+        agg = func.coalesce(func.json_group_array(value), "[]")
+    return type_coerce(agg, JSON)
 
 
 def json_param(dialect: str, name: str) -> BindParameter[Any]:
