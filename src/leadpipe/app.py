@@ -13,6 +13,7 @@ from leadpipe.config import Settings, get_settings
 from leadpipe.deps import DatabaseDep
 from leadpipe.intake.endpoints import router as intake_router
 from leadpipe.kit.responses import JSONResponse
+from leadpipe.leads.endpoints import router as leads_router
 from leadpipe.middleware import RequestContextMiddleware
 from leadpipe.storage.engine import Database
 
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.add_middleware(RequestContextMiddleware)
     exception_handlers.install(app)
     app.include_router(intake_router)
+    app.include_router(leads_router)
 
     @app.get("/health", tags=["health"])
     async def health(db: DatabaseDep) -> dict[str, object]:

@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     trusted_proxies: list[str] = Field(default_factory=list)
     """Peers (IPs or CIDRs) whose ``X-Forwarded-For`` is believed, e.g. ``["127.0.0.1"]``."""
 
+    api_rate_limit: str = "100/minute"
+    """Requests per API key, in the `limits` notation ("100/minute", "10/second")."""
+    rate_limit_storage: str = "async+memory://"
+    """Where rate-limit counters live: memory (one worker) or ``async+redis://host:6379``."""
+
     default_phone_region: str = "US"
     log_level: str = "info"
 

@@ -42,7 +42,9 @@ def envelope(
 async def _leadpipe_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, LeadpipeError)
     return JSONResponse(
-        envelope(request, exc.message, exc.code, exc.details), status_code=exc.status_code
+        envelope(request, exc.message, exc.code, exc.details),
+        status_code=exc.status_code,
+        headers=exc.headers,
     )
 
 

@@ -139,3 +139,11 @@ def test_won_converts_and_lost_closes() -> None:
         "stage": "qualified",
         "probability": 25,
     }
+
+
+def test_inactive_closes_and_leaving_it_reopens() -> None:
+    assert stage_effects("inactive", probability=0, now=NOW)["is_active"] is False
+    assert stage_effects("new", probability=10, now=NOW, previous="inactive")["is_active"] is True
+    assert "is_active" not in stage_effects(
+        "proposal", probability=60, now=NOW, previous="qualified"
+    )

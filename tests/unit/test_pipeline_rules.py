@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from leadpipe.pipeline.rules import DEFAULT_STAGES, slugify, stage_for_status, status_keywords
+from leadpipe.pipeline.rules import (
+    DEFAULT_STAGES,
+    slugify,
+    stage_for_status,
+    status_keywords,
+    transition_error,
+)
 
 
 @pytest.mark.parametrize(
@@ -66,3 +72,35 @@ def test_default_pipeline() -> None:
 )
 def test_slugify(name: str, slug: str) -> None:
     assert slugify(name) == slug
+
+
+ORDER = {s.slug: i for i, s in enumerate(DEFAULT_STAGES)}
+
+
+@pytest.mark.parametrize(
+    ("current", "target", "allowed"),
+    [
+        ("new", "qualified", True),
+        ("qualified", "proposal", True),
+        ("proposal", "won", True),
+        ("new", "won", True),  # forward skips are fine
+        ("new", "lost", True),
+        ("won", "lost", True),
+        ("proposal", "inactive", True),
+        ("inactive", "new", True),
+        ("inactive", "qualified", True),
+        ("inactive", "proposal", False),
+        ("proposal", "qualified", True),
+        ("negotiation", "qualified", True),
+        ("negotiation", "proposal", True),
+        ("qualified", "new", False),
+        ("won", "new", False),
+        ("won", "proposal", False),
+        ("lost", "qualified", False),
+        ("lost", "inactive", True),
+        ("new", "new", True),
+    ],
+)
+def test_manual_stage_transitions(current: str, target: str, allowed: bool) -> None:
+    problem = transition_error(current, target, ORDER)
+    assert (problem is None) is allowed, problem

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, bindparam, insert, select
 
+from leadpipe.storage import fastexec
 from leadpipe.storage.base import table_of
 from leadpipe.storage.models import ApiKey, Workspace
 
 WORKSPACES = table_of(Workspace)
 API_KEYS = table_of(ApiKey)
 _w = WORKSPACES.c
+_k = API_KEYS.c
+
+_FIND_ACTIVE = (
+    select(_k.id, _k.workspace_id, _k.scopes)
+    .join(WORKSPACES, _w.id == _k.workspace_id)
+    .where(_k.key_hash == bindparam("key_hash"), _k.revoked_at.is_(None), _w.is_active)
+)
 
 
 class WorkspaceRepository:
@@ -34,3 +42,7 @@ class ApiKeyRepository:
 
     def insert(self, values: dict[str, Any]) -> None:
         self.conn.execute(insert(API_KEYS), values)
+
+    def find_active(self, key_hash: str) -> dict[str, Any] | None:
+        """The unrevoked key with this hash, if its workspace is active."""
+        return fastexec.execute(self.conn, _FIND_ACTIVE, {"key_hash": key_hash}).first()

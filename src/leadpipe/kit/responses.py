@@ -14,3 +14,8 @@ class JSONResponse(Response):
 
     def render(self, content: Any) -> bytes:
         return dumps(content)
+
+
+def ok(data: Any, *, status_code: int = 200, **extra: Any) -> JSONResponse:
+    """The success envelope ``{"success": true, "data": ...}`` (seeds 000/001)."""
+    return JSONResponse({"success": True, "data": data, **extra}, status_code=status_code)

@@ -15,7 +15,9 @@ def _default(value: Any) -> Any:
 
 
 def dumps(content: Any) -> bytes:
-    return orjson.dumps(content, default=_default)
+    # Column names from SQLAlchemy rows are str subclasses, which orjson only takes as keys
+    # with OPT_NON_STR_KEYS.
+    return orjson.dumps(content, default=_default, option=orjson.OPT_NON_STR_KEYS)
 
 
 def json_text(content: Any) -> str:

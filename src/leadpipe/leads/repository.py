@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, RowMapping, bindparam, func, insert, or_, select, update
 
 from leadpipe.leads.rules import LeadSnapshot
 from leadpipe.storage import fastexec
 from leadpipe.storage.base import table_of
 from leadpipe.storage.dialect import json_merge, per_dialect
-from leadpipe.storage.models import Lead, LeadStatusHistory
+from leadpipe.storage.models import Contact, Lead, LeadStatusHistory
 
 LEADS = table_of(Lead)
 STATUS_HISTORY = table_of(LeadStatusHistory)
@@ -63,3 +65,134 @@ class LeadRepository:
 
     def add_status_change(self, values: dict[str, Any]) -> None:
         fastexec.execute(self.conn, _INSERT_HISTORY, values)
+
+
+# -- reads for the Lead API -------------------------------------------------------------
+
+_CONTACTS = table_of(Contact)
+_ct = _CONTACTS.c
+# Everything a client sees of a lead, with its contact's name and identity alongside.
+_LIST_COLUMNS = [c for c in LEADS.c if c.key not in ("raw_payload", "product_key")]
+_CONTACT_COLUMNS = [
+    _ct.firstname.label("contact_firstname"),
+    _ct.lastname.label("contact_lastname"),
+    _ct.email.label("contact_email"),
+    _ct.phone_number.label("contact_phone"),
+]
+
+
+@dataclass(frozen=True, slots=True)
+class LeadFilters:
+    workspace_id: str
+    stage: str | None = None
+    source: str | None = None
+    product_key: str | None = None
+    priority: str | None = None
+    temperature: str | None = None
+    assigned_to: str | None = None
+    is_active: bool | None = True
+    phone: str | None = None
+    email: str | None = None
+    name: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+
+_SORTS = {
+    "created_at": _l.created_at,
+    "updated_at": _l.updated_at,
+    "estimated_value": _l.estimated_value,
+    "lead_score": _l.lead_score,
+}
+
+
+def _with_contact(row: RowMapping) -> dict[str, Any]:
+    lead = {k: v for k, v in row.items() if not k.startswith("contact_")}
+    lead["contact"] = {
+        "id": row["contact_id"],
+        "firstname": row["contact_firstname"],
+        "lastname": row["contact_lastname"],
+        "email": row["contact_email"],
+        "phone": row["contact_phone"],
+    }
+    return lead
+
+
+class LeadQueries:
+    """Reads behind the Lead API: filtered lists, one lead, one lead's contact check."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def _conditions(self, f: LeadFilters) -> list[Any]:
+        where: list[Any] = [_l.workspace_id == f.workspace_id]
+        for column, value in (
+            (_l.stage, f.stage),
+            (_l.lead_source, f.source),
+            (_l.product_key, f.product_key),
+            (_l.priority, f.priority),
+            (_l.temperature, f.temperature),
+            (_l.assigned_to, f.assigned_to),
+            (_l.is_active, f.is_active),
+        ):
+            if value is not None:
+                where.append(column == value)
+        if f.created_from is not None:
+            where.append(_l.created_at >= f.created_from)
+        if f.created_to is not None:
+            where.append(_l.created_at < f.created_to)
+        if f.phone is not None:
+            where.append(_ct.phone_number == f.phone)
+        if f.email is not None:
+            where.append(_ct.email == f.email)
+        if f.name is not None:
+            pattern = f"%{f.name}%"
+            where.append(
+                or_(
+                    _ct.firstname.ilike(pattern),
+                    _ct.lastname.ilike(pattern),
+                    (_ct.firstname + " " + _ct.lastname).ilike(pattern),
+                )
+            )
+        return where
+
+    def _needs_contact(self, f: LeadFilters) -> bool:
+        return f.phone is not None or f.email is not None or f.name is not None
+
+    def page(
+        self, f: LeadFilters, *, sort: str, descending: bool, limit: int, offset: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        where = self._conditions(f)
+        joined = LEADS.join(_CONTACTS, _ct.id == _l.contact_id)
+        counted = joined if self._needs_contact(f) else LEADS
+        total = self.conn.execute(
+            select(func.count()).select_from(counted).where(*where)
+        ).scalar_one()
+        order = _SORTS[sort].desc() if descending else _SORTS[sort].asc()
+        rows = self.conn.execute(
+            select(*_LIST_COLUMNS, *_CONTACT_COLUMNS)
+            .select_from(joined)
+            .where(*where)
+            .order_by(order, _l.id.desc() if descending else _l.id.asc())
+            .limit(limit)
+            .offset(offset)
+        ).mappings()
+        return [_with_contact(r) for r in rows], int(total)
+
+    def one(self, workspace_id: str, lead_id: uuid.UUID) -> dict[str, Any] | None:
+        row = (
+            self.conn.execute(
+                select(*_LIST_COLUMNS, _l.raw_payload, *_CONTACT_COLUMNS)
+                .select_from(LEADS.join(_CONTACTS, _ct.id == _l.contact_id))
+                .where(_l.id == lead_id, _l.workspace_id == workspace_id)
+            )
+            .mappings()
+            .first()
+        )
+        return _with_contact(row) if row is not None else None
+
+    def contact_exists(self, workspace_id: str, contact_id: uuid.UUID) -> bool:
+        found = self.conn.execute(
+            select(_ct.id).where(_ct.id == contact_id, _ct.workspace_id == workspace_id)
+        ).first()
+        return found is not None

@@ -90,11 +90,18 @@ def decide(
     return Decision(LeadAction.UPDATE, Rule.STATUS_PROGRESSION, existing.id)
 
 
-def stage_effects(stage: str, *, probability: int, now: datetime) -> dict[str, object]:
-    """Columns that follow from entering a stage: won converts, lost closes the lead."""
+def stage_effects(
+    stage: str, *, probability: int, now: datetime, previous: str | None = None
+) -> dict[str, object]:
+    """Columns that follow from entering a stage: won converts, lost and inactive close the
+    lead, and leaving inactive reopens it."""
     effects: dict[str, object] = {"stage": stage, "probability": probability}
+    if previous == "inactive" and stage not in ("lost", "inactive"):
+        effects["is_active"] = True
     if stage == "won":
         effects.update(is_converted=True, converted_at=now, is_active=True)
     elif stage == "lost":
         effects.update(is_active=False, lost_at=now)
+    elif stage == "inactive":
+        effects.update(is_active=False)
     return effects

@@ -75,3 +75,37 @@ def stage_for_status(status: str | None) -> str | None:
 
 def slugify(name: str) -> str:
     return "_".join(_WORD.findall(name.lower().replace("&", " and "))) or "stage"
+
+
+INACTIVE = "inactive"
+REOPEN_FROM_INACTIVE = frozenset({"new", "qualified"})
+BACK_TO_QUALIFIED = frozenset({"proposal", "negotiation"})
+
+
+def transition_error(current: str, target: str, order: dict[str, int]) -> str | None:
+    """Why a lead may not move from ``current`` to ``target`` by hand, or None if it may.
+
+    The sibling rules: any stage may go to lost or inactive; lost and won are closed
+    (lost → inactive only); inactive reopens to new or qualified; otherwise leads move
+    forward in pipeline order (skipping is fine) or back from proposal/negotiation to
+    qualified and from negotiation to proposal. ``order`` maps stage slug → position.
+    """
+    if target == current or target in (LOST, INACTIVE):
+        return None
+    if current == LOST:
+        return "a lost lead is closed; move it to inactive first"
+    if current == WON:
+        return "a won lead is closed; open a new lead for new business"
+    if current == INACTIVE:
+        return (
+            None
+            if target in REOPEN_FROM_INACTIVE
+            else "an inactive lead reopens as new or qualified"
+        )
+    if order.get(target, 0) > order.get(current, 0):
+        return None
+    if target == "qualified" and current in BACK_TO_QUALIFIED:
+        return None
+    if target == "proposal" and current == "negotiation":
+        return None
+    return f"a lead cannot move back from {current} to {target}"

@@ -136,5 +136,17 @@ class Database:
             functools.partial(fn, *args, **kwargs), limiter=self._limiter
         )
 
+    async def read(self, fn: Callable[[Connection], R]) -> R:
+        """``fn(conn)`` in a read-only transaction, from async code."""
+        return await self.run(self._in_transaction, fn, False)
+
+    async def write(self, fn: Callable[[Connection], R]) -> R:
+        """``fn(conn)`` in a write transaction (committed when it returns), from async code."""
+        return await self.run(self._in_transaction, fn, True)
+
+    def _in_transaction(self, fn: Callable[[Connection], R], write: bool) -> R:
+        with self.transaction(write=write) as conn:
+            return fn(conn)
+
     def dispose(self) -> None:
         self.engine.dispose()

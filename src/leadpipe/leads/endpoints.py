@@ -1,0 +1,189 @@
+"""Lead API v3 (seed 000): ``/api/v3/leads``."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import AwareDatetime
+from sqlalchemy import Connection
+
+from leadpipe.accounts.auth import Principal, ReadAccess, WriteAccess
+from leadpipe.accounts.repository import WorkspaceRepository
+from leadpipe.contacts.rules import InvalidIdentity, normalize_email, normalize_phone
+from leadpipe.deps import DatabaseDep
+from leadpipe.kit.responses import JSONResponse, ok
+from leadpipe.leads.repository import LeadFilters
+from leadpipe.leads.rules import product_key
+from leadpipe.leads.schemas import (
+    ActivityCreate,
+    LeadCreate,
+    LeadUpdate,
+    Priority,
+    SortField,
+    Temperature,
+)
+from leadpipe.leads.service import Actor, lead
+
+router = APIRouter(prefix="/api/v3", tags=["leads"])
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description}
+
+
+AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: _error("Missing or invalid X-API-Key (UNAUTHORIZED)"),
+    403: _error("Another workspace, or a missing scope (FORBIDDEN)"),
+    429: _error("Rate limit exceeded; see Retry-After (RATE_LIMITED)"),
+}
+READ_ERRORS = {**AUTH_ERRORS, 400: _error("Invalid parameters (VALIDATION_ERROR)")}
+ONE_ERRORS = {**READ_ERRORS, 404: _error("No such lead in this workspace (NOT_FOUND)")}
+
+
+def _actor(principal: Principal) -> Actor:
+    return Actor(f"api_key:{principal.key_id}", "API")
+
+
+@router.get("/leads/health", tags=["health"])
+async def health() -> dict[str, Any]:
+    """Health check of the Lead API (no authentication)."""
+    return {"success": True, "status": "ok", "service": "lead-api-v3"}
+
+
+def _search_terms(q: str, region: str) -> dict[str, str]:
+    """What ``q`` looks like: an email, a phone in any format, or part of a name."""
+    if "@" in q:
+        try:
+            return {"email": normalize_email(q)}
+        except InvalidIdentity:
+            return {"email": q.strip().lower()}
+    if sum(ch.isdigit() for ch in q) >= 7:
+        try:
+            return {"phone": normalize_phone(q, region)}
+        except InvalidIdentity:
+            pass
+    return {"name": q.strip()}
+
+
+@router.get("/leads", responses=READ_ERRORS)
+async def list_leads(
+    principal: ReadAccess,
+    db: DatabaseDep,
+    workspace_id: str | None = None,
+    stage: str | None = None,
+    source: str | None = None,
+    product: str | None = None,
+    priority: Priority | None = None,
+    temperature: Temperature | None = None,
+    assigned_to: str | None = None,
+    is_active: Annotated[
+        bool, Query(description="true (default): open leads; false: lost and inactive ones")
+    ] = True,
+    q: Annotated[str | None, Query(description="Name, email or phone in any format")] = None,
+    created_from: AwareDatetime | None = None,
+    created_to: AwareDatetime | None = None,
+    sort: SortField = "created_at",
+    order: Annotated[str, Query(pattern="^(asc|desc)$")] = "desc",
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    include_activities: bool = False,
+) -> JSONResponse:
+    """List a workspace's leads with filters, search, sorting and pagination."""
+    principal.check_workspace(workspace_id)
+
+    def read(conn: Connection) -> tuple[list[dict[str, Any]], int]:
+        region = "US"
+        if q:
+            workspace = WorkspaceRepository(conn).get(principal.workspace_id)
+            region = workspace.default_region if workspace is not None else "US"
+        filters = LeadFilters(
+            workspace_id=principal.workspace_id,
+            stage=stage,
+            source=source,
+            product_key=product_key(product) if product else None,
+            priority=priority,
+            temperature=temperature,
+            assigned_to=assigned_to,
+            is_active=is_active,
+            created_from=created_from,
+            created_to=created_to,
+            **(_search_terms(q, region) if q else {}),
+        )
+        return lead.page(
+            conn,
+            filters,
+            sort=sort,
+            descending=order == "desc",
+            limit=limit,
+            offset=offset,
+            include_activities=include_activities,
+        )
+
+    leads, total = await db.read(read)
+    pagination = {
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "has_more": offset + len(leads) < total,
+    }
+    return ok(leads, pagination=pagination)
+
+
+@router.post("/leads", status_code=201, responses={**READ_ERRORS})
+async def create_lead(body: LeadCreate, principal: WriteAccess, db: DatabaseDep) -> JSONResponse:
+    """Create a lead for an existing contact; it starts in the workspace's default stage."""
+    principal.check_workspace(body.workspace_id)
+    created = await db.write(
+        lambda conn: lead.create(conn, principal.workspace_id, body, _actor(principal))
+    )
+    return ok(created, status_code=201)
+
+
+@router.get("/leads/{lead_id}", responses=ONE_ERRORS)
+async def get_lead(lead_id: uuid.UUID, principal: ReadAccess, db: DatabaseDep) -> JSONResponse:
+    """One lead with its contact."""
+    found = await db.read(lambda conn: lead.get(conn, principal.workspace_id, lead_id))
+    return ok(found)
+
+
+@router.put("/leads/{lead_id}", responses=ONE_ERRORS)
+async def update_lead(
+    lead_id: uuid.UUID, body: LeadUpdate, principal: WriteAccess, db: DatabaseDep
+) -> JSONResponse:
+    """Change some of a lead's fields; a stage change is checked and recorded."""
+    updated = await db.write(
+        lambda conn: lead.update(conn, principal.workspace_id, lead_id, body, _actor(principal))
+    )
+    return ok(updated)
+
+
+@router.get("/leads/{lead_id}/activities", responses=ONE_ERRORS)
+async def list_activities(
+    lead_id: uuid.UUID,
+    principal: ReadAccess,
+    db: DatabaseDep,
+    activity_type: Annotated[str | None, Query(alias="type")] = None,
+    outcome: str | None = None,
+) -> JSONResponse:
+    """A lead's timeline, newest first, optionally by type and outcome."""
+    found = await db.read(
+        lambda conn: lead.activities(
+            conn, principal.workspace_id, lead_id, activity_type=activity_type, outcome=outcome
+        )
+    )
+    return ok(found)
+
+
+@router.post("/leads/{lead_id}/activities", status_code=201, responses=ONE_ERRORS)
+async def create_activity(
+    lead_id: uuid.UUID, body: ActivityCreate, principal: WriteAccess, db: DatabaseDep
+) -> JSONResponse:
+    """Log a call, email, meeting, note or quote; it may move the lead's stage too."""
+    created = await db.write(
+        lambda conn: lead.add_activity(
+            conn, principal.workspace_id, lead_id, body, _actor(principal)
+        )
+    )
+    return ok(created, status_code=201)
