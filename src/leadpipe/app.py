@@ -15,6 +15,7 @@ from leadpipe.intake.endpoints import router as intake_router
 from leadpipe.kit.responses import JSONResponse
 from leadpipe.leads.endpoints import router as leads_router
 from leadpipe.middleware import RequestContextMiddleware
+from leadpipe.pipeline.endpoints import router as pipeline_router
 from leadpipe.storage.engine import Database
 
 DESCRIPTION = """
@@ -50,6 +51,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.add_middleware(RequestContextMiddleware)
     exception_handlers.install(app)
     app.include_router(intake_router)
+    # Before the leads router: /leads/pipeline/... must not be taken for /leads/{lead_id}.
+    app.include_router(pipeline_router)
     app.include_router(leads_router)
 
     @app.get("/health", tags=["health"])

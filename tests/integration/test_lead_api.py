@@ -501,16 +501,19 @@ async def test_rate_limit_is_shared_by_workers_through_redis(
         if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
             pytest.fail(f"CI=true requires Redis at {redis_url}")
         pytest.skip(f"Redis not reachable at {redis_url}")
-    shared = settings.model_copy(update={
-        "api_rate_limit": "4/minute",
-        # Counters are per API key, and every test makes new keys: no stale counts.
-        "rate_limit_storage": f"async+{redis_url}",
-    })
+    shared = settings.model_copy(
+        update={
+            "api_rate_limit": "4/minute",
+            # Counters are per API key, and every test makes new keys: no stale counts.
+            "rate_limit_storage": f"async+{redis_url}",
+        }
+    )
     workers = [create_app(shared, db), create_app(shared, db)]
     statuses = []
     for i in range(6):
         app = workers[i % 2]
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                     base_url="http://t") as client:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://t"
+        ) as client:
             statuses.append((await client.get("/api/v3/leads", headers=auth(tenant))).status_code)
     assert statuses == [200, 200, 200, 200, 429, 429]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, bindparam, func, insert, or_, select, update
@@ -63,8 +64,20 @@ class LeadRepository:
             {"_lead_id": lead_id, "_metadata": metadata_patch, **values},
         )
 
+    def move_all(self, workspace_id: str, from_stage: str, values: dict[str, Any]) -> int:
+        """Move every lead of a stage at once (a stage being deleted); returns how many."""
+        result = self.conn.execute(
+            update(LEADS)
+            .where(_l.workspace_id == workspace_id, _l.stage == from_stage)
+            .values(**values)
+        )
+        return int(result.rowcount)
+
     def add_status_change(self, values: dict[str, Any]) -> None:
         fastexec.execute(self.conn, _INSERT_HISTORY, values)
+
+    def add_status_changes(self, rows: list[dict[str, Any]]) -> None:
+        fastexec.execute_many(self.conn, _INSERT_HISTORY, rows)
 
 
 # -- reads for the Lead API -------------------------------------------------------------
@@ -196,3 +209,23 @@ class LeadQueries:
             select(_ct.id).where(_ct.id == contact_id, _ct.workspace_id == workspace_id)
         ).first()
         return found is not None
+
+    def stage_totals(
+        self, workspace_id: str, created_from: datetime | None, created_to: datetime | None
+    ) -> dict[str, tuple[int, Decimal]]:
+        """Leads and their estimated value per stage (pipeline overview)."""
+        stmt = select(_l.stage, func.count(), func.coalesce(func.sum(_l.estimated_value), 0)).where(
+            _l.workspace_id == workspace_id
+        )
+        if created_from is not None:
+            stmt = stmt.where(_l.created_at >= created_from)
+        if created_to is not None:
+            stmt = stmt.where(_l.created_at < created_to)
+        rows = self.conn.execute(stmt.group_by(_l.stage))
+        return {stage: (int(n), Decimal(total)) for stage, n, total in rows}
+
+    def ids_in_stage(self, workspace_id: str, stage: str) -> list[uuid.UUID]:
+        rows = self.conn.execute(
+            select(_l.id).where(_l.workspace_id == workspace_id, _l.stage == stage)
+        )
+        return [r[0] for r in rows]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, bindparam, select
+from sqlalchemy import ColumnElement, Connection, bindparam, delete, select, update
 
 from leadpipe.pipeline.rules import DEFAULT_STAGES
 from leadpipe.storage import fastexec
@@ -83,3 +83,48 @@ class StageRepository:
             for order, t in enumerate(DEFAULT_STAGES, start=1)
         ]
         self.conn.execute(_INSERT_IF_MISSING(self.conn), rows)
+
+    def all(self, workspace_id: str, *, include_inactive: bool = True) -> list[dict[str, Any]]:
+        stmt = select(STAGES).where(_s.workspace_id == workspace_id)
+        if not include_inactive:
+            stmt = stmt.where(_s.is_active)
+        rows = self.conn.execute(stmt.order_by(_s.stage_order, _s.stage_name)).mappings()
+        return [dict(r) for r in rows]
+
+    def get(self, workspace_id: str, slug: str) -> dict[str, Any] | None:
+        row = (
+            self.conn.execute(
+                select(STAGES).where(_s.workspace_id == workspace_id, _s.stage_slug == slug)
+            )
+            .mappings()
+            .first()
+        )
+        return dict(row) if row is not None else None
+
+    def insert(self, values: dict[str, Any]) -> bool:
+        """False when the workspace already has a stage with this slug."""
+        stmt = insert(self.conn.dialect.name, STAGES).values(**values).on_conflict_do_nothing()
+        return self.conn.execute(stmt.returning(_s.id)).first() is not None
+
+    def update(self, workspace_id: str, slug: str, values: dict[str, Any]) -> None:
+        self.conn.execute(
+            update(STAGES)
+            .where(_s.workspace_id == workspace_id, _s.stage_slug == slug)
+            .values(**values)
+        )
+
+    def clear_default(self, workspace_id: str) -> None:
+        self.conn.execute(
+            update(STAGES)
+            .where(_s.workspace_id == workspace_id, _s.is_default)
+            .values(is_default=False)
+        )
+
+    def set_orders(self, workspace_id: str, slugs: list[str], now: datetime) -> None:
+        for position, slug in enumerate(slugs, start=1):
+            self.update(workspace_id, slug, {"stage_order": position, "updated_at": now})
+
+    def delete(self, workspace_id: str, slug: str) -> None:
+        self.conn.execute(
+            delete(STAGES).where(_s.workspace_id == workspace_id, _s.stage_slug == slug)
+        )

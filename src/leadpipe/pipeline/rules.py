@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,3 +111,25 @@ def transition_error(current: str, target: str, order: dict[str, int]) -> str | 
     if target == "proposal" and current == "negotiation":
         return None
     return f"a lead cannot move back from {current} to {target}"
+
+
+DATE_RANGES = ("last_7_days", "last_30_days", "this_month", "this_quarter")
+
+
+def date_range(name: str, now: datetime) -> tuple[datetime, datetime]:
+    """[start, end) of a named range ending now (UTC calendar for months and quarters)."""
+    if name == "last_7_days":
+        return now - timedelta(days=7), now
+    if name == "last_30_days":
+        return now - timedelta(days=30), now
+    month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    if name == "this_month":
+        return month_start, now
+    if name == "this_quarter":
+        return month_start.replace(month=(now.month - 1) // 3 * 3 + 1), now
+    raise ValueError(f"unknown date range '{name}'; use one of {', '.join(DATE_RANGES)}")
+
+
+def weighted(value: Decimal, probability: int) -> Decimal:
+    """Expected revenue of ``value`` at a stage's win probability (percent)."""
+    return (value * probability / 100).quantize(Decimal("0.01"))

@@ -1,0 +1,52 @@
+"""Pipeline stage bodies (seed 000's ``lead_pipeline_stages``)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+HEX_COLOR = r"^#[0-9A-Fa-f]{6}$"
+SLUG = r"^[a-z][a-z0-9_]*$"
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class StageCreate(_Body):
+    stage_name: str = Field(min_length=1, max_length=100)
+    stage_slug: str | None = Field(
+        default=None,
+        max_length=100,
+        pattern=SLUG,
+        description="Derived from the name when omitted.",
+    )
+    description: str | None = Field(default=None, max_length=500)
+    color: str = Field(default="#3182CE", pattern=HEX_COLOR)
+    conversion_probability: int = Field(default=0, ge=0, le=100)
+    stage_order: int | None = Field(default=None, ge=1, description="Last when omitted.")
+    is_default: bool = False
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "stage_name": "Site Visit",
+                "color": "#2B6CB0",
+                "conversion_probability": 40,
+                "stage_order": 3,
+            }
+        }
+    )
+
+
+class StageUpdate(_Body):
+    stage_name: str | None = Field(default=None, min_length=1, max_length=100)
+    description: str | None = Field(default=None, max_length=500)
+    color: str | None = Field(default=None, pattern=HEX_COLOR)
+    conversion_probability: int | None = Field(default=None, ge=0, le=100)
+    stage_order: int | None = Field(default=None, ge=1)
+    is_active: bool | None = None
+    is_default: bool | None = None
+
+
+class StageReorder(_Body):
+    order: list[str] = Field(min_length=1, description="Every stage slug, in the new order.")
