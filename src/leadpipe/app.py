@@ -10,6 +10,8 @@ from sqlalchemy import text
 
 from leadpipe import __version__, exception_handlers
 from leadpipe.config import Settings, get_settings
+from leadpipe.contacts.endpoints import legacy_router as contacts_legacy_router
+from leadpipe.contacts.endpoints import router as contacts_router
 from leadpipe.deps import DatabaseDep
 from leadpipe.intake.endpoints import router as intake_router
 from leadpipe.kit.responses import JSONResponse
@@ -54,6 +56,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     # Before the leads router: /leads/pipeline/... must not be taken for /leads/{lead_id}.
     app.include_router(pipeline_router)
     app.include_router(leads_router)
+    app.include_router(contacts_router)
+    app.include_router(contacts_legacy_router)
 
     @app.get("/health", tags=["health"])
     async def health(db: DatabaseDep) -> dict[str, object]:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, or_, select, union_all, update
+from sqlalchemy import Connection, bindparam, func, or_, select, union_all, update
+from sqlalchemy import delete as sa_delete
+from sqlalchemy import insert as sa_insert
 
 from leadpipe.contacts.rules import ContactIdentity, Identity
 from leadpipe.storage import fastexec
@@ -103,3 +105,73 @@ class ContactRepository:
             )
         else:
             fastexec.execute(self.conn, _UPDATE, {"_contact_id": contact_id, **values})
+
+
+_VIEW = [c for c in CONTACTS.c if c.key != "identity_scope"]
+
+
+def matches_text(text: str) -> Any:
+    """A contact whose CRM id is ``text`` or whose first, last or full name contains it."""
+    pattern = f"%{text}%"
+    return or_(
+        _c.crm_id == text,
+        _c.firstname.ilike(pattern),
+        _c.lastname.ilike(pattern),
+        (_c.firstname + " " + _c.lastname).ilike(pattern),
+    )
+
+
+class ContactQueries:
+    """Reads and plain writes behind the Contact API."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def search(
+        self,
+        workspace_id: str,
+        *,
+        phone: str | None = None,
+        email: str | None = None,
+        crm_id: str | None = None,
+        text: str | None = None,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[dict[str, Any]], int]:
+        where: list[Any] = [_c.workspace_id == workspace_id]
+        for column, value in ((_c.phone_number, phone), (_c.email, email), (_c.crm_id, crm_id)):
+            if value is not None:
+                where.append(column == value)
+        if text is not None:
+            where.append(matches_text(text))
+        total = self.conn.execute(
+            select(func.count()).select_from(CONTACTS).where(*where)
+        ).scalar_one()
+        rows = self.conn.execute(
+            select(*_VIEW)
+            .where(*where)
+            .order_by(_c.created_at.desc(), _c.id.desc())
+            .limit(limit)
+            .offset(offset)
+        ).mappings()
+        return [dict(r) for r in rows], int(total)
+
+    def one(self, workspace_id: str, contact_id: uuid.UUID) -> dict[str, Any] | None:
+        row = (
+            self.conn.execute(
+                select(*_VIEW).where(_c.id == contact_id, _c.workspace_id == workspace_id)
+            )
+            .mappings()
+            .first()
+        )
+        return dict(row) if row is not None else None
+
+    def insert(self, values: dict[str, Any]) -> None:
+        self.conn.execute(sa_insert(CONTACTS), values)
+
+    def update(self, contact_id: uuid.UUID, values: dict[str, Any]) -> None:
+        self.conn.execute(update(CONTACTS).where(_c.id == contact_id).values(**values))
+
+    def delete(self, contact_id: uuid.UUID) -> None:
+        """The contact and, by cascade, its leads, their activities and stage history."""
+        self.conn.execute(sa_delete(CONTACTS).where(_c.id == contact_id))

@@ -103,3 +103,20 @@ def identity_updates(
         if not owned_elsewhere:
             updates[column] = wanted
     return updates
+
+
+def search_terms(q: str, region: str) -> dict[str, str]:
+    """What a free-text search means: an email, a phone in any format (``1-626-788-8830``
+    finds ``+16267888830``), or text matched against CRM ids and names."""
+    q = q.strip()
+    if "@" in q:
+        try:
+            return {"email": normalize_email(q)}
+        except InvalidIdentity:
+            return {"email": q.lower()}
+    if sum(ch.isdigit() for ch in q) >= 7:
+        try:
+            return {"phone": normalize_phone(q, region)}
+        except InvalidIdentity:
+            pass
+    return {"text": q}

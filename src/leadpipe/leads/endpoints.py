@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 
 from leadpipe.accounts.auth import Principal, ReadAccess, WriteAccess
 from leadpipe.accounts.repository import WorkspaceRepository
-from leadpipe.contacts.rules import InvalidIdentity, normalize_email, normalize_phone
+from leadpipe.contacts.rules import search_terms
 from leadpipe.deps import DatabaseDep
 from leadpipe.kit.responses import JSONResponse, ok
 from leadpipe.leads.repository import LeadFilters
@@ -50,21 +50,6 @@ def _actor(principal: Principal) -> Actor:
 async def health() -> dict[str, Any]:
     """Health check of the Lead API (no authentication)."""
     return {"success": True, "status": "ok", "service": "lead-api-v3"}
-
-
-def _search_terms(q: str, region: str) -> dict[str, str]:
-    """What ``q`` looks like: an email, a phone in any format, or part of a name."""
-    if "@" in q:
-        try:
-            return {"email": normalize_email(q)}
-        except InvalidIdentity:
-            return {"email": q.strip().lower()}
-    if sum(ch.isdigit() for ch in q) >= 7:
-        try:
-            return {"phone": normalize_phone(q, region)}
-        except InvalidIdentity:
-            pass
-    return {"name": q.strip()}
 
 
 @router.get("/leads", responses=READ_ERRORS)
@@ -109,7 +94,7 @@ async def list_leads(
             is_active=is_active,
             created_from=created_from,
             created_to=created_to,
-            **(_search_terms(q, region) if q else {}),
+            **(search_terms(q, region) if q else {}),
         )
         return lead.page(
             conn,

@@ -8,8 +8,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, RowMapping, bindparam, func, insert, select, update
 
+from leadpipe.contacts.repository import matches_text
 from leadpipe.leads.rules import LeadSnapshot
 from leadpipe.storage import fastexec
 from leadpipe.storage.base import table_of
@@ -106,7 +107,7 @@ class LeadFilters:
     is_active: bool | None = True
     phone: str | None = None
     email: str | None = None
-    name: str | None = None
+    text: str | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
 
@@ -158,19 +159,12 @@ class LeadQueries:
             where.append(_ct.phone_number == f.phone)
         if f.email is not None:
             where.append(_ct.email == f.email)
-        if f.name is not None:
-            pattern = f"%{f.name}%"
-            where.append(
-                or_(
-                    _ct.firstname.ilike(pattern),
-                    _ct.lastname.ilike(pattern),
-                    (_ct.firstname + " " + _ct.lastname).ilike(pattern),
-                )
-            )
+        if f.text is not None:
+            where.append(matches_text(f.text))
         return where
 
     def _needs_contact(self, f: LeadFilters) -> bool:
-        return f.phone is not None or f.email is not None or f.name is not None
+        return f.phone is not None or f.email is not None or f.text is not None
 
     def page(
         self, f: LeadFilters, *, sort: str, descending: bool, limit: int, offset: int
@@ -229,3 +223,11 @@ class LeadQueries:
             select(_l.id).where(_l.workspace_id == workspace_id, _l.stage == stage)
         )
         return [r[0] for r in rows]
+
+    def for_contact(self, workspace_id: str, contact_id: uuid.UUID) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            select(*_LIST_COLUMNS)
+            .where(_l.workspace_id == workspace_id, _l.contact_id == contact_id)
+            .order_by(_l.created_at.desc(), _l.id.desc())
+        ).mappings()
+        return [dict(r) for r in rows]

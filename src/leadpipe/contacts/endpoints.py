@@ -1,0 +1,133 @@
+"""Contact API: ``/api/v3/contacts`` (and ``/contacts``, seed 000's dual-write URL)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from sqlalchemy.exc import IntegrityError
+
+from leadpipe.accounts.auth import Principal, ReadAccess, WriteAccess
+from leadpipe.contacts.schemas import ContactCreate, ContactUpdate
+from leadpipe.contacts.service import contact
+from leadpipe.deps import DatabaseDep
+from leadpipe.errors import Conflict
+from leadpipe.kit.responses import JSONResponse, ok
+from leadpipe.leads.endpoints import READ_ERRORS
+from leadpipe.leads.service import Actor
+from leadpipe.storage.engine import Database
+
+router = APIRouter(prefix="/api/v3", tags=["contacts"])
+ONE_ERRORS = {**READ_ERRORS, 404: {"description": "No such contact here (NOT_FOUND)"}}
+WRITE_ERRORS = {
+    **ONE_ERRORS,
+    409: {"description": "The phone, email or CRM id belongs to another contact (CONFLICT)"},
+}
+
+
+def _actor(principal: Principal) -> Actor:
+    return Actor(f"api_key:{principal.key_id}", "API")
+
+
+async def _write(db: Database, fn: Any) -> Any:
+    try:
+        return await db.write(fn)
+    except IntegrityError:
+        # Two requests claimed one identity at the same moment; the database kept one.
+        raise Conflict("A contact with this phone, email or CRM id was just created") from None
+
+
+async def create_contact(
+    body: ContactCreate, principal: WriteAccess, db: DatabaseDep
+) -> JSONResponse:
+    """Create a contact; with ``enable_lead_tracking`` and a product, also its first lead."""
+    principal.check_workspace(body.workspace_id)
+    created = await _write(
+        db, lambda conn: contact.create(conn, principal.workspace_id, body, _actor(principal))
+    )
+    return ok(created, status_code=201)
+
+
+router.add_api_route(
+    "/contacts",
+    create_contact,
+    methods=["POST"],
+    status_code=201,
+    responses=WRITE_ERRORS,
+    summary="Create a contact",
+)
+
+
+@router.get("/contacts", responses=READ_ERRORS)
+async def search_contacts(
+    principal: ReadAccess,
+    db: DatabaseDep,
+    q: Annotated[
+        str | None, Query(description="Email, phone in any format, CRM id or name")
+    ] = None,
+    phone: str | None = None,
+    email: str | None = None,
+    crm_id: str | None = None,
+    name: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> JSONResponse:
+    """Find contacts by phone (any format), email, CRM id or name (first, last or full)."""
+    found, total = await db.read(
+        lambda conn: contact.search(
+            conn,
+            principal.workspace_id,
+            q=q,
+            phone=phone,
+            email=email,
+            crm_id=crm_id,
+            name=name,
+            limit=limit,
+            offset=offset,
+        )
+    )
+    return ok(
+        found,
+        pagination={
+            "total": total,
+            "limit": limit,
+            "offset": offset,
+            "has_more": offset + len(found) < total,
+        },
+    )
+
+
+@router.get("/contacts/{contact_id}", responses=ONE_ERRORS)
+async def get_contact(
+    contact_id: uuid.UUID, principal: ReadAccess, db: DatabaseDep
+) -> JSONResponse:
+    """A contact with all its leads, newest first."""
+    return ok(await db.read(lambda conn: contact.get(conn, principal.workspace_id, contact_id)))
+
+
+@router.put("/contacts/{contact_id}", responses=WRITE_ERRORS)
+async def update_contact(
+    contact_id: uuid.UUID, body: ContactUpdate, principal: WriteAccess, db: DatabaseDep
+) -> JSONResponse:
+    """Change some of a contact's fields (phone and email are normalised and kept unique)."""
+    return ok(
+        await _write(
+            db, lambda conn: contact.update(conn, principal.workspace_id, contact_id, body)
+        )
+    )
+
+
+@router.delete("/contacts/{contact_id}", responses=ONE_ERRORS)
+async def delete_contact(
+    contact_id: uuid.UUID, principal: WriteAccess, db: DatabaseDep
+) -> JSONResponse:
+    """Delete a contact with its leads, their activities and stage history."""
+    return ok(await db.write(lambda conn: contact.delete(conn, principal.workspace_id, contact_id)))
+
+
+# Seed 000 posts contacts to ``/contacts``: the same handler, not advertised twice.
+legacy_router = APIRouter()
+legacy_router.add_api_route(
+    "/contacts", create_contact, methods=["POST"], status_code=201, include_in_schema=False
+)

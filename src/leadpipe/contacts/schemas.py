@@ -1,0 +1,67 @@
+"""Contact API bodies (seed 000's dual-write contact creation)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True)
+
+
+class ContactFields(_Body):
+    firstname: str | None = Field(
+        default=None, max_length=255, validation_alias=AliasChoices("firstname", "first_name")
+    )
+    lastname: str | None = Field(
+        default=None, max_length=255, validation_alias=AliasChoices("lastname", "last_name")
+    )
+    email: str | None = Field(default=None, max_length=320)
+    phone_number: str | None = Field(
+        default=None, max_length=40, validation_alias=AliasChoices("phone_number", "phone")
+    )
+    crm_id: str | None = Field(default=None, max_length=255)
+    address: str | None = Field(default=None, max_length=500)
+    address2: str | None = Field(default=None, max_length=500)
+    city: str | None = Field(default=None, max_length=255)
+    state: str | None = Field(default=None, max_length=100)
+    zip_code: str | None = Field(
+        default=None, max_length=20, validation_alias=AliasChoices("zip_code", "zip")
+    )
+    lead_source: str | None = Field(
+        default=None, max_length=255, validation_alias=AliasChoices("lead_source", "source")
+    )
+    notes: str | None = None
+    custom_fields: dict[str, Any] | None = None
+
+
+class ContactCreate(ContactFields):
+    workspace_id: str | None = None
+    enable_lead_tracking: bool = False
+    product: str | None = Field(
+        default=None,
+        max_length=255,
+        validation_alias=AliasChoices("product", "product_interest", "productid"),
+    )
+    estimated_value: Decimal | None = Field(default=None, ge=0, max_digits=15, decimal_places=2)
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "workspace_id": "39135",
+                "firstname": "Jane",
+                "lastname": "Smith",
+                "email": "jane@example.com",
+                "phone_number": "5551234567",
+                "product": "Kitchen Remodel",
+                "enable_lead_tracking": True,
+            }
+        }
+    )
+
+
+class ContactUpdate(ContactFields):
+    pass
