@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from leadpipe import __version__, exception_handlers
+from leadpipe.analytics.endpoints import router as inbound_router
 from leadpipe.config import Settings, get_settings
 from leadpipe.contacts.endpoints import legacy_router as contacts_legacy_router
 from leadpipe.contacts.endpoints import router as contacts_router
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(leads_router)
     app.include_router(contacts_router)
     app.include_router(contacts_legacy_router)
+    app.include_router(inbound_router)
 
     @app.get("/health", tags=["health"])
     async def health(db: DatabaseDep) -> dict[str, object]:

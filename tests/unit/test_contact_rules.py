@@ -30,6 +30,7 @@ from leadpipe.contacts.rules import (
         ("0412 345 678", "AU", "+61412345678"),
         ("+44 20 7946 0958", "US", "+442079460958"),
         ("1-626-788-8830", "US", "+16267888830"),
+        ("+1234567890", "US", "+11234567890"),  # seed 001's test number: "+" before a national one
     ],
 )
 def test_phones_normalise_to_e164(raw: str, region: str, expected: str) -> None:

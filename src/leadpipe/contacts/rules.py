@@ -31,15 +31,25 @@ def normalize_phone(raw: str, default_region: str = "US") -> str:
     ``+61…`` stays Australian. "Possible" rather than "valid" is checked on purpose: 555
     numbers and new ranges are real traffic for lead forms.
     """
-    try:
-        number = phonenumbers.parse(raw, default_region.upper())
-    except phonenumbers.NumberParseException as exc:
-        raise InvalidIdentity("is not a phone number") from exc
-    # IS_POSSIBLE_LOCAL_ONLY (e.g. 555-1234) is refused: without an area code nobody can dial it.
-    reason = phonenumbers.is_possible_number_with_reason(number)
-    if reason != phonenumbers.ValidationResult.IS_POSSIBLE:
+    number = _possible(raw, default_region.upper())
+    if number is None and raw.strip().startswith("+"):
+        # Forms prepend "+" to national numbers ("+1234567890" for 123-456-7890): when the
+        # number is impossible as international, read its digits as national (as the sibling
+        # intake did) before refusing it.
+        number = _possible(raw.strip()[1:], default_region.upper())
+    if number is None:
         raise InvalidIdentity("is not a complete phone number (too short or too long)")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _possible(raw: str, region: str) -> phonenumbers.PhoneNumber | None:
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        return None
+    # IS_POSSIBLE_LOCAL_ONLY (e.g. 555-1234) is refused: without an area code nobody can dial it.
+    reason = phonenumbers.is_possible_number_with_reason(number)
+    return number if reason == phonenumbers.ValidationResult.IS_POSSIBLE else None
 
 
 @lru_cache(maxsize=8192)

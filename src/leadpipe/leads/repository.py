@@ -138,7 +138,7 @@ class LeadQueries:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def _conditions(self, f: LeadFilters) -> list[Any]:
+    def conditions(self, f: LeadFilters) -> list[Any]:
         where: list[Any] = [_l.workspace_id == f.workspace_id]
         for column, value in (
             (_l.stage, f.stage),
@@ -169,7 +169,7 @@ class LeadQueries:
     def page(
         self, f: LeadFilters, *, sort: str, descending: bool, limit: int, offset: int
     ) -> tuple[list[dict[str, Any]], int]:
-        where = self._conditions(f)
+        where = self.conditions(f)
         joined = LEADS.join(_CONTACTS, _ct.id == _l.contact_id)
         counted = joined if self._needs_contact(f) else LEADS
         total = self.conn.execute(

@@ -1,0 +1,1 @@
+"""Analytics: read-only aggregates (inbound queue metrics)."""

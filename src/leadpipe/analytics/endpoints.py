@@ -1,0 +1,51 @@
+"""Inbound leads API (seed 001): ``/api/inbound-leads``."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from leadpipe.accounts.auth import ReadAccess
+from leadpipe.analytics.service import inbound
+from leadpipe.deps import DatabaseDep
+from leadpipe.kit.responses import JSONResponse
+from leadpipe.leads.endpoints import ONE_ERRORS, READ_ERRORS
+
+router = APIRouter(prefix="/api/inbound-leads", tags=["inbound leads"])
+
+
+@router.get("", responses=READ_ERRORS)
+async def queue(
+    principal: ReadAccess,
+    db: DatabaseDep,
+    workspace_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    status: Annotated[str | None, Query(description="A stage slug, or `all`")] = None,
+    source: str | None = None,
+    product: str | None = None,
+) -> JSONResponse:
+    """The newest leads with their contacts, and the queue's metrics for the same filters."""
+    principal.check_workspace(workspace_id)
+    data = await db.read(
+        lambda conn: inbound.queue(
+            conn,
+            principal.workspace_id,
+            status=status,
+            source=source,
+            product=product,
+            limit=limit,
+            offset=offset,
+        )
+    )
+    return JSONResponse(data)
+
+
+@router.get("/{lead_id}", responses=ONE_ERRORS)
+async def one(lead_id: uuid.UUID, principal: ReadAccess, db: DatabaseDep) -> JSONResponse:
+    """One lead and its whole timeline."""
+    return JSONResponse(
+        await db.read(lambda conn: inbound.one(conn, principal.workspace_id, lead_id))
+    )

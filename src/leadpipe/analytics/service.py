@@ -1,0 +1,64 @@
+"""The inbound lead queue (seed 001): newest leads of a workspace with its headline numbers."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import Connection
+
+from leadpipe.activities.repository import ActivityQueries
+from leadpipe.analytics.repository import InboundQueries
+from leadpipe.analytics.rules import conversion_rate, start_of_day
+from leadpipe.kit.clock import utcnow
+from leadpipe.leads.repository import LeadFilters, LeadQueries
+from leadpipe.leads.rules import product_key
+from leadpipe.leads.service import lead
+
+
+class InboundService:
+    def queue(
+        self,
+        conn: Connection,
+        workspace_id: str,
+        *,
+        status: str | None,
+        source: str | None,
+        product: str | None,
+        limit: int,
+        offset: int,
+    ) -> dict[str, Any]:
+        filters = LeadFilters(
+            workspace_id=workspace_id,
+            stage=None if status in (None, "", "all") else status,
+            source=source,
+            product_key=product_key(product) if product else None,
+            is_active=None,  # the queue shows every lead that came in, open or closed
+        )
+        leads, total = LeadQueries(conn).page(
+            filters, sort="created_at", descending=True, limit=limit, offset=offset
+        )
+        where = LeadQueries(conn).conditions(filters)
+        queries = InboundQueries(conn)
+        counts = queries.counts(where, start_of_day(utcnow()))
+        metrics = {
+            "totalLeads": counts.total,
+            "newLeads": counts.new,
+            "pending": counts.pending,
+            "todayLeads": counts.today,
+            "topProduct": queries.most_common("product_interest", where),
+            "topSource": queries.most_common("lead_source", where),
+            "conversionRate": conversion_rate(counts.converted, counts.total),
+        }
+        return {"success": True, "leads": leads, "metrics": metrics, "total": total}
+
+    def one(self, conn: Connection, workspace_id: str, lead_id: uuid.UUID) -> dict[str, Any]:
+        found = lead.get(conn, workspace_id, lead_id)
+        return {
+            "success": True,
+            "lead": found,
+            "activities": ActivityQueries(conn).for_leads([lead_id]),
+        }
+
+
+inbound = InboundService()
