@@ -13,6 +13,7 @@ from leadpipe.analytics.endpoints import router as inbound_router
 from leadpipe.config import Settings, get_settings
 from leadpipe.contacts.endpoints import legacy_router as contacts_legacy_router
 from leadpipe.contacts.endpoints import router as contacts_router
+from leadpipe.customfields.endpoints import router as custom_fields_router
 from leadpipe.deps import DatabaseDep
 from leadpipe.intake.endpoints import router as intake_router
 from leadpipe.kit.responses import JSONResponse
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(contacts_router)
     app.include_router(contacts_legacy_router)
     app.include_router(inbound_router)
+    app.include_router(custom_fields_router)
 
     @app.get("/health", tags=["health"])
     async def health(db: DatabaseDep) -> dict[str, object]:

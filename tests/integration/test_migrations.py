@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 
 from leadpipe.config import Settings
@@ -58,4 +59,5 @@ def test_upgrade_is_idempotent(empty_database: Settings) -> None:
             version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
     finally:
         db.dispose()
-    assert version == "0001"
+    head = ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()
+    assert version == head

@@ -29,6 +29,13 @@ class WorkspaceRepository:
     def get(self, workspace_id: str) -> Any:
         return self.conn.execute(select(WORKSPACES).where(_w.id == workspace_id)).first()
 
+    def region(self, workspace_id: str) -> str:
+        """The workspace's default phone region (US when unknown)."""
+        region = self.conn.execute(
+            select(_w.default_region).where(_w.id == workspace_id)
+        ).scalar_one_or_none()
+        return str(region) if region else "US"
+
     def first(self) -> Any:
         return self.conn.execute(select(WORKSPACES).order_by(_w.created_at).limit(1)).first()
 

@@ -28,11 +28,6 @@ from leadpipe.leads.service import Actor, lead
 _IDENTITY_LABELS = {"crm_id": "CRM id", "phone_number": "phone number", "email": "email"}
 
 
-def region_of(conn: Connection, workspace_id: str) -> str:
-    workspace = WorkspaceRepository(conn).get(workspace_id)
-    return str(workspace.default_region) if workspace is not None else "US"
-
-
 def _normalised(body: ContactFields, region: str) -> dict[str, Any]:
     """The fields the body sets, with phone in E.164 and email checked and lower-cased."""
     values = body.model_dump(exclude_unset=True)
@@ -100,7 +95,7 @@ class ContactService:
     def create(
         self, conn: Connection, workspace_id: str, body: ContactCreate, actor: Actor
     ) -> dict[str, Any]:
-        values = _normalised(body, region_of(conn, workspace_id))
+        values = _normalised(body, WorkspaceRepository(conn).region(workspace_id))
         product = values.pop("product", None)
         estimated_value = values.pop("estimated_value", None)
         for key in ("workspace_id", "enable_lead_tracking"):
@@ -159,7 +154,7 @@ class ContactService:
         limit: int,
         offset: int,
     ) -> tuple[list[dict[str, Any]], int]:
-        region = region_of(conn, workspace_id)
+        region = WorkspaceRepository(conn).region(workspace_id)
         terms: dict[str, str | None] = {
             "crm_id": crm_id,
             "text": name,
@@ -187,7 +182,7 @@ class ContactService:
         self, conn: Connection, workspace_id: str, contact_id: uuid.UUID, body: ContactUpdate
     ) -> dict[str, Any]:
         self.get(conn, workspace_id, contact_id)
-        values = _normalised(body, region_of(conn, workspace_id))
+        values = _normalised(body, WorkspaceRepository(conn).region(workspace_id))
         self._refuse_duplicates(conn, workspace_id, values, exclude=contact_id)
         ContactQueries(conn).update(contact_id, {**values, "updated_at": utcnow()})
         return self.get(conn, workspace_id, contact_id)

@@ -9,8 +9,10 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from leadpipe.accounts.repository import WorkspaceRepository
 from leadpipe.activities import rules as activity_rules
 from leadpipe.activities.repository import ActivityQueries, ActivityRepository
+from leadpipe.customfields.service import custom_fields
 from leadpipe.errors import NotFound, ValidationFailed, field_error
 from leadpipe.kit.clock import utcnow
 from leadpipe.kit.ids import uuid7
@@ -110,6 +112,7 @@ class LeadService:
         now = utcnow()
         lead_id = uuid7()
         fields = body.model_dump(exclude={"contact_id", "workspace_id", "stage"}, exclude_none=True)
+        fields["custom_fields"] = self._custom_fields(conn, workspace_id, fields, creating=True)
         LeadRepository(conn).insert(
             {
                 **fields,
@@ -146,6 +149,11 @@ class LeadService:
         lead = self.get(conn, workspace_id, lead_id)
         now = utcnow()
         values = body.model_dump(exclude={"stage"}, exclude_unset=True)
+        if values.get("custom_fields") is not None:
+            values["custom_fields"] = {
+                **lead["custom_fields"],
+                **self._custom_fields(conn, workspace_id, values, creating=False),
+            }
         if "product_interest" in values:
             values["product_key"] = product_key(values["product_interest"])
         drafts: list[activity_rules.ActivityDraft] = []
@@ -231,6 +239,18 @@ class LeadService:
         self.get(conn, workspace_id, lead_id)
         return ActivityQueries(conn).for_leads(
             [lead_id], activity_type=activity_type, outcome=outcome
+        )
+
+    @staticmethod
+    def _custom_fields(
+        conn: Connection, workspace_id: str, values: dict[str, Any], *, creating: bool
+    ) -> dict[str, Any]:
+        return custom_fields.checked_values(
+            conn,
+            workspace_id,
+            values.get("custom_fields") or {},
+            region=WorkspaceRepository(conn).region(workspace_id),
+            creating=creating,
         )
 
     @staticmethod

@@ -1,0 +1,1 @@
+"""Custom fields: per-workspace field definitions and the values leads carry."""

@@ -1,0 +1,46 @@
+"""Custom field definition bodies."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+FieldType = Literal[
+    "text", "number", "date", "boolean", "select", "multiselect", "url", "email", "phone"
+]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class FieldDefinitionCreate(_Body):
+    field_key: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
+    label: str = Field(min_length=1, max_length=200)
+    field_type: FieldType
+    options: list[str] = Field(default_factory=list)
+    required: bool = False
+    description: str | None = None
+    sort_order: int = 0
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "field_key": "roof_type",
+                "label": "Roof type",
+                "field_type": "select",
+                "options": ["shingle", "tile", "metal"],
+                "required": False,
+            }
+        }
+    )
+
+
+class FieldDefinitionUpdate(_Body):
+    label: str | None = Field(default=None, min_length=1, max_length=200)
+    options: list[str] | None = None
+    required: bool | None = None
+    description: str | None = None
+    sort_order: int | None = None
+    is_active: bool | None = None
