@@ -19,6 +19,7 @@ from leadpipe.accounts.rules import hash_api_key
 from leadpipe.config import Settings
 from leadpipe.deps import DatabaseDep
 from leadpipe.errors import Forbidden, RateLimited, Unauthorized
+from leadpipe.storage.engine import workspace_scope
 
 # Declared for OpenAPI ("Authorize" in /docs); missing keys are refused below, in the
 # documented envelope, rather than by FastAPI's own 403.
@@ -90,6 +91,7 @@ def require(scope: str) -> Callable[..., Awaitable[Principal]]:
         if scope not in principal.scopes and "admin" not in principal.scopes:
             raise Forbidden(f"This API key lacks the '{scope}' scope")
         request.state.workspace_id = principal.workspace_id
+        workspace_scope.set(principal.workspace_id)
         return principal
 
     return authenticate

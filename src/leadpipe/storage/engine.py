@@ -6,13 +6,14 @@ import functools
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import anyio
 import anyio.to_thread
 import orjson
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 
 from leadpipe.config import Settings
@@ -20,6 +21,12 @@ from leadpipe.kit.serialization import json_text
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+# The workspace an authenticated API request acts for. Set by authentication; transactions
+# begun while it is set are bound to it on PostgreSQL (see migration 0003). Unset for
+# webhook intake, the CLI and migrations, which act across workspaces by design.
+workspace_scope: ContextVar[str | None] = ContextVar("workspace_scope", default=None)
+_SET_WORKSPACE = text("SELECT set_config('app.workspace_id', :workspace_id, true)")
 
 
 def _configure_sqlite(engine: Engine, synchronous: str) -> None:
@@ -118,6 +125,11 @@ class Database:
         with lock, self.engine.connect() as conn:
             conn = conn.execution_options(leadpipe_write=write)
             with conn.begin():
+                scope = workspace_scope.get()
+                if scope is not None and self.dialect == "postgresql":
+                    # Row-level security compares every row's workspace with this setting:
+                    # a second line of defence behind the queries' own WHERE clauses.
+                    conn.execute(_SET_WORKSPACE, {"workspace_id": scope})
                 yield conn
 
     async def run(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
