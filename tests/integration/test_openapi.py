@@ -33,3 +33,22 @@ async def test_unknown_route_uses_the_error_envelope(client: httpx.AsyncClient) 
     assert response.status_code == 404
     assert response.json()["code"] == "NOT_FOUND"
     assert response.json()["success"] is False
+
+
+async def test_every_api_operation_documents_its_errors_and_examples(
+    client: httpx.AsyncClient,
+) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    schemas = spec["components"]["schemas"]
+    assert spec["components"]["securitySchemes"]["APIKeyHeader"]["name"] == "X-API-Key"
+    for path, operations in spec["paths"].items():
+        for method, op in operations.items():
+            where = f"{method.upper()} {path}"
+            assert op.get("description") or op.get("summary"), where
+            if not path.startswith("/api") or path.endswith("/health"):
+                continue
+            assert {"401", "403", "429"} <= set(op["responses"]), where
+            body = op.get("requestBody", {}).get("content", {}).get("application/json")
+            if body and "$ref" in body["schema"]:
+                name = body["schema"]["$ref"].rsplit("/", 1)[1]
+                assert "example" in schemas[name], f"{where}: {name} has no example"

@@ -64,4 +64,8 @@ class ContactCreate(ContactFields):
 
 
 class ContactUpdate(ContactFields):
-    pass
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {"phone_number": "(555) 123-4567", "city": "Miami", "state": "FL"}
+        }
+    )

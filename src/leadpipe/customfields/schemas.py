@@ -44,3 +44,13 @@ class FieldDefinitionUpdate(_Body):
     description: str | None = None
     sort_order: int | None = None
     is_active: bool | None = None
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "label": "Roof type",
+                "options": ["shingle", "tile", "metal", "flat"],
+                "required": True,
+            }
+        }
+    )

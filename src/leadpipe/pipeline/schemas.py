@@ -47,6 +47,24 @@ class StageUpdate(_Body):
     is_active: bool | None = None
     is_default: bool | None = None
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "stage_name": "Proposal Sent",
+                "color": "#D69E2E",
+                "conversion_probability": 65,
+            }
+        }
+    )
+
 
 class StageReorder(_Body):
     order: list[str] = Field(min_length=1, description="Every stage slug, in the new order.")
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "order": ["new", "qualified", "proposal", "negotiation", "won", "lost", "inactive"]
+            }
+        }
+    )
