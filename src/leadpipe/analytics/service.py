@@ -9,7 +9,7 @@ from sqlalchemy import Connection
 
 from leadpipe.activities.repository import ActivityQueries
 from leadpipe.analytics.repository import InboundQueries
-from leadpipe.analytics.rules import conversion_rate, start_of_day
+from leadpipe.analytics.rules import queue_metrics, start_of_day
 from leadpipe.kit.clock import utcnow
 from leadpipe.leads.repository import LeadFilters, LeadQueries
 from leadpipe.leads.rules import product_key
@@ -39,17 +39,8 @@ class InboundService:
             filters, sort="created_at", descending=True, limit=limit, offset=offset
         )
         where = LeadQueries(conn).conditions(filters)
-        queries = InboundQueries(conn)
-        counts = queries.counts(where, start_of_day(utcnow()))
-        metrics = {
-            "totalLeads": counts.total,
-            "newLeads": counts.new,
-            "pending": counts.pending,
-            "todayLeads": counts.today,
-            "topProduct": queries.most_common("product_interest", where),
-            "topSource": queries.most_common("lead_source", where),
-            "conversionRate": conversion_rate(counts.converted, counts.total),
-        }
+        groups = InboundQueries(conn).groups(where, start_of_day(utcnow()))
+        metrics = queue_metrics(groups)
         return {"success": True, "leads": leads, "metrics": metrics, "total": total}
 
     def one(self, conn: Connection, workspace_id: str, lead_id: uuid.UUID) -> dict[str, Any]:

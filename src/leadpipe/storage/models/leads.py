@@ -20,7 +20,23 @@ class Lead(Base):
         # The intake decision: newest active lead of a contact for a product.
         Index("ix_leads_contact_product", "contact_id", "product_key", "created_at"),
         Index("ix_leads_workspace_created", "workspace_id", "created_at"),
-        Index("ix_leads_workspace_stage", "workspace_id", "stage", "created_at"),
+        # Covering indexes: counts, the pipeline overview, stage + source filters and the
+        # inbound queue's metrics read only index entries, never 70,000 wide rows.
+        Index("ix_leads_workspace_active", "workspace_id", "is_active", "created_at"),
+        Index(
+            "ix_leads_workspace_stage",
+            # Grouping columns in this order let the queue's GROUP BY stream the index.
+            *(
+                "workspace_id",
+                "stage",
+                "lead_source",
+                "product_interest",
+                "is_active",
+                "is_converted",
+                "created_at",
+                "estimated_value",
+            ),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)

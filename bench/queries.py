@@ -1,0 +1,201 @@
+"""Read benchmark: 1,000,000 leads across 200 workspaces, timed through HTTP.
+
+Two steps, because the server is yours to start:
+
+    # 1. fill a database (SQLite file or PostgreSQL) and write the API keys it made
+    python bench/queries.py fill --database-url sqlite:////tmp/bench-queries.db
+    # 2. start leadpipe on it, then time the API
+    LEADPIPE_DATABASE_URL=sqlite:////tmp/bench-queries.db \\
+        LEADPIPE_API_RATE_LIMIT=1000000/minute leadpipe serve --port 8300
+    python bench/queries.py measure http://127.0.0.1:8300
+
+``fill`` makes the largest workspace about 70,000 leads and spreads the rest over 199
+smaller ones (contacts about 0.7 per lead, a year of history, realistic stages, products
+and sources). ``measure`` runs each query against the largest workspace and prints p50
+and p95: the default lead list, a stage + source filtered list, a search by phone in
+another format than stored, the pipeline overview, and the inbound queue with metrics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import time
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import insert, text
+
+from leadpipe.accounts.service import account
+from leadpipe.cli.demo import FIRST, LAST, PRODUCTS, SOURCES
+from leadpipe.config import Settings
+from leadpipe.kit.clock import utcnow
+from leadpipe.kit.ids import uuid7
+from leadpipe.leads.rules import product_key
+from leadpipe.storage import migrate
+from leadpipe.storage.base import table_of
+from leadpipe.storage.engine import Database
+from leadpipe.storage.models import Contact, Lead
+
+STAGES = [
+    ("new", 0.45, 10),
+    ("qualified", 0.15, 25),
+    ("proposal", 0.08, 60),
+    ("negotiation", 0.04, 80),
+    ("won", 0.12, 100),
+    ("lost", 0.12, 0),
+    ("inactive", 0.04, 0),
+]
+KEYS_FILE = Path("bench-queries-keys.json")
+
+
+def workspace_sizes(total: int, count: int, largest: int) -> list[int]:
+    weights = [1 / (i + 2) ** 0.8 for i in range(count - 1)]
+    rest = total - largest
+    sizes = [max(1, int(rest * w / sum(weights))) for w in weights]
+    sizes[0] += rest - sum(sizes)
+    return [largest, *sizes]
+
+
+def fill_workspace(db: Database, workspace_id: str, leads: int, rng: random.Random) -> str:
+    now = utcnow()
+    with db.transaction() as conn:
+        account.create_workspace(conn, name=f"Bench {workspace_id}", workspace_id=workspace_id)
+        key = account.create_api_key(conn, workspace_id=workspace_id, name="bench").key
+    contacts_n = max(1, int(leads * 0.7))
+    contact_ids = [uuid7() for _ in range(contacts_n)]
+    contacts = [
+        {
+            "id": cid,
+            "workspace_id": workspace_id,
+            "identity_scope": "",
+            "firstname": rng.choice(FIRST),
+            "lastname": rng.choice(LAST),
+            "email": f"p{i}.{workspace_id}@example.com",
+            "phone_number": f"+1{rng.choice(['512', '602', '305', '619'])}{i:07d}",
+            "lead_source": rng.choice(SOURCES)[0],
+            "custom_fields": {},
+            "metadata": {},
+            "created_at": now,
+            "updated_at": now,
+        }
+        for i, cid in enumerate(contact_ids)
+    ]
+    rows = []
+    for _ in range(leads):
+        stage, _, probability = rng.choices(STAGES, weights=[s[1] for s in STAGES])[0]
+        product, _, value = rng.choices(PRODUCTS, weights=[p[1] for p in PRODUCTS])[0]
+        created = now - timedelta(seconds=rng.randint(0, 365 * 86400))
+        rows.append(
+            {
+                "id": uuid7(),
+                "contact_id": rng.choice(contact_ids),
+                "workspace_id": workspace_id,
+                "lead_source": rng.choices(SOURCES, weights=[s[1] for s in SOURCES])[0][0],
+                "product_interest": product,
+                "product_key": product_key(product),
+                "estimated_value": Decimal(round(value * rng.uniform(0.5, 1.5), -2)),
+                "stage": stage,
+                "probability": probability,
+                "is_active": stage not in ("lost", "inactive"),
+                "is_converted": stage == "won",
+                "converted_at": created if stage == "won" else None,
+                "metadata": {},
+                "tags": [],
+                "custom_fields": {},
+                "created_at": created,
+                "updated_at": created,
+            }
+        )
+    with db.transaction() as conn:
+        for table, batch in ((table_of(Contact), contacts), (table_of(Lead), rows)):
+            for start in range(0, len(batch), 5000):
+                conn.execute(insert(table), batch[start : start + 5000])
+    return key
+
+
+def fill(args: argparse.Namespace) -> None:
+    db = Database.from_settings(Settings(database_url=args.database_url))
+    migrate.upgrade(db.engine)
+    rng = random.Random(args.seed)
+    sizes = workspace_sizes(args.leads, args.workspaces, args.largest)
+    keys: dict[str, Any] = {}
+    started = time.perf_counter()
+    for i, size in enumerate(sizes):
+        workspace_id = f"bench{i:03d}"
+        key = fill_workspace(db, workspace_id, size, rng)
+        if i == 0:
+            keys = {"workspace_id": workspace_id, "api_key": key, "leads": size}
+        if i % 20 == 0:
+            print(
+                f"  {i + 1}/{len(sizes)} workspaces, {time.perf_counter() - started:.0f} s",
+                flush=True,
+            )
+    if db.dialect == "postgresql":
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("ANALYZE"))
+    else:
+        with db.engine.connect() as conn:
+            conn.exec_driver_sql("ANALYZE")
+    KEYS_FILE.write_text(json.dumps(keys))
+    print(
+        f"filled {sum(sizes):,} leads in {len(sizes)} workspaces "
+        f"(largest {sizes[0]:,}) in {time.perf_counter() - started:.0f} s; "
+        f"keys in {KEYS_FILE}"
+    )
+
+
+def measure(args: argparse.Namespace) -> None:
+    keys = json.loads(KEYS_FILE.read_text())
+    ws = keys["workspace_id"]
+    headers = {"X-API-Key": keys["api_key"]}
+    phone = "(512) 000-0042"
+    queries = {
+        "default lead list": "/api/v3/leads",
+        "filtered list (stage + source)": "/api/v3/leads?stage=qualified&source=Google%20Ads",
+        "search by phone": f"/api/v3/leads?q={phone}&is_active=true",
+        "pipeline overview": f"/api/v3/leads/pipeline/{ws}",
+        "inbound metrics": f"/api/inbound-leads?workspace_id={ws}",
+    }
+    print(f"largest workspace {ws}: {keys['leads']:,} leads; {args.runs} runs each")
+    with httpx.Client(base_url=args.server, headers=headers, timeout=30) as client:
+        for label, path in queries.items():
+            for _ in range(5):
+                assert client.get(path).status_code == 200, client.get(path).text
+            times = []
+            for _ in range(args.runs):
+                start = time.perf_counter()
+                response = client.get(path)
+                times.append((time.perf_counter() - start) * 1000)
+                assert response.status_code == 200
+            times.sort()
+            p95 = times[min(len(times) - 1, int(len(times) * 0.95))]
+            print(f"  {label:32s} p50 {statistics.median(times):7.1f} ms   p95 {p95:7.1f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    f = sub.add_parser("fill")
+    f.add_argument("--database-url", required=True)
+    f.add_argument("--leads", type=int, default=1_000_000)
+    f.add_argument("--workspaces", type=int, default=200)
+    f.add_argument("--largest", type=int, default=70_000)
+    f.add_argument("--seed", type=int, default=5)
+    m = sub.add_parser("measure")
+    m.add_argument("server")
+    m.add_argument("--runs", type=int, default=100)
+    args = parser.parse_args()
+    {"fill": fill, "measure": measure}[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
