@@ -52,7 +52,6 @@ STAGES = [
     ("lost", 0.12, 0),
     ("inactive", 0.04, 0),
 ]
-KEYS_FILE = Path("bench-queries-keys.json")
 
 
 def workspace_sizes(total: int, count: int, largest: int) -> list[int]:
@@ -143,16 +142,16 @@ def fill(args: argparse.Namespace) -> None:
     else:
         with db.engine.connect() as conn:
             conn.exec_driver_sql("ANALYZE")
-    KEYS_FILE.write_text(json.dumps(keys))
+    Path(args.keys).write_text(json.dumps(keys))
     print(
         f"filled {sum(sizes):,} leads in {len(sizes)} workspaces "
         f"(largest {sizes[0]:,}) in {time.perf_counter() - started:.0f} s; "
-        f"keys in {KEYS_FILE}"
+        f"keys in {args.keys}"
     )
 
 
 def measure(args: argparse.Namespace) -> None:
-    keys = json.loads(KEYS_FILE.read_text())
+    keys = json.loads(Path(args.keys).read_text())
     ws = keys["workspace_id"]
     headers = {"X-API-Key": keys["api_key"]}
     phone = "(512) 000-0042"
@@ -193,6 +192,12 @@ def main() -> None:
     m = sub.add_parser("measure")
     m.add_argument("server")
     m.add_argument("--runs", type=int, default=100)
+    for p in (f, m):
+        p.add_argument(
+            "--keys",
+            default="bench-queries-keys.json",
+            help="where fill writes the largest workspace's API key",
+        )
     args = parser.parse_args()
     {"fill": fill, "measure": measure}[args.command](args)
 

@@ -35,13 +35,14 @@ class InboundService:
             product_key=product_key(product) if product else None,
             is_active=None,  # the queue shows every lead that came in, open or closed
         )
-        leads, total = LeadQueries(conn).page(
+        leads = LeadQueries(conn).page(
             filters, sort="created_at", descending=True, limit=limit, offset=offset
         )
         where = LeadQueries(conn).conditions(filters)
         groups = InboundQueries(conn).groups(where, start_of_day(utcnow()))
         metrics = queue_metrics(groups)
-        return {"success": True, "leads": leads, "metrics": metrics, "total": total}
+        # The metrics already counted the set: no second count for ``total``.
+        return {"success": True, "leads": leads, "metrics": metrics, "total": metrics["totalLeads"]}
 
     def one(self, conn: Connection, workspace_id: str, lead_id: uuid.UUID) -> dict[str, Any]:
         found = lead.get(conn, workspace_id, lead_id)

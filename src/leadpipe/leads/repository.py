@@ -169,15 +169,19 @@ class LeadQueries:
     def _needs_contact(self, f: LeadFilters) -> bool:
         return f.phone is not None or f.email is not None or f.text is not None
 
-    def page(
-        self, f: LeadFilters, *, sort: str, descending: bool, limit: int, offset: int
-    ) -> tuple[list[dict[str, Any]], int]:
-        where = self.conditions(f)
+    def count(self, f: LeadFilters) -> int:
         joined = LEADS.join(_CONTACTS, _ct.id == _l.contact_id)
         counted = joined if self._needs_contact(f) else LEADS
-        total = self.conn.execute(
-            select(func.count()).select_from(counted).where(*where)
-        ).scalar_one()
+        where = self.conditions(f)
+        return int(
+            self.conn.execute(select(func.count()).select_from(counted).where(*where)).scalar_one()
+        )
+
+    def page(
+        self, f: LeadFilters, *, sort: str, descending: bool, limit: int, offset: int
+    ) -> list[dict[str, Any]]:
+        where = self.conditions(f)
+        joined = LEADS.join(_CONTACTS, _ct.id == _l.contact_id)
         order = _SORTS[sort].desc() if descending else _SORTS[sort].asc()
         rows = self.conn.execute(
             select(*_LIST_COLUMNS, *_CONTACT_COLUMNS)
@@ -187,7 +191,7 @@ class LeadQueries:
             .limit(limit)
             .offset(offset)
         ).mappings()
-        return [_with_contact(r) for r in rows], int(total)
+        return [_with_contact(r) for r in rows]
 
     def one(self, workspace_id: str, lead_id: uuid.UUID) -> dict[str, Any] | None:
         row = (
