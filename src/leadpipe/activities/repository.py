@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
+from leadpipe.activities.rules import ActivityDraft
+from leadpipe.kit.ids import uuid7
 from leadpipe.storage import fastexec
 from leadpipe.storage.base import table_of
 from leadpipe.storage.models import LeadActivity
@@ -22,6 +25,36 @@ class ActivityRepository:
 
     def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
         fastexec.execute_many(self.conn, _INSERT, rows)
+
+    def add_automated(
+        self,
+        lead_id: uuid.UUID,
+        workspace_id: str,
+        drafts: Sequence[ActivityDraft],
+        meta: dict[str, Any],
+        now: datetime,
+    ) -> None:
+        """The timeline entries the system writes itself, each carrying ``meta`` (who or what
+        caused it) merged with its own metadata."""
+        self.add_many(
+            [
+                {
+                    "id": uuid7(),
+                    "lead_id": lead_id,
+                    "workspace_id": workspace_id,
+                    "activity_type": d.activity_type,
+                    "activity_category": "automated",
+                    "title": d.title,
+                    "description": d.description,
+                    "outcome": d.outcome,
+                    "activity_data": d.activity_data,
+                    "is_automated": True,
+                    "metadata": {**meta, **d.metadata},
+                    "created_at": now,
+                }
+                for d in drafts
+            ]
+        )
 
 
 _a = ACTIVITIES.c

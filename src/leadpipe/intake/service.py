@@ -333,7 +333,7 @@ class IntakeService:
         LeadRepository(conn).add_status_change(_history(lead_id, ctx, None, stage.slug, meta, now))
         drafts = [activity_rules.lead_created(source)]
         drafts += self._appointment_and_conversion(sub, stage, converted_now=stage.slug == WON)
-        self._add_activities(conn, lead_id, ctx, drafts, meta, now)
+        ActivityRepository(conn).add_automated(lead_id, ctx.workspace_id, drafts, meta, now)
         return lead_id
 
     def _update_lead(
@@ -371,7 +371,7 @@ class IntakeService:
         drafts += self._appointment_and_conversion(
             sub, target, converted_now=moved and target is not None and target.slug == WON
         )
-        self._add_activities(conn, existing.id, ctx, drafts, meta, now)
+        ActivityRepository(conn).add_automated(existing.id, ctx.workspace_id, drafts, meta, now)
 
     @staticmethod
     def _appointment_and_conversion(
@@ -393,35 +393,6 @@ class IntakeService:
         if converted_now and stage is not None:
             drafts.append(activity_rules.lead_converted(stage.name))
         return drafts
-
-    @staticmethod
-    def _add_activities(
-        conn: Connection,
-        lead_id: uuid.UUID,
-        ctx: WebhookContext,
-        drafts: list[activity_rules.ActivityDraft],
-        meta: dict[str, Any],
-        now: datetime,
-    ) -> None:
-        ActivityRepository(conn).add_many(
-            [
-                {
-                    "id": uuid7(),
-                    "lead_id": lead_id,
-                    "workspace_id": ctx.workspace_id,
-                    "activity_type": a.activity_type,
-                    "activity_category": "automated",
-                    "title": a.title,
-                    "description": a.description,
-                    "outcome": a.outcome,
-                    "activity_data": a.activity_data,
-                    "is_automated": True,
-                    "metadata": {**meta, **a.metadata},
-                    "created_at": now,
-                }
-                for a in drafts
-            ]
-        )
 
     @staticmethod
     def _response_body(

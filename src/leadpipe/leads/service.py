@@ -137,7 +137,7 @@ class LeadService:
         drafts = [activity_rules.lead_created("API")]
         if stage.slug == WON:
             drafts.append(activity_rules.lead_converted(stage.name))
-        self._add_activities(conn, workspace_id, lead_id, drafts, actor, now)
+        ActivityRepository(conn).add_automated(lead_id, workspace_id, drafts, actor.meta, now)
         return self.get(conn, workspace_id, lead_id)
 
     def update(
@@ -163,7 +163,7 @@ class LeadService:
             values.update(self._move(conn, workspace_id, lead, body.stage, actor, now, drafts))
         values.update(updated_at=now, updated_by=actor.id)
         LeadRepository(conn).update(lead_id, values, {"last_change": actor.meta})
-        self._add_activities(conn, workspace_id, lead_id, drafts, actor, now)
+        ActivityRepository(conn).add_automated(lead_id, workspace_id, drafts, actor.meta, now)
         return self.get(conn, workspace_id, lead_id)
 
     def _move(
@@ -225,7 +225,7 @@ class LeadService:
                 }
             ]
         )
-        self._add_activities(conn, workspace_id, lead_id, drafts, actor, now)
+        ActivityRepository(conn).add_automated(lead_id, workspace_id, drafts, actor.meta, now)
         activities = ActivityQueries(conn).for_leads([lead_id])
         return next(a for a in activities if a["id"] == activity_id)
 
@@ -279,35 +279,6 @@ class LeadService:
                 "metadata": actor.meta,
                 "created_at": now,
             }
-        )
-
-    @staticmethod
-    def _add_activities(
-        conn: Connection,
-        workspace_id: str,
-        lead_id: uuid.UUID,
-        drafts: list[activity_rules.ActivityDraft],
-        actor: Actor,
-        now: datetime,
-    ) -> None:
-        ActivityRepository(conn).add_many(
-            [
-                {
-                    "id": uuid7(),
-                    "lead_id": lead_id,
-                    "workspace_id": workspace_id,
-                    "activity_type": d.activity_type,
-                    "activity_category": "automated",
-                    "title": d.title,
-                    "description": d.description,
-                    "outcome": d.outcome,
-                    "activity_data": d.activity_data,
-                    "is_automated": True,
-                    "metadata": {**actor.meta, **d.metadata},
-                    "created_at": now,
-                }
-                for d in drafts
-            ]
         )
 
 
