@@ -138,7 +138,7 @@ def fill(args: argparse.Namespace) -> None:
             )
     if db.dialect == "postgresql":
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("ANALYZE"))
+            conn.execute(text("VACUUM ANALYZE"))  # as autovacuum would, in time
     else:
         with db.engine.connect() as conn:
             conn.exec_driver_sql("ANALYZE")
