@@ -97,6 +97,12 @@ def test_first_start_prints_a_working_curl_command(
         response = httpx.post(url, content=body, headers=headers, timeout=10)
         assert response.status_code == 200, response.text
         assert response.json()["lead_action"] == "created"
+
+        see_it = shlex.split(
+            next(line for line in printed.splitlines() if line.startswith("curl -H 'X-API-Key"))
+        )
+        listed = httpx.get(see_it[-1], headers=dict([see_it[2].split(": ", 1)]), timeout=10)
+        assert [lead["id"] for lead in listed.json()["data"]] == [response.json()["lead_id"]]
         assert httpx.get(f"http://127.0.0.1:{port}/health").json()["status"] == "ok"
     finally:
         _stop(proc)

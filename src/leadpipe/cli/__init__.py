@@ -110,6 +110,14 @@ def _print_welcome(
             highlight=False,
             markup=False,
         )
+    if api_key:
+        console.print("See it:")
+        console.print(
+            f"curl -H 'X-API-Key: {api_key}' {settings.public_url.rstrip('/')}/api/v3/leads",
+            soft_wrap=True,
+            highlight=False,
+            markup=False,
+        )
 
 
 @db_app.command("upgrade")
