@@ -127,3 +127,23 @@ async def test_api_requests_bind_their_transactions(
     """The API sets app.workspace_id in each transaction: visible through a lead's list."""
     response = await client.get("/api/v3/leads", headers=auth(tenant))
     assert [lead["workspace_id"] for lead in response.json()["data"]] == ["39135"]
+
+
+async def test_transactions_begun_for_a_workspace_carry_it(db: Database) -> None:
+    """What authentication sets reaches the transaction, on the worker thread too."""
+    from leadpipe.storage.engine import workspace_scope
+
+    def setting(conn: Connection) -> str:
+        return str(
+            conn.execute(text("SELECT current_setting('app.workspace_id', true)")).scalar_one()
+            or ""
+        )
+
+    assert await db.read(setting) == ""
+    token = workspace_scope.set("39135")
+    try:
+        assert await db.read(setting) == "39135"
+        assert await db.write(setting) == "39135"
+    finally:
+        workspace_scope.reset(token)
+    assert await db.read(setting) == ""
