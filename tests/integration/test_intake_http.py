@@ -651,3 +651,17 @@ class TestClientAddress:
         transport = httpx.ASGITransport(app=behind_proxy, client=("198.51.100.7", 50000))
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
             assert await self._lead_ip(c, tenant, db, "b@example.com") == "203.0.113.9"
+
+
+async def test_starting_the_server_forgets_expired_delivery_ids(
+    client: httpx.AsyncClient, tenant: Tenant, db: Database
+) -> None:
+    from leadpipe.bootstrap import prepare
+
+    await post(client, tenant, {"email": "a@example.com"}, **{"Idempotency-Key": "old"})
+    await post(client, tenant, {"email": "b@example.com"}, **{"Idempotency-Key": "fresh"})
+    backdate(db, WebhookDelivery, days=8, delivery_key="old")
+
+    prepare(db)
+
+    assert [r["delivery_key"] for r in rows(db, WebhookDelivery)] == ["fresh"]

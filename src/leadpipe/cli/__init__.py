@@ -75,7 +75,7 @@ def serve(
         shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
         settings.public_url = f"http://{shown_host}:{port}"
         os.environ["LEADPIPE_PUBLIC_URL"] = settings.public_url
-    started = prepare(db)
+    started = prepare(db, settings.idempotency_window_days)
     db.dispose()
     _print_welcome(settings, started.workspace_id, started.webhook_id, started.api_key)
     uvicorn.run(

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from leadpipe.pipeline.repository import StageInfo, active_stages_column, stages_from_json
 from leadpipe.storage import fastexec
@@ -128,6 +128,11 @@ class DeliveryRepository:
             },
         ).rows
         return bool(claimed)
+
+    def prune(self, before: datetime) -> int:
+        """Forget delivery ids older than the idempotency window; returns how many."""
+        result = self.conn.execute(delete(DELIVERIES).where(_d.created_at < before))
+        return int(result.rowcount)
 
     def stored_response(self, webhook_id: str, key: str) -> tuple[int, dict[str, Any]] | None:
         row = fastexec.execute(
