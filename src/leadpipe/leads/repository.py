@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from leadpipe.contacts.repository import matches_text
 from leadpipe.leads.rules import LeadSnapshot
@@ -120,15 +121,17 @@ _SORTS = {
 }
 
 
-def _with_contact(row: RowMapping) -> dict[str, Any]:
-    lead = {k: v for k, v in row.items() if not k.startswith("contact_")}
-    lead["contact"] = {
-        "id": row["contact_id"],
-        "firstname": row["contact_firstname"],
-        "lastname": row["contact_lastname"],
-        "email": row["contact_email"],
-        "phone": row["contact_phone"],
-    }
+_LIST_KEYS = tuple(c.key for c in _LIST_COLUMNS)
+_DETAIL_KEYS = (*_LIST_KEYS, "raw_payload")
+_CONTACT_KEYS = ("firstname", "lastname", "email", "phone")
+
+
+def _with_contact(row: Sequence[Any], lead_keys: tuple[str, ...]) -> dict[str, Any]:
+    """A lead row (its columns, then its contact's) as the API shows it. Built by position:
+    a list page has thousands of values, and name lookups per value cost milliseconds."""
+    n = len(lead_keys)
+    lead = dict(zip(lead_keys, row[:n], strict=True))
+    lead["contact"] = {"id": lead["contact_id"], **dict(zip(_CONTACT_KEYS, row[n:], strict=True))}
     return lead
 
 
@@ -190,20 +193,16 @@ class LeadQueries:
             .order_by(order, _l.id.desc() if descending else _l.id.asc())
             .limit(limit)
             .offset(offset)
-        ).mappings()
-        return [_with_contact(r) for r in rows]
+        )
+        return [_with_contact(r, _LIST_KEYS) for r in rows]
 
     def one(self, workspace_id: str, lead_id: uuid.UUID) -> dict[str, Any] | None:
-        row = (
-            self.conn.execute(
-                select(*_LIST_COLUMNS, _l.raw_payload, *_CONTACT_COLUMNS)
-                .select_from(LEADS.join(_CONTACTS, _ct.id == _l.contact_id))
-                .where(_l.id == lead_id, _l.workspace_id == workspace_id)
-            )
-            .mappings()
-            .first()
-        )
-        return _with_contact(row) if row is not None else None
+        row = self.conn.execute(
+            select(*_LIST_COLUMNS, _l.raw_payload, *_CONTACT_COLUMNS)
+            .select_from(LEADS.join(_CONTACTS, _ct.id == _l.contact_id))
+            .where(_l.id == lead_id, _l.workspace_id == workspace_id)
+        ).first()
+        return _with_contact(row, _DETAIL_KEYS) if row is not None else None
 
     def contact_exists(self, workspace_id: str, contact_id: uuid.UUID) -> bool:
         found = self.conn.execute(
