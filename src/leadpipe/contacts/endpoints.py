@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from sqlalchemy.exc import IntegrityError
 
-from leadpipe.accounts.auth import Principal, ReadAccess, WriteAccess
+from leadpipe.accounts.auth import ReadAccess, WriteAccess
 from leadpipe.contacts.schemas import ContactCreate, ContactUpdate
 from leadpipe.contacts.service import contact
 from leadpipe.deps import DatabaseDep
@@ -26,10 +26,6 @@ WRITE_ERRORS = {
 }
 
 
-def _actor(principal: Principal) -> Actor:
-    return Actor(f"api_key:{principal.key_id}", "API")
-
-
 async def _write(db: Database, fn: Any) -> Any:
     try:
         return await db.write(fn)
@@ -44,7 +40,10 @@ async def create_contact(
     """Create a contact; with ``enable_lead_tracking`` and a product, also its first lead."""
     principal.check_workspace(body.workspace_id)
     created = await _write(
-        db, lambda conn: contact.create(conn, principal.workspace_id, body, _actor(principal))
+        db,
+        lambda conn: contact.create(
+            conn, principal.workspace_id, body, Actor.api_key(principal.key_id)
+        ),
     )
     return ok(created, status_code=201)
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 from sqlalchemy import Connection
 
-from leadpipe.accounts.auth import Principal, ReadAccess, WriteAccess
+from leadpipe.accounts.auth import ReadAccess, WriteAccess
 from leadpipe.accounts.repository import WorkspaceRepository
 from leadpipe.contacts.rules import search_terms
 from leadpipe.deps import DatabaseDep
@@ -40,10 +40,6 @@ AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 READ_ERRORS = {**AUTH_ERRORS, 400: _error("Invalid parameters (VALIDATION_ERROR)")}
 ONE_ERRORS = {**READ_ERRORS, 404: _error("No such lead in this workspace (NOT_FOUND)")}
-
-
-def _actor(principal: Principal) -> Actor:
-    return Actor(f"api_key:{principal.key_id}", "API")
 
 
 @router.get("/leads/health", tags=["health"])
@@ -121,7 +117,9 @@ async def create_lead(body: LeadCreate, principal: WriteAccess, db: DatabaseDep)
     """Create a lead for an existing contact; it starts in the workspace's default stage."""
     principal.check_workspace(body.workspace_id)
     created = await db.write(
-        lambda conn: lead.create(conn, principal.workspace_id, body, _actor(principal))
+        lambda conn: lead.create(
+            conn, principal.workspace_id, body, Actor.api_key(principal.key_id)
+        )
     )
     return ok(created, status_code=201)
 
@@ -139,7 +137,9 @@ async def update_lead(
 ) -> JSONResponse:
     """Change some of a lead's fields; a stage change is checked and recorded."""
     updated = await db.write(
-        lambda conn: lead.update(conn, principal.workspace_id, lead_id, body, _actor(principal))
+        lambda conn: lead.update(
+            conn, principal.workspace_id, lead_id, body, Actor.api_key(principal.key_id)
+        )
     )
     return ok(updated)
 
@@ -168,7 +168,7 @@ async def create_activity(
     """Log a call, email, meeting, note or quote; it may move the lead's stage too."""
     created = await db.write(
         lambda conn: lead.add_activity(
-            conn, principal.workspace_id, lead_id, body, _actor(principal)
+            conn, principal.workspace_id, lead_id, body, Actor.api_key(principal.key_id)
         )
     )
     return ok(created, status_code=201)

@@ -30,6 +30,10 @@ class Actor:
     id: str
     name: str
 
+    @classmethod
+    def api_key(cls, key_id: str) -> Actor:
+        return cls(f"api_key:{key_id}", "API")
+
     @property
     def meta(self) -> dict[str, Any]:
         return {"source": "api", "actor": {"id": self.id, "name": self.name}}
