@@ -142,6 +142,9 @@ class Database:
         """
         if self.dialect == "sqlite":
             return fn(*args, **kwargs)
+        return await self._in_thread(fn, *args, **kwargs)
+
+    async def _in_thread(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         if self._limiter is None:  # created lazily: it must belong to the running event loop
             self._limiter = anyio.CapacityLimiter(self.threads)
         return await anyio.to_thread.run_sync(
@@ -149,8 +152,12 @@ class Database:
         )
 
     async def read(self, fn: Callable[[Connection], R]) -> R:
-        """``fn(conn)`` in a read-only transaction, from async code."""
-        return await self.run(self._in_transaction, fn, False)
+        """``fn(conn)`` in a read-only transaction, from async code.
+
+        Reads go to threads on SQLite too: WAL lets them run beside the writer, and sqlite3
+        releases the GIL while a query runs, so a slow report does not hold up intake.
+        """
+        return await self._in_thread(self._in_transaction, fn, False)
 
     async def write(self, fn: Callable[[Connection], R]) -> R:
         """``fn(conn)`` in a write transaction (committed when it returns), from async code."""
