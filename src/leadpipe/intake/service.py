@@ -38,7 +38,7 @@ from leadpipe.intake.rules import Submission, extract, validate
 from leadpipe.intake.schemas import Delivery, IntakeResult
 from leadpipe.kit.clock import utcnow
 from leadpipe.kit.ids import uuid7
-from leadpipe.leads.repository import LeadRepository
+from leadpipe.leads.repository import LeadRepository, stage_change
 from leadpipe.leads.rules import (
     Decision,
     LeadAction,
@@ -49,7 +49,7 @@ from leadpipe.leads.rules import (
     product_key,
     stage_effects,
 )
-from leadpipe.pipeline.repository import StageInfo
+from leadpipe.pipeline.repository import StageInfo, default_stage
 from leadpipe.pipeline.rules import WON, stage_for_status
 from leadpipe.storage.engine import Database
 
@@ -291,7 +291,15 @@ class IntakeService:
             self._update_lead(conn, ctx, sub, existing, target, meta, now)
             return LeadOutcome(existing.id, decision)
         lead_id = self._create_lead(
-            conn, ctx, sub, contact_id, target or _default_stage(stages), source, meta, d, now
+            conn,
+            ctx,
+            sub,
+            contact_id,
+            target or default_stage(stages.values()),
+            source,
+            meta,
+            d,
+            now,
         )
         return LeadOutcome(lead_id, decision)
 
@@ -461,15 +469,6 @@ def _source(ctx: WebhookContext, sub: Submission) -> str:
     return sub.source or ctx.default_source or ctx.name
 
 
-def _default_stage(stages: dict[str, StageInfo]) -> StageInfo:
-    for stage in stages.values():
-        if stage.is_default:
-            return stage
-    if stages:
-        return next(iter(stages.values()))
-    return StageInfo("new", "New", 10, True)
-
-
 def _history(
     lead_id: uuid.UUID,
     ctx: WebhookContext,
@@ -478,18 +477,17 @@ def _history(
     meta: dict[str, Any],
     now: datetime,
 ) -> dict[str, Any]:
-    return {
-        "id": uuid7(),
-        "lead_id": lead_id,
-        "workspace_id": ctx.workspace_id,
-        "old_stage": old,
-        "new_stage": new,
-        "changed_by": f"webhook:{ctx.id}",
-        "changed_by_name": ctx.name,
-        "reason": meta["decision"]["reason"],
-        "metadata": meta,
-        "created_at": now,
-    }
+    return stage_change(
+        lead_id,
+        ctx.workspace_id,
+        old,
+        new,
+        by=f"webhook:{ctx.id}",
+        by_name=ctx.name,
+        reason=meta["decision"]["reason"],
+        metadata=meta,
+        now=now,
+    )
 
 
 def _message(match: MatchType, action: LeadAction) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from leadpipe.contacts.repository import matches_text
+from leadpipe.kit.ids import uuid7
 from leadpipe.leads.rules import LeadSnapshot
 from leadpipe.storage import fastexec
 from leadpipe.storage.base import table_of
@@ -41,6 +42,33 @@ _UPDATE_MERGING_METADATA = per_dialect(
     )
 )
 _INSERT_HISTORY = insert(STATUS_HISTORY)
+
+
+def stage_change(
+    lead_id: uuid.UUID,
+    workspace_id: str,
+    old: str | None,
+    new: str,
+    *,
+    by: str,
+    by_name: str,
+    reason: str,
+    metadata: dict[str, Any],
+    now: datetime,
+) -> dict[str, Any]:
+    """A ``lead_status_history`` row: a lead moved from ``old`` to ``new``, by whom, why."""
+    return {
+        "id": uuid7(),
+        "lead_id": lead_id,
+        "workspace_id": workspace_id,
+        "old_stage": old,
+        "new_stage": new,
+        "changed_by": by,
+        "changed_by_name": by_name,
+        "reason": reason,
+        "metadata": metadata,
+        "created_at": now,
+    }
 
 
 class LeadRepository:

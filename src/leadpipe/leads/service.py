@@ -16,10 +16,10 @@ from leadpipe.customfields.service import custom_fields
 from leadpipe.errors import NotFound, ValidationFailed, field_error
 from leadpipe.kit.clock import utcnow
 from leadpipe.kit.ids import uuid7
-from leadpipe.leads.repository import LeadFilters, LeadQueries, LeadRepository
+from leadpipe.leads.repository import LeadFilters, LeadQueries, LeadRepository, stage_change
 from leadpipe.leads.rules import product_key, stage_effects
 from leadpipe.leads.schemas import ActivityCreate, LeadCreate, LeadUpdate
-from leadpipe.pipeline.repository import StageInfo, StageRepository
+from leadpipe.pipeline.repository import StageInfo, StageRepository, default_stage
 from leadpipe.pipeline.rules import WON, transition_error
 
 
@@ -63,10 +63,7 @@ class Pipeline:
         return self.stages[slug]
 
     def default(self) -> StageInfo:
-        for stage in self.stages.values():
-            if stage.is_default:
-                return stage
-        return next(iter(self.stages.values()))
+        return default_stage(self.stages.values())
 
 
 class LeadService:
@@ -271,18 +268,17 @@ class LeadService:
         now: datetime,
     ) -> None:
         LeadRepository(conn).add_status_change(
-            {
-                "id": uuid7(),
-                "lead_id": lead_id,
-                "workspace_id": workspace_id,
-                "old_stage": old,
-                "new_stage": new.slug,
-                "changed_by": actor.id,
-                "changed_by_name": actor.name,
-                "reason": reason,
-                "metadata": actor.meta,
-                "created_at": now,
-            }
+            stage_change(
+                lead_id,
+                workspace_id,
+                old,
+                new.slug,
+                by=actor.id,
+                by_name=actor.name,
+                reason=reason,
+                metadata=actor.meta,
+                now=now,
+            )
         )
 
 

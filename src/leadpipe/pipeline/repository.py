@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -31,6 +32,15 @@ class StageInfo:
     name: str
     probability: int
     is_default: bool
+
+
+def default_stage(stages: Iterable[StageInfo]) -> StageInfo:
+    """Where a lead starts: the default stage, else the first, else seed 000's ``new``."""
+    ordered = list(stages)
+    for stage in ordered:
+        if stage.is_default:
+            return stage
+    return ordered[0] if ordered else StageInfo("new", "New", 10, True)
 
 
 def active_stages_column(dialect: str, workspace_id: ColumnElement[Any]) -> Any:

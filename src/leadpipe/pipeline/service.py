@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 from leadpipe.errors import Conflict, NotFound, ValidationFailed, field_error
 from leadpipe.kit.clock import utcnow
 from leadpipe.kit.ids import uuid7
-from leadpipe.leads.repository import LeadQueries, LeadRepository
+from leadpipe.leads.repository import LeadQueries, LeadRepository, stage_change
 from leadpipe.leads.rules import stage_effects
 from leadpipe.pipeline.repository import StageRepository
 from leadpipe.pipeline.rules import LOST, WON, slugify, weighted
@@ -196,18 +196,17 @@ class PipelineService:
             )
             leads.add_status_changes(
                 [
-                    {
-                        "id": uuid7(),
-                        "lead_id": lead_id,
-                        "workspace_id": workspace_id,
-                        "old_stage": slug,
-                        "new_stage": target["stage_slug"],
-                        "changed_by": "system",
-                        "changed_by_name": "Pipeline",
-                        "reason": f"stage '{slug}' deleted",
-                        "metadata": {},
-                        "created_at": now,
-                    }
+                    stage_change(
+                        lead_id,
+                        workspace_id,
+                        slug,
+                        target["stage_slug"],
+                        by="system",
+                        by_name="Pipeline",
+                        reason=f"stage '{slug}' deleted",
+                        metadata={},
+                        now=now,
+                    )
                     for lead_id in holding
                 ]
             )
