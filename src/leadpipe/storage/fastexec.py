@@ -107,14 +107,20 @@ def _bind(plan: _Plan, params: dict[str, Any]) -> Any:
     return values
 
 
-def _run(conn: Connection, plan: _Plan, params: Any, many: bool) -> list[tuple[Any, ...]]:
+def _run(
+    conn: Connection, plan: _Plan, params: Any, many: bool
+) -> tuple[list[tuple[Any, ...]], tuple[Any, ...]]:
+    """The rows, and the driver's type code of each column (some result processors, such
+    as psycopg's for NUMERIC, depend on it)."""
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         if many:
             cursor.executemany(plan.sql, params)
-            return []
+            return [], ()
         cursor.execute(plan.sql, params)
-        return list(cursor.fetchall()) if plan.columns else []
+        if not plan.columns:
+            return [], ()
+        return list(cursor.fetchall()), tuple(d[1] for d in cursor.description)
     except conn.dialect.loaded_dbapi.Error as err:
         raise DBAPIError.instance(
             plan.sql, params, err, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect
@@ -144,8 +150,8 @@ class Rows:
 
 def execute(conn: Connection, stmt: ClauseElement, params: dict[str, Any]) -> Rows:
     plan = _plan(conn, stmt, frozenset(params))
-    raw = _run(conn, plan, _bind(plan, params), many=False)
-    return Rows(plan.columns, _process_results(conn, stmt, raw))
+    raw, type_codes = _run(conn, plan, _bind(plan, params), many=False)
+    return Rows(plan.columns, _process_results(conn, stmt, raw, type_codes))
 
 
 def execute_many(conn: Connection, stmt: ClauseElement, rows: Sequence[dict[str, Any]]) -> None:
@@ -156,11 +162,14 @@ def execute_many(conn: Connection, stmt: ClauseElement, rows: Sequence[dict[str,
     _run(conn, plan, [_bind(plan, r) for r in rows], many=True)
 
 
-_result_processors: dict[tuple[ClauseElement, str], tuple[Processor | None, ...]] = {}
+_result_processors: dict[tuple[ClauseElement, str], tuple[tuple[int, Processor], ...]] = {}
 
 
 def _process_results(
-    conn: Connection, stmt: ClauseElement, raw: Iterable[tuple[Any, ...]]
+    conn: Connection,
+    stmt: ClauseElement,
+    raw: Iterable[tuple[Any, ...]],
+    type_codes: tuple[Any, ...],
 ) -> list[tuple[Any, ...]]:
     rows = list(raw)
     if not rows:
@@ -169,11 +178,19 @@ def _process_results(
     processors = _result_processors.get(key)
     if processors is None:
         dialect = conn.dialect
-        processors = tuple(
-            c.type.dialect_impl(dialect).result_processor(dialect, None)
-            for c in _result_columns(stmt)
+        found = (
+            c.type.dialect_impl(dialect).result_processor(dialect, code)
+            for c, code in zip(_result_columns(stmt), type_codes, strict=True)
         )
+        # Only the columns that need it: a page of leads has thousands of plain values.
+        processors = tuple((i, p) for i, p in enumerate(found) if p is not None)
         _result_processors[key] = processors
-    if not any(processors):
+    if not processors:
         return rows
-    return [tuple(p(v) if p else v for p, v in zip(processors, row, strict=True)) for row in rows]
+    processed = []
+    for row in rows:
+        values = list(row)
+        for i, process in processors:
+            values[i] = process(values[i])
+        processed.append(tuple(values))
+    return processed

@@ -29,5 +29,19 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        if dialect.name == "sqlite":
+            # SQLite hands back the stored text: one C-level parse instead of SQLAlchemy's
+            # regular expression and a second pass (a page of leads has hundreds of these).
+            return _utc_from_sqlite_text
+        return super().result_processor(dialect, coltype)
+
+
+def _utc_from_sqlite_text(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    parsed = datetime.fromisoformat(value)
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
 
 JSONType: Any = JSON().with_variant(JSONB(), "postgresql")
