@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,9 @@ from leadpipe.storage import migrate
 from leadpipe.storage.base import Base
 from leadpipe.storage.engine import Database, normalize_url
 from tests.conftest import BACKENDS, _pg_admin_url
+from tests.integration.test_lead_counts import assert_counts_kept, kept
+
+CONTACT = uuid.UUID("0199b5a4-3c1e-7e4b-9a51-3f0c2a6b1d22")
 
 
 @pytest.fixture(params=BACKENDS)
@@ -61,3 +66,63 @@ def test_upgrade_is_idempotent(empty_database: Settings) -> None:
         db.dispose()
     head = ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()
     assert version == head
+
+
+def test_upgrading_counts_the_leads_already_there(empty_database: Settings) -> None:
+    db = Database.from_settings(empty_database)
+    try:
+        migrate.upgrade(db.engine, "0004")
+        _old_schema_leads(db)
+        migrate.upgrade(db.engine)
+        assert kept(db) == {
+            ("w1", "new", "Google Ads", "Solar", "solar", True, False): (2, Decimal("300.00")),
+            ("w1", "lost", "", "", "", False, False): (1, Decimal("0.00")),
+        }
+        assert_counts_kept(db)
+    finally:
+        db.dispose()
+
+
+def _old_schema_leads(db: Database) -> None:
+    """Three leads written before lead_counts existed."""
+    with db.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO workspaces (id, name, default_region, lead_window_days, settings, "
+                "created_at, updated_at) VALUES ('w1', 'W', 'US', 30, '{}', "
+                "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO contacts (id, workspace_id, identity_scope, phone_number, "
+                "custom_fields, metadata, created_at, updated_at) VALUES "
+                "(:id, 'w1', '', '+15550000000', '{}', '{}', "
+                "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            ),
+            {"id": str(CONTACT)},
+        )
+        for stage, source, product, value, active in (
+            ("new", "Google Ads", "Solar", 100, True),
+            ("new", "Google Ads", "Solar", 200, True),
+            ("lost", None, None, None, False),
+        ):
+            conn.execute(
+                text(
+                    "INSERT INTO leads (id, contact_id, workspace_id, lead_source, "
+                    "product_interest, product_key, estimated_value, stage, is_active, "
+                    "metadata, tags, custom_fields, created_at, updated_at) VALUES "
+                    "(:id, :contact, 'w1', :source, :product, :key, :value, :stage, :active, "
+                    "'{}', '[]', '{}', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                ),
+                {
+                    "id": str(uuid.uuid4()),
+                    "contact": str(CONTACT),
+                    "source": source,
+                    "product": product,
+                    "key": (product or "").lower(),
+                    "value": value,
+                    "stage": stage,
+                    "active": active,
+                },
+            )

@@ -30,17 +30,23 @@ def test_today_starts_at_utc_midnight() -> None:
     assert start_of_day(now) == datetime(2025, 10, 18, tzinfo=UTC)
 
 
-def test_queue_metrics_from_groups() -> None:
-    from leadpipe.analytics.rules import QueueGroup, queue_metrics
+def test_queue_metrics_from_counts() -> None:
+    from leadpipe.analytics.rules import StateCount, queue_metrics
 
-    groups = [
-        QueueGroup("new", "Facebook Ads", "Solar", True, False, 5, 2),
-        QueueGroup("qualified", "Google Ads", "Solar", True, False, 3, 1),
-        QueueGroup("won", "Google Ads", "Roofing", True, True, 2, 0),
-        QueueGroup("lost", None, None, False, False, 2, 0),
-        QueueGroup("site_visit", "Angi", "Roofing", True, False, 1, 0),
+    states = [
+        StateCount("new", True, False, 5),
+        StateCount("qualified", True, False, 3),
+        StateCount("won", True, True, 2),
+        StateCount("lost", False, False, 2),
+        StateCount("site_visit", True, False, 1),
     ]
-    assert queue_metrics(groups) == {
+    metrics = queue_metrics(
+        states,
+        products={"Solar": 8, "Roofing": 3, "": 2},
+        sources={"Facebook Ads": 5, "Google Ads": 5, "Angi": 1, "": 2},
+        today=3,
+    )
+    assert metrics == {
         "totalLeads": 13,
         "newLeads": 5,
         "pending": 4,
@@ -51,12 +57,22 @@ def test_queue_metrics_from_groups() -> None:
     }
 
 
-def test_ties_go_to_the_first_name() -> None:
-    from leadpipe.analytics.rules import QueueGroup, queue_metrics
+def test_leads_without_a_product_or_source_never_top_the_list() -> None:
+    from leadpipe.analytics.rules import StateCount, queue_metrics
 
-    groups = [
-        QueueGroup("new", "B", "Y", True, False, 1, 0),
-        QueueGroup("new", "A", "X", True, False, 1, 0),
-    ]
-    metrics = queue_metrics(groups)
+    metrics = queue_metrics(
+        [StateCount("new", True, False, 9)], products={"": 9}, sources={"": 8, "A": 1}, today=0
+    )
+    assert (metrics["topProduct"], metrics["topSource"]) == (None, "A")
+
+
+def test_ties_go_to_the_first_name() -> None:
+    from leadpipe.analytics.rules import StateCount, queue_metrics
+
+    metrics = queue_metrics(
+        [StateCount("new", True, False, 2)],
+        products={"Y": 1, "X": 1},
+        sources={"B": 1, "A": 1},
+        today=0,
+    )
     assert (metrics["topSource"], metrics["topProduct"]) == ("A", "X")

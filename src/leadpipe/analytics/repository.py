@@ -5,29 +5,48 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, case, func, select
+from sqlalchemy import Connection, func, select
 
-from leadpipe.analytics.rules import QueueGroup
-from leadpipe.leads.repository import LEADS
+from leadpipe.analytics.rules import StateCount
+from leadpipe.leads.repository import (
+    LEAD_COUNTS,
+    LEADS,
+    LeadFilters,
+    filter_conditions,
+    filter_values,
+)
 
 _l = LEADS.c
+_k = LEAD_COUNTS.c
 
 
 class InboundQueries:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def groups(self, where: list[Any], today: datetime) -> list[QueueGroup]:
-        """Lead counts by stage, source, product and state, in one pass over one covering
-        index; every queue metric is a sum over these few hundred rows."""
-        keys = (_l.stage, _l.lead_source, _l.product_interest, _l.is_active, _l.is_converted)
+    def states(self, kept_where: list[Any]) -> list[StateCount]:
+        """The set's leads per stage and state, from the kept counts."""
+        keys = (_k.stage, _k.is_active, _k.is_converted)
+        total = func.sum(_k.lead_count)
         rows = self.conn.execute(
-            select(
-                *keys,
-                func.count(),
-                func.coalesce(func.sum(case((_l.created_at >= today, 1), else_=0)), 0),
-            )
-            .where(*where)
-            .group_by(*keys)
+            select(*keys, total).where(*kept_where).group_by(*keys).having(total > 0)
         )
-        return [QueueGroup(*row) for row in rows]
+        return [StateCount(*row) for row in rows]
+
+    def per_name(self, kept_where: list[Any], column: str) -> dict[str, int]:
+        """The set's leads per ``lead_source`` or ``product_interest``, from the kept counts."""
+        named = _k[column]
+        rows = self.conn.execute(
+            select(named, func.sum(_k.lead_count)).where(*kept_where).group_by(named)
+        )
+        return {name: int(n) for name, n in rows}
+
+    def arrived_since(self, filters: LeadFilters, since: datetime) -> int:
+        """Leads matching ``filters`` created at or after ``since`` (a day's worth at most)."""
+        values = filter_values(filters)
+        stmt = (
+            select(func.count())
+            .select_from(LEADS)
+            .where(*filter_conditions(frozenset(values)), _l.created_at >= since)
+        )
+        return int(self.conn.execute(stmt, values).scalar_one())

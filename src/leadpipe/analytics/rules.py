@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -26,38 +25,38 @@ def start_of_day(now: datetime) -> datetime:
 
 
 @dataclass(frozen=True, slots=True)
-class QueueGroup:
+class StateCount:
+    """How many leads of a set sit in a stage, open or closed, converted or not."""
+
     stage: str
-    source: str | None
-    product: str | None
     is_active: bool
     is_converted: bool
     count: int
-    today: int
 
 
-def _top(counts: Counter[str]) -> str | None:
+def _top(counts: Mapping[str, int]) -> str | None:
     # Most leads first; ties go to the alphabetically first name, so the answer is stable.
-    return min(counts, key=lambda name: (-counts[name], name)) if counts else None
+    named = {name: n for name, n in counts.items() if name and n > 0}
+    return min(named, key=lambda name: (-named[name], name)) if named else None
 
 
-def queue_metrics(groups: Iterable[QueueGroup]) -> dict[str, Any]:
+def queue_metrics(
+    states: Iterable[StateCount],
+    *,
+    products: Mapping[str, int],
+    sources: Mapping[str, int],
+    today: int,
+) -> dict[str, Any]:
     """Seed 001's metrics: totalLeads, newLeads (in the new stage), pending (open and past
     new: being worked), todayLeads (since UTC midnight), topProduct, topSource and
-    conversionRate, all over the same set of leads."""
-    total = new = pending = today = converted = 0
-    products: Counter[str] = Counter()
-    sources: Counter[str] = Counter()
-    for g in groups:
-        total += g.count
-        today += g.today
-        new += g.count if g.stage == "new" else 0
-        pending += g.count if g.is_active and g.stage not in OPEN_STAGES_EXCLUDED else 0
-        converted += g.count if g.is_converted else 0
-        if g.product:
-            products[g.product] += g.count
-        if g.source:
-            sources[g.source] += g.count
+    conversionRate, all over the same set of leads. ``products`` and ``sources`` count
+    that set's leads per name ('' for none, never the top)."""
+    total = new = pending = converted = 0
+    for s in states:
+        total += s.count
+        new += s.count if s.stage == "new" else 0
+        pending += s.count if s.is_active and s.stage not in OPEN_STAGES_EXCLUDED else 0
+        converted += s.count if s.is_converted else 0
     return {
         "totalLeads": total,
         "newLeads": new,

@@ -31,16 +31,24 @@ class InboundService:
         filters = LeadFilters(
             workspace_id=workspace_id,
             stage=None if status in (None, "", "all") else status,
-            source=source,
+            source=source or None,  # an empty filter filters nothing
             product_key=product_key(product) if product else None,
             is_active=None,  # the queue shows every lead that came in, open or closed
         )
-        leads = LeadQueries(conn).page(
-            filters, sort="created_at", descending=True, limit=limit, offset=offset
+        queries, inbound = LeadQueries(conn), InboundQueries(conn)
+        kept_where = queries.kept_conditions(filters)
+        assert kept_where is not None, "the queue filters only on counted columns"
+        metrics = queue_metrics(
+            inbound.states(kept_where),
+            products=inbound.per_name(kept_where, "product_interest"),
+            sources=inbound.per_name(kept_where, "lead_source"),
+            today=inbound.arrived_since(filters, start_of_day(utcnow())),
         )
-        where = LeadQueries(conn).conditions(filters)
-        groups = InboundQueries(conn).groups(where, start_of_day(utcnow()))
-        metrics = queue_metrics(groups)
+        leads = (
+            queries.page(filters, sort="created_at", descending=True, limit=limit, offset=offset)
+            if offset < metrics["totalLeads"]
+            else []
+        )
         # The metrics already counted the set: no second count for ``total``.
         return {"success": True, "leads": leads, "metrics": metrics, "total": metrics["totalLeads"]}
 

@@ -110,9 +110,9 @@ class ContactRepository:
 _VIEW = [c for c in CONTACTS.c if c.key != "identity_scope"]
 
 
-def matches_text(text: str) -> Any:
-    """A contact whose CRM id is ``text`` or whose first, last or full name contains it."""
-    pattern = f"%{text}%"
+def matches_text(text: Any, pattern: Any) -> Any:
+    """A contact whose CRM id is ``text`` or whose first, last or full name matches
+    ``pattern`` (``%text%``); values or bind parameters."""
     return or_(
         _c.crm_id == text,
         _c.firstname.ilike(pattern),
@@ -143,7 +143,7 @@ class ContactQueries:
             if value is not None:
                 where.append(column == value)
         if text is not None:
-            where.append(matches_text(text))
+            where.append(matches_text(text, f"%{text}%"))
         total = self.conn.execute(
             select(func.count()).select_from(CONTACTS).where(*where)
         ).scalar_one()

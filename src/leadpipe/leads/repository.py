@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,11 +18,13 @@ from leadpipe.leads.rules import LeadSnapshot
 from leadpipe.storage import fastexec
 from leadpipe.storage.base import table_of
 from leadpipe.storage.dialect import json_merge, per_dialect
-from leadpipe.storage.models import Contact, Lead, LeadStatusHistory
+from leadpipe.storage.models import Contact, Lead, LeadCount, LeadStatusHistory
 
 LEADS = table_of(Lead)
+LEAD_COUNTS = table_of(LeadCount)
 STATUS_HISTORY = table_of(LeadStatusHistory)
 _l = LEADS.c
+_k = LEAD_COUNTS.c
 
 _NEWEST_ACTIVE = (
     select(_l.id, _l.stage, _l.is_converted, _l.created_at)
@@ -163,66 +166,118 @@ def _with_contact(row: Sequence[Any], lead_keys: tuple[str, ...]) -> dict[str, A
     return lead
 
 
+# Filters that compare one column with the value given, by LeadFilters field name.
+_EQUALITY_FILTERS = {
+    "stage": _l.stage,
+    "source": _l.lead_source,
+    "product_key": _l.product_key,
+    "priority": _l.priority,
+    "temperature": _l.temperature,
+    "assigned_to": _l.assigned_to,
+    "is_active": _l.is_active,
+    "phone": _ct.phone_number,
+    "email": _ct.email,
+}
+_CONTACT_FILTERS = frozenset({"phone", "email", "text"})
+_JOINED = LEADS.join(_CONTACTS, _ct.id == _l.contact_id)
+
+
+def filter_values(f: LeadFilters) -> dict[str, Any]:
+    """The filters given, as bind values for the statements of ``filter_conditions``."""
+    values = {name: getattr(f, name) for name in f.__slots__ if getattr(f, name) is not None}
+    if f.text is not None:
+        values["text_pattern"] = f"%{f.text}%"
+    return values
+
+
+@functools.lru_cache(maxsize=256)
+def filter_conditions(names: frozenset[str]) -> tuple[Any, ...]:
+    """WHERE conditions for the filters named, with bind parameters in place of values.
+
+    Built once per combination of filters, so that the list statements can be cached: for
+    a page of 50 leads, building and compiling the statement cost as much as running it."""
+    where: list[Any] = [_l.workspace_id == bindparam("workspace_id")]
+    where += [
+        column == bindparam(name) for name, column in _EQUALITY_FILTERS.items() if name in names
+    ]
+    if "created_from" in names:
+        where.append(_l.created_at >= bindparam("created_from"))
+    if "created_to" in names:
+        where.append(_l.created_at < bindparam("created_to"))
+    if names & _CONTACT_FILTERS:
+        # Redundant with the join, but it lets the contact indexes lead the search.
+        where.append(_ct.workspace_id == bindparam("workspace_id"))
+    if "text" in names:
+        where.append(matches_text(bindparam("text"), bindparam("text_pattern")))
+    return tuple(where)
+
+
+@functools.lru_cache(maxsize=256)
+def _page_statement(names: frozenset[str], sort: str, descending: bool) -> Any:
+    order = (_SORTS[sort].desc(), _l.id.desc()) if descending else (_SORTS[sort].asc(), _l.id)
+    return (
+        select(*_LIST_COLUMNS, *_CONTACT_COLUMNS)
+        .select_from(_JOINED)
+        .where(*filter_conditions(names))
+        .order_by(*order)
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _count_statement(names: frozenset[str]) -> Any:
+    counted = _JOINED if names & _CONTACT_FILTERS else LEADS
+    return select(func.count()).select_from(counted).where(*filter_conditions(names))
+
+
 class LeadQueries:
     """Reads behind the Lead API: filtered lists, one lead, one lead's contact check."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def conditions(self, f: LeadFilters) -> list[Any]:
-        where: list[Any] = [_l.workspace_id == f.workspace_id]
-        for column, value in (
-            (_l.stage, f.stage),
-            (_l.lead_source, f.source),
-            (_l.product_key, f.product_key),
-            (_l.priority, f.priority),
-            (_l.temperature, f.temperature),
-            (_l.assigned_to, f.assigned_to),
-            (_l.is_active, f.is_active),
-        ):
-            if value is not None:
-                where.append(column == value)
-        if f.created_from is not None:
-            where.append(_l.created_at >= f.created_from)
-        if f.created_to is not None:
-            where.append(_l.created_at < f.created_to)
-        if self._needs_contact(f):
-            # Redundant with the join, but it lets the contact indexes lead the search.
-            where.append(_ct.workspace_id == f.workspace_id)
-        if f.phone is not None:
-            where.append(_ct.phone_number == f.phone)
-        if f.email is not None:
-            where.append(_ct.email == f.email)
-        if f.text is not None:
-            where.append(matches_text(f.text))
-        return where
-
-    def _needs_contact(self, f: LeadFilters) -> bool:
-        return f.phone is not None or f.email is not None or f.text is not None
-
     def count(self, f: LeadFilters) -> int:
-        joined = LEADS.join(_CONTACTS, _ct.id == _l.contact_id)
-        counted = joined if self._needs_contact(f) else LEADS
-        where = self.conditions(f)
-        return int(
-            self.conn.execute(select(func.count()).select_from(counted).where(*where)).scalar_one()
-        )
+        values = filter_values(f)
+        stmt = _count_statement(frozenset(values))
+        return int(fastexec.execute(self.conn, stmt, values).scalar())
 
     def page(
         self, f: LeadFilters, *, sort: str, descending: bool, limit: int, offset: int
     ) -> list[dict[str, Any]]:
-        where = self.conditions(f)
-        joined = LEADS.join(_CONTACTS, _ct.id == _l.contact_id)
-        order = _SORTS[sort].desc() if descending else _SORTS[sort].asc()
-        rows = self.conn.execute(
-            select(*_LIST_COLUMNS, *_CONTACT_COLUMNS)
-            .select_from(joined)
-            .where(*where)
-            .order_by(order, _l.id.desc() if descending else _l.id.asc())
-            .limit(limit)
-            .offset(offset)
-        )
-        return [_with_contact(r, _LIST_KEYS) for r in rows]
+        values = filter_values(f)
+        stmt = _page_statement(frozenset(values), sort, descending)
+        rows = fastexec.execute(self.conn, stmt, {**values, "limit": limit, "offset": offset})
+        return [_with_contact(r, _LIST_KEYS) for r in rows.rows]
+
+    def kept_conditions(self, f: LeadFilters) -> list[Any] | None:
+        """The filters as conditions on ``lead_counts``, or None when they name something it
+        does not keep (search, priority, dates, ...) and the leads must be counted."""
+        live_only = (f.priority, f.temperature, f.assigned_to, f.phone, f.email, f.text)
+        if any(v is not None for v in live_only) or f.created_from or f.created_to:
+            return None
+        if f.source == "":  # kept counts fold a missing source into ''
+            return None
+        where: list[Any] = [_k.workspace_id == f.workspace_id]
+        for column, value in (
+            (_k.stage, f.stage),
+            (_k.lead_source, f.source),
+            (_k.product_key, f.product_key),
+            (_k.is_active, f.is_active),
+        ):
+            if value is not None:
+                where.append(column == value)
+        return where
+
+    def kept_count(self, f: LeadFilters) -> int | None:
+        """How many leads match, from the kept counts; None when they cannot tell."""
+        where = self.kept_conditions(f)
+        if where is None:
+            return None
+        total = self.conn.execute(
+            select(func.coalesce(func.sum(_k.lead_count), 0)).where(*where)
+        ).scalar_one()
+        return int(total)
 
     def one(self, workspace_id: str, lead_id: uuid.UUID) -> dict[str, Any] | None:
         row = self.conn.execute(
@@ -241,16 +296,25 @@ class LeadQueries:
     def stage_totals(
         self, workspace_id: str, created_from: datetime | None, created_to: datetime | None
     ) -> dict[str, tuple[int, Decimal]]:
-        """Leads and their estimated value per stage (pipeline overview)."""
-        stmt = select(_l.stage, func.count(), func.coalesce(func.sum(_l.estimated_value), 0)).where(
-            _l.workspace_id == workspace_id
-        )
-        if created_from is not None:
-            stmt = stmt.where(_l.created_at >= created_from)
-        if created_to is not None:
-            stmt = stmt.where(_l.created_at < created_to)
-        rows = self.conn.execute(stmt.group_by(_l.stage))
-        return {stage: (int(n), Decimal(total)) for stage, n, total in rows}
+        """Leads and their estimated value per stage (pipeline overview): from the kept
+        counts, or counted when a date range narrows them."""
+        if created_from is None and created_to is None:
+            stmt = (
+                select(_k.stage, func.sum(_k.lead_count), func.sum(_k.value_total))
+                .where(_k.workspace_id == workspace_id)
+                .group_by(_k.stage)
+                .having(func.sum(_k.lead_count) > 0)
+            )
+        else:
+            stmt = select(
+                _l.stage, func.count(), func.coalesce(func.sum(_l.estimated_value), 0)
+            ).where(_l.workspace_id == workspace_id)
+            if created_from is not None:
+                stmt = stmt.where(_l.created_at >= created_from)
+            if created_to is not None:
+                stmt = stmt.where(_l.created_at < created_to)
+            stmt = stmt.group_by(_l.stage)
+        return {stage: (int(n), Decimal(total)) for stage, n, total in self.conn.execute(stmt)}
 
     def ids_in_stage(self, workspace_id: str, stage: str) -> list[uuid.UUID]:
         rows = self.conn.execute(

@@ -79,10 +79,17 @@ class LeadService:
         include_activities: bool,
     ) -> tuple[list[dict[str, Any]], int]:
         queries = LeadQueries(conn)
-        leads = queries.page(filters, sort=sort, descending=descending, limit=limit, offset=offset)
-        # A short page is the last one: its length gives the total without a count.
-        last_page = len(leads) < limit and (bool(leads) or offset == 0)
-        total = offset + len(leads) if last_page else queries.count(filters)
+        total = queries.kept_count(filters)
+        if total is not None and offset >= total:
+            leads = []  # nothing there: no need to look (a rare stage would scan the index)
+        else:
+            leads = queries.page(
+                filters, sort=sort, descending=descending, limit=limit, offset=offset
+            )
+        if total is None:
+            # A short page is the last one: its length gives the total without a count.
+            last_page = len(leads) < limit and (bool(leads) or offset == 0)
+            total = offset + len(leads) if last_page else queries.count(filters)
         if include_activities:
             by_lead: dict[uuid.UUID, list[dict[str, Any]]] = {lead["id"]: [] for lead in leads}
             for activity in ActivityQueries(conn).for_leads(list(by_lead)):

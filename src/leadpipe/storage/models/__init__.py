@@ -4,7 +4,7 @@ from leadpipe.storage.models.accounts import ApiKey, Workspace
 from leadpipe.storage.models.contacts import Contact
 from leadpipe.storage.models.customfields import LeadFieldDefinition
 from leadpipe.storage.models.intake import InboundRequest, Webhook, WebhookDelivery
-from leadpipe.storage.models.leads import Lead, LeadActivity, LeadStatusHistory
+from leadpipe.storage.models.leads import Lead, LeadActivity, LeadCount, LeadStatusHistory
 from leadpipe.storage.models.pipeline import PipelineStage
 
 __all__ = [
@@ -13,6 +13,7 @@ __all__ = [
     "InboundRequest",
     "Lead",
     "LeadActivity",
+    "LeadCount",
     "LeadFieldDefinition",
     "LeadStatusHistory",
     "PipelineStage",

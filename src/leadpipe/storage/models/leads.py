@@ -20,23 +20,9 @@ class Lead(Base):
         # The intake decision: newest active lead of a contact for a product.
         Index("ix_leads_contact_product", "contact_id", "product_key", "created_at"),
         Index("ix_leads_workspace_created", "workspace_id", "created_at"),
-        # Covering indexes: counts, the pipeline overview, stage + source filters and the
-        # inbound queue's metrics read only index entries, never 70,000 wide rows.
+        # The newest open leads; and a stage's newest leads (open or not) without a sort.
         Index("ix_leads_workspace_active", "workspace_id", "is_active", "created_at"),
-        Index(
-            "ix_leads_workspace_stage",
-            # Grouping columns in this order let the queue's GROUP BY stream the index.
-            *(
-                "workspace_id",
-                "stage",
-                "lead_source",
-                "product_interest",
-                "is_active",
-                "is_converted",
-                "created_at",
-                "estimated_value",
-            ),
-        ),
+        Index("ix_leads_workspace_stage", "workspace_id", "stage", "created_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
@@ -151,3 +137,27 @@ class LeadStatusHistory(Base):
     notes: Mapped[str | None] = mapped_column(Text)
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
     created_at: Mapped[datetime]
+
+
+class LeadCount(Base):
+    """How many leads, worth how much, a workspace has per stage, source, product and state.
+
+    Kept by triggers on ``leads`` (migration 0005) in the same transaction as every insert,
+    update and delete, whoever writes: totals, the pipeline overview and the inbound
+    queue's metrics read a few hundred of these rows instead of counting 70,000 leads.
+    A missing source or product is kept as ``''`` so that the key has no NULLs.
+    """
+
+    __tablename__ = "lead_counts"
+
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    stage: Mapped[str] = mapped_column(String(100), primary_key=True)
+    lead_source: Mapped[str] = mapped_column(String(255), primary_key=True)
+    product_interest: Mapped[str] = mapped_column(String(255), primary_key=True)
+    product_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    is_active: Mapped[bool] = mapped_column(primary_key=True)
+    is_converted: Mapped[bool] = mapped_column(primary_key=True)
+    lead_count: Mapped[int] = mapped_column(server_default=text("0"))
+    value_total: Mapped[Decimal] = mapped_column(server_default=text("0"))
