@@ -81,7 +81,7 @@ def require(scope: str) -> Callable[..., Awaitable[Principal]]:
             raise Unauthorized("Missing X-API-Key header")
 
         key_hash = hash_api_key(key)
-        found = await db.read(lambda conn: ApiKeyRepository(conn).find_active(key_hash))
+        found = await db.lookup(lambda conn: ApiKeyRepository(conn).find_active(key_hash))
         if found is None:
             raise Unauthorized("Invalid or revoked API key")
         principal = Principal(
