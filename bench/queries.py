@@ -22,7 +22,6 @@ import argparse
 import json
 import random
 import statistics
-import sys
 import time
 from datetime import timedelta
 from decimal import Decimal
@@ -30,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import insert, text
+from sqlalchemy import Connection, Table, insert, text
 
 from leadpipe.accounts.service import account
 from leadpipe.cli.demo import FIRST, LAST, PRODUCTS, SOURCES
@@ -114,9 +113,22 @@ def fill_workspace(db: Database, workspace_id: str, leads: int, rng: random.Rand
         )
     with db.transaction() as conn:
         for table, batch in ((table_of(Contact), contacts), (table_of(Lead), rows)):
-            for start in range(0, len(batch), 5000):
-                conn.execute(insert(table), batch[start : start + 5000])
+            _insert_all(conn, table, batch)
     return key
+
+
+def _insert_all(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Bulk insert; on PostgreSQL with COPY, where executemany would run every row as its
+    own statement (and the lead-counting trigger once per row)."""
+    if conn.dialect.name != "postgresql":
+        conn.execute(insert(table), rows)
+        return
+    columns = list(rows[0])
+    json_columns = {c for c in columns if isinstance(rows[0][c], dict | list)}
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([json.dumps(row[c]) if c in json_columns else row[c] for c in columns])
 
 
 def fill(args: argparse.Namespace) -> None:
@@ -203,4 +215,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
