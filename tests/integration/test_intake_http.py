@@ -626,6 +626,44 @@ class TestConcurrency:
         assert phones == ["+15550101010"]
 
 
+class TestDeliveriesProcessedTogether:
+    """On SQLite, deliveries that arrive together share a transaction (group commit); on
+    PostgreSQL each has its own. Either way each one succeeds or fails on its own."""
+
+    async def test_a_bad_delivery_among_good_ones_fails_alone(
+        self, client: httpx.AsyncClient, tenant: Tenant, db: Database
+    ) -> None:
+        payloads: list[dict[str, Any]] = [
+            {"phone": f"555020{i:04d}", "product": "Solar"} for i in range(6)
+        ]
+        payloads[2] = {"phone": "12", "email": "not-an-email"}
+        payloads[4] = {"firstname": "No identity"}
+        responses = await asyncio.gather(*[post(client, tenant, p) for p in payloads])
+
+        assert [r.status_code for r in responses] == [200, 200, 400, 200, 400, 200]
+        assert count(db, Contact) == count(db, Lead) == 4
+        assert one(db, Webhook, id=tenant.webhook_id)["total_leads"] == 4
+        log = inbound_log(db, tenant.webhook_id)
+        assert sorted(entry["status"] for entry in log) == ["error"] * 2 + ["success"] * 4
+        assert {e["error_code"] for e in log if e["status"] == "error"} == {"VALIDATION_ERROR"}
+
+    async def test_repeats_of_one_delivery_arriving_together_are_processed_once(
+        self, client: httpx.AsyncClient, tenant: Tenant, db: Database
+    ) -> None:
+        headers = {"Idempotency-Key": "same-delivery"}
+        responses = await asyncio.gather(
+            *[
+                client.post(tenant.url, json={"phone": "5550209999"}, headers=headers)
+                for _ in range(5)
+            ]
+        )
+
+        assert all(r.status_code in (200, 409) for r in responses), [r.text for r in responses]
+        assert len({r.json()["contact_id"] for r in responses if r.status_code == 200}) == 1
+        assert count(db, Contact) == 1
+        assert one(db, Webhook, id=tenant.webhook_id)["total_leads"] == 1
+
+
 class TestClientAddress:
     async def _lead_ip(
         self, client: httpx.AsyncClient, tenant: Tenant, db: Database, email: str

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from typing import Any
 
@@ -65,3 +66,47 @@ def test_uuid7_is_increasing_and_versioned() -> None:
     assert ids == sorted(ids)
     assert len(set(ids)) == 5000
     assert {u.version for u in ids} == {7}
+
+
+class TestBatcher:
+    async def test_items_submitted_together_are_handled_together_in_order(self) -> None:
+        from leadpipe.kit.batching import Batcher
+
+        calls: list[list[int]] = []
+
+        def handle(items: list[int]) -> list[int | Exception]:
+            calls.append(items)
+            return [i * 10 for i in items]
+
+        batcher: Batcher[int, int] = Batcher(handle, max_batch=3)
+        results = await asyncio.gather(*(batcher.submit(i) for i in range(5)))
+
+        assert results == [0, 10, 20, 30, 40]
+        assert calls == [[0, 1, 2], [3, 4]]
+
+    async def test_each_submitter_gets_its_own_outcome(self) -> None:
+        from leadpipe.kit.batching import Batcher
+
+        def handle(items: list[int]) -> list[int | Exception]:
+            return [ValueError(f"bad {i}") if i % 2 else i for i in items]
+
+        batcher: Batcher[int, int] = Batcher(handle)
+        outcomes = await asyncio.gather(
+            *(batcher.submit(i) for i in range(4)), return_exceptions=True
+        )
+
+        assert outcomes[0::2] == [0, 2]
+        assert [str(e) for e in outcomes[1::2]] == ["bad 1", "bad 3"]
+
+    async def test_a_failed_batch_fails_every_submitter_and_the_next_batch_runs(self) -> None:
+        from leadpipe.kit.batching import Batcher
+
+        def handle(items: list[int]) -> list[int | Exception]:
+            if 0 in items:
+                raise RuntimeError("disk full")
+            return list(items)
+
+        batcher: Batcher[int, int] = Batcher(handle)
+        failed = await asyncio.gather(batcher.submit(0), batcher.submit(1), return_exceptions=True)
+        assert [str(e) for e in failed] == ["disk full", "disk full"]
+        assert await batcher.submit(2) == 2

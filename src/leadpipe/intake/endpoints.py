@@ -7,13 +7,15 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from leadpipe.config import Settings
 from leadpipe.deps import DatabaseDep, RequestId, SettingsDep
 from leadpipe.intake.examples import SEED_NEW_LEAD, SEED_STATUS_UPDATE
 from leadpipe.intake.parsing import delivery_key, read_payload
 from leadpipe.intake.schemas import Delivery, IntakeResponse
-from leadpipe.intake.service import intake
+from leadpipe.intake.service import IntakeLine
 from leadpipe.kit.net import client_ip, parse_networks
 from leadpipe.kit.responses import JSONResponse
+from leadpipe.storage.engine import Database
 
 router = APIRouter(tags=["intake"])
 
@@ -81,6 +83,14 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+def _intake_line(request: Request, db: Database, settings: Settings) -> IntakeLine:
+    line: IntakeLine | None = getattr(request.app.state, "intake_line", None)
+    if line is None:
+        line = IntakeLine(db, idempotency_days=settings.idempotency_window_days)
+        request.app.state.intake_line = line
+    return line
+
+
 @router.post(
     "/webhooks/{webhook_id}",
     response_model=IntakeResponse,
@@ -112,8 +122,6 @@ async def receive(
         request_id=request_id,
         started=started,
     )
-    result = await db.run(
-        intake.ingest, db, delivery, idempotency_days=settings.idempotency_window_days
-    )
+    result = await _intake_line(request, db, settings).submit(delivery)
     headers_out = {"Idempotent-Replayed": "true"} if result.replayed else None
     return JSONResponse(result.body, status_code=result.status_code, headers=headers_out)
