@@ -76,11 +76,19 @@ class LeadOutcome:
 class _Run:
     """One delivery being processed; remembers the webhook once resolved, for the log."""
 
-    def __init__(self, delivery: Delivery, now: datetime, idempotency_days: int) -> None:
+    def __init__(
+        self,
+        delivery: Delivery,
+        now: datetime,
+        idempotency_days: int,
+        contexts: dict[str, WebhookContext | None] | None = None,
+    ) -> None:
         self.delivery = delivery
         self.now = now
         self.idempotency_days = idempotency_days
         self.webhook: WebhookContext | None = None
+        # Webhook contexts already read in this transaction (deliveries committed together).
+        self.contexts = {} if contexts is None else contexts
 
 
 class IntakeService:
@@ -117,9 +125,11 @@ class IntakeService:
         are written to the log once per batch instead of once per delivery. Nothing is
         acknowledged before the commit, so a failed commit fails every delivery in it.
         """
+        contexts: dict[str, WebhookContext | None] = {}
         with db.transaction() as conn:
             return [
-                self._in_savepoint(conn, _Run(d, utcnow(), idempotency_days)) for d in deliveries
+                self._in_savepoint(conn, _Run(d, utcnow(), idempotency_days, contexts))
+                for d in deliveries
             ]
 
     def _in_savepoint(self, conn: Connection, run: _Run) -> IntakeResult | Exception:
@@ -145,7 +155,7 @@ class IntakeService:
 
     def _process(self, conn: Connection, run: _Run) -> IntakeResult:
         d = run.delivery
-        ctx = self._resolve_webhook(conn, d)
+        ctx = self._resolve_webhook(conn, run)
         run.webhook = ctx
         if d.problem is not None:
             raise d.problem
@@ -179,8 +189,12 @@ class IntakeService:
         return IntakeResult(200, body)
 
     @staticmethod
-    def _resolve_webhook(conn: Connection, d: Delivery) -> WebhookContext:
-        ctx = WebhookRepository(conn).context(d.webhook_id)
+    def _resolve_webhook(conn: Connection, run: _Run) -> WebhookContext:
+        d = run.delivery
+        if d.webhook_id in run.contexts:
+            ctx = run.contexts[d.webhook_id]
+        else:
+            ctx = run.contexts[d.webhook_id] = WebhookRepository(conn).context(d.webhook_id)
         if ctx is None or not ctx.is_active or not ctx.workspace_active:
             raise NotFound(f"Webhook '{d.webhook_id}' is not configured or is disabled")
         if d.workspace_header is not None and d.workspace_header != ctx.workspace_id:

@@ -27,7 +27,7 @@ Processor = Callable[[Any], Any]
 @dataclass(frozen=True, slots=True)
 class _Plan:
     sql: str
-    positional: tuple[str, ...] | None  # bind names in order for qmark-style drivers
+    positional: tuple[tuple[str, Processor | None], ...] | None  # qmark drivers: in order
     literals: dict[str, Any]  # values bound inside the statement itself
     processors: tuple[tuple[str, Processor], ...]
     defaults: tuple[tuple[str, Callable[[], Any]], ...]  # INSERT columns with Python defaults
@@ -83,9 +83,14 @@ def _plan(conn: Connection, stmt: ClauseElement, keys: frozenset[str]) -> _Plan:
         if not bind.required:
             literals[name] = bind.effective_value
     columns = tuple(str(getattr(c, "key", "")) for c in _result_columns(stmt))
+    by_name = dict(processors)
     plan = _Plan(
         sql=compiled.string,
-        positional=tuple(compiled.positiontup or ()) if compiled.positional else None,
+        positional=(
+            tuple((name, by_name.get(name)) for name in compiled.positiontup or ())
+            if compiled.positional
+            else None
+        ),
         literals=literals,
         processors=tuple(processors),
         defaults=_python_defaults(stmt, keys),
@@ -96,14 +101,17 @@ def _plan(conn: Connection, stmt: ClauseElement, keys: frozenset[str]) -> _Plan:
 
 
 def _bind(plan: _Plan, params: dict[str, Any]) -> Any:
-    values = {**plan.literals, **params}
-    for key, make in plan.defaults:
-        values[key] = make()
+    values = params
+    if plan.literals or plan.defaults:
+        values = {**plan.literals, **params}
+        for key, make in plan.defaults:
+            values[key] = make()
+    if plan.positional is not None:  # one pass, in the driver's order
+        return tuple([values[n] if p is None else p(values[n]) for n, p in plan.positional])
+    values = dict(values)
     for name, process in plan.processors:
         if name in values:
             values[name] = process(values[name])
-    if plan.positional is not None:
-        return tuple(values[name] for name in plan.positional)
     return values
 
 

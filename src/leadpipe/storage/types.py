@@ -29,12 +29,27 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
+    def bind_processor(self, dialect: Dialect) -> Any:
+        if dialect.name == "sqlite":
+            return _sqlite_text_from_utc  # one C-level format, as result_processor parses
+        return super().bind_processor(dialect)
+
     def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
         if dialect.name == "sqlite":
             # SQLite hands back the stored text: one C-level parse instead of SQLAlchemy's
             # regular expression and a second pass (a page of leads has hundreds of these).
             return _utc_from_sqlite_text
         return super().result_processor(dialect, coltype)
+
+
+def _sqlite_text_from_utc(value: datetime | None) -> str | None:
+    """The text SQLAlchemy's SQLite DATETIME stores (UTC, no offset, six-digit fraction),
+    which sorts and compares like the datetimes themselves."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _utc_from_sqlite_text(value: str | None) -> datetime | None:
