@@ -14,19 +14,31 @@ from leadpipe.config import Settings
 from leadpipe.storage.engine import Database
 
 
-async def get_database(request: Request) -> Database:
+def database_of(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
 
 
-async def get_app_settings(request: Request) -> Settings:
+def settings_of(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-async def get_request_id(request: Request) -> str:
+def request_id_of(request: Request) -> str:
     request_id: str = request.state.request_id
     return request_id
+
+
+async def get_database(request: Request) -> Database:
+    return database_of(request)
+
+
+async def get_app_settings(request: Request) -> Settings:
+    return settings_of(request)
+
+
+async def get_request_id(request: Request) -> str:
+    return request_id_of(request)
 
 
 DatabaseDep = Annotated[Database, Depends(get_database)]

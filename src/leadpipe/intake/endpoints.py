@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from leadpipe.config import Settings
-from leadpipe.deps import DatabaseDep, RequestId, SettingsDep
+from leadpipe.deps import database_of, request_id_of, settings_of
 from leadpipe.intake.examples import SEED_NEW_LEAD, SEED_STATUS_UPDATE
 from leadpipe.intake.parsing import delivery_key, read_payload
 from leadpipe.intake.schemas import Delivery, IntakeResponse
@@ -99,11 +99,13 @@ def _intake_line(request: Request, db: Database, settings: Settings) -> IntakeLi
     summary="Receive a lead",
 )
 @router.post("/webhook/{webhook_id}", include_in_schema=False)
-async def receive(
-    webhook_id: str, request: Request, db: DatabaseDep, settings: SettingsDep, request_id: RequestId
-) -> JSONResponse:
+async def receive(webhook_id: str, request: Request) -> JSONResponse:
     """Receive a lead: dedupe the contact, then create or update its lead."""
     started = time.perf_counter()
+    # The hottest route takes its app state directly: resolving three dependencies cost
+    # about a tenth of a delivery's CPU time.
+    db, settings = database_of(request), settings_of(request)
+    request_id = request_id_of(request)
     payload, problem = await read_payload(request, settings.max_body_bytes)
     headers = request.headers
     delivery = Delivery(
