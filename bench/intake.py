@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+import machine
 import orjson
 
 from leadpipe.cli.demo import PayloadFactory
@@ -175,6 +176,7 @@ def main() -> None:
     # first connections, statement caches, page cache.
     _, _, warmup = encode_requests(args.url, 500, args.seed + 1000)
     asyncio.run(full_speed(host, port, warmup, 8, 2.0))
+    print(machine.describe())
     if args.mode in ("both", "rate"):
         results = asyncio.run(fixed_rate(host, port, requests, args.rate, args.duration, 256))
         report(f"fixed rate {args.rate:.0f}/s for {args.duration:.0f} s", results)

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import machine
 from sqlalchemy import Connection, Table, insert, text
 
 from leadpipe.accounts.service import account
@@ -175,6 +176,7 @@ def measure(args: argparse.Namespace) -> None:
         "inbound metrics": f"/api/inbound-leads?workspace_id={ws}",
     }
     print(f"largest workspace {ws}: {keys['leads']:,} leads; {args.runs} runs each")
+    print(machine.describe())
     with httpx.Client(base_url=args.server, headers=headers, timeout=30) as client:
         for label, path in queries.items():
             for _ in range(5):
