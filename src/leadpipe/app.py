@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
 from sqlalchemy import text
@@ -16,6 +17,7 @@ from leadpipe.contacts.endpoints import router as contacts_router
 from leadpipe.customfields.endpoints import router as custom_fields_router
 from leadpipe.deps import DatabaseDep
 from leadpipe.intake.endpoints import router as intake_router
+from leadpipe.intake.service import forget_expired_deliveries_periodically
 from leadpipe.kit.responses import JSONResponse
 from leadpipe.leads.endpoints import router as leads_router
 from leadpipe.middleware import RequestContextMiddleware
@@ -39,7 +41,15 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        sweeper = asyncio.create_task(
+            forget_expired_deliveries_periodically(
+                database, idempotency_days=settings.idempotency_window_days
+            )
+        )
         yield
+        sweeper.cancel()
+        with suppress(asyncio.CancelledError):
+            await sweeper
         if db is None:  # only dispose what this app created
             database.dispose()
 

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from sqlalchemy import select
 
 from leadpipe.accounts.repository import WorkspaceRepository
 from leadpipe.accounts.service import account
-from leadpipe.intake.repository import WEBHOOKS, DeliveryRepository
+from leadpipe.intake.repository import WEBHOOKS
+from leadpipe.intake.service import forget_expired_deliveries
 from leadpipe.intake.webhooks import webhook
-from leadpipe.kit.clock import utcnow
 from leadpipe.storage import migrate
 from leadpipe.storage.engine import Database
 
@@ -28,9 +27,10 @@ class Started:
 
 def prepare(db: Database, idempotency_days: int = 7) -> Started:
     migrate.upgrade(db.engine)
+    # Delivery ids only matter inside the idempotency window; each start sweeps the rest
+    # (and a running server every hour).
+    forget_expired_deliveries(db, idempotency_days=idempotency_days)
     with db.transaction() as conn:
-        # Delivery ids only matter inside the idempotency window; each start sweeps the rest.
-        DeliveryRepository(conn).prune(utcnow() - timedelta(days=idempotency_days))
         existing = WorkspaceRepository(conn).first()
         if existing is not None:
             webhook_id = conn.execute(

@@ -703,3 +703,34 @@ async def test_starting_the_server_forgets_expired_delivery_ids(
     prepare(db)
 
     assert [r["delivery_key"] for r in rows(db, WebhookDelivery)] == ["fresh"]
+
+
+async def test_a_running_server_forgets_expired_delivery_ids_in_chunks(
+    client: httpx.AsyncClient, tenant: Tenant, db: Database
+) -> None:
+    from leadpipe.intake.service import (
+        forget_expired_deliveries,
+        forget_expired_deliveries_periodically,
+    )
+
+    for key in ("old-1", "old-2", "old-3", "fresh"):
+        await post(client, tenant, {"email": f"{key}@example.com"}, **{"Idempotency-Key": key})
+    backdate(db, WebhookDelivery, days=8, delivery_key="old-1")
+    backdate(db, WebhookDelivery, days=9, delivery_key="old-2")
+
+    assert forget_expired_deliveries(db, idempotency_days=7, chunk=1) == 2
+    assert sorted(r["delivery_key"] for r in rows(db, WebhookDelivery)) == ["fresh", "old-3"]
+
+    # The sweep the app runs every hour, here every few milliseconds.
+    backdate(db, WebhookDelivery, days=8, delivery_key="old-3")
+    sweeper = asyncio.create_task(
+        forget_expired_deliveries_periodically(db, idempotency_days=7, every_seconds=0.01)
+    )
+    try:
+        for _ in range(200):
+            if len(rows(db, WebhookDelivery)) == 1:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        sweeper.cancel()
+    assert [r["delivery_key"] for r in rows(db, WebhookDelivery)] == ["fresh"]

@@ -129,9 +129,14 @@ class DeliveryRepository:
         ).rows
         return bool(claimed)
 
-    def prune(self, before: datetime) -> int:
-        """Forget delivery ids older than the idempotency window; returns how many."""
-        result = self.conn.execute(delete(DELIVERIES).where(_d.created_at < before))
+    def prune(self, before: datetime, *, at_most: int | None = None) -> int:
+        """Forget delivery ids older than the idempotency window (the oldest ``at_most`` of
+        them, when given); returns how many."""
+        expired = _d.created_at < before
+        if at_most is not None:
+            oldest = select(_d.id).where(expired).order_by(_d.created_at).limit(at_most)
+            expired = _d.id.in_(oldest.scalar_subquery())
+        result = self.conn.execute(delete(DELIVERIES).where(expired))
         return int(result.rowcount)
 
     def stored_response(self, webhook_id: str, key: str) -> tuple[int, dict[str, Any]] | None:

@@ -6,6 +6,7 @@ the intake log are written together or not at all.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -562,6 +563,36 @@ def _uuid_or_none(value: Any) -> uuid.UUID | None:
 
 
 intake = IntakeService()
+
+
+def forget_expired_deliveries(
+    db: Database, *, idempotency_days: int, chunk: int = 1000, now: datetime | None = None
+) -> int:
+    """Delete delivery ids past the idempotency window, ``chunk`` per transaction so that
+    no transaction holds SQLite's write lock for long; returns how many."""
+    before = (now or utcnow()) - timedelta(days=idempotency_days)
+    forgotten = 0
+    while True:
+        with db.transaction() as conn:
+            deleted = DeliveryRepository(conn).prune(before, at_most=chunk)
+        forgotten += deleted
+        if deleted < chunk:
+            return forgotten
+
+
+async def forget_expired_deliveries_periodically(
+    db: Database, *, idempotency_days: int, every_seconds: float = 3600
+) -> None:
+    """Run ``forget_expired_deliveries`` on a thread every hour, until cancelled: a server
+    that runs for months would otherwise keep every delivery id until its next start."""
+    while True:
+        await asyncio.sleep(every_seconds)
+        try:
+            await asyncio.to_thread(
+                forget_expired_deliveries, db, idempotency_days=idempotency_days
+            )
+        except Exception:  # a failed sweep must not end the sweeping: the next one retries
+            log.exception("could not forget expired delivery ids")
 
 
 class IntakeLine:
