@@ -30,7 +30,7 @@ from typing import Any
 
 import httpx
 import machine
-from sqlalchemy import Connection, Table, insert, text
+from sqlalchemy import Connection, Table, insert, select, text
 
 from leadpipe.accounts.service import account
 from leadpipe.cli.demo import FIRST, LAST, PRODUCTS, SOURCES
@@ -132,6 +132,19 @@ def _insert_all(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
             copy.write_row([json.dumps(row[c]) if c in json_columns else row[c] for c in columns])
 
 
+def _a_phone_with_leads(db: Database, workspace_id: str) -> str:
+    contacts, leads = table_of(Contact), table_of(Lead)
+    with db.transaction(write=False) as conn:
+        return str(
+            conn.execute(
+                select(contacts.c.phone_number)
+                .join(leads, leads.c.contact_id == contacts.c.id)
+                .where(contacts.c.workspace_id == workspace_id, leads.c.is_active)
+                .limit(1)
+            ).scalar_one()
+        )
+
+
 def fill(args: argparse.Namespace) -> None:
     db = Database.from_settings(Settings(database_url=args.database_url))
     migrate.upgrade(db.engine)
@@ -143,7 +156,12 @@ def fill(args: argparse.Namespace) -> None:
         workspace_id = f"bench{i:03d}"
         key = fill_workspace(db, workspace_id, size, rng)
         if i == 0:
-            keys = {"workspace_id": workspace_id, "api_key": key, "leads": size}
+            keys = {
+                "workspace_id": workspace_id,
+                "api_key": key,
+                "leads": size,
+                "phone": _a_phone_with_leads(db, workspace_id),
+            }
         if i % 20 == 0:
             print(
                 f"  {i + 1}/{len(sizes)} workspaces, {time.perf_counter() - started:.0f} s",
@@ -167,7 +185,9 @@ def measure(args: argparse.Namespace) -> None:
     keys = json.loads(Path(args.keys).read_text())
     ws = keys["workspace_id"]
     headers = {"X-API-Key": keys["api_key"]}
-    phone = "(512) 000-0042"
+    # A phone the largest workspace has (fill records it), typed as a person would.
+    e164 = keys.get("phone", "+15120000042")
+    phone = f"({e164[2:5]}) {e164[5:8]}-{e164[8:]}"
     queries = {
         "default lead list": "/api/v3/leads",
         "filtered list (stage + source)": "/api/v3/leads?stage=qualified&source=Google%20Ads",
