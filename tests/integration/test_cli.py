@@ -121,6 +121,38 @@ def test_first_start_prints_a_working_curl_command(
     assert re.search(r"Webhook:\s+http://127\.0\.0\.1:\d+/webhooks/wh_", printed)
 
 
+@pytest.mark.parametrize(
+    ("trusted", "stored_ip"), [(None, "127.0.0.1"), ('["127.0.0.1/32"]', "203.0.113.99")]
+)
+def test_the_server_believes_forwarded_addresses_only_from_trusted_proxies(
+    fresh_env: dict[str, str], trusted: str | None, stored_ip: str
+) -> None:
+    # uvicorn would believe X-Forwarded-For from 127.0.0.1 by itself; leadpipe's own
+    # setting must be the only thing that decides.
+    if trusted is not None:
+        fresh_env["LEADPIPE_TRUSTED_PROXIES"] = trusted
+    port = _free_port()
+    proc, printed = _start(fresh_env, port)
+    try:
+        _wait_healthy(port)
+        url = re.search(r"Webhook:\s+(\S+)", printed)
+        assert url is not None
+        response = httpx.post(
+            url.group(1),
+            json={"phone": "5550107777", "product": "Solar"},
+            headers={"X-Forwarded-For": "203.0.113.99"},
+            timeout=10,
+        )
+        assert response.status_code == 200, response.text
+    finally:
+        _stop(proc)
+    db = Database.from_settings(Settings(database_url=fresh_env["LEADPIPE_DATABASE_URL"]))
+    try:
+        assert one(db, Lead)["ip_address"] == stored_ip
+    finally:
+        db.dispose()
+
+
 def test_two_workers_share_one_database_without_duplicates(fresh_env: dict[str, str]) -> None:
     port = _free_port()
     proc, printed = _start(fresh_env, port, workers=2)

@@ -87,6 +87,9 @@ def serve(
         log_level=settings.log_level,
         access_log=access_log,
         server_header=False,
+        # X-Forwarded-For is believed only from LEADPIPE_TRUSTED_PROXIES (kit/net.py);
+        # uvicorn's own handling would also believe it from any local process.
+        proxy_headers=False,
     )
 
 
