@@ -240,6 +240,20 @@ class TestList:
     ) -> None:
         assert await self._ids(client, tenant, query) == [seeded[k]["lead_id"] for k in expected]
 
+    @pytest.mark.parametrize("order", ["asc", "desc"])
+    async def test_leads_without_a_value_sort_last_either_way(
+        self,
+        client: httpx.AsyncClient,
+        tenant: Tenant,
+        seeded: dict[str, dict[str, Any]],
+        order: str,
+    ) -> None:
+        unvalued = await deliver(client, tenant, phone="5552019999", product="Gutters")
+        ids = await self._ids(client, tenant, f"sort=estimated_value&order={order}")
+        valued = ["bo", "ana_roof", "ana_solar"]
+        ordered = valued if order == "asc" else valued[::-1]
+        assert ids == [seeded[k]["lead_id"] for k in ordered] + [unvalued["lead_id"]]
+
     async def test_pagination_and_activities(
         self, client: httpx.AsyncClient, tenant: Tenant, seeded: dict[str, dict[str, Any]]
     ) -> None:

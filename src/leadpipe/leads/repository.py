@@ -217,7 +217,14 @@ def _page_statement(names: frozenset[str], sort: str, descending: bool) -> Any:
     """A page of leads with their contacts. The page's ids are found first, sorting and
     skipping narrow rows only; the wide rows (60-odd columns) are read for those 50 alone:
     that made deep pages and sorts without an index of their own 2-4x faster."""
-    order = (_SORTS[sort].desc(), _l.id.desc()) if descending else (_SORTS[sort].asc(), _l.id)
+    column = _SORTS[sort]
+    key = column.desc() if descending else column.asc()
+    if column.nullable:
+        # Leads without a value come last either way; SQLite and PostgreSQL disagree on
+        # where NULLs sort by default. (Only here: on NOT NULL columns the clause would keep
+        # PostgreSQL from reading the index backwards.)
+        key = key.nulls_last()
+    order = (key, _l.id.desc() if descending else _l.id)
     page_ids = (
         select(_l.id)
         .select_from(_JOINED if names & _CONTACT_FILTERS else LEADS)
