@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -647,6 +649,18 @@ class TestDeliveriesProcessedTogether:
         assert sorted(entry["status"] for entry in log) == ["error"] * 2 + ["success"] * 4
         assert {e["error_code"] for e in log if e["status"] == "error"} == {"VALIDATION_ERROR"}
 
+    async def test_good_deliveries_commit_even_when_a_refusal_cannot_be_logged(
+        self, client: httpx.AsyncClient, tenant: Tenant, db: Database
+    ) -> None:
+        payloads: list[dict[str, Any]] = [{"phone": f"555021{i:04d}"} for i in range(4)]
+        payloads[1] = {"phone": "12"}
+        with _log_refusing_errors(db):
+            responses = await asyncio.gather(*[post(client, tenant, p) for p in payloads])
+
+        assert [r.status_code for r in responses] == [200, 400, 200, 200]
+        assert count(db, Contact) == 3
+        assert [e["status"] for e in inbound_log(db, tenant.webhook_id)] == ["success"] * 3
+
     async def test_repeats_of_one_delivery_arriving_together_are_processed_once(
         self, client: httpx.AsyncClient, tenant: Tenant, db: Database
     ) -> None:
@@ -662,6 +676,32 @@ class TestDeliveriesProcessedTogether:
         assert len({r.json()["contact_id"] for r in responses if r.status_code == 200}) == 1
         assert count(db, Contact) == 1
         assert one(db, Webhook, id=tenant.webhook_id)["total_leads"] == 1
+
+
+@contextmanager
+def _log_refusing_errors(db: Database) -> Iterator[None]:
+    """The intake log's storage fails for error entries (a full disk, say), for a while."""
+    with db.transaction() as conn:
+        if db.dialect == "sqlite":
+            conn.exec_driver_sql(
+                "CREATE TRIGGER refuse_errors BEFORE INSERT ON inbound_requests "
+                "WHEN NEW.status = 'error' BEGIN SELECT RAISE(ABORT, 'log down'); END"
+            )
+        else:
+            conn.exec_driver_sql(
+                "CREATE OR REPLACE FUNCTION refuse_errors() RETURNS trigger LANGUAGE plpgsql "
+                "AS $$ BEGIN RAISE EXCEPTION 'log down'; END $$"
+            )
+            conn.exec_driver_sql(
+                "CREATE TRIGGER refuse_errors BEFORE INSERT ON inbound_requests FOR EACH ROW "
+                "WHEN (NEW.status = 'error') EXECUTE FUNCTION refuse_errors()"
+            )
+    try:
+        yield
+    finally:
+        with db.transaction() as conn:
+            on_table = "" if db.dialect == "sqlite" else " ON inbound_requests"
+            conn.exec_driver_sql(f"DROP TRIGGER refuse_errors{on_table}")
 
 
 class TestClientAddress:

@@ -146,11 +146,24 @@ class IntakeService:
                 if isinstance(exc, IntegrityError) and attempt < MAX_ATTEMPTS:
                     continue
                 failure = _too_many_conflicts() if isinstance(exc, IntegrityError) else exc
-                self._log_error(conn, run, failure)
+                self._log_refusal_in_savepoint(conn, run, failure)
                 return failure
             raw.execute("RELEASE delivery")
             return result
         raise AssertionError("unreachable")
+
+    def _log_refusal_in_savepoint(self, conn: Connection, run: _Run, exc: Exception) -> None:
+        """Log a refused delivery of a group; if even that fails, the group's other
+        deliveries must still commit, so the failure is only logged."""
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        raw.execute("SAVEPOINT refusal")
+        try:
+            self._log_error(conn, run, exc)
+        except Exception:
+            raw.execute("ROLLBACK TO refusal")
+            log.exception("could not record a failed delivery in the intake log")
+        raw.execute("RELEASE refusal")
 
     # -- steps -----------------------------------------------------------------------------
 
