@@ -110,3 +110,14 @@ class TestBatcher:
         failed = await asyncio.gather(batcher.submit(0), batcher.submit(1), return_exceptions=True)
         assert [str(e) for e in failed] == ["disk full", "disk full"]
         assert await batcher.submit(2) == 2
+
+    async def test_a_handler_that_loses_an_outcome_fails_the_batch_instead_of_hanging(
+        self,
+    ) -> None:
+        from leadpipe.kit.batching import Batcher
+
+        batcher: Batcher[int, int] = Batcher(lambda items: list(items)[:-1])
+        outcomes = await asyncio.wait_for(
+            asyncio.gather(batcher.submit(1), batcher.submit(2), return_exceptions=True), 2
+        )
+        assert [type(o) for o in outcomes] == [RuntimeError, RuntimeError]

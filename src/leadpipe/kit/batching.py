@@ -48,6 +48,8 @@ class Batcher(Generic[T, R]):
             self._schedule(loop)
         try:
             outcomes = self._handle([item for item, _ in batch])
+            if len(outcomes) != len(batch):  # never leave a submitter waiting forever
+                raise RuntimeError(f"{len(outcomes)} outcomes for {len(batch)} items")
         except Exception as exc:  # the batch as a whole failed: so did each item in it
             outcomes = [exc] * len(batch)
         for (_, future), outcome in zip(batch, outcomes, strict=True):
