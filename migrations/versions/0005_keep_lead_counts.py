@@ -42,6 +42,8 @@ KEY_LIST = ", ".join(KEYS)
 NULLABLE = ("lead_source", "product_interest")
 TRIGGERS = ("lead_counts_on_insert", "lead_counts_on_update", "lead_counts_on_delete")
 PG_FUNCTION = "lead_counts_apply"
+# As in 0003 (migrations are frozen in time, so not imported from there).
+RLS_CONDITION = "coalesce(current_setting('app.workspace_id', true), '') IN ('', workspace_id)"
 
 
 def _key_values(row: str, *, named: bool = False) -> str:
@@ -83,16 +85,14 @@ _SQLITE_REMOVE = f"""
         value_total = value_total - coalesce(OLD.estimated_value, 0)
     WHERE ({KEY_LIST}) = ({_key_values("OLD")});
 """
-_COUNTED_CHANGED = " OR ".join(
-    f"OLD.{k} IS NOT NEW.{k}" for k in (*KEYS, "estimated_value") if k != "workspace_id"
-)
+_COUNTED_CHANGED = " OR ".join(f"OLD.{k} IS NOT NEW.{k}" for k in (*KEYS, "estimated_value"))
 
 
 def _sqlite_triggers() -> list[str]:
     return [
         f"CREATE TRIGGER lead_counts_on_insert AFTER INSERT ON leads BEGIN {_SQLITE_ADD} END",
         "CREATE TRIGGER lead_counts_on_update AFTER UPDATE ON leads "
-        f"WHEN {_COUNTED_CHANGED} OR OLD.workspace_id IS NOT NEW.workspace_id "
+        f"WHEN {_COUNTED_CHANGED} "
         f"BEGIN {_SQLITE_REMOVE} {_SQLITE_ADD} END",
         f"CREATE TRIGGER lead_counts_on_delete AFTER DELETE ON leads BEGIN {_SQLITE_REMOVE} END",
     ]
@@ -148,10 +148,8 @@ def _pg_triggers() -> list[str]:
         # The same workspace isolation as every other workspace-scoped table (0003).
         "ALTER TABLE lead_counts ENABLE ROW LEVEL SECURITY",
         "ALTER TABLE lead_counts FORCE ROW LEVEL SECURITY",
-        "CREATE POLICY workspace_isolation ON lead_counts USING "
-        "(coalesce(current_setting('app.workspace_id', true), '') IN ('', workspace_id)) "
-        "WITH CHECK "
-        "(coalesce(current_setting('app.workspace_id', true), '') IN ('', workspace_id))",
+        f"CREATE POLICY workspace_isolation ON lead_counts USING ({RLS_CONDITION}) "
+        f"WITH CHECK ({RLS_CONDITION})",
     ]
 
 

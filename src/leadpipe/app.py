@@ -17,7 +17,7 @@ from leadpipe.contacts.endpoints import router as contacts_router
 from leadpipe.customfields.endpoints import router as custom_fields_router
 from leadpipe.deps import DatabaseDep
 from leadpipe.intake.endpoints import router as intake_router
-from leadpipe.intake.service import forget_expired_deliveries_periodically
+from leadpipe.intake.service import IntakeLine, forget_expired_deliveries_periodically
 from leadpipe.kit.responses import JSONResponse
 from leadpipe.leads.endpoints import router as leads_router
 from leadpipe.middleware import RequestContextMiddleware
@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     )
     app.state.settings = settings
     app.state.db = database
+    app.state.intake_line = IntakeLine(database, idempotency_days=settings.idempotency_window_days)
     app.add_middleware(RequestContextMiddleware)
     exception_handlers.install(app)
     app.include_router(intake_router)

@@ -14,11 +14,6 @@ from leadpipe.config import Settings
 from leadpipe.storage.engine import Database
 
 
-def database_of(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
-
-
 def settings_of(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
@@ -30,7 +25,8 @@ def request_id_of(request: Request) -> str:
 
 
 async def get_database(request: Request) -> Database:
-    return database_of(request)
+    db: Database = request.app.state.db
+    return db
 
 
 async def get_app_settings(request: Request) -> Settings:

@@ -180,6 +180,18 @@ _EQUALITY_FILTERS = {
 }
 _CONTACT_FILTERS = frozenset({"phone", "email", "text"})
 _JOINED = LEADS.join(_CONTACTS, _ct.id == _l.contact_id)
+# The filters ``lead_counts`` can answer, and its column for each.
+_KEPT_FILTERS = {
+    "stage": _k.stage,
+    "source": _k.lead_source,
+    "product_key": _k.product_key,
+    "is_active": _k.is_active,
+}
+
+
+def _filtered_from(names: frozenset[str]) -> Any:
+    """Leads, joined with their contacts when a filter looks at the contact."""
+    return _JOINED if names & _CONTACT_FILTERS else LEADS
 
 
 def filter_values(f: LeadFilters) -> dict[str, Any]:
@@ -227,7 +239,7 @@ def _page_statement(names: frozenset[str], sort: str, descending: bool) -> Any:
     order = (key, _l.id.desc() if descending else _l.id)
     page_ids = (
         select(_l.id)
-        .select_from(_JOINED if names & _CONTACT_FILTERS else LEADS)
+        .select_from(_filtered_from(names))
         .where(*filter_conditions(names))
         .order_by(*order)
         .limit(bindparam("limit"))
@@ -243,8 +255,7 @@ def _page_statement(names: frozenset[str], sort: str, descending: bool) -> Any:
 
 @functools.lru_cache(maxsize=256)
 def _count_statement(names: frozenset[str]) -> Any:
-    counted = _JOINED if names & _CONTACT_FILTERS else LEADS
-    return select(func.count()).select_from(counted).where(*filter_conditions(names))
+    return select(func.count()).select_from(_filtered_from(names)).where(*filter_conditions(names))
 
 
 class LeadQueries:
@@ -269,20 +280,15 @@ class LeadQueries:
     def kept_conditions(self, f: LeadFilters) -> list[Any] | None:
         """The filters as conditions on ``lead_counts``, or None when they name something it
         does not keep (search, priority, dates, ...) and the leads must be counted."""
-        live_only = (f.priority, f.temperature, f.assigned_to, f.phone, f.email, f.text)
-        if any(v is not None for v in live_only) or f.created_from or f.created_to:
+        values = filter_values(f)
+        if values.keys() - {"workspace_id"} - _KEPT_FILTERS.keys():
             return None
         if f.source == "":  # kept counts fold a missing source into ''
             return None
         where: list[Any] = [_k.workspace_id == f.workspace_id]
-        for column, value in (
-            (_k.stage, f.stage),
-            (_k.lead_source, f.source),
-            (_k.product_key, f.product_key),
-            (_k.is_active, f.is_active),
-        ):
-            if value is not None:
-                where.append(column == value)
+        where += [
+            column == values[name] for name, column in _KEPT_FILTERS.items() if name in values
+        ]
         return where
 
     def kept_count(self, f: LeadFilters) -> int | None:

@@ -18,16 +18,11 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(UTC)
         # SQLite compares datetimes as text: store them without an offset so they sort.
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+        return _naive_utc(value) if dialect.name == "sqlite" else _utc(value)
 
     def process_result_value(self, value: datetime | None, _dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return None if value is None else _aware_utc(value)
 
     def bind_processor(self, dialect: Dialect) -> Any:
         if dialect.name == "sqlite":
@@ -42,21 +37,29 @@ class UTCDateTime(TypeDecorator[datetime]):
         return super().result_processor(dialect, coltype)
 
 
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column")
+    return value.astimezone(UTC)
+
+
+def _naive_utc(value: datetime) -> datetime:
+    return _utc(value).replace(tzinfo=None)
+
+
+def _aware_utc(value: datetime) -> datetime:
+    """A datetime read back: UTC, with its zone (SQLite keeps none, which means UTC)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def _sqlite_text_from_utc(value: datetime | None) -> str | None:
     """The text SQLAlchemy's SQLite DATETIME stores (UTC, no offset, six-digit fraction),
     which sorts and compares like the datetimes themselves."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        raise ValueError("naive datetime given to a UTC column")
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    return None if value is None else _naive_utc(value).isoformat(" ", "microseconds")
 
 
 def _utc_from_sqlite_text(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    parsed = datetime.fromisoformat(value)
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    return None if value is None else _aware_utc(datetime.fromisoformat(value))
 
 
 JSONType: Any = JSON().with_variant(JSONB(), "postgresql")
