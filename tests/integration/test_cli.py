@@ -236,6 +236,21 @@ class TestAdminCommands:
         assert bad.exit_code == 1
         assert "does not exist" in bad.output
 
+    def test_admin_commands_work_on_a_database_nobody_has_migrated(
+        self, fresh_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("LEADPIPE_DATABASE_URL", fresh_env["LEADPIPE_DATABASE_URL"])
+        get_settings.cache_clear()
+        runner = CliRunner()
+        try:
+            created = runner.invoke(app, ["workspace", "create", "Fresh", "--id", "fresh"])
+            assert created.exit_code == 0, created.output
+            hook = runner.invoke(app, ["webhook", "create", "fresh", "--id", "wh_fresh"])
+            assert hook.exit_code == 0, hook.output
+            assert "/webhooks/wh_fresh" in hook.output
+        finally:
+            get_settings.cache_clear()
+
     def test_demo_fills_a_workspace(self, runner: CliRunner) -> None:
         result = runner.invoke(app, ["demo", "--leads", "150"])
         assert result.exit_code == 0, result.output

@@ -29,9 +29,14 @@ app.add_typer(webhook_app, name="webhook")
 console = Console()
 
 
-def _database() -> tuple[Settings, Database]:
+def _database(*, migrated: bool = False) -> tuple[Settings, Database]:
+    """The configured database; ``migrated`` first brings its schema to head, so that admin
+    commands work on a fresh database before anyone has run ``serve`` or ``db upgrade``."""
     settings = get_settings()
-    return settings, Database.from_settings(settings)
+    db = Database.from_settings(settings)
+    if migrated:
+        migrate.upgrade(db.engine)
+    return settings, db
 
 
 def _fail(exc: LeadpipeError) -> typer.Exit:
@@ -141,7 +146,7 @@ def workspace_create(
     """Create a workspace with the default pipeline."""
     from leadpipe.accounts.service import account
 
-    _, db = _database()
+    _, db = _database(migrated=True)
     try:
         with db.transaction() as conn:
             created = account.create_workspace(
@@ -166,7 +171,7 @@ def apikey_create(
     from leadpipe.accounts.rules import SCOPES
     from leadpipe.accounts.service import account
 
-    _, db = _database()
+    _, db = _database(migrated=True)
     try:
         with db.transaction() as conn:
             created = account.create_api_key(
@@ -201,7 +206,7 @@ def webhook_create(
     """Create an intake webhook and print its URL."""
     from leadpipe.intake.webhooks import webhook
 
-    settings, db = _database()
+    settings, db = _database(migrated=True)
     try:
         field_mapping = json.loads(mapping) if mapping else {}
     except json.JSONDecodeError as exc:
@@ -237,8 +242,7 @@ def demo(
     """Create a demo workspace with a webhook and realistic leads over the last 90 days."""
     from leadpipe.cli.demo import run_demo
 
-    _, db = _database()
-    migrate.upgrade(db.engine)
+    _, db = _database(migrated=True)
     try:
         summary = run_demo(db, workspace_id=workspace_id, deliveries=leads, seed=seed)
     except LeadpipeError as exc:
