@@ -681,27 +681,76 @@ class TestDeliveriesProcessedTogether:
 @contextmanager
 def _log_refusing_errors(db: Database) -> Iterator[None]:
     """The intake log's storage fails for error entries (a full disk, say), for a while."""
+    with _refusing_inserts(db, "inbound_requests", "NEW.status = 'error'"):
+        yield
+
+
+@contextmanager
+def _refusing_inserts(db: Database, table: str, condition: str) -> Iterator[None]:
+    """Inserts into ``table`` of rows meeting ``condition`` fail as constraint violations,
+    for a while."""
     with db.transaction() as conn:
         if db.dialect == "sqlite":
             conn.exec_driver_sql(
-                "CREATE TRIGGER refuse_errors BEFORE INSERT ON inbound_requests "
-                "WHEN NEW.status = 'error' BEGIN SELECT RAISE(ABORT, 'log down'); END"
+                f"CREATE TRIGGER refuse_rows BEFORE INSERT ON {table} "
+                f"WHEN {condition} BEGIN SELECT RAISE(ABORT, 'storage down'); END"
             )
         else:
             conn.exec_driver_sql(
-                "CREATE OR REPLACE FUNCTION refuse_errors() RETURNS trigger LANGUAGE plpgsql "
-                "AS $$ BEGIN RAISE EXCEPTION 'log down'; END $$"
+                "CREATE OR REPLACE FUNCTION refuse_rows() RETURNS trigger LANGUAGE plpgsql "
+                "AS $$ BEGIN RAISE EXCEPTION 'storage down' USING ERRCODE = 'unique_violation'; "
+                "END $$"
             )
             conn.exec_driver_sql(
-                "CREATE TRIGGER refuse_errors BEFORE INSERT ON inbound_requests FOR EACH ROW "
-                "WHEN (NEW.status = 'error') EXECUTE FUNCTION refuse_errors()"
+                f"CREATE TRIGGER refuse_rows BEFORE INSERT ON {table} FOR EACH ROW "
+                f"WHEN ({condition}) EXECUTE FUNCTION refuse_rows()"
             )
     try:
         yield
     finally:
         with db.transaction() as conn:
-            on_table = "" if db.dialect == "sqlite" else " ON inbound_requests"
-            conn.exec_driver_sql(f"DROP TRIGGER refuse_errors{on_table}")
+            on_table = "" if db.dialect == "sqlite" else f" ON {table}"
+            conn.exec_driver_sql(f"DROP TRIGGER refuse_rows{on_table}")
+
+
+class TestFailedWrites:
+    """A write that fails after the delivery's reads (on PostgreSQL it surfaces only at the
+    commit, which carries the delivery's last writes) undoes the whole delivery, and is
+    retried like any conflict with a concurrent writer."""
+
+    @pytest.fixture
+    async def server(self, settings: Settings, db: Database) -> Any:
+        """Answers unexpected errors with a 500, as a real server does, instead of raising
+        them into the test."""
+        transport = httpx.ASGITransport(app=create_app(settings, db), raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            yield c
+
+    async def test_a_refused_lead_write_undoes_its_delivery_and_spares_the_rest(
+        self, server: httpx.AsyncClient, tenant: Tenant, db: Database
+    ) -> None:
+        client = server
+        payloads: list[dict[str, Any]] = [
+            {"phone": f"555030{i:04d}", "product": "Solar"} for i in range(30)
+        ]
+        for i in (3, 17):
+            payloads[i] = {"phone": f"555031{i:04d}", "product": "Refused"}
+        with _refusing_inserts(db, "leads", "NEW.product_interest = 'Refused'"):
+            responses = await asyncio.gather(*[post(client, tenant, p) for p in payloads])
+            later = await asyncio.gather(
+                *[post(client, tenant, {"phone": f"555032{i:04d}"}) for i in range(20)]
+            )
+
+        # Retried as a conflict with a concurrent writer, then refused as one.
+        statuses = [r.status_code for r in responses]
+        assert statuses == [409 if i in (3, 17) else 200 for i in range(30)]
+        assert responses[3].json()["code"] == "CONFLICT"
+        assert {r.status_code for r in later} == {200}, [r.text for r in later]
+        assert count(db, Contact) == count(db, Lead) + 20 == 48
+        assert "Refused" not in {lead["product_interest"] for lead in rows(db, Lead)}
+        assert one(db, Webhook, id=tenant.webhook_id)["total_leads"] == 48
+        log = inbound_log(db, tenant.webhook_id)
+        assert sorted(e["status"] for e in log) == ["error"] * 2 + ["success"] * 48
 
 
 class TestClientAddress:

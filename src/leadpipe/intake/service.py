@@ -106,7 +106,10 @@ class IntakeService:
         try:
             for attempt in range(1, MAX_ATTEMPTS + 1):
                 try:
-                    with db.transaction() as conn:
+                    # Pipelined: the lead's writes, the log and the counters go out with
+                    # the COMMIT in one round trip, so the webhook's counter row is locked
+                    # only while the server runs them, not across trips to this process.
+                    with db.transaction(pipelined=True) as conn:
                         return self._process(conn, run)
                 except IntegrityError:
                     if attempt == MAX_ATTEMPTS:

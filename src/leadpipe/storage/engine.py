@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -101,6 +101,13 @@ def make_engine(settings: Settings) -> Engine:
     return engine
 
 
+def _drain(pipeline: Any) -> None:
+    """Collect what a failed pipeline still owes, so that the rollback can be sent; the
+    failure being raised already says what went wrong."""
+    with suppress(Exception):  # the statements queued behind the failure, aborted with it
+        pipeline.sync()
+
+
 class Database:
     """The engine plus the one way to run a transaction (the unit of work)."""
 
@@ -120,18 +127,40 @@ class Database:
         return cls(make_engine(settings), threads=settings.database_threads)
 
     @contextmanager
-    def transaction(self, *, write: bool = True) -> Iterator[Connection]:
-        """Commit on success, roll back on any exception."""
+    def transaction(self, *, write: bool = True, pipelined: bool = False) -> Iterator[Connection]:
+        """Commit on success, roll back on any exception.
+
+        ``pipelined`` (PostgreSQL; a no-op on SQLite) sends each statement without waiting
+        for the one before, until a statement's rows are fetched: writes whose results
+        nobody reads travel together with the COMMIT, in one round trip. A failing write
+        then raises at the next fetch or at the commit, which rolls back all the same. Only
+        for work done entirely through ``fastexec``, which fetches rows explicitly.
+        """
         lock = self._write_lock if (write and self._write_lock is not None) else nullcontext()
         with lock, self.engine.connect() as conn:
             conn = conn.execution_options(leadpipe_write=write)
-            with conn.begin():
+            # Entered before the transaction and left after it, so the COMMIT joins the
+            # pipeline instead of waiting behind it.
+            with self._pipeline(conn, pipelined) as pipeline, conn.begin():
                 scope = workspace_scope.get()
                 if scope is not None and self.dialect == "postgresql":
                     # Row-level security compares every row's workspace with this setting:
                     # a second line of defence behind the queries' own WHERE clauses.
                     conn.execute(_SET_WORKSPACE, {"workspace_id": scope})
-                yield conn
+                try:
+                    yield conn
+                except BaseException:
+                    if pipeline is not None:
+                        _drain(pipeline)
+                    raise
+
+    def _pipeline(self, conn: Connection, wanted: bool) -> AbstractContextManager[Any]:
+        if not wanted or self.dialect != "postgresql":
+            return nullcontext()
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        pipeline: AbstractContextManager[Any] = raw.pipeline()
+        return pipeline
 
     async def run(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """Run blocking database work from async code.
