@@ -1,0 +1,55 @@
+"""The connection pool on PostgreSQL: connections dropped while idle are replaced."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Connection, create_engine, make_url, text
+
+from leadpipe.config import Settings
+from leadpipe.storage import engine as engine_module
+from leadpipe.storage.engine import Database
+
+
+def _backend_pid(conn: Connection) -> int:
+    return int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
+
+
+def _terminate(url: str, pid: int) -> None:
+    """What a database restart, a proxy or a firewall does to an idle connection."""
+    admin = create_engine(make_url(url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    admin.dispose()
+
+
+@pytest.fixture
+def db(postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> Database:
+    # Every checkout counts as after a long idle spell.
+    monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_SECONDS", 0.0)
+    return Database.from_settings(Settings(database_url=postgres_url, database_pool_size=1))
+
+
+async def test_a_connection_dropped_while_idle_is_replaced_unnoticed(
+    db: Database, postgres_url: str
+) -> None:
+    try:
+        with db.transaction() as conn:
+            first = _backend_pid(conn)
+        _terminate(postgres_url, first)
+
+        with db.transaction() as conn:
+            assert _backend_pid(conn) != first
+        # The ping leaves no transaction open: autocommit lookups can use the connection.
+        assert await db.lookup(_backend_pid) != first
+    finally:
+        db.dispose()
+
+
+def test_a_live_idle_connection_is_kept(db: Database) -> None:
+    try:
+        with db.transaction() as conn:
+            first = _backend_pid(conn)
+        with db.transaction() as conn:
+            assert _backend_pid(conn) == first
+    finally:
+        db.dispose()
