@@ -227,6 +227,9 @@ class TestList:
             ("q=ANA@example.com", ["ana_roof", "ana_solar"]),
             ("q=chen", ["bo"]),
             ("q=bo%20chen", ["bo"]),
+            ("q=LOPEZ", ["ana_roof", "ana_solar"]),
+            ("q=a%20lop", ["ana_roof", "ana_solar"]),
+            ("q=lopez&product=roofing", ["ana_roof"]),
             ("sort=estimated_value&order=asc", ["bo", "ana_roof", "ana_solar"]),
         ],
     )

@@ -112,12 +112,21 @@ _VIEW = [c for c in CONTACTS.c if c.key != "identity_scope"]
 
 def matches_text(text: Any, pattern: Any) -> Any:
     """A contact whose CRM id is ``text`` or whose first, last or full name matches
-    ``pattern`` (``%text%``); values or bind parameters."""
-    return or_(
-        _c.crm_id == text,
-        _c.firstname.ilike(pattern),
-        _c.lastname.ilike(pattern),
-        (_c.firstname + " " + _c.lastname).ilike(pattern),
+    ``pattern`` (``%text%``); values or bind parameters. The full name holds both names,
+    so one match over it finds either: a search reads each contact once, not three times."""
+    full_name = func.coalesce(_c.firstname, "") + " " + func.coalesce(_c.lastname, "")
+    return or_(_c.crm_id == text, full_name.ilike(pattern))
+
+
+def contacts_matching_text(workspace_id: Any, text: Any, pattern: Any) -> Any:
+    """The ids of a workspace's contacts that ``matches_text``, for ``IN``: searching the
+    contacts first and then their leads is several times faster than testing the contact of
+    every lead."""
+    return (
+        select(_c.id)
+        .where(_c.workspace_id == workspace_id, matches_text(text, pattern))
+        # Stands alone even where the outer query joins the contacts too (a phone filter).
+        .correlate(None)
     )
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
-from leadpipe.contacts.repository import matches_text
+from leadpipe.contacts.repository import contacts_matching_text
 from leadpipe.kit.ids import uuid7
 from leadpipe.leads.rules import LeadSnapshot
 from leadpipe.storage import fastexec
@@ -178,7 +178,9 @@ _EQUALITY_FILTERS = {
     "phone": _ct.phone_number,
     "email": _ct.email,
 }
-_CONTACT_FILTERS = frozenset({"phone", "email", "text"})
+# Filters on a contact column, answered by joining the contacts. (A text search instead
+# finds the matching contacts first: see ``filter_conditions``.)
+_CONTACT_FILTERS = frozenset({"phone", "email"})
 _JOINED = LEADS.join(_CONTACTS, _ct.id == _l.contact_id)
 # The filters ``lead_counts`` can answer, and its column for each.
 _KEPT_FILTERS = {
@@ -220,7 +222,10 @@ def filter_conditions(names: frozenset[str]) -> tuple[Any, ...]:
         # Redundant with the join, but it lets the contact indexes lead the search.
         where.append(_ct.workspace_id == bindparam("workspace_id"))
     if "text" in names:
-        where.append(matches_text(bindparam("text"), bindparam("text_pattern")))
+        matching = contacts_matching_text(
+            bindparam("workspace_id"), bindparam("text"), bindparam("text_pattern")
+        )
+        where.append(_l.contact_id.in_(matching))
     return tuple(where)
 
 
