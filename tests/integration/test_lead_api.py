@@ -230,6 +230,8 @@ class TestList:
             ("q=LOPEZ", ["ana_roof", "ana_solar"]),
             ("q=a%20lop", ["ana_roof", "ana_solar"]),
             ("q=lopez&product=roofing", ["ana_roof"]),
+            ("q=lo", ["ana_roof", "ana_solar"]),  # shorter than a trigram
+            ("q=CH", ["bo"]),
             ("sort=estimated_value&order=asc", ["bo", "ana_roof", "ana_solar"]),
         ],
     )

@@ -5,14 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, or_, select, union_all, update
+from sqlalchemy import Connection, bindparam, func, literal_column, or_, select, union_all, update
 from sqlalchemy import delete as sa_delete
 from sqlalchemy import insert as sa_insert
 
 from leadpipe.contacts.rules import ContactIdentity, Identity
 from leadpipe.storage import fastexec
 from leadpipe.storage.base import table_of
-from leadpipe.storage.dialect import insert, json_merge, per_dialect
+from leadpipe.storage.dialect import ContainsIgnoringCase, insert, json_merge, per_dialect
 from leadpipe.storage.models import Contact
 
 CONTACTS = table_of(Contact)
@@ -110,21 +110,42 @@ class ContactRepository:
 _VIEW = [c for c in CONTACTS.c if c.key != "identity_scope"]
 
 
-def matches_text(text: Any, pattern: Any) -> Any:
+# A contact's first and last name as one text, as the name-search index of migration 0006
+# has it (written with literals, not bind parameters: the database uses that index only
+# for this very expression).
+FULL_NAME = (
+    func.coalesce(_c.firstname, literal_column("''"))
+    + literal_column("' '")
+    + func.coalesce(_c.lastname, literal_column("''"))
+)
+
+
+# SQLite 3.40 does not see that the name index covers the full name (it cannot tell an
+# indexed expression from the columns in it), so it would take any other index on the
+# workspace and read every contact row; named, the index makes a search 4-5x faster.
+NAME_INDEX_HINT = "INDEXED BY ix_contacts_name_search"
+
+
+# A trigram index finds only texts of at least this many characters.
+TRIGRAM = 3
+
+
+def matches_text(text: Any, pattern: Any, *, short: bool = False) -> Any:
     """A contact whose CRM id is ``text`` or whose first, last or full name matches
     ``pattern`` (``%text%``); values or bind parameters. The full name holds both names,
-    so one match over it finds either: a search reads each contact once, not three times."""
-    full_name = func.coalesce(_c.firstname, "") + " " + func.coalesce(_c.lastname, "")
-    return or_(_c.crm_id == text, full_name.ilike(pattern))
+    so one match over it finds either. ``short``: the text is shorter than ``TRIGRAM``."""
+    name_matches = ContainsIgnoringCase(FULL_NAME, pattern, trigram_index=not short)
+    return or_(_c.crm_id == text, name_matches)
 
 
-def contacts_matching_text(workspace_id: Any, text: Any, pattern: Any) -> Any:
+def contacts_matching_text(workspace_id: Any, text: Any, pattern: Any, *, short: bool) -> Any:
     """The ids of a workspace's contacts that ``matches_text``, for ``IN``: searching the
     contacts first and then their leads is several times faster than testing the contact of
     every lead."""
     return (
         select(_c.id)
-        .where(_c.workspace_id == workspace_id, matches_text(text, pattern))
+        .where(_c.workspace_id == workspace_id, matches_text(text, pattern, short=short))
+        .with_hint(CONTACTS, NAME_INDEX_HINT, "sqlite")
         # Stands alone even where the outer query joins the contacts too (a phone filter).
         .correlate(None)
     )
@@ -151,14 +172,15 @@ class ContactQueries:
         for column, value in ((_c.phone_number, phone), (_c.email, email), (_c.crm_id, crm_id)):
             if value is not None:
                 where.append(column == value)
+        count, page = select(func.count()).select_from(CONTACTS), select(*_VIEW)
         if text is not None:
-            where.append(matches_text(text, f"%{text}%"))
-        total = self.conn.execute(
-            select(func.count()).select_from(CONTACTS).where(*where)
-        ).scalar_one()
+            where.append(matches_text(text, f"%{text}%", short=len(text) < TRIGRAM))
+            if len(where) == 2:  # the workspace and the text alone: the name index fits
+                count = count.with_hint(CONTACTS, NAME_INDEX_HINT, "sqlite")
+                page = page.with_hint(CONTACTS, NAME_INDEX_HINT, "sqlite")
+        total = self.conn.execute(count.where(*where)).scalar_one()
         rows = self.conn.execute(
-            select(*_VIEW)
-            .where(*where)
+            page.where(*where)
             .order_by(_c.created_at.desc(), _c.id.desc())
             .limit(limit)
             .offset(offset)

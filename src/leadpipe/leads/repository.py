@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
-from leadpipe.contacts.repository import contacts_matching_text
+from leadpipe.contacts.repository import TRIGRAM, contacts_matching_text
 from leadpipe.kit.ids import uuid7
 from leadpipe.leads.rules import LeadSnapshot
 from leadpipe.storage import fastexec
@@ -201,6 +201,8 @@ def filter_values(f: LeadFilters) -> dict[str, Any]:
     values = {name: getattr(f, name) for name in f.__slots__ if getattr(f, name) is not None}
     if f.text is not None:
         values["text_pattern"] = f"%{f.text}%"
+        if len(f.text) < TRIGRAM:  # a statement of its own: see ContainsIgnoringCase
+            values["short_text"] = True
     return values
 
 
@@ -223,7 +225,10 @@ def filter_conditions(names: frozenset[str]) -> tuple[Any, ...]:
         where.append(_ct.workspace_id == bindparam("workspace_id"))
     if "text" in names:
         matching = contacts_matching_text(
-            bindparam("workspace_id"), bindparam("text"), bindparam("text_pattern")
+            bindparam("workspace_id"),
+            bindparam("text"),
+            bindparam("text_pattern"),
+            short="short_text" in names,
         )
         where.append(_l.contact_id.in_(matching))
     return tuple(where)

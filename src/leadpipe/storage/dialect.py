@@ -5,9 +5,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import JSON, BindParameter, Connection, bindparam, cast, func, type_coerce
+from sqlalchemy import (
+    JSON,
+    BindParameter,
+    Boolean,
+    ColumnElement,
+    Connection,
+    bindparam,
+    cast,
+    func,
+    literal,
+    type_coerce,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.visitors import InternalTraversal
 
 T = TypeVar("T")
 
@@ -61,3 +75,43 @@ def json_merge(dialect: str, column: Any, patch_param: str) -> Any:
     if dialect == "postgresql":
         return func.coalesce(column, cast({}, JSONB)).op("||")(patch)
     return func.json_patch(func.coalesce(column, "{}"), func.json(patch))
+
+
+class ContainsIgnoringCase(ColumnElement[bool]):
+    """``value`` matches the LIKE ``pattern`` whatever the case.
+
+    - SQLite: plain ``LIKE``. It already ignores ASCII case, and SQLite's ``lower()`` lowers
+      only ASCII, so the match is the same as SQLAlchemy's ``lower(v) LIKE lower(p)``; but
+      only the plain form lets an index on ``value`` answer it.
+    - PostgreSQL: ``ILIKE``, which a trigram index on ``value`` answers; or, when the
+      pattern is too short to hold a trigram (``trigram_index=False``), ``lower(v) LIKE
+      lower(p)``: the same match, which that index cannot take, since for such a pattern
+      it would read itself whole (half a second on 700,000 names).
+    """
+
+    inherit_cache = True
+    type = Boolean()
+    _is_implicitly_boolean = True  # a comparison: no "= 1" after it on SQLite
+    _traverse_internals = [
+        ("value", InternalTraversal.dp_clauseelement),
+        ("pattern", InternalTraversal.dp_clauseelement),
+        ("trigram_index", InternalTraversal.dp_boolean),
+    ]
+
+    def __init__(self, value: Any, pattern: Any, *, trigram_index: bool = True) -> None:
+        self.value = value
+        self.pattern = pattern if isinstance(pattern, ColumnElement) else literal(pattern)
+        self.trigram_index = trigram_index
+
+
+@compiles(ContainsIgnoringCase)
+def _ilike(element: ContainsIgnoringCase, compiler: SQLCompiler, **kw: Any) -> str:
+    value, pattern = (compiler.process(e, **kw) for e in (element.value, element.pattern))
+    if element.trigram_index:
+        return f"{value} ILIKE {pattern}"
+    return f"lower({value}) LIKE lower({pattern})"
+
+
+@compiles(ContainsIgnoringCase, "sqlite")
+def _like(element: ContainsIgnoringCase, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"{compiler.process(element.value, **kw)} LIKE {compiler.process(element.pattern, **kw)}"

@@ -10,6 +10,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 from leadpipe.kit.ids import uuid7
 from leadpipe.storage.base import Base
 
+# Indexes that migrations keep outside the models, because they differ per backend:
+# the name search index of migration 0006 (an expression index on SQLite, a trigram index
+# on PostgreSQL).
+INDEXES_OUTSIDE_THE_MODELS = frozenset({"ix_contacts_name_search"})
+
 
 class Contact(Base):
     """A person, unique per (workspace, identity scope) by CRM id, E.164 phone and email.
