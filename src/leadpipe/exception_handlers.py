@@ -53,7 +53,8 @@ async def _request_validation(request: Request, exc: Exception) -> JSONResponse:
     details = [
         {
             "field": ".".join(str(p) for p in e["loc"] if p not in ("body", "query", "path")),
-            "message": e["msg"],
+            # Our own validators' messages are written for the user; pydantic prefixes them.
+            "message": e["msg"].removeprefix("Value error, "),
         }
         for e in exc.errors()
     ]

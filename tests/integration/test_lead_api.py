@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -11,10 +13,11 @@ import pytest
 from leadpipe.accounts.service import account
 from leadpipe.app import create_app
 from leadpipe.config import Settings
+from leadpipe.kit.clock import utcnow
 from leadpipe.storage.engine import Database
 from leadpipe.storage.models import Lead, LeadStatusHistory
 from tests.conftest import Tenant, make_tenant
-from tests.integration.helpers import count, one, rows
+from tests.integration.helpers import age_lead, count, one, rows
 
 
 async def deliver(client: httpx.AsyncClient, tenant: Tenant, **payload: Any) -> dict[str, Any]:
@@ -245,6 +248,37 @@ class TestList:
     ) -> None:
         assert await self._ids(client, tenant, query) == [seeded[k]["lead_id"] for k in expected]
 
+    async def test_creation_period_as_dates_or_moments(
+        self,
+        client: httpx.AsyncClient,
+        tenant: Tenant,
+        db: Database,
+        seeded: dict[str, dict[str, Any]],
+    ) -> None:
+        age_lead(db, seeded["bo"]["lead_id"], days=40)
+        today = utcnow().date()
+        recent = [seeded[k]["lead_id"] for k in ("ana_roof", "ana_solar")]
+
+        since = (today - timedelta(days=10)).isoformat()
+        assert await self._ids(client, tenant, f"created_from={since}") == recent
+        until = (today - timedelta(days=20)).isoformat()
+        assert await self._ids(client, tenant, f"created_to={until}") == [seeded["bo"]["lead_id"]]
+        # A date as the end includes that whole day.
+        assert await self._ids(client, tenant, f"created_from={today}&created_to={today}") == (
+            recent
+        )
+        later = quote((utcnow() + timedelta(hours=1)).isoformat())
+        assert await self._ids(client, tenant, f"created_from={later}") == []
+
+        bad = await client.get("/api/v3/leads?created_from=last%20week", headers=auth(tenant))
+        assert bad.json()["details"] == [
+            {
+                "field": "created_from",
+                "message": "expected a date-time with an offset (2026-10-01T09:00:00-05:00) "
+                "or a date (2026-10-01, UTC)",
+            }
+        ]
+
     @pytest.mark.parametrize("order", ["asc", "desc"])
     async def test_leads_without_a_value_sort_last_either_way(
         self,
@@ -278,7 +312,15 @@ class TestList:
 
     @pytest.mark.parametrize(
         "query",
-        ["limit=101", "limit=0", "offset=-1", "sort=name", "priority=P1", "created_from=yesterday"],
+        [
+            "limit=101",
+            "limit=0",
+            "offset=-1",
+            "sort=name",
+            "priority=P1",
+            "created_from=yesterday",
+            "created_to=2026-10-01T09:00:00",  # no offset: which 9 o'clock?
+        ],
     )
     async def test_bad_parameters_are_named(
         self, client: httpx.AsyncClient, tenant: Tenant, query: str

@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
+from leadpipe.kit.clock import utcnow
 from leadpipe.storage.engine import Database
 from leadpipe.storage.models import Lead, LeadStatusHistory
 from tests.conftest import Tenant, make_tenant
@@ -82,6 +83,9 @@ class TestOverview:
         month = (await client.get(f"{url}?date_range=last_30_days", headers=auth(tenant))).json()
         assert week["data"]["total_leads"] == 3
         assert month["data"]["total_leads"] == 4
+        today = utcnow().date().isoformat()
+        dated = (await client.get(f"{url}?from={today}&to={today}", headers=auth(tenant))).json()
+        assert dated["data"]["total_leads"] == 3
         bad = await client.get(f"{url}?date_range=forever", headers=auth(tenant))
         assert bad.status_code == 400
         assert bad.json()["details"][0]["field"] == "date_range"

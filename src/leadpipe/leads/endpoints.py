@@ -6,13 +6,13 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
 from sqlalchemy import Connection
 
 from leadpipe.accounts.auth import ReadAccess, WriteAccess
 from leadpipe.accounts.repository import WorkspaceRepository
 from leadpipe.contacts.rules import search_terms
 from leadpipe.deps import DatabaseDep
+from leadpipe.kit.periods import END_DOC, START_DOC, PeriodBound, end_of, start_of
 from leadpipe.kit.responses import JSONResponse, ok
 from leadpipe.leads.repository import LeadFilters
 from leadpipe.leads.rules import product_key
@@ -63,8 +63,8 @@ async def list_leads(
         bool, Query(description="true (default): open leads; false: lost and inactive ones")
     ] = True,
     q: Annotated[str | None, Query(description="Name, email or phone in any format")] = None,
-    created_from: AwareDatetime | None = None,
-    created_to: AwareDatetime | None = None,
+    created_from: Annotated[PeriodBound | None, Query(description=START_DOC)] = None,
+    created_to: Annotated[PeriodBound | None, Query(description=END_DOC)] = None,
     sort: SortField = "created_at",
     order: Annotated[str, Query(pattern="^(asc|desc)$")] = "desc",
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
@@ -88,8 +88,8 @@ async def list_leads(
             temperature=temperature,
             assigned_to=assigned_to,
             is_active=is_active,
-            created_from=created_from,
-            created_to=created_to,
+            created_from=start_of(created_from),
+            created_to=end_of(created_to),
             **(search_terms(q, region) if q else {}),
         )
         return lead.page(

@@ -6,12 +6,12 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
 
 from leadpipe.accounts.auth import AdminAccess, ReadAccess
 from leadpipe.deps import DatabaseDep
 from leadpipe.errors import ValidationFailed, field_error
 from leadpipe.kit.clock import utcnow
+from leadpipe.kit.periods import END_DOC, START_DOC, PeriodBound, end_of, start_of
 from leadpipe.kit.responses import JSONResponse, ok
 from leadpipe.leads.endpoints import READ_ERRORS
 from leadpipe.pipeline.rules import DATE_RANGES, date_range
@@ -48,12 +48,12 @@ async def overview(
     date_range_name: Annotated[
         str | None, Query(alias="date_range", description=f"One of {', '.join(DATE_RANGES)}")
     ] = None,
-    created_from: Annotated[AwareDatetime | None, Query(alias="from")] = None,
-    created_to: Annotated[AwareDatetime | None, Query(alias="to")] = None,
+    created_from: Annotated[PeriodBound | None, Query(alias="from", description=START_DOC)] = None,
+    created_to: Annotated[PeriodBound | None, Query(alias="to", description=END_DOC)] = None,
 ) -> JSONResponse:
     """Leads, value and probability-weighted value per stage, in pipeline order."""
     principal.check_workspace(workspace_id)
-    start, end = _period(date_range_name, created_from, created_to)
+    start, end = _period(date_range_name, start_of(created_from), end_of(created_to))
     data = await db.read(
         lambda conn: pipeline.overview(
             conn, workspace_id, include_counts=include_counts, created_from=start, created_to=end
