@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -16,6 +17,8 @@ from leadpipe.storage.engine import Database
 
 DEFAULT_WORKSPACE = "default"
 
+log = logging.getLogger("leadpipe")
+
 
 @dataclass(frozen=True, slots=True)
 class Started:
@@ -27,6 +30,11 @@ class Started:
 
 def prepare(db: Database, idempotency_days: int = 7) -> Started:
     migrate.upgrade(db.engine)
+    if migrate.autovacuum_is_off(db.engine):
+        log.warning(
+            "PostgreSQL's autovacuum is off: run ANALYZE regularly (after the first "
+            "thousands of leads, then daily), or searches and intake slow down as data grows"
+        )
     # Delivery ids only matter inside the idempotency window; each start sweeps the rest
     # (and a running server every hour).
     forget_expired_deliveries(db, idempotency_days=idempotency_days)

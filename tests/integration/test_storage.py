@@ -1,12 +1,17 @@
-"""The connection pool on PostgreSQL: connections dropped while idle are replaced."""
+"""PostgreSQL housekeeping: the connection pool replaces connections dropped while idle,
+and the planner's statistics are refreshed when autovacuum would be too late."""
 
 from __future__ import annotations
+
+import logging
 
 import pytest
 from sqlalchemy import Connection, create_engine, make_url, text
 
+from leadpipe.bootstrap import prepare
 from leadpipe.config import Settings
 from leadpipe.storage import engine as engine_module
+from leadpipe.storage import migrate
 from leadpipe.storage.engine import Database
 
 
@@ -51,5 +56,33 @@ def test_a_live_idle_connection_is_kept(db: Database) -> None:
             first = _backend_pid(conn)
         with db.transaction() as conn:
             assert _backend_pid(conn) == first
+    finally:
+        db.dispose()
+
+
+def test_statistics_refresh_on_demand(db: Database) -> None:
+    """``leadpipe demo`` writes thousands of rows faster than autovacuum looks."""
+    try:
+        with db.transaction() as conn:
+            before = conn.execute(text("SELECT clock_timestamp()")).scalar_one()
+        migrate.refresh_statistics(db.engine)
+        with db.transaction() as conn:
+            analyzed = conn.execute(
+                text("SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'contacts'")
+            ).scalar_one()
+        assert analyzed is not None
+        assert analyzed >= before
+    finally:
+        db.dispose()
+
+
+def test_starting_on_a_server_without_autovacuum_says_so(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    try:
+        with caplog.at_level(logging.WARNING, logger="leadpipe"):
+            prepare(db)
+        warned = any("autovacuum is off" in r.getMessage() for r in caplog.records)
+        assert warned == migrate.autovacuum_is_off(db.engine)
     finally:
         db.dispose()

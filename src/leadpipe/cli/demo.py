@@ -20,6 +20,7 @@ from leadpipe.intake.service import intake
 from leadpipe.intake.webhooks import webhook
 from leadpipe.kit.clock import utcnow
 from leadpipe.kit.ids import request_id
+from leadpipe.storage import migrate
 from leadpipe.storage.base import table_of
 from leadpipe.storage.engine import Database
 from leadpipe.storage.models import Contact, Lead
@@ -263,6 +264,7 @@ def run_demo(db: Database, *, workspace_id: str, deliveries: int, seed: int) -> 
             now=when,
         )
         updates += result.body["lead_action"] == "updated"
+    migrate.refresh_statistics(db.engine)
     with db.transaction(write=False) as conn:
         contacts = conn.execute(
             select(func.count())

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 MIGRATIONS = Path(__file__).resolve().parents[3] / "migrations"
 
@@ -43,3 +43,22 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
                 conn.exec_driver_sql("ANALYZE")
         if sqlite:
             conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
+
+
+def refresh_statistics(engine: Engine) -> None:
+    """Let the query planner see the rows just written in bulk (``leadpipe demo``), rather
+    than wait for autovacuum, which looks once a minute at best and may be switched off."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("PRAGMA analysis_limit=1000")
+        conn.exec_driver_sql("ANALYZE")
+        conn.commit()
+
+
+def autovacuum_is_off(engine: Engine) -> bool:
+    """PostgreSQL's autovacuum keeps the planner's statistics; without them a busy
+    workspace's contact lookups read every contact of the workspace."""
+    if engine.dialect.name != "postgresql":
+        return False
+    with engine.connect() as conn:
+        return bool(conn.execute(text("SELECT current_setting('autovacuum') = 'off'")).scalar_one())
