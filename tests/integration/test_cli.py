@@ -157,6 +157,7 @@ def test_two_workers_share_one_database_without_duplicates(fresh_env: dict[str, 
     port = _free_port()
     proc, printed = _start(fresh_env, port, workers=2)
     try:
+        assert "2 workers share one SQLite file" in printed
         url = re.search(r"(http://\S+/webhooks/wh_\w+)", printed).group(1)  # type: ignore[union-attr]
         _wait_healthy(port)
 

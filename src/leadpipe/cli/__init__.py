@@ -81,8 +81,15 @@ def serve(
         settings.public_url = f"http://{shown_host}:{port}"
         os.environ["LEADPIPE_PUBLIC_URL"] = settings.public_url
     started = prepare(db, settings.idempotency_window_days)
+    sqlite = db.dialect == "sqlite"
     db.dispose()
     _print_welcome(settings, started.workspace_id, started.webhook_id, started.api_key)
+    if sqlite and workers > 1:
+        console.print(
+            f"[yellow]note:[/yellow] {workers} workers share one SQLite file: each waits "
+            "for the others' writes, and one worker is faster. Use PostgreSQL to scale out.",
+            highlight=False,
+        )
     uvicorn.run(
         "leadpipe.app:create_app",
         factory=True,
