@@ -126,14 +126,16 @@ FULL_NAME = (
 NAME_INDEX_HINT = "INDEXED BY ix_contacts_name_search"
 
 
-# A trigram index finds only texts of at least this many characters.
-TRIGRAM = 3
+def too_short_for_trigrams(text: str) -> bool:
+    """A trigram index finds only texts of three characters or more; shorter searches take
+    a form of their own (see ``ContainsIgnoringCase``)."""
+    return len(text) < 3
 
 
 def matches_text(text: Any, pattern: Any, *, short: bool = False) -> Any:
     """A contact whose CRM id is ``text`` or whose first, last or full name matches
     ``pattern`` (``%text%``); values or bind parameters. The full name holds both names,
-    so one match over it finds either. ``short``: the text is shorter than ``TRIGRAM``."""
+    so one match over it finds either. ``short``: ``too_short_for_trigrams(text)``."""
     name_matches = ContainsIgnoringCase(FULL_NAME, pattern, trigram_index=not short)
     return or_(_c.crm_id == text, name_matches)
 
@@ -174,8 +176,8 @@ class ContactQueries:
                 where.append(column == value)
         count, page = select(func.count()).select_from(CONTACTS), select(*_VIEW)
         if text is not None:
-            where.append(matches_text(text, f"%{text}%", short=len(text) < TRIGRAM))
-            if len(where) == 2:  # the workspace and the text alone: the name index fits
+            where.append(matches_text(text, f"%{text}%", short=too_short_for_trigrams(text)))
+            if phone is None and email is None and crm_id is None:  # the name index fits
                 count = count.with_hint(CONTACTS, NAME_INDEX_HINT, "sqlite")
                 page = page.with_hint(CONTACTS, NAME_INDEX_HINT, "sqlite")
         total = self.conn.execute(count.where(*where)).scalar_one()

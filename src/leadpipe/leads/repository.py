@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
-from leadpipe.contacts.repository import TRIGRAM, contacts_matching_text
+from leadpipe.contacts.repository import contacts_matching_text, too_short_for_trigrams
 from leadpipe.kit.ids import uuid7
 from leadpipe.leads.rules import LeadSnapshot
 from leadpipe.storage import fastexec
@@ -201,7 +201,7 @@ def filter_values(f: LeadFilters) -> dict[str, Any]:
     values = {name: getattr(f, name) for name in f.__slots__ if getattr(f, name) is not None}
     if f.text is not None:
         values["text_pattern"] = f"%{f.text}%"
-        if len(f.text) < TRIGRAM:  # a statement of its own: see ContainsIgnoringCase
+        if too_short_for_trigrams(f.text):  # a statement of its own
             values["short_text"] = True
     return values
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 MIGRATIONS = Path(__file__).resolve().parents[3] / "migrations"
 
@@ -38,9 +38,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
                 if broken:
                     raise RuntimeError(f"migration left dangling references: {broken[:5]}")
                 # SQLite plans with statistics only ANALYZE gathers (PostgreSQL's autovacuum
-                # does it by itself); a sampled ANALYZE stays quick on millions of rows.
-                conn.exec_driver_sql("PRAGMA analysis_limit=1000")
-                conn.exec_driver_sql("ANALYZE")
+                # does it by itself).
+                _analyze(conn)
         if sqlite:
             conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
 
@@ -49,10 +48,15 @@ def refresh_statistics(engine: Engine) -> None:
     """Let the query planner see the rows just written in bulk (``leadpipe demo``), rather
     than wait for autovacuum, which looks once a minute at best and may be switched off."""
     with engine.connect() as conn:
-        if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql("PRAGMA analysis_limit=1000")
-        conn.exec_driver_sql("ANALYZE")
+        _analyze(conn)
         conn.commit()
+
+
+def _analyze(conn: Connection) -> None:
+    if conn.dialect.name == "sqlite":
+        # Sampled: it stays quick on millions of rows.
+        conn.exec_driver_sql("PRAGMA analysis_limit=1000")
+    conn.exec_driver_sql("ANALYZE")
 
 
 def autovacuum_is_off(engine: Engine) -> bool:
