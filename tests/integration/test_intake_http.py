@@ -27,6 +27,7 @@ from tests.integration.helpers import (
     one,
     rows,
 )
+from tests.integration.test_lead_counts import assert_counts_kept
 
 
 async def post(
@@ -629,8 +630,28 @@ class TestConcurrency:
 
 
 class TestDeliveriesProcessedTogether:
-    """On SQLite, deliveries that arrive together share a transaction (group commit); on
-    PostgreSQL each has its own. Either way each one succeeds or fails on its own."""
+    """Deliveries that arrive together share a transaction (group commit), and each one
+    still succeeds or fails on its own."""
+
+    async def test_a_repeat_of_a_contact_in_the_same_batch_sees_the_first_ones_lead(
+        self, client: httpx.AsyncClient, tenant: Tenant, db: Database
+    ) -> None:
+        first = {"phone": "5550207777", "product": "Solar", "status": "new"}
+        then = {"phone": "(555) 020-7777", "product": "Solar", "status": "qualified"}
+        others = [{"phone": f"555022{i:04d}", "product": "HVAC"} for i in range(4)]
+        responses = await asyncio.gather(
+            *[post(client, tenant, p) for p in [others[0], first, others[1], then, *others[2:]]]
+        )
+
+        assert {r.status_code for r in responses} == {200}, [r.text for r in responses]
+        mine = [responses[1].json(), responses[3].json()]
+        assert mine[0]["contact_id"] == mine[1]["contact_id"]
+        assert sorted(b["lead_action"] for b in mine) == ["created", "updated"]
+        assert mine[0]["lead_id"] == mine[1]["lead_id"]
+        assert count(db, Contact) == 5
+        assert count(db, Lead) == 5
+        assert one(db, Lead, id=mine[0]["lead_id"])["stage"] in ("qualified", "new")
+        assert one(db, Webhook, id=tenant.webhook_id)["total_leads"] == 6
 
     async def test_a_bad_delivery_among_good_ones_fails_alone(
         self, client: httpx.AsyncClient, tenant: Tenant, db: Database
@@ -711,6 +732,49 @@ def _refusing_inserts(db: Database, table: str, condition: str) -> Iterator[None
         with db.transaction() as conn:
             on_table = "" if db.dialect == "sqlite" else f" ON {table}"
             conn.exec_driver_sql(f"DROP TRIGGER refuse_rows{on_table}")
+
+
+class TestSeveralWorkers:
+    async def test_two_servers_writing_the_same_leads_lose_nothing_and_keep_counts(
+        self,
+        settings: Settings,
+        db: Database,
+        tenant: Tenant,
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        """Two apps on one database (two workers): their batches, each writing many leads
+        and so many kept counts, run side by side without deadlocks or lost updates."""
+        statuses = ["new", "contacted", "qualified", "proposal", "negotiation", "won", "lost"]
+        products = ["Solar", "HVAC", "Roofing"]
+        payloads = [
+            {
+                "phone": f"555040{i % 25:04d}",
+                "product": products[i % 3],
+                "status": statuses[i % 7],
+                "estimated_value": 1000 + i,
+            }
+            for i in range(240)
+        ]
+        apps = [create_app(settings, db), create_app(settings, db)]
+        clients = [
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=a), base_url="http://t")
+            for a in apps
+        ]
+        try:
+            responses = await asyncio.gather(
+                *[post(clients[i % 2], tenant, p) for i, p in enumerate(payloads)]
+            )
+        finally:
+            for c in clients:
+                await c.aclose()
+
+        assert {r.status_code for r in responses} == {200}, {r.text for r in responses}
+        # No batch failed and fell back to one delivery at a time (a deadlock would).
+        assert not [r for r in caplog.records if r.name == "leadpipe.intake"]
+        assert count(db, Contact) == 25
+        assert one(db, Webhook, id=tenant.webhook_id)["total_leads"] == 240
+        assert len(inbound_log(db, tenant.webhook_id)) == 240
+        assert_counts_kept(db)
 
 
 class TestFailedWrites:

@@ -74,7 +74,7 @@ class TestBatcher:
 
         calls: list[list[int]] = []
 
-        def handle(items: list[int]) -> list[int | Exception]:
+        async def handle(items: list[int]) -> list[int | Exception]:
             calls.append(items)
             return [i * 10 for i in items]
 
@@ -87,7 +87,7 @@ class TestBatcher:
     async def test_each_submitter_gets_its_own_outcome(self) -> None:
         from leadpipe.kit.batching import Batcher
 
-        def handle(items: list[int]) -> list[int | Exception]:
+        async def handle(items: list[int]) -> list[int | Exception]:
             return [ValueError(f"bad {i}") if i % 2 else i for i in items]
 
         batcher: Batcher[int, int] = Batcher(handle)
@@ -101,7 +101,7 @@ class TestBatcher:
     async def test_a_failed_batch_fails_every_submitter_and_the_next_batch_runs(self) -> None:
         from leadpipe.kit.batching import Batcher
 
-        def handle(items: list[int]) -> list[int | Exception]:
+        async def handle(items: list[int]) -> list[int | Exception]:
             if 0 in items:
                 raise RuntimeError("disk full")
             return list(items)
@@ -116,8 +116,36 @@ class TestBatcher:
     ) -> None:
         from leadpipe.kit.batching import Batcher
 
-        batcher: Batcher[int, int] = Batcher(lambda items: list(items)[:-1])
+        async def handle(items: list[int]) -> list[int | Exception]:
+            return list(items)[:-1]
+
+        batcher: Batcher[int, int] = Batcher(handle)
         outcomes = await asyncio.wait_for(
             asyncio.gather(batcher.submit(1), batcher.submit(2), return_exceptions=True), 2
         )
         assert [type(o) for o in outcomes] == [RuntimeError, RuntimeError]
+
+    async def test_items_wait_while_batches_are_busy_and_then_go_together(self) -> None:
+        from leadpipe.kit.batching import Batcher
+
+        calls: list[list[int]] = []
+        release = asyncio.Event()
+
+        async def handle(items: list[int]) -> list[int | Exception]:
+            calls.append(items)
+            await release.wait()
+            return list(items)
+
+        batcher: Batcher[int, int] = Batcher(handle, concurrency=2)
+        first = [asyncio.create_task(batcher.submit(i)) for i in (0, 1)]
+        await asyncio.sleep(0.01)
+        second = asyncio.create_task(batcher.submit(2))
+        await asyncio.sleep(0.01)
+        third = asyncio.create_task(batcher.submit(3))
+        fourth = asyncio.create_task(batcher.submit(4))
+        await asyncio.sleep(0.01)
+        assert calls == [[0, 1], [2]]  # two batches busy: 3 and 4 wait
+
+        release.set()
+        assert await asyncio.gather(*first, second, third, fourth) == [0, 1, 2, 3, 4]
+        assert calls == [[0, 1], [2], [3, 4]]

@@ -14,17 +14,24 @@ from leadpipe.kit.ids import uuid7
 from leadpipe.storage import fastexec
 from leadpipe.storage.base import table_of
 from leadpipe.storage.models import LeadActivity
+from leadpipe.storage.writebehind import WriteBehind
 
 ACTIVITIES = table_of(LeadActivity)
 _INSERT = insert(ACTIVITIES)
 
 
 class ActivityRepository:
-    def __init__(self, conn: Connection) -> None:
+    """``later``, when given, holds the writes to the end of the transaction."""
+
+    def __init__(self, conn: Connection, later: WriteBehind | None = None) -> None:
         self.conn = conn
+        self.later = later
 
     def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
-        fastexec.execute_many(self.conn, _INSERT, rows)
+        if self.later is None:
+            fastexec.execute_many(self.conn, _INSERT, rows)
+        else:
+            self.later.add_many(_INSERT, rows)
 
     def add_automated(
         self,

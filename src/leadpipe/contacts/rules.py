@@ -77,6 +77,15 @@ class ContactIdentity:
     email: str | None
 
 
+def holds_any(contact: ContactIdentity, identity: Identity) -> bool:
+    """Whether the contact holds the identity's CRM id, phone or email."""
+    return bool(
+        (identity.crm_id and contact.crm_id == identity.crm_id)
+        or (identity.phone and contact.phone == identity.phone)
+        or (identity.email and contact.email == identity.email)
+    )
+
+
 def choose_match(
     identity: Identity, candidates: Sequence[ContactIdentity]
 ) -> tuple[ContactIdentity | None, MatchType]:

@@ -14,6 +14,7 @@ from leadpipe.storage.base import table_of
 from leadpipe.storage.dialect import insert as upsert_insert
 from leadpipe.storage.dialect import per_dialect
 from leadpipe.storage.models import InboundRequest, Webhook, WebhookDelivery, Workspace
+from leadpipe.storage.writebehind import WriteBehind, write
 
 WEBHOOKS = table_of(Webhook)
 DELIVERIES = table_of(WebhookDelivery)
@@ -65,10 +66,10 @@ _CONTEXT = per_dialect(
         .where(_wh.id == bindparam("webhook_id"))
     )
 )
-_COUNT_LEAD = (
+_COUNT_LEADS = (
     update(WEBHOOKS)
     .where(_wh.id == bindparam("_webhook_id"))
-    .values(total_leads=_wh.total_leads + 1, last_lead_at=bindparam("_now"))
+    .values(total_leads=_wh.total_leads + bindparam("_leads"), last_lead_at=bindparam("_now"))
 )
 # The unique (webhook_id, delivery_key) settles concurrent duplicates: the second insert
 # waits for the first transaction, then conflicts. A claim older than the window is taken
@@ -106,8 +107,10 @@ class WebhookRepository:
     def insert(self, values: dict[str, Any]) -> None:
         self.conn.execute(insert(WEBHOOKS), values)
 
-    def count_lead(self, webhook_id: str, now: datetime) -> None:
-        fastexec.execute(self.conn, _COUNT_LEAD, {"_webhook_id": webhook_id, "_now": now})
+    def count_leads(self, webhook_id: str, leads: int, last_at: datetime) -> None:
+        fastexec.execute(
+            self.conn, _COUNT_LEADS, {"_webhook_id": webhook_id, "_leads": leads, "_now": last_at}
+        )
 
 
 class DeliveryRepository:
@@ -163,8 +166,11 @@ class DeliveryRepository:
 
 
 class InboundLogRepository:
-    def __init__(self, conn: Connection) -> None:
+    """``later``, when given, holds the writes to the end of the transaction."""
+
+    def __init__(self, conn: Connection, later: WriteBehind | None = None) -> None:
         self.conn = conn
+        self.later = later
 
     def add(self, values: dict[str, Any]) -> None:
-        fastexec.execute(self.conn, _LOG, values)
+        write(self.conn, self.later, _LOG, values)

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from leadpipe.activities import rules as activity_rules
 from leadpipe.activities.repository import ActivityRepository
 from leadpipe.contacts.repository import ContactRepository
-from leadpipe.contacts.rules import MatchType, choose_match, identity_updates
+from leadpipe.contacts.rules import ContactIdentity, MatchType, choose_match, identity_updates
 from leadpipe.errors import (
     Conflict,
     Forbidden,
@@ -54,6 +54,7 @@ from leadpipe.leads.rules import (
 from leadpipe.pipeline.repository import StageInfo, default_stage
 from leadpipe.pipeline.rules import WON, stage_for_status
 from leadpipe.storage.engine import Database
+from leadpipe.storage.writebehind import WriteBehind
 
 log = logging.getLogger("leadpipe.intake")
 
@@ -69,27 +70,81 @@ class ContactOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class _ContactMatch:
+    """What the contact lookup found for a submission, before anything is written."""
+
+    scope: str
+    candidates: list[ContactIdentity]
+    matched: ContactIdentity | None
+    match_type: MatchType
+
+
+@dataclass(frozen=True, slots=True)
 class LeadOutcome:
     id: uuid.UUID | None
     decision: Decision
 
 
+class _Batch:
+    """Deliveries processed in one transaction, and the writes they leave for its end.
+
+    A delivery's lead, stage history, timeline, log entry and counter wait in ``later``
+    and go out together at the end (``IntakeService._finish``). No other delivery of the
+    batch needs to read them: deliveries that share a contact or an identity never share
+    a batch (``IntakeService._in_transaction``).
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.later = WriteBehind(conn)
+        self.contexts: dict[str, WebhookContext | None] = {}
+        self.lead_writes: dict[str, int] = {}  # per workspace
+        self.leads_counted: dict[str, tuple[int, datetime]] = {}  # per webhook: how many, last
+
+    def count_lead(self, webhook_id: str, now: datetime) -> None:
+        counted, _ = self.leads_counted.get(webhook_id, (0, now))
+        self.leads_counted[webhook_id] = (counted + 1, now)
+
+    def note_lead_write(self, workspace_id: str) -> None:
+        self.lead_writes[workspace_id] = self.lead_writes.get(workspace_id, 0) + 1
+
+
 class _Run:
     """One delivery being processed; remembers the webhook once resolved, for the log."""
 
-    def __init__(
-        self,
-        delivery: Delivery,
-        now: datetime,
-        idempotency_days: int,
-        contexts: dict[str, WebhookContext | None] | None = None,
-    ) -> None:
+    def __init__(self, delivery: Delivery, now: datetime, idempotency_days: int) -> None:
         self.delivery = delivery
         self.now = now
         self.idempotency_days = idempotency_days
         self.webhook: WebhookContext | None = None
-        # Webhook contexts already read in this transaction (deliveries committed together).
-        self.contexts = {} if contexts is None else contexts
+        # Set before the delivery's first write: a refusal after it cannot be undone
+        # without undoing its whole transaction.
+        self.wrote = False
+
+
+@dataclass(slots=True)
+class _Checked:
+    """A delivery whose webhook and payload passed, and the contact it is, if any: all
+    read, nothing written yet."""
+
+    run: _Run
+    ctx: WebhookContext
+    submission: Submission
+    scope: str  # the dedup scope: "" (the workspace) or the webhook's id
+    match: _ContactMatch | None = None
+
+    def identity_keys(self) -> set[tuple[str, ...]]:
+        identity = self.submission.identity
+        held = (("crm_id", identity.crm_id), ("phone", identity.phone), ("email", identity.email))
+        return {(self.ctx.workspace_id, self.scope, kind, v) for kind, v in held if v}
+
+    def lock_order(self) -> tuple[str, ...]:
+        """Batches write their contacts in one global order (existing contacts by id, then
+        new ones by identity), so two batches never wait for each other's rows in a cycle."""
+        if self.match is not None and self.match.matched is not None:
+            return ("0", str(self.match.matched.id))
+        identity = self.submission.identity
+        return ("1", identity.phone or "", identity.email or "", identity.crm_id or "")
 
 
 class IntakeService:
@@ -101,98 +156,224 @@ class IntakeService:
         idempotency_days: int = 7,
         now: datetime | None = None,
     ) -> IntakeResult:
-        """Process one delivery; ``now`` is only given by backfills such as the demo."""
+        """Process one delivery in its own transaction; ``now`` is only given by backfills
+        such as the demo."""
         run = _Run(delivery, now or utcnow(), idempotency_days)
         try:
-            for attempt in range(1, MAX_ATTEMPTS + 1):
-                try:
-                    # Pipelined: the lead's writes, the log and the counters go out with
-                    # the COMMIT in one round trip, so the webhook's counter row is locked
-                    # only while the server runs them, not across trips to this process.
-                    with db.transaction(pipelined=True) as conn:
-                        return self._process(conn, run)
-                except IntegrityError:
-                    if attempt == MAX_ATTEMPTS:
-                        raise _too_many_conflicts() from None
-            raise AssertionError("unreachable")
+            outcome = self._alone_with_retries(db, run)
+            if isinstance(outcome, Exception):
+                raise outcome
+            return outcome
         except Exception as exc:
             self._log_failure(db, run, exc)
             raise
 
+    def _alone_with_retries(self, db: Database, run: _Run) -> IntakeResult | Exception:
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                # Pipelined: the held-back writes go out with the COMMIT in one round trip,
+                # so the rows they lock (the webhook's counter, lead_counts) are locked only
+                # while the server runs them.
+                with db.transaction(pipelined=True) as conn:
+                    return self._in_transaction(conn, [run], log_refusals=False)[0]
+            except IntegrityError:
+                if attempt == MAX_ATTEMPTS:
+                    raise _too_many_conflicts() from None
+        raise AssertionError("unreachable")
+
     def ingest_together(
         self, db: Database, deliveries: list[Delivery], *, idempotency_days: int = 7
     ) -> list[IntakeResult | Exception]:
-        """Process deliveries in one transaction (group commit), each in its own savepoint:
-        one delivery's failure undoes only its own writes, and is logged in their place.
+        """Process deliveries that arrived together in as few transactions as possible
+        (group commit); each still succeeds or fails on its own.
 
-        On SQLite one commit costs as much as the rest of a delivery: the same index pages
-        are written to the log once per batch instead of once per delivery. Nothing is
-        acknowledged before the commit, so a failed commit fails every delivery in it.
+        A refusal before a delivery's first write (an unknown webhook, an invalid payload)
+        is logged in the batch, and the batch goes on. Anything else that fails, such as a
+        write the database refuses, undoes the whole batch, whose deliveries are then
+        processed one by one, each in its own transaction. Nothing is acknowledged before
+        its commit.
         """
-        contexts: dict[str, WebhookContext | None] = {}
-        with db.transaction() as conn:
-            return [
-                self._in_savepoint(conn, _Run(d, utcnow(), idempotency_days, contexts))
-                for d in deliveries
-            ]
-
-    def _in_savepoint(self, conn: Connection, run: _Run) -> IntakeResult | Exception:
-        raw = conn.connection.driver_connection
-        assert raw is not None
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            raw.execute("SAVEPOINT delivery")
+        outcomes: list[IntakeResult | Exception] = []
+        while len(outcomes) < len(deliveries):
+            waiting = deliveries[len(outcomes) :]
+            runs = [_Run(d, utcnow(), idempotency_days) for d in waiting]
             try:
-                result = self._process(conn, run)
+                with db.transaction(pipelined=True) as conn:
+                    done = self._in_transaction(conn, runs, log_refusals=True)
             except Exception as exc:
-                raw.execute("ROLLBACK TO delivery")
-                raw.execute("RELEASE delivery")
-                if isinstance(exc, IntegrityError) and attempt < MAX_ATTEMPTS:
-                    continue
-                failure = _too_many_conflicts() if isinstance(exc, IntegrityError) else exc
-                self._log_refusal_in_savepoint(conn, run, failure)
-                return failure
-            raw.execute("RELEASE delivery")
-            return result
-        raise AssertionError("unreachable")
+                log.warning(
+                    "a batch of %d deliveries failed (%s: %s); processing them one by one",
+                    len(waiting),
+                    type(exc).__name__,
+                    str(exc).splitlines()[0] if str(exc) else "",
+                )
+                done = [self._alone(db, d, idempotency_days) for d in waiting]
+            outcomes += done
+        return outcomes
 
-    def _log_refusal_in_savepoint(self, conn: Connection, run: _Run, exc: Exception) -> None:
-        """Log a refused delivery of a group; if even that fails, the group's other
-        deliveries must still commit, so the failure is only logged."""
-        raw = conn.connection.driver_connection
-        assert raw is not None
-        raw.execute("SAVEPOINT refusal")
+    def _alone(
+        self, db: Database, delivery: Delivery, idempotency_days: int
+    ) -> IntakeResult | Exception:
         try:
-            self._log_error(conn, run, exc)
-        except Exception:
-            raw.execute("ROLLBACK TO refusal")
-            log.exception("could not record a failed delivery in the intake log")
-        raw.execute("RELEASE refusal")
+            return self.ingest(db, delivery, idempotency_days=idempotency_days)
+        except Exception as exc:  # the delivery's own request answers with it
+            return exc
+
+    def _in_transaction(
+        self, conn: Connection, runs: list[_Run], *, log_refusals: bool
+    ) -> list[IntakeResult | Exception]:
+        """Process the longest run of ``runs`` that fits one transaction; the outcome of
+        each, in order (a refusal as its exception).
+
+        First everything is read: webhooks, payloads, then the contacts of all deliveries
+        in one query, then their leads in another. A delivery that shares a contact or an
+        identity with an earlier one ends the batch there, so that no delivery needs to
+        see another's held-back writes. Then the deliveries write, in the contacts' global
+        lock order.
+        """
+        batch = _Batch(conn)
+        outcomes: dict[int, IntakeResult | Exception] = {}
+        refused: list[tuple[int, _Run, Exception]] = []
+        checked: list[tuple[int, _Checked]] = []
+        for i, run in enumerate(runs):
+            try:
+                checked.append((i, self._check(run, batch)))
+            except LeadpipeError as exc:
+                outcomes[i] = exc
+                refused.append((i, run, exc))
+
+        end = len(runs)
+        taken: set[Any] = set()
+        ready: list[tuple[int, _Checked]] = []
+        for (i, item), candidates in zip(checked, self._find_contacts(batch, checked), strict=True):
+            keys = item.identity_keys() | {c.id for c in candidates}
+            if not keys.isdisjoint(taken):
+                end = i
+                break
+            taken |= keys
+            try:
+                item.match = self._match(item, candidates)
+                ready.append((i, item))
+            except LeadpipeError as exc:
+                outcomes[i] = exc
+                refused.append((i, item.run, exc))
+
+        ready.sort(key=lambda entry: entry[1].lock_order())
+        leads_known = self._newest_leads(batch, [item for _, item in ready])
+        for i, item in ready:
+            try:
+                outcomes[i] = self._write(item, batch, leads_known)
+            except LeadpipeError as exc:
+                if item.run.wrote:
+                    raise
+                outcomes[i] = exc
+                refused.append((i, item.run, exc))
+        if log_refusals:  # those of this transaction; the rest are checked again in the next
+            for i, run, refusal in refused:
+                if i < end:
+                    self._log_error(run, batch, refusal)
+        self._finish(batch)
+        return [outcomes[i] for i in range(end)]
+
+    def _finish(self, batch: _Batch) -> None:
+        """Send the writes held back: counters first, then rows in dependency order."""
+        if sum(batch.lead_writes.values()) > 1:
+            leads = LeadRepository(batch.conn)
+            for workspace_id in sorted(batch.lead_writes):
+                leads.serialize_count_writers(workspace_id)
+        webhooks = WebhookRepository(batch.conn)
+        for webhook_id, (counted, last_at) in sorted(batch.leads_counted.items()):
+            webhooks.count_leads(webhook_id, counted, last_at)
+        batch.later.flush()
 
     # -- steps -----------------------------------------------------------------------------
 
-    def _process(self, conn: Connection, run: _Run) -> IntakeResult:
+    def _check(self, run: _Run, batch: _Batch) -> _Checked:
         d = run.delivery
-        ctx = self._resolve_webhook(conn, run)
+        run.wrote = False
+        ctx = self._resolve_webhook(run, batch)
         run.webhook = ctx
         if d.problem is not None:
             raise d.problem
         assert d.payload is not None
+        submission = self._validate(ctx, d.payload)
+        scope = ctx.id if ctx.dedup_scope == "webhook" else ""
+        return _Checked(run, ctx, submission, scope)
 
-        deliveries = DeliveryRepository(conn)
+    @staticmethod
+    def _find_contacts(
+        batch: _Batch, checked: list[tuple[int, _Checked]]
+    ) -> list[list[ContactIdentity]]:
+        """The contacts holding each delivery's identities: one query per dedup scope."""
+        scopes: dict[tuple[str, str], list[int]] = {}
+        for n, (_, item) in enumerate(checked):
+            scopes.setdefault((item.ctx.workspace_id, item.scope), []).append(n)
+        found: list[list[ContactIdentity]] = [[] for _ in checked]
+        contacts = ContactRepository(batch.conn)
+        for (workspace_id, scope), members in scopes.items():
+            identities = [checked[n][1].submission.identity for n in members]
+            for n, candidates in zip(
+                members,
+                contacts.find_by_identities(workspace_id, scope, identities),
+                strict=True,
+            ):
+                found[n] = candidates
+        return found
+
+    @staticmethod
+    def _match(item: _Checked, candidates: list[ContactIdentity]) -> _ContactMatch:
+        identity = item.submission.identity
+        matched, match_type = choose_match(identity, candidates)
+        if matched is None and not (identity.phone or identity.email):
+            raise ValidationFailed(
+                "The lead payload is invalid",
+                [
+                    field_error(
+                        "phone_number",
+                        f"phone_number or email is required (crm_id '{identity.crm_id}' "
+                        "matches no contact)",
+                    )
+                ],
+            )
+        return _ContactMatch(item.scope, candidates, matched, match_type)
+
+    @staticmethod
+    def _newest_leads(
+        batch: _Batch, items: list[_Checked]
+    ) -> dict[tuple[uuid.UUID, str], LeadSnapshot | None]:
+        """The lead each delivery for a known contact might update: one query."""
+        keys = [
+            (item.match.matched.id, product_key(item.submission.product))
+            for item in items
+            if item.match is not None
+            and item.match.matched is not None
+            and _wants_lead(item.ctx, item.submission)
+        ]
+        return LeadRepository(batch.conn).newest_active_many(keys) if keys else {}
+
+    def _write(
+        self,
+        item: _Checked,
+        batch: _Batch,
+        leads_known: dict[tuple[uuid.UUID, str], LeadSnapshot | None],
+    ) -> IntakeResult:
+        run, ctx, submission = item.run, item.ctx, item.submission
+        assert item.match is not None
+        d = run.delivery
+        deliveries = DeliveryRepository(batch.conn)
         if d.delivery_key is not None:
             stale_before = run.now - timedelta(days=run.idempotency_days)
             if not deliveries.claim(ctx.id, d.delivery_key, run.now, stale_before):
-                return self._replay(conn, run, ctx)
-
-        submission = self._validate(ctx, d.payload)
-        contact = self._upsert_contact(conn, ctx, submission, run.now)
-        lead = self._apply_lead(conn, ctx, submission, contact, d, run.now)
+                return self._replay(run, batch, ctx)
+        run.wrote = True
+        contact = self._write_contact(batch, item, run.now)
+        lead = self._apply_lead(batch, ctx, submission, contact, d, run.now, leads_known)
 
         body = self._response_body(ctx, contact, lead, d)
-        WebhookRepository(conn).count_lead(ctx.id, run.now)
+        batch.count_lead(ctx.id, run.now)
         self._log(
-            conn,
             run,
+            batch,
             "success",
             200,
             contact_id=contact.id,
@@ -206,28 +387,29 @@ class IntakeService:
         return IntakeResult(200, body)
 
     @staticmethod
-    def _resolve_webhook(conn: Connection, run: _Run) -> WebhookContext:
+    def _resolve_webhook(run: _Run, batch: _Batch) -> WebhookContext:
         d = run.delivery
-        if d.webhook_id in run.contexts:
-            ctx = run.contexts[d.webhook_id]
+        if d.webhook_id in batch.contexts:
+            ctx = batch.contexts[d.webhook_id]
         else:
-            ctx = run.contexts[d.webhook_id] = WebhookRepository(conn).context(d.webhook_id)
+            ctx = WebhookRepository(batch.conn).context(d.webhook_id)
+            batch.contexts[d.webhook_id] = ctx
         if ctx is None or not ctx.is_active or not ctx.workspace_active:
             raise NotFound(f"Webhook '{d.webhook_id}' is not configured or is disabled")
         if d.workspace_header is not None and d.workspace_header != ctx.workspace_id:
             raise Forbidden("x-workspace-id does not match the webhook's workspace")
         return ctx
 
-    def _replay(self, conn: Connection, run: _Run, ctx: WebhookContext) -> IntakeResult:
+    def _replay(self, run: _Run, batch: _Batch, ctx: WebhookContext) -> IntakeResult:
         d = run.delivery
         assert d.delivery_key is not None
-        stored = DeliveryRepository(conn).stored_response(ctx.id, d.delivery_key)
+        stored = DeliveryRepository(batch.conn).stored_response(ctx.id, d.delivery_key)
         if stored is None:
             raise Conflict("This delivery is still being processed; retry shortly")
         status_code, body = stored
         self._log(
-            conn,
             run,
+            batch,
             "duplicate",
             status_code,
             contact_id=_uuid_or_none(body.get("contact_id")),
@@ -243,41 +425,29 @@ class IntakeService:
             raise ValidationFailed("The lead payload is invalid", errors)
         return submission
 
-    def _upsert_contact(
-        self, conn: Connection, ctx: WebhookContext, sub: Submission, now: datetime
-    ) -> ContactOutcome:
-        contacts = ContactRepository(conn)
-        scope = ctx.id if ctx.dedup_scope == "webhook" else ""
+    def _write_contact(self, batch: _Batch, item: _Checked, now: datetime) -> ContactOutcome:
+        ctx, sub, match = item.ctx, item.submission, item.match
+        contacts = ContactRepository(batch.conn)
         for _ in range(MAX_ATTEMPTS):
-            candidates = contacts.find_by_identity(ctx.workspace_id, scope, sub.identity)
-            matched, match_type = choose_match(sub.identity, candidates)
-            if matched is not None:
+            assert match is not None
+            if match.matched is not None:
                 values = {
                     **sub.contact,
-                    **identity_updates(sub.identity, matched, candidates),
+                    **identity_updates(sub.identity, match.matched, match.candidates),
                     "updated_at": now,
                 }
                 if sub.source:
                     values["lead_source"] = sub.source
                 if sub.sub_source:
                     values["sub_source"] = sub.sub_source
-                contacts.update_fields(matched.id, values, sub.custom_fields)
-                return ContactOutcome(matched.id, match_type)
-            if not (sub.identity.phone or sub.identity.email):
-                raise ValidationFailed(
-                    "The lead payload is invalid",
-                    [
-                        field_error(
-                            "phone_number",
-                            f"phone_number or email is required (crm_id '{sub.identity.crm_id}' "
-                            "matches no contact)",
-                        )
-                    ],
-                )
-            new_id = contacts.insert_if_new(self._new_contact(ctx, scope, sub, now))
+                contacts.update_fields(match.matched.id, values, sub.custom_fields)
+                return ContactOutcome(match.matched.id, match.match_type)
+            new_id = contacts.insert_if_new(self._new_contact(ctx, match.scope, sub, now))
             if new_id is not None:
                 return ContactOutcome(new_id, MatchType.NEW)
             # A concurrent delivery created this person first: match it on the next pass.
+            candidates = contacts.find_by_identity(ctx.workspace_id, item.scope, sub.identity)
+            match = self._match(item, candidates)
         raise Conflict("The contact changed concurrently too often; retry")
 
     @staticmethod
@@ -304,25 +474,25 @@ class IntakeService:
 
     def _apply_lead(
         self,
-        conn: Connection,
+        batch: _Batch,
         ctx: WebhookContext,
         sub: Submission,
         contact: ContactOutcome,
         d: Delivery,
         now: datetime,
+        leads_known: dict[tuple[uuid.UUID, str], LeadSnapshot | None],
     ) -> LeadOutcome:
-        if not (
-            has_lead_data(status=sub.status, product=sub.product, notes=sub.notes)
-            or ctx.always_create_lead
-        ):
+        if not _wants_lead(ctx, sub):
             return LeadOutcome(None, Decision(LeadAction.NONE, Rule.NO_LEAD_DATA))
-        contact_id, is_new_contact = contact.id, contact.match_type is MatchType.NEW
-        leads = LeadRepository(conn)
+        contact_id = contact.id
         stages = {s.slug: s for s in ctx.stages}
-        # A contact created by this delivery has no leads yet: skip the query.
-        existing = (
-            None if is_new_contact else leads.newest_active(contact_id, product_key(sub.product))
-        )
+        key = (contact_id, product_key(sub.product))
+        if contact.match_type is MatchType.NEW:
+            existing = None  # a contact created by this delivery has no leads yet
+        elif key in leads_known:
+            existing = leads_known[key]
+        else:  # matched only on a second try, after a concurrent delivery created it
+            existing = LeadRepository(batch.conn).newest_active(*key)
         decision = decide(existing, status=sub.status, now=now, window_days=ctx.window_days)
         mapped = stage_for_status(sub.status)
         target = stages.get(mapped) if mapped else None
@@ -340,12 +510,13 @@ class IntakeService:
                 "reason": decision.reason,
             },
         }
+        batch.note_lead_write(ctx.workspace_id)
         if decision.action is LeadAction.UPDATE:
             assert existing is not None
-            self._update_lead(conn, ctx, sub, existing, target, meta, now)
+            self._update_lead(batch, ctx, sub, existing, target, meta, now)
             return LeadOutcome(existing.id, decision)
         lead_id = self._create_lead(
-            conn,
+            batch,
             ctx,
             sub,
             contact_id,
@@ -359,7 +530,7 @@ class IntakeService:
 
     def _create_lead(
         self,
-        conn: Connection,
+        batch: _Batch,
         ctx: WebhookContext,
         sub: Submission,
         contact_id: uuid.UUID,
@@ -391,16 +562,19 @@ class IntakeService:
             "created_at": now,
             "updated_at": now,
         }
-        LeadRepository(conn).insert(values)
-        LeadRepository(conn).add_status_change(_history(lead_id, ctx, None, stage.slug, meta, now))
+        leads = LeadRepository(batch.conn, batch.later)
+        leads.insert(values)
+        leads.add_status_change(_history(lead_id, ctx, None, stage.slug, meta, now))
         drafts = [activity_rules.lead_created(source)]
         drafts += self._appointment_and_conversion(sub, stage, converted_now=stage.slug == WON)
-        ActivityRepository(conn).add_automated(lead_id, ctx.workspace_id, drafts, meta, now)
+        ActivityRepository(batch.conn, batch.later).add_automated(
+            lead_id, ctx.workspace_id, drafts, meta, now
+        )
         return lead_id
 
     def _update_lead(
         self,
-        conn: Connection,
+        batch: _Batch,
         ctx: WebhookContext,
         sub: Submission,
         existing: LeadSnapshot,
@@ -418,7 +592,7 @@ class IntakeService:
             }
         )
         moved = target is not None and target.slug != existing.stage
-        leads = LeadRepository(conn)
+        leads = LeadRepository(batch.conn, batch.later)
         if moved:
             assert target is not None
             values.update(stage_effects(target.slug, probability=target.probability, now=now))
@@ -433,7 +607,9 @@ class IntakeService:
         drafts += self._appointment_and_conversion(
             sub, target, converted_now=moved and target is not None and target.slug == WON
         )
-        ActivityRepository(conn).add_automated(existing.id, ctx.workspace_id, drafts, meta, now)
+        ActivityRepository(batch.conn, batch.later).add_automated(
+            existing.id, ctx.workspace_id, drafts, meta, now
+        )
 
     @staticmethod
     def _appointment_and_conversion(
@@ -476,12 +652,10 @@ class IntakeService:
 
     # -- the intake log --------------------------------------------------------------------
 
-    def _log(
-        self, conn: Connection, run: _Run, status: str, http_status: int, **fields: Any
-    ) -> None:
+    def _log(self, run: _Run, batch: _Batch, status: str, http_status: int, **fields: Any) -> None:
         d, ctx = run.delivery, run.webhook
         assert ctx is not None
-        InboundLogRepository(conn).add(
+        InboundLogRepository(batch.conn, batch.later).add(
             {
                 "id": uuid7(),
                 "workspace_id": ctx.workspace_id,
@@ -504,14 +678,24 @@ class IntakeService:
         A failure to log must not hide the error being reported, so it is only logged."""
         try:
             with db.transaction() as conn:
-                self._log_error(conn, run, exc)
+                batch = _Batch(conn)
+                self._log_error(run, batch, exc)
+                batch.later.flush()
         except Exception:
             log.exception("could not record a failed delivery in the intake log")
 
-    def _log_error(self, conn: Connection, run: _Run, exc: Exception) -> None:
+    def _log_error(self, run: _Run, batch: _Batch, exc: Exception) -> None:
         """Deliveries to unknown webhooks are not logged: there is no workspace to log to."""
         if run.webhook is not None:
-            self._log(conn, run, "error", **_failure_fields(exc))
+            self._log(run, batch, "error", **_failure_fields(exc))
+
+
+def _wants_lead(ctx: WebhookContext, sub: Submission) -> bool:
+    """Whether the delivery opens or updates a lead, not only its contact."""
+    return (
+        has_lead_data(status=sub.status, product=sub.product, notes=sub.notes)
+        or ctx.always_create_lead
+    )
 
 
 def _too_many_conflicts() -> Conflict:
@@ -612,26 +796,25 @@ async def forget_expired_deliveries_periodically(
 
 
 class IntakeLine:
-    """How the webhook endpoint hands deliveries to the database.
+    """How the webhook endpoint hands deliveries to the database: deliveries that arrive
+    together share a transaction (``ingest_together``, group commit).
 
-    On SQLite, deliveries that arrive together share one transaction (``ingest_together``,
-    group commit) on the event loop: SQLite has one writer anyway. On PostgreSQL, whose
-    writers run in parallel, each delivery has its own transaction on the thread pool.
+    On SQLite the batch runs right on the event loop, one at a time: SQLite has one writer
+    anyway. On PostgreSQL, whose writers run in parallel, a few batches run at once on the
+    thread pool, and what arrives meanwhile waits for the next batch.
     """
 
-    def __init__(self, db: Database, *, idempotency_days: int) -> None:
+    def __init__(self, db: Database, *, idempotency_days: int, concurrency: int = 2) -> None:
         self.db = db
         self.idempotency_days = idempotency_days
-        self._batcher: Batcher[Delivery, IntakeResult] | None = (
-            Batcher(self._together) if db.dialect == "sqlite" else None
+        self._batcher: Batcher[Delivery, IntakeResult] = Batcher(
+            self._together, concurrency=1 if db.dialect == "sqlite" else concurrency
         )
 
     async def submit(self, delivery: Delivery) -> IntakeResult:
-        if self._batcher is not None:
-            return await self._batcher.submit(delivery)
-        return await self.db.run(
-            intake.ingest, self.db, delivery, idempotency_days=self.idempotency_days
-        )
+        return await self._batcher.submit(delivery)
 
-    def _together(self, deliveries: list[Delivery]) -> list[IntakeResult | Exception]:
-        return intake.ingest_together(self.db, deliveries, idempotency_days=self.idempotency_days)
+    async def _together(self, deliveries: list[Delivery]) -> list[IntakeResult | Exception]:
+        return await self.db.run(
+            intake.ingest_together, self.db, deliveries, idempotency_days=self.idempotency_days
+        )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -11,22 +11,29 @@ R = TypeVar("R")
 
 
 class Batcher(Generic[T, R]):
-    """Hands the items submitted during one turn of the event loop to ``handle`` at once.
+    """Hands submitted items to ``handle`` in batches, in the order they were submitted.
 
-    ``handle`` runs on the event loop with up to ``max_batch`` items, in the order they were
-    submitted, and returns one outcome per item: its result, or the exception its submitter
-    gets. Under light load a batch holds one item and costs one turn of the loop; under
-    heavy load batches grow by themselves, up to ``max_batch`` so that no batch holds the
-    loop for long.
+    A batch starts on the event loop's next turn with what was submitted by then, up to
+    ``max_batch`` items, and ``handle`` returns one outcome per item: its result, or the
+    exception its submitter gets. At most ``concurrency`` batches are handled at once;
+    items submitted meanwhile wait for the next one. Under light load a batch holds one
+    item and costs one turn of the loop; under heavy load batches grow by themselves.
     """
 
     def __init__(
-        self, handle: Callable[[list[T]], list[R | Exception]], *, max_batch: int = 32
+        self,
+        handle: Callable[[list[T]], Awaitable[list[R | Exception]]],
+        *,
+        max_batch: int = 32,
+        concurrency: int = 1,
     ) -> None:
         self._handle = handle
         self._max_batch = max_batch
+        self._concurrency = concurrency
         self._pending: list[tuple[T, asyncio.Future[R]]] = []
+        self._running = 0
         self._scheduled = False
+        self._tasks: set[asyncio.Task[None]] = set()  # held so they are not collected
 
     async def submit(self, item: T) -> R:
         loop = asyncio.get_running_loop()
@@ -36,22 +43,34 @@ class Batcher(Generic[T, R]):
         return await future
 
     def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
-        if not self._scheduled:
+        if not self._scheduled and self._pending and self._running < self._concurrency:
             self._scheduled = True
-            loop.call_soon(self._flush, loop)
+            loop.call_soon(self._start, loop)
 
-    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
+    def _start(self, loop: asyncio.AbstractEventLoop) -> None:
         self._scheduled = False
+        if not self._pending or self._running >= self._concurrency:
+            return
         batch = self._pending[: self._max_batch]
         del self._pending[: self._max_batch]
-        if self._pending:  # the rest after whatever else is waiting for the loop
-            self._schedule(loop)
+        self._running += 1
+        task = loop.create_task(self._run(batch, loop))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        self._schedule(loop)  # the rest after whatever else is waiting for the loop
+
+    async def _run(
+        self, batch: list[tuple[T, asyncio.Future[R]]], loop: asyncio.AbstractEventLoop
+    ) -> None:
         try:
-            outcomes = self._handle([item for item, _ in batch])
+            outcomes = await self._handle([item for item, _ in batch])
             if len(outcomes) != len(batch):  # never leave a submitter waiting forever
                 raise RuntimeError(f"{len(outcomes)} outcomes for {len(batch)} items")
         except Exception as exc:  # the batch as a whole failed: so did each item in it
             outcomes = [exc] * len(batch)
+        finally:
+            self._running -= 1
+            self._schedule(loop)
         for (_, future), outcome in zip(batch, outcomes, strict=True):
             if future.cancelled():
                 continue

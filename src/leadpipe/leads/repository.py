@@ -10,7 +10,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Uuid, any_, bindparam, func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from leadpipe.contacts.repository import contacts_matching_text, too_short_for_trigrams
 from leadpipe.kit.ids import uuid7
@@ -19,6 +20,7 @@ from leadpipe.storage import fastexec
 from leadpipe.storage.base import table_of
 from leadpipe.storage.dialect import json_merge, per_dialect
 from leadpipe.storage.models import Contact, Lead, LeadCount, LeadStatusHistory
+from leadpipe.storage.writebehind import WriteBehind, write
 
 LEADS = table_of(Lead)
 LEAD_COUNTS = table_of(LeadCount)
@@ -36,6 +38,10 @@ _NEWEST_ACTIVE = (
     .order_by(_l.created_at.desc())
     .limit(1)
 )
+# PostgreSQL: the active leads of a whole batch of contacts in one round trip.
+_ACTIVE_OF_CONTACTS = select(
+    _l.contact_id, _l.product_key, _l.id, _l.stage, _l.is_converted, _l.created_at
+).where(_l.contact_id == any_(bindparam("contact_ids", type_=ARRAY(Uuid()))), _l.is_active)
 _INSERT = insert(LEADS)
 _UPDATE_MERGING_METADATA = per_dialect(
     lambda d: (
@@ -45,6 +51,13 @@ _UPDATE_MERGING_METADATA = per_dialect(
     )
 )
 _INSERT_HISTORY = insert(STATUS_HISTORY)
+# PostgreSQL keeps lead_counts by triggers, one statement at a time. A transaction that
+# writes several leads (intake's batches) locks counter rows in no particular order, and
+# two of them could deadlock; they take this lock on their workspace first, just before
+# their lead writes and the COMMIT go out together.
+_SERIALIZE_COUNT_WRITERS = text(
+    "SELECT pg_advisory_xact_lock(hashtextextended('leadpipe.lead_counts:' || :workspace_id, 0))"
+)
 
 
 def stage_change(
@@ -75,8 +88,11 @@ def stage_change(
 
 
 class LeadRepository:
-    def __init__(self, conn: Connection) -> None:
+    """``later``, when given, holds the writes to the end of the transaction."""
+
+    def __init__(self, conn: Connection, later: WriteBehind | None = None) -> None:
         self.conn = conn
+        self.later = later
 
     def newest_active(self, contact_id: uuid.UUID, product_key: str) -> LeadSnapshot | None:
         rows = fastexec.execute(
@@ -84,18 +100,42 @@ class LeadRepository:
         ).rows
         return LeadSnapshot(*rows[0]) if rows else None
 
+    def newest_active_many(
+        self, keys: Sequence[tuple[uuid.UUID, str]]
+    ) -> dict[tuple[uuid.UUID, str], LeadSnapshot | None]:
+        """``newest_active`` for each (contact, product key), in one query on PostgreSQL."""
+        if self.conn.dialect.name != "postgresql" or len(keys) == 1:
+            return {k: self.newest_active(*k) for k in keys}
+        rows = fastexec.execute(
+            self.conn, _ACTIVE_OF_CONTACTS, {"contact_ids": sorted({c for c, _ in keys})}
+        ).rows
+        newest: dict[tuple[uuid.UUID, str], LeadSnapshot | None] = dict.fromkeys(keys)
+        for contact_id, key, *lead in rows:
+            if (contact_id, key) not in newest:
+                continue  # another product of the same contact
+            current = newest[contact_id, key]
+            if current is None or lead[3] > current.created_at:
+                newest[contact_id, key] = LeadSnapshot(*lead)
+        return newest
+
     def insert(self, values: dict[str, Any]) -> None:
-        fastexec.execute(self.conn, _INSERT, values)
+        write(self.conn, self.later, _INSERT, values)
 
     def update(
         self, lead_id: uuid.UUID, values: dict[str, Any], metadata_patch: dict[str, Any]
     ) -> None:
         """Set ``values`` and merge ``metadata_patch`` into the lead's metadata."""
-        fastexec.execute(
+        write(
             self.conn,
+            self.later,
             _UPDATE_MERGING_METADATA(self.conn),
             {"_lead_id": lead_id, "_metadata": metadata_patch, **values},
         )
+
+    def serialize_count_writers(self, workspace_id: str) -> None:
+        """Wait for other transactions writing many leads of this workspace (PostgreSQL)."""
+        if self.conn.dialect.name == "postgresql":
+            fastexec.execute(self.conn, _SERIALIZE_COUNT_WRITERS, {"workspace_id": workspace_id})
 
     def move_all(self, workspace_id: str, from_stage: str, values: dict[str, Any]) -> int:
         """Move every lead of a stage at once (a stage being deleted); returns how many."""
@@ -107,7 +147,7 @@ class LeadRepository:
         return int(result.rowcount)
 
     def add_status_change(self, values: dict[str, Any]) -> None:
-        fastexec.execute(self.conn, _INSERT_HISTORY, values)
+        write(self.conn, self.later, _INSERT_HISTORY, values)
 
     def add_status_changes(self, rows: list[dict[str, Any]]) -> None:
         fastexec.execute_many(self.conn, _INSERT_HISTORY, rows)
