@@ -653,6 +653,32 @@ class TestDeliveriesProcessedTogether:
         assert one(db, Lead, id=mine[0]["lead_id"])["stage"] in ("qualified", "new")
         assert one(db, Webhook, id=tenant.webhook_id)["total_leads"] == 6
 
+    async def test_an_update_and_new_leads_in_one_batch_commit_together(
+        self,
+        client: httpx.AsyncClient,
+        tenant: Tenant,
+        db: Database,
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        """The update's history and timeline rows are held back beside the new leads':
+        each lead must still be written before the rows that refer to it."""
+        known = await post(client, tenant, {"phone": "5550206666", "product": "Solar"})
+        lead_id = known.json()["lead_id"]
+        payloads: list[dict[str, Any]] = [
+            {"phone": f"555023{i:04d}", "product": "HVAC"} for i in range(3)
+        ]
+        payloads.insert(1, {"phone": "5550206666", "product": "Solar", "status": "proposal"})
+        responses = await asyncio.gather(*[post(client, tenant, p) for p in payloads])
+
+        assert {r.status_code for r in responses} == {200}, [r.text for r in responses]
+        assert [r.json()["lead_action"] for r in responses] == ["created", "updated"] + [
+            "created"
+        ] * 2
+        assert not [r for r in caplog.records if r.name == "leadpipe.intake"]
+        assert one(db, Lead, id=lead_id)["stage"] == "proposal"
+        assert [a["activity_type"] for a in activities(db, lead_id)].count("status_updated") == 1
+        assert count(db, Lead) == 4
+
     async def test_a_bad_delivery_among_good_ones_fails_alone(
         self, client: httpx.AsyncClient, tenant: Tenant, db: Database
     ) -> None:

@@ -102,8 +102,8 @@ class _Batch:
         self.leads_counted: dict[str, tuple[int, datetime]] = {}  # per webhook: how many, last
 
     def count_lead(self, webhook_id: str, now: datetime) -> None:
-        counted, _ = self.leads_counted.get(webhook_id, (0, now))
-        self.leads_counted[webhook_id] = (counted + 1, now)
+        counted, last = self.leads_counted.get(webhook_id, (0, now))
+        self.leads_counted[webhook_id] = (counted + 1, max(last, now))
 
     def note_lead_write(self, workspace_id: str) -> None:
         self.lead_writes[workspace_id] = self.lead_writes.get(workspace_id, 0) + 1
