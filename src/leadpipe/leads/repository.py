@@ -10,7 +10,19 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Uuid, any_, bindparam, func, insert, select, text, update
+from sqlalchemy import (
+    Connection,
+    String,
+    Uuid,
+    bindparam,
+    column,
+    func,
+    insert,
+    select,
+    text,
+    true,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from leadpipe.contacts.repository import contacts_matching_text, too_short_for_trigrams
@@ -38,10 +50,35 @@ _NEWEST_ACTIVE = (
     .order_by(_l.created_at.desc())
     .limit(1)
 )
-# PostgreSQL: the active leads of a whole batch of contacts in one round trip.
-_ACTIVE_OF_CONTACTS = select(
-    _l.contact_id, _l.product_key, _l.id, _l.stage, _l.is_converted, _l.created_at
-).where(_l.contact_id == any_(bindparam("contact_ids", type_=ARRAY(Uuid()))), _l.is_active)
+# PostgreSQL: ``_NEWEST_ACTIVE`` for a whole batch of (contact, product key) pairs in one
+# round trip, each pair through the same index lookup (a lateral join on the pairs).
+_PAIRS = (
+    func.unnest(
+        bindparam("contact_ids", type_=ARRAY(Uuid())),
+        bindparam("product_keys", type_=ARRAY(String())),
+    )
+    .table_valued(column("contact_id", Uuid()), column("product_key", String()))
+    .render_derived(name="pairs")
+)
+_NEWEST_OF_PAIR = (
+    select(_l.id, _l.stage, _l.is_converted, _l.created_at)
+    .where(
+        _l.contact_id == _PAIRS.c.contact_id,
+        _l.product_key == _PAIRS.c.product_key,
+        _l.is_active,
+    )
+    .order_by(_l.created_at.desc())
+    .limit(1)
+    .lateral("newest")
+)
+_NEWEST_ACTIVE_OF_PAIRS = select(
+    _PAIRS.c.contact_id,
+    _PAIRS.c.product_key,
+    _NEWEST_OF_PAIR.c.id,
+    _NEWEST_OF_PAIR.c.stage,
+    _NEWEST_OF_PAIR.c.is_converted,
+    _NEWEST_OF_PAIR.c.created_at,
+).select_from(_PAIRS.join(_NEWEST_OF_PAIR, true()))
 _INSERT = insert(LEADS)
 _UPDATE_MERGING_METADATA = per_dialect(
     lambda d: (
@@ -107,15 +144,13 @@ class LeadRepository:
         if self.conn.dialect.name != "postgresql" or len(keys) == 1:
             return {k: self.newest_active(*k) for k in keys}
         rows = fastexec.execute(
-            self.conn, _ACTIVE_OF_CONTACTS, {"contact_ids": sorted({c for c, _ in keys})}
+            self.conn,
+            _NEWEST_ACTIVE_OF_PAIRS,
+            {"contact_ids": [c for c, _ in keys], "product_keys": [k for _, k in keys]},
         ).rows
         newest: dict[tuple[uuid.UUID, str], LeadSnapshot | None] = dict.fromkeys(keys)
         for contact_id, key, *lead in rows:
-            if (contact_id, key) not in newest:
-                continue  # another product of the same contact
-            current = newest[contact_id, key]
-            if current is None or lead[3] > current.created_at:
-                newest[contact_id, key] = LeadSnapshot(*lead)
+            newest[contact_id, key] = LeadSnapshot(*lead)
         return newest
 
     def insert(self, values: dict[str, Any]) -> None:
