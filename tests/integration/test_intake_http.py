@@ -761,45 +761,73 @@ def _refusing_inserts(db: Database, table: str, condition: str) -> Iterator[None
 
 
 class TestSeveralWorkers:
-    async def test_two_servers_writing_the_same_leads_lose_nothing_and_keep_counts(
+    """Two apps on one database, as two workers: their batches run side by side."""
+
+    @pytest.fixture
+    async def workers(self, settings: Settings, db: Database) -> Any:
+        clients = [
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=create_app(settings, db)), base_url="http://t"
+            )
+            for _ in range(2)
+        ]
+        yield clients
+        for c in clients:
+            await c.aclose()
+
+    async def test_new_people_posted_to_both_at_once_are_created_once(
+        self, workers: list[httpx.AsyncClient], tenant: Tenant, db: Database
+    ) -> None:
+        """A batch that inserts a person another worker's batch inserted first fails, and
+        its deliveries are processed again one by one: nothing is lost or doubled."""
+        payloads = [{"phone": f"555041{i % 20:04d}", "product": "Solar"} for i in range(80)]
+        responses = await asyncio.gather(
+            *[post(workers[i % 2], tenant, p) for i, p in enumerate(payloads)]
+        )
+
+        assert {r.status_code for r in responses} == {200}, {r.text for r in responses}
+        assert count(db, Contact) == 20
+        assert sorted(r.json()["match_type"] for r in responses).count("new") == 20
+        assert one(db, Webhook, id=tenant.webhook_id)["total_leads"] == 80
+        assert len(inbound_log(db, tenant.webhook_id)) == 80
+        assert_counts_kept(db)
+
+    async def test_batches_writing_the_same_leads_neither_deadlock_nor_lose_updates(
         self,
-        settings: Settings,
-        db: Database,
+        workers: list[httpx.AsyncClient],
         tenant: Tenant,
+        db: Database,
         caplog: pytest.LogCaptureFixture,
     ) -> None:
-        """Two apps on one database (two workers): their batches, each writing many leads
-        and so many kept counts, run side by side without deadlocks or lost updates."""
+        """Batches of both workers write many leads of different people, and so the same
+        kept counts, in every order. Each worker's deliveries come through a webhook of
+        its own (the webhook's counter row would otherwise make the batches take turns)."""
+        hooks = [tenant, make_tenant(db, tenant.workspace_id)]
+        people = [f"555040{i:04d}" for i in range(120)]
+        for phone in people:  # known people: no batch can fail for inserting one twice
+            assert (await post(workers[0], tenant, {"phone": phone})).status_code == 200
         statuses = ["new", "contacted", "qualified", "proposal", "negotiation", "won", "lost"]
         products = ["Solar", "HVAC", "Roofing"]
         payloads = [
             {
-                "phone": f"555040{i % 25:04d}",
+                "phone": people[i % 120],
                 "product": products[i % 3],
                 "status": statuses[i % 7],
                 "estimated_value": 1000 + i,
             }
             for i in range(240)
         ]
-        apps = [create_app(settings, db), create_app(settings, db)]
-        clients = [
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=a), base_url="http://t")
-            for a in apps
-        ]
-        try:
-            responses = await asyncio.gather(
-                *[post(clients[i % 2], tenant, p) for i, p in enumerate(payloads)]
-            )
-        finally:
-            for c in clients:
-                await c.aclose()
+        responses = await asyncio.gather(
+            *[post(workers[i % 2], hooks[i % 2], p) for i, p in enumerate(payloads)]
+        )
 
         assert {r.status_code for r in responses} == {200}, {r.text for r in responses}
         # No batch failed and fell back to one delivery at a time (a deadlock would).
         assert not [r for r in caplog.records if r.name == "leadpipe.intake"]
-        assert count(db, Contact) == 25
-        assert one(db, Webhook, id=tenant.webhook_id)["total_leads"] == 240
-        assert len(inbound_log(db, tenant.webhook_id)) == 240
+        assert count(db, Contact) == 120
+        assert one(db, Webhook, id=hooks[0].webhook_id)["total_leads"] == 120 + 120
+        assert one(db, Webhook, id=hooks[1].webhook_id)["total_leads"] == 120
+        assert len(inbound_log(db, hooks[1].webhook_id)) == 120
         assert_counts_kept(db)
 
 

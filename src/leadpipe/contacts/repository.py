@@ -71,6 +71,7 @@ _FIND_MANY = select(_c.id, _c.crm_id, _c.phone_number, _c.email).where(
     ),
 )
 
+_INSERT = sa_insert(CONTACTS)
 _INSERT_IF_NEW = per_dialect(
     lambda d: insert(d, CONTACTS).on_conflict_do_nothing().returning(_c.id)
 )
@@ -132,6 +133,11 @@ class ContactRepository:
         ).rows
         found = [ContactIdentity(*row) for row in rows]
         return [[c for c in found if holds_any(c, i)] for i in identities]
+
+    def insert(self, values: dict[str, Any]) -> None:
+        """Insert, failing (IntegrityError) if one of its identities exists already. On
+        PostgreSQL in a pipeline, the failure arrives later, with the next result read."""
+        fastexec.execute(self.conn, _INSERT, values)
 
     def insert_if_new(self, values: dict[str, Any]) -> uuid.UUID | None:
         """Insert unless a unique identity already exists (a concurrent insert won)."""

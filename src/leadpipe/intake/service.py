@@ -94,8 +94,11 @@ class _Batch:
     a batch (``IntakeService._in_transaction``).
     """
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, *, optimistic: bool) -> None:
         self.conn = conn
+        # Whether new contacts are inserted without waiting for the database's answer:
+        # batches of several deliveries do that, and are undone whole on a conflict.
+        self.optimistic = optimistic
         self.later = WriteBehind(conn)
         self.contexts: dict[str, WebhookContext | None] = {}
         self.lead_writes: dict[str, int] = {}  # per workspace
@@ -231,7 +234,7 @@ class IntakeService:
         see another's held-back writes. Then the deliveries write, in the contacts' global
         lock order.
         """
-        batch = _Batch(conn)
+        batch = _Batch(conn, optimistic=len(runs) > 1)
         outcomes: dict[int, IntakeResult | Exception] = {}
         refused: list[tuple[int, _Run, Exception]] = []
         checked: list[tuple[int, _Checked]] = []
@@ -442,7 +445,15 @@ class IntakeService:
                     values["sub_source"] = sub.sub_source
                 contacts.update_fields(match.matched.id, values, sub.custom_fields)
                 return ContactOutcome(match.matched.id, match.match_type)
-            new_id = contacts.insert_if_new(self._new_contact(ctx, match.scope, sub, now))
+            contact_id = uuid7()
+            values = self._new_contact(contact_id, ctx, match.scope, sub, now)
+            if batch.optimistic:
+                # No waiting for the answer: a concurrent delivery that created this
+                # person first makes the insert fail, and with it the batch, whose
+                # deliveries are then processed one by one (the branch below).
+                contacts.insert(values)
+                return ContactOutcome(contact_id, MatchType.NEW)
+            new_id = contacts.insert_if_new(values)
             if new_id is not None:
                 return ContactOutcome(new_id, MatchType.NEW)
             # A concurrent delivery created this person first: match it on the next pass.
@@ -452,10 +463,10 @@ class IntakeService:
 
     @staticmethod
     def _new_contact(
-        ctx: WebhookContext, scope: str, sub: Submission, now: datetime
+        contact_id: uuid.UUID, ctx: WebhookContext, scope: str, sub: Submission, now: datetime
     ) -> dict[str, Any]:
         return {
-            "id": uuid7(),
+            "id": contact_id,
             "workspace_id": ctx.workspace_id,
             "identity_scope": scope,
             "crm_id": sub.identity.crm_id,
@@ -678,7 +689,7 @@ class IntakeService:
         A failure to log must not hide the error being reported, so it is only logged."""
         try:
             with db.transaction() as conn:
-                batch = _Batch(conn)
+                batch = _Batch(conn, optimistic=False)
                 self._log_error(run, batch, exc)
                 batch.later.flush()
         except Exception:

@@ -91,7 +91,8 @@ _INSERT_HISTORY = insert(STATUS_HISTORY)
 # PostgreSQL keeps lead_counts by triggers, one statement at a time. A transaction that
 # writes several leads (intake's batches) locks counter rows in no particular order, and
 # two of them could deadlock; they take this lock on their workspace first, just before
-# their lead writes and the COMMIT go out together.
+# their lead writes and the COMMIT go out together. (Batches of one webhook take turns on
+# its counter row anyway; batches of two webhooks of a workspace need the lock.)
 _SERIALIZE_COUNT_WRITERS = text(
     "SELECT pg_advisory_xact_lock(hashtextextended('leadpipe.lead_counts:' || :workspace_id, 0))"
 )
