@@ -202,3 +202,59 @@ def _process_results(
             values[i] = process(values[i])
         processed.append(tuple(values))
     return processed
+
+
+def insert_rows(conn: Connection, stmt: Insert, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert ``rows``, which may each leave out different columns (those get their
+    defaults): on PostgreSQL in one multi-row statement, elsewhere one execution per row.
+
+    In a pipeline psycopg sends every statement with a system call of its own, and
+    PostgreSQL runs each through the executor and the ``leads`` count trigger: one
+    statement for a batch's rows saved about 7% of intake's CPU on the 2-core machine.
+    Its text changes with the number of rows, so it is not prepared; it is written with
+    PostgreSQL's own ``$n`` placeholders for a raw cursor, which psycopg does not parse.
+    """
+    if conn.dialect.name != "postgresql" or len(rows) == 1:
+        by_keys: dict[frozenset[str], list[dict[str, Any]]] = {}
+        for row in rows:
+            by_keys.setdefault(frozenset(row), []).append(row)
+        for same_keys in by_keys.values():
+            execute_many(conn, stmt, same_keys)
+        return
+    plan = _plan(conn, stmt, frozenset().union(*rows))  # bind processors, Python defaults
+    processors = dict(plan.processors)
+    defaults = dict(plan.defaults)
+    names = sorted(frozenset().union(*rows) | defaults.keys())
+    params: list[Any] = []
+    tuples = []
+    for row in rows:
+        cells = []
+        for name in names:
+            if name in row:
+                value = row[name]
+            elif name in defaults:
+                value = defaults[name]()
+            else:  # the column's server default, as when an INSERT leaves it out
+                cells.append("DEFAULT")
+                continue
+            process = processors.get(name)
+            params.append(value if process is None else process(value))
+            cells.append(f"${len(params)}")
+        tuples.append(f"({', '.join(cells)})")
+    quote = conn.dialect.identifier_preparer
+    table = stmt.table
+    sql = (
+        f"INSERT INTO {quote.format_table(table)} "
+        f"({', '.join(quote.quote(table.c[n].name) for n in names)}) VALUES {', '.join(tuples)}"
+    )
+    import psycopg  # only PostgreSQL gets here
+
+    cursor = psycopg.RawCursor(conn.connection.driver_connection)  # type: ignore[arg-type]
+    try:
+        cursor.execute(sql, params)
+    except conn.dialect.loaded_dbapi.Error as err:
+        raise DBAPIError.instance(
+            sql, params, err, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect
+        ) from err
+    finally:
+        cursor.close()
