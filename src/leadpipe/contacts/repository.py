@@ -27,6 +27,7 @@ from leadpipe.storage import fastexec
 from leadpipe.storage.base import table_of
 from leadpipe.storage.dialect import ContainsIgnoringCase, insert, json_merge, per_dialect
 from leadpipe.storage.models import Contact
+from leadpipe.storage.writebehind import WriteBehind, write
 
 CONTACTS = table_of(Contact)
 _c = CONTACTS.c
@@ -82,8 +83,11 @@ _UPDATE_MERGING = per_dialect(
 
 
 class ContactRepository:
-    def __init__(self, conn: Connection) -> None:
+    """``later``, when given, holds plain inserts to the end of the transaction."""
+
+    def __init__(self, conn: Connection, later: WriteBehind | None = None) -> None:
         self.conn = conn
+        self.later = later
 
     def find_by_identity(
         self, workspace_id: str, scope: str, identity: Identity
@@ -135,9 +139,9 @@ class ContactRepository:
         return [[c for c in found if holds_any(c, i)] for i in identities]
 
     def insert(self, values: dict[str, Any]) -> None:
-        """Insert, failing (IntegrityError) if one of its identities exists already. On
-        PostgreSQL in a pipeline, the failure arrives later, with the next result read."""
-        fastexec.execute(self.conn, _INSERT, values)
+        """Insert, failing (IntegrityError) if one of its identities exists already: when
+        held back or pipelined, only at the end of the transaction."""
+        write(self.conn, self.later, _INSERT, values)
 
     def insert_if_new(self, values: dict[str, Any]) -> uuid.UUID | None:
         """Insert unless a unique identity already exists (a concurrent insert won)."""

@@ -448,10 +448,11 @@ class IntakeService:
             contact_id = uuid7()
             values = self._new_contact(contact_id, ctx, match.scope, sub, now)
             if batch.optimistic:
-                # No waiting for the answer: a concurrent delivery that created this
-                # person first makes the insert fail, and with it the batch, whose
-                # deliveries are then processed one by one (the branch below).
-                contacts.insert(values)
+                # Held back with the batch's other inserts, unanswered: a concurrent
+                # delivery that created this person first makes the insert fail, and with
+                # it the batch, whose deliveries are then processed one by one (the branch
+                # below). Nothing in the batch reads the new contact back.
+                ContactRepository(batch.conn, batch.later).insert(values)
                 return ContactOutcome(contact_id, MatchType.NEW)
             new_id = contacts.insert_if_new(values)
             if new_id is not None:
