@@ -125,7 +125,7 @@ class TestBatcher:
         )
         assert [type(o) for o in outcomes] == [RuntimeError, RuntimeError]
 
-    async def test_items_wait_while_batches_are_busy_and_then_go_together(self) -> None:
+    async def test_items_wait_while_a_batch_is_busy_and_then_go_together(self) -> None:
         from leadpipe.kit.batching import Batcher
 
         calls: list[list[int]] = []
@@ -136,16 +136,13 @@ class TestBatcher:
             await release.wait()
             return list(items)
 
-        batcher: Batcher[int, int] = Batcher(handle, concurrency=2)
+        batcher: Batcher[int, int] = Batcher(handle)
         first = [asyncio.create_task(batcher.submit(i)) for i in (0, 1)]
         await asyncio.sleep(0.01)
-        second = asyncio.create_task(batcher.submit(2))
+        later = [asyncio.create_task(batcher.submit(i)) for i in (2, 3, 4)]
         await asyncio.sleep(0.01)
-        third = asyncio.create_task(batcher.submit(3))
-        fourth = asyncio.create_task(batcher.submit(4))
-        await asyncio.sleep(0.01)
-        assert calls == [[0, 1], [2]]  # two batches busy: 3 and 4 wait
+        assert calls == [[0, 1]]  # the first batch is busy: 2, 3 and 4 wait
 
         release.set()
-        assert await asyncio.gather(*first, second, third, fourth) == [0, 1, 2, 3, 4]
-        assert calls == [[0, 1], [2], [3, 4]]
+        assert await asyncio.gather(*first, *later) == [0, 1, 2, 3, 4]
+        assert calls == [[0, 1], [2, 3, 4]]

@@ -809,19 +809,17 @@ async def forget_expired_deliveries_periodically(
 
 class IntakeLine:
     """How the webhook endpoint hands deliveries to the database: deliveries that arrive
-    together share a transaction (``ingest_together``, group commit).
+    together share a transaction (``ingest_together``, group commit), one batch at a time
+    per worker; what arrives meanwhile forms the next batch.
 
-    On SQLite the batch runs right on the event loop, one at a time: SQLite has one writer
-    anyway. On PostgreSQL, whose writers run in parallel, a few batches run at once on the
-    thread pool, and what arrives meanwhile waits for the next batch.
+    On SQLite the batch runs right on the event loop: SQLite has one writer anyway. On
+    PostgreSQL it runs on the thread pool, while the loop goes on reading requests.
     """
 
-    def __init__(self, db: Database, *, idempotency_days: int, concurrency: int = 2) -> None:
+    def __init__(self, db: Database, *, idempotency_days: int) -> None:
         self.db = db
         self.idempotency_days = idempotency_days
-        self._batcher: Batcher[Delivery, IntakeResult] = Batcher(
-            self._together, concurrency=1 if db.dialect == "sqlite" else concurrency
-        )
+        self._batcher: Batcher[Delivery, IntakeResult] = Batcher(self._together)
 
     async def submit(self, delivery: Delivery) -> IntakeResult:
         return await self._batcher.submit(delivery)
