@@ -1,7 +1,8 @@
 """The intake pipeline: a delivery becomes a deduplicated contact and a new or updated lead.
 
-One transaction per delivery: contact, lead, timeline, stage history, webhook counters and
-the intake log are written together or not at all.
+Deliveries that arrive together share one transaction (``IntakeService.ingest_together``);
+a delivery's contact, lead, timeline, stage history, webhook counter and intake log entry
+are written together with it or not at all.
 """
 
 from __future__ import annotations
