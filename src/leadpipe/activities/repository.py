@@ -11,10 +11,9 @@ from sqlalchemy import Connection, insert, select
 
 from leadpipe.activities.rules import ActivityDraft
 from leadpipe.kit.ids import uuid7
-from leadpipe.storage import fastexec
 from leadpipe.storage.base import table_of
 from leadpipe.storage.models import LeadActivity
-from leadpipe.storage.writebehind import WriteBehind
+from leadpipe.storage.writebehind import WriteBehind, write_many
 
 ACTIVITIES = table_of(LeadActivity)
 _INSERT = insert(ACTIVITIES)
@@ -28,10 +27,7 @@ class ActivityRepository:
         self.later = later
 
     def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
-        if self.later is None:
-            fastexec.execute_many(self.conn, _INSERT, rows)
-        else:
-            self.later.add_many(_INSERT, rows)
+        write_many(self.conn, self.later, _INSERT, rows)
 
     def add_automated(
         self,

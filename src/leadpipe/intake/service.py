@@ -74,7 +74,6 @@ class ContactOutcome:
 class _ContactMatch:
     """What the contact lookup found for a submission, before anything is written."""
 
-    scope: str
     candidates: list[ContactIdentity]
     matched: ContactIdentity | None
     match_type: MatchType
@@ -237,14 +236,12 @@ class IntakeService:
         """
         batch = _Batch(conn, optimistic=len(runs) > 1)
         outcomes: dict[int, IntakeResult | Exception] = {}
-        refused: list[tuple[int, _Run, Exception]] = []
         checked: list[tuple[int, _Checked]] = []
         for i, run in enumerate(runs):
             try:
                 checked.append((i, self._check(run, batch)))
             except LeadpipeError as exc:
                 outcomes[i] = exc
-                refused.append((i, run, exc))
 
         end = len(runs)
         taken: set[Any] = set()
@@ -260,7 +257,6 @@ class IntakeService:
                 ready.append((i, item))
             except LeadpipeError as exc:
                 outcomes[i] = exc
-                refused.append((i, item.run, exc))
 
         ready.sort(key=lambda entry: entry[1].lock_order())
         leads_known = self._newest_leads(batch, [item for _, item in ready])
@@ -271,13 +267,13 @@ class IntakeService:
                 if item.run.wrote:
                     raise
                 outcomes[i] = exc
-                refused.append((i, item.run, exc))
-        if log_refusals:  # those of this transaction; the rest are checked again in the next
-            for i, run, refusal in refused:
-                if i < end:
-                    self._log_error(run, batch, refusal)
+        done = [outcomes[i] for i in range(end)]  # the rest are checked again in the next
+        if log_refusals:
+            for run, outcome in zip(runs[:end], done, strict=True):
+                if isinstance(outcome, Exception):
+                    self._log_error(run, batch, outcome)
         self._finish(batch)
-        return [outcomes[i] for i in range(end)]
+        return done
 
     def _finish(self, batch: _Batch) -> None:
         """Send the writes held back: counters first, then rows in dependency order."""
@@ -339,7 +335,7 @@ class IntakeService:
                     )
                 ],
             )
-        return _ContactMatch(item.scope, candidates, matched, match_type)
+        return _ContactMatch(candidates, matched, match_type)
 
     @staticmethod
     def _newest_leads(
@@ -447,7 +443,7 @@ class IntakeService:
                 contacts.update_fields(match.matched.id, values, sub.custom_fields)
                 return ContactOutcome(match.matched.id, match.match_type)
             contact_id = uuid7()
-            values = self._new_contact(contact_id, ctx, match.scope, sub, now)
+            values = self._new_contact(contact_id, ctx, item.scope, sub, now)
             if batch.optimistic:
                 # Held back with the batch's other inserts, unanswered: a concurrent
                 # delivery that created this person first makes the insert fail, and with

@@ -221,10 +221,11 @@ def insert_rows(conn: Connection, stmt: Insert, rows: Sequence[dict[str, Any]]) 
         for same_keys in by_keys.values():
             execute_many(conn, stmt, same_keys)
         return
-    plan = _plan(conn, stmt, frozenset().union(*rows))  # bind processors, Python defaults
+    given: frozenset[str] = frozenset().union(*rows)
+    plan = _plan(conn, stmt, given)  # bind processors, Python defaults
     processors = dict(plan.processors)
     defaults = dict(plan.defaults)
-    names = sorted(frozenset().union(*rows) | defaults.keys())
+    names = sorted(given | defaults.keys())
     params: list[Any] = []
     tuples = []
     for row in rows:

@@ -12,7 +12,7 @@ client's.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Insert, MetaData, Table
@@ -40,9 +40,6 @@ class WriteBehind:
         for params in rows:
             self.add(stmt, params)
 
-    def __bool__(self) -> bool:
-        return bool(self._inserts or self._updates)
-
     def flush(self) -> None:
         """Run everything held, parents before children: a lead before its timeline."""
         held: list[tuple[UpdateBase, list[dict[str, Any]]]] = [
@@ -66,6 +63,16 @@ def write(
         fastexec.execute(conn, stmt, params)
     else:
         later.add(stmt, params)
+
+
+def write_many(
+    conn: Connection, later: WriteBehind | None, stmt: UpdateBase, rows: Sequence[dict[str, Any]]
+) -> None:
+    """``write`` for several rows of one statement."""
+    if later is None:
+        fastexec.execute_many(conn, stmt, rows)
+    else:
+        later.add_many(stmt, rows)
 
 
 def _dependency_order(stmt: UpdateBase) -> tuple[int, int]:
