@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import random
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -64,7 +65,9 @@ class Connection:
 def encode_requests(url: str, count: int, seed: int) -> tuple[str, int, list[bytes]]:
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    factory = PayloadFactory(seed)
+    # Repeats wait for 500 newer people: at full speed the connections that open last
+    # send their first request after hundreds of others.
+    factory = PayloadFactory(seed, tag=f"b{seed}", settle=500)
     requests = []
     for _ in range(count):
         body = orjson.dumps(factory.next())
@@ -166,8 +169,15 @@ def main() -> None:
         default=2000.0,
         help="payloads prepared per second of full-speed run",
     )
-    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="the same seed posts the same people again (then known contacts); default: new",
+    )
     args = parser.parse_args()
+    if args.seed is None:
+        args.seed = random.SystemRandom().randrange(1_000_000)
 
     # Payloads are made before the clock starts; full speed gets up to --max-rate per second.
     count = int(max(args.rate, args.max_rate) * args.duration) + 1000
@@ -177,6 +187,7 @@ def main() -> None:
     _, _, warmup = encode_requests(args.url, 500, args.seed + 1000)
     asyncio.run(full_speed(host, port, warmup, 8, 2.0))
     print(machine.describe())
+    print(f"seed {args.seed}")
     if args.mode in ("both", "rate"):
         results = asyncio.run(fixed_rate(host, port, requests, args.rate, args.duration, 256))
         report(f"fixed rate {args.rate:.0f}/s for {args.duration:.0f} s", results)

@@ -128,11 +128,20 @@ class Person:
 
 
 class PayloadFactory:
-    """Payloads as providers send them; about ``repeat`` of them are for known people."""
+    """Payloads as providers send them; about ``repeat`` of them are for known people.
 
-    def __init__(self, seed: int = 7, repeat: float = 0.3) -> None:
+    ``tag`` goes into every crm_id and email address: factories with different tags make
+    different people (their phone numbers come from ``seed``), so that a benchmark run's
+    new people are new to a database that earlier runs filled. Repeats skip the ``settle``
+    people made last, whose first delivery may still be on its way when posting is
+    concurrent.
+    """
+
+    def __init__(self, seed: int = 7, repeat: float = 0.3, tag: str = "", settle: int = 50) -> None:
         self.rng = random.Random(seed)
         self.repeat = repeat
+        self.tag = tag
+        self.settle = settle
         self.people: list[tuple[Person, str]] = []  # (person, product)
         self._serial = 0
 
@@ -149,8 +158,8 @@ class PayloadFactory:
             first,
             last,
             phone,
-            f"{first.lower()}.{last.lower()}{self._serial}@example.com",
-            f"CRM{100000 + self._serial}",
+            f"{first.lower()}.{last.lower()}{self.tag}{self._serial}@example.com",
+            f"CRM{self.tag}{100000 + self._serial}",
             city,
             state,
             f"{zip3}{r.randint(0, 99):02d}",
@@ -170,7 +179,7 @@ class PayloadFactory:
         r = self.rng
         # Repeats pick people seen a while ago, so that under concurrent posting their
         # first delivery has been processed before a status update names them by crm_id.
-        known = self.people[: len(self.people) - 50]
+        known = self.people[: len(self.people) - self.settle]
         if known and r.random() < self.repeat:
             person, product = r.choice(known)
             if r.random() < 0.75:  # a provider reporting progress on the same opportunity
