@@ -16,7 +16,14 @@ from leadpipe.config import Settings
 from leadpipe.intake.examples import SEED_NEW_LEAD, SEED_STATUS_UPDATE
 from leadpipe.leads.repository import LeadRepository
 from leadpipe.storage.engine import Database
-from leadpipe.storage.models import Contact, Lead, LeadStatusHistory, Webhook, WebhookDelivery
+from leadpipe.storage.models import (
+    Contact,
+    Lead,
+    LeadStatusHistory,
+    Webhook,
+    WebhookDelivery,
+    Workspace,
+)
 from tests.conftest import Tenant, make_tenant
 from tests.integration.helpers import (
     activities,
@@ -514,6 +521,58 @@ class TestBookkeeping:
         assert b.json()["contact_id"] != a["contact_id"]
         assert c.json()["contact_id"] == b.json()["contact_id"]
         assert count(db, Contact) == 2
+
+
+class TestWebhookChanges:
+    """Each worker remembers the webhooks it has seen, and confirms them with each batch:
+    a change applies to the very next delivery."""
+
+    async def test_disabling_and_enabling_a_webhook_applies_at_once(
+        self, client: httpx.AsyncClient, tenant: Tenant, db: Database
+    ) -> None:
+        assert (await post(client, tenant, {"phone": "5551110001"})).status_code == 200
+
+        _set_webhook(db, tenant, is_active=False)
+        refused = await post(client, tenant, {"phone": "5551110002"})
+        _set_webhook(db, tenant, is_active=True)
+        accepted = await post(client, tenant, {"phone": "5551110003"})
+
+        assert (refused.status_code, accepted.status_code) == (404, 200)
+        phones = {c["phone_number"] for c in rows(db, Contact)}
+        assert phones == {"+15551110001", "+15551110003"}
+
+    async def test_a_new_region_and_mapping_apply_to_the_next_delivery(
+        self, client: httpx.AsyncClient, tenant: Tenant, db: Database
+    ) -> None:
+        before = (await post(client, tenant, {"phone": "0412 345 678"})).json()
+
+        with db.transaction() as conn:
+            conn.execute(Workspace.__table__.update().values(default_region="AU"))
+        _set_webhook(db, tenant, field_mapping={"mobile": "phone_number"})
+        after = (await post(client, tenant, {"mobile": "0412 345 678"})).json()
+
+        assert one(db, Contact, id=before["contact_id"])["phone_number"] == "+10412345678"
+        assert one(db, Contact, id=after["contact_id"])["phone_number"] == "+61412345678"
+
+    async def test_deliveries_to_a_disabled_workspace_are_refused(
+        self, client: httpx.AsyncClient, db: Database
+    ) -> None:
+        tenant = make_tenant(db, workspace_id="gone")
+        assert (await post(client, tenant, {"phone": "5551110004"})).status_code == 200
+        with db.transaction() as conn:
+            conn.execute(Workspace.__table__.update().values(is_active=False))
+
+        response = await post(client, tenant, {"phone": "5551110005"})
+
+        assert response.status_code == 404
+        assert count(db, Contact, workspace_id="gone") == 1
+
+
+def _set_webhook(db: Database, tenant: Tenant, **values: Any) -> None:
+    with db.transaction() as conn:
+        conn.execute(
+            Webhook.__table__.update().where(Webhook.id == tenant.webhook_id).values(**values)
+        )
 
 
 class TestIdempotency:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -99,10 +100,20 @@ class WebhookRepository:
         self.conn = conn
 
     def context(self, webhook_id: str) -> WebhookContext | None:
-        row = fastexec.execute(self.conn, _CONTEXT(self.conn), {"webhook_id": webhook_id}).first()
-        if row is None:
-            return None
-        return WebhookContext(**{**row, "stages": stages_from_json(row["stages"])})
+        return self.context_later(webhook_id)()
+
+    def context_later(self, webhook_id: str) -> Callable[[], WebhookContext | None]:
+        """``context``, sent now and read when called: in a pipelined transaction it shares
+        a round trip with the statements read before that."""
+        pending = fastexec.submit(self.conn, _CONTEXT(self.conn), {"webhook_id": webhook_id})
+
+        def read() -> WebhookContext | None:
+            row = pending.result().first()
+            if row is None:
+                return None
+            return WebhookContext(**{**row, "stages": stages_from_json(row["stages"])})
+
+        return read
 
     def insert(self, values: dict[str, Any]) -> None:
         self.conn.execute(insert(WEBHOOKS), values)

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -62,6 +63,8 @@ log = logging.getLogger("leadpipe.intake")
 # A concurrent writer can take an identity between our read and our write; the whole
 # delivery is then retried, and the next attempt sees that writer's contact.
 MAX_ATTEMPTS = 3
+# Webhook contexts kept in memory per process (a few KB each); beyond that, forgotten.
+MAX_KNOWN_CONTEXTS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +104,9 @@ class _Batch:
         self.optimistic = optimistic
         self.later = WriteBehind(conn)
         self.contexts: dict[str, WebhookContext | None] = {}
+        # Webhooks whose context the batch took from memory, and their reads from the
+        # database, still on their way (``IntakeService._confirm_contexts``).
+        self.unconfirmed: dict[str, Callable[[], WebhookContext | None]] = {}
         self.lead_writes: dict[str, int] = {}  # per workspace
         self.leads_counted: dict[str, tuple[int, datetime]] = {}  # per webhook: how many, last
 
@@ -151,6 +157,12 @@ class _Checked:
 
 
 class IntakeService:
+    def __init__(self) -> None:
+        # The context of each webhook as this process last read it. A batch checks its
+        # deliveries against it while the database's current one travels with the contact
+        # lookup, in the same round trip; the batch starts over if the two differ.
+        self._known_contexts: dict[str, WebhookContext] = {}
+
     def ingest(
         self,
         db: Database,
@@ -229,12 +241,39 @@ class IntakeService:
         each, in order (a refusal as its exception).
 
         First everything is read: webhooks, payloads, then the contacts of all deliveries
-        in one query, then their leads in another. A delivery that shares a contact or an
-        identity with an earlier one ends the batch there, so that no delivery needs to
-        see another's held-back writes. Then the deliveries write, in the contacts' global
-        lock order.
+        in one query, then their leads in another. A webhook this process has seen before
+        is taken from memory and confirmed by the round trip of the contact lookup. A
+        delivery that shares a contact or an identity with an earlier one ends the batch
+        there, so that no delivery needs to see another's held-back writes. Then the
+        deliveries write, in the contacts' global lock order.
         """
         batch = _Batch(conn, optimistic=len(runs) > 1)
+        outcomes, ready, end = self._read(batch, runs)
+        while not self._confirm_contexts(batch):
+            outcomes, ready, end = self._read(batch, runs)
+
+        ready.sort(key=lambda entry: entry[1].lock_order())
+        leads_known = self._newest_leads(batch, [item for _, item in ready])
+        for i, item in ready:
+            try:
+                outcomes[i] = self._write(item, batch, leads_known)
+            except LeadpipeError as exc:
+                if item.run.wrote:
+                    raise
+                outcomes[i] = exc
+        done = [outcomes[i] for i in range(end)]  # the rest are checked again in the next
+        if log_refusals:
+            for run, outcome in zip(runs[:end], done, strict=True):
+                if isinstance(outcome, Exception):
+                    self._log_error(run, batch, outcome)
+        self._finish(batch)
+        return done
+
+    def _read(
+        self, batch: _Batch, runs: list[_Run]
+    ) -> tuple[dict[int, IntakeResult | Exception], list[tuple[int, _Checked]], int]:
+        """Check the deliveries and find their contacts, writing nothing: the refusals by
+        position, the deliveries ready to write, and where the batch ends."""
         outcomes: dict[int, IntakeResult | Exception] = {}
         checked: list[tuple[int, _Checked]] = []
         for i, run in enumerate(runs):
@@ -257,23 +296,28 @@ class IntakeService:
                 ready.append((i, item))
             except LeadpipeError as exc:
                 outcomes[i] = exc
+        return outcomes, ready, end
 
-        ready.sort(key=lambda entry: entry[1].lock_order())
-        leads_known = self._newest_leads(batch, [item for _, item in ready])
-        for i, item in ready:
-            try:
-                outcomes[i] = self._write(item, batch, leads_known)
-            except LeadpipeError as exc:
-                if item.run.wrote:
-                    raise
-                outcomes[i] = exc
-        done = [outcomes[i] for i in range(end)]  # the rest are checked again in the next
-        if log_refusals:
-            for run, outcome in zip(runs[:end], done, strict=True):
-                if isinstance(outcome, Exception):
-                    self._log_error(run, batch, outcome)
-        self._finish(batch)
-        return done
+    def _confirm_contexts(self, batch: _Batch) -> bool:
+        """Whether the webhook contexts the batch took from memory are still current. If
+        not, the batch now holds the current ones and must be read again."""
+        current = True
+        for webhook_id, read in batch.unconfirmed.items():
+            ctx = read()
+            self._remember(webhook_id, ctx)
+            if ctx != batch.contexts[webhook_id]:
+                batch.contexts[webhook_id] = ctx
+                current = False
+        batch.unconfirmed.clear()
+        return current
+
+    def _remember(self, webhook_id: str, ctx: WebhookContext | None) -> None:
+        if ctx is None:  # unknown webhooks are not kept: anyone can make up their ids
+            self._known_contexts.pop(webhook_id, None)
+            return
+        if len(self._known_contexts) >= MAX_KNOWN_CONTEXTS:
+            self._known_contexts.clear()
+        self._known_contexts[webhook_id] = ctx
 
     def _finish(self, batch: _Batch) -> None:
         """Send the writes held back: counters first, then rows in dependency order."""
@@ -386,18 +430,28 @@ class IntakeService:
             deliveries.store_response(ctx.id, d.delivery_key, 200, body)
         return IntakeResult(200, body)
 
-    @staticmethod
-    def _resolve_webhook(run: _Run, batch: _Batch) -> WebhookContext:
+    def _resolve_webhook(self, run: _Run, batch: _Batch) -> WebhookContext:
         d = run.delivery
         if d.webhook_id in batch.contexts:
             ctx = batch.contexts[d.webhook_id]
         else:
-            ctx = WebhookRepository(batch.conn).context(d.webhook_id)
-            batch.contexts[d.webhook_id] = ctx
+            ctx = batch.contexts[d.webhook_id] = self._context(batch, d.webhook_id)
         if ctx is None or not ctx.is_active or not ctx.workspace_active:
             raise NotFound(f"Webhook '{d.webhook_id}' is not configured or is disabled")
         if d.workspace_header is not None and d.workspace_header != ctx.workspace_id:
             raise Forbidden("x-workspace-id does not match the webhook's workspace")
+        return ctx
+
+    def _context(self, batch: _Batch, webhook_id: str) -> WebhookContext | None:
+        """The webhook's context as last read, to be confirmed (``_confirm_contexts``), or
+        read now when this process has not seen the webhook yet."""
+        webhooks = WebhookRepository(batch.conn)
+        known = self._known_contexts.get(webhook_id)
+        if known is not None:
+            batch.unconfirmed[webhook_id] = webhooks.context_later(webhook_id)
+            return known
+        ctx = webhooks.context(webhook_id)
+        self._remember(webhook_id, ctx)
         return ctx
 
     def _replay(self, run: _Run, batch: _Batch, ctx: WebhookContext) -> IntakeResult:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import Connection, Insert, Update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement, ColumnElement
 
@@ -115,26 +115,44 @@ def _bind(plan: _Plan, params: dict[str, Any]) -> Any:
     return values
 
 
-def _run(
-    conn: Connection, plan: _Plan, params: Any, many: bool
-) -> tuple[list[tuple[Any, ...]], tuple[Any, ...]]:
-    """The rows, and the driver's type code of each column (some result processors, such
-    as psycopg's for NUMERIC, depend on it)."""
+def _send(conn: Connection, plan: _Plan, params: Any, many: bool) -> Any:
+    """Run the statement; in a pipeline, only send it. Returns the cursor, to read from."""
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         if many:
             cursor.executemany(plan.sql, params)
-            return [], ()
-        cursor.execute(plan.sql, params)
+        else:
+            cursor.execute(plan.sql, params)
+    except conn.dialect.loaded_dbapi.Error as err:
+        cursor.close()
+        raise _wrapped(conn, plan.sql, params, err) from err
+    except BaseException:
+        cursor.close()
+        raise
+    return cursor
+
+
+def _receive(
+    conn: Connection, plan: _Plan, params: Any, cursor: Any
+) -> tuple[list[tuple[Any, ...]], tuple[Any, ...]]:
+    """The rows, and the driver's type code of each column (some result processors, such
+    as psycopg's for NUMERIC, depend on it). Closes the cursor."""
+    try:
         if not plan.columns:
             return [], ()
-        return list(cursor.fetchall()), tuple(d[1] for d in cursor.description)
+        rows = list(cursor.fetchall())
+        return rows, tuple(d[1] for d in cursor.description)
     except conn.dialect.loaded_dbapi.Error as err:
-        raise DBAPIError.instance(
-            plan.sql, params, err, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect
-        ) from err
+        raise _wrapped(conn, plan.sql, params, err) from err
     finally:
         cursor.close()
+
+
+def _wrapped(conn: Connection, sql: str, params: Any, err: Exception) -> StatementError:
+    """The driver's error as SQLAlchemy raises it (IntegrityError and so on)."""
+    return DBAPIError.instance(
+        sql, params, err, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect
+    )
 
 
 class Rows:
@@ -157,9 +175,32 @@ class Rows:
 
 
 def execute(conn: Connection, stmt: ClauseElement, params: dict[str, Any]) -> Rows:
+    return submit(conn, stmt, params).result()
+
+
+class Pending:
+    """A statement on its way: in a pipeline its answer is read only when asked for, so
+    that statements sent before it share one round trip."""
+
+    __slots__ = ("_conn", "_cursor", "_params", "_plan", "_stmt")
+
+    def __init__(
+        self, conn: Connection, stmt: ClauseElement, plan: _Plan, params: Any, cursor: Any
+    ) -> None:
+        self._conn, self._stmt, self._plan, self._params = conn, stmt, plan, params
+        self._cursor = cursor
+
+    def result(self) -> Rows:
+        raw, type_codes = _receive(self._conn, self._plan, self._params, self._cursor)
+        return Rows(self._plan.columns, _process_results(self._conn, self._stmt, raw, type_codes))
+
+
+def submit(conn: Connection, stmt: ClauseElement, params: dict[str, Any]) -> Pending:
+    """Send ``stmt`` now and read its rows later (``Pending.result``). In a pipelined
+    transaction, any statement whose rows are read in between waits for this one's too."""
     plan = _plan(conn, stmt, frozenset(params))
-    raw, type_codes = _run(conn, plan, _bind(plan, params), many=False)
-    return Rows(plan.columns, _process_results(conn, stmt, raw, type_codes))
+    bound = _bind(plan, params)
+    return Pending(conn, stmt, plan, bound, _send(conn, plan, bound, many=False))
 
 
 def execute_many(conn: Connection, stmt: ClauseElement, rows: Sequence[dict[str, Any]]) -> None:
@@ -167,7 +208,8 @@ def execute_many(conn: Connection, stmt: ClauseElement, rows: Sequence[dict[str,
     if not rows:
         return
     plan = _plan(conn, stmt, frozenset(rows[0]))
-    _run(conn, plan, [_bind(plan, r) for r in rows], many=True)
+    params = [_bind(plan, r) for r in rows]
+    _send(conn, plan, params, many=True).close()
 
 
 _result_processors: dict[tuple[ClauseElement, str], tuple[tuple[int, Processor], ...]] = {}
@@ -254,8 +296,6 @@ def insert_rows(conn: Connection, stmt: Insert, rows: Sequence[dict[str, Any]]) 
     try:
         cursor.execute(sql, params)
     except conn.dialect.loaded_dbapi.Error as err:
-        raise DBAPIError.instance(
-            sql, params, err, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect
-        ) from err
+        raise _wrapped(conn, sql, params, err) from err
     finally:
         cursor.close()
