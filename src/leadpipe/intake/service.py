@@ -100,7 +100,8 @@ class _Batch:
     def __init__(self, conn: Connection, *, optimistic: bool) -> None:
         self.conn = conn
         # Whether new contacts are inserted without waiting for the database's answer:
-        # batches of several deliveries do that, and are undone whole on a conflict.
+        # batches do that (one round trip less per new person), and are undone whole on
+        # a conflict; the deliveries processed one by one after that do not.
         self.optimistic = optimistic
         self.later = WriteBehind(conn)
         self.contexts: dict[str, WebhookContext | None] = {}
@@ -190,7 +191,8 @@ class IntakeService:
                 # so the rows they lock (the webhook's counter, lead_counts) are locked only
                 # while the server runs them.
                 with db.transaction(pipelined=True) as conn:
-                    return self._in_transaction(conn, [run], log_refusals=False)[0]
+                    done = self._in_transaction(conn, [run], log_refusals=False, optimistic=False)
+                return done[0]
             except IntegrityError:
                 if attempt == MAX_ATTEMPTS:
                     raise _too_many_conflicts() from None
@@ -214,9 +216,12 @@ class IntakeService:
             runs = [_Run(d, utcnow(), idempotency_days) for d in waiting]
             try:
                 with db.transaction(pipelined=True) as conn:
-                    done = self._in_transaction(conn, runs, log_refusals=True)
+                    done = self._in_transaction(conn, runs, log_refusals=True, optimistic=True)
             except Exception as exc:
-                log.warning(
+                # A conflict is expected now and then: another worker created one of the
+                # batch's new people first. Anything else deserves a look.
+                log.log(
+                    logging.INFO if isinstance(exc, IntegrityError) else logging.WARNING,
                     "a batch of %d deliveries failed (%s: %s); processing them one by one",
                     len(waiting),
                     type(exc).__name__,
@@ -235,7 +240,7 @@ class IntakeService:
             return exc
 
     def _in_transaction(
-        self, conn: Connection, runs: list[_Run], *, log_refusals: bool
+        self, conn: Connection, runs: list[_Run], *, log_refusals: bool, optimistic: bool
     ) -> list[IntakeResult | Exception]:
         """Process the longest run of ``runs`` that fits one transaction; the outcome of
         each, in order (a refusal as its exception).
@@ -247,7 +252,7 @@ class IntakeService:
         there, so that no delivery needs to see another's held-back writes. Then the
         deliveries write, in the contacts' global lock order.
         """
-        batch = _Batch(conn, optimistic=len(runs) > 1)
+        batch = _Batch(conn, optimistic=optimistic)
         outcomes, ready, end = self._read(batch, runs)
         while not self._confirm_contexts(batch):
             outcomes, ready, end = self._read(batch, runs)
