@@ -14,6 +14,7 @@ from leadpipe.accounts.service import account
 from leadpipe.app import create_app
 from leadpipe.config import Settings
 from leadpipe.kit.clock import utcnow
+from leadpipe.leads.repository import LeadRepository
 from leadpipe.storage.engine import Database
 from leadpipe.storage.models import Lead, LeadStatusHistory
 from tests.conftest import Tenant, make_tenant
@@ -479,6 +480,31 @@ class TestCreateAndUpdate:
         ).json()["data"]
         assert (lead["stage"], lead["is_active"], lead["lost_reason"]) == ("lost", False, "Price")
         assert lead["lost_at"] is not None
+
+    async def test_counted_changes_wait_for_batches_writing_many_leads(
+        self,
+        client: httpx.AsyncClient,
+        tenant: Tenant,
+        db: Database,
+        seeded: dict[str, dict[str, Any]],
+    ) -> None:
+        """On PostgreSQL an intake batch writing several leads locks counter rows across
+        statements in no global order; a stage move waits for it instead of deadlocking
+        with it. A change nothing counts does not wait."""
+        if db.dialect != "postgresql":
+            pytest.skip("SQLite has one writer at a time anyway")
+        url = f"/api/v3/leads/{seeded['ana_solar']['lead_id']}"
+        with db.transaction() as conn:
+            LeadRepository(conn).serialize_count_writers(tenant.workspace_id)  # a batch
+            move = asyncio.ensure_future(
+                client.put(url, headers=auth(tenant), json={"stage": "qualified"})
+            )
+            done, _ = await asyncio.wait([move], timeout=0.5)
+            assert not done  # waiting for the batch
+            warmer = await client.put(url, headers=auth(tenant), json={"temperature": "warm"})
+            assert warmer.status_code == 200
+        assert (await move).status_code == 200
+        assert one(db, Lead, id=seeded["ana_solar"]["lead_id"])["stage"] == "qualified"
 
 
 class TestActivities:

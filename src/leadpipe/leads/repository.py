@@ -88,11 +88,24 @@ _UPDATE_MERGING_METADATA = per_dialect(
     )
 )
 _INSERT_HISTORY = insert(STATUS_HISTORY)
+# The columns of ``leads`` that ``lead_counts`` counts by (its key) or sums (migration 0005).
+COUNTED_COLUMNS = frozenset(
+    {
+        "stage",
+        "lead_source",
+        "product_interest",
+        "product_key",
+        "is_active",
+        "is_converted",
+        "estimated_value",
+    }
+)
 # PostgreSQL keeps lead_counts by triggers, one statement at a time. A transaction that
 # writes several leads (intake's batches) locks counter rows in no particular order, and
 # two of them could deadlock; they take this lock on their workspace first, just before
 # their lead writes and the COMMIT go out together. (Batches of one webhook take turns on
-# its counter row anyway; batches of two webhooks of a workspace need the lock.)
+# its counter row anyway; batches of two webhooks of a workspace need the lock.) An API
+# request that changes a counted column takes it too (``update_counted``).
 _SERIALIZE_COUNT_WRITERS = text(
     "SELECT pg_advisory_xact_lock(hashtextextended('leadpipe.lead_counts:' || :workspace_id, 0))"
 )
@@ -172,6 +185,21 @@ class LeadRepository:
         """Wait for other transactions writing many leads of this workspace (PostgreSQL)."""
         if self.conn.dialect.name == "postgresql":
             fastexec.execute(self.conn, _SERIALIZE_COUNT_WRITERS, {"workspace_id": workspace_id})
+
+    def update_counted(
+        self,
+        workspace_id: str,
+        lead_id: uuid.UUID,
+        values: dict[str, Any],
+        metadata_patch: dict[str, Any],
+    ) -> None:
+        """``update``, for a transaction that may hold other locks meanwhile (an API
+        request): when ``values`` change what ``lead_counts`` counts, it first waits for
+        the workspace's batches writing many leads, which lock counter rows in no global
+        order across their statements and could otherwise deadlock with it."""
+        if COUNTED_COLUMNS.intersection(values):
+            self.serialize_count_writers(workspace_id)
+        self.update(lead_id, values, metadata_patch)
 
     def move_all(self, workspace_id: str, from_stage: str, values: dict[str, Any]) -> int:
         """Move every lead of a stage at once (a stage being deleted); returns how many."""

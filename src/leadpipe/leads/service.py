@@ -170,7 +170,9 @@ class LeadService:
         if body.stage is not None and body.stage != lead["stage"]:
             values.update(self._move(conn, workspace_id, lead, body.stage, actor, now, drafts))
         values.update(updated_at=now, updated_by=actor.id)
-        LeadRepository(conn).update(lead_id, values, {"last_change": actor.meta})
+        LeadRepository(conn).update_counted(
+            workspace_id, lead_id, values, {"last_change": actor.meta}
+        )
         ActivityRepository(conn).add_automated(lead_id, workspace_id, drafts, actor.meta, now)
         return self.get(conn, workspace_id, lead_id)
 
@@ -216,7 +218,7 @@ class LeadService:
         values: dict[str, Any] = {"last_activity_at": now, "updated_at": now}
         if body.stage is not None and body.stage != lead["stage"]:
             values.update(self._move(conn, workspace_id, lead, body.stage, actor, now, drafts))
-        LeadRepository(conn).update(lead_id, values, {})
+        LeadRepository(conn).update_counted(workspace_id, lead_id, values, {})
         activity_id = uuid7()
         ActivityRepository(conn).add_many(
             [
