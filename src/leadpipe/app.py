@@ -19,11 +19,12 @@ from leadpipe.customfields.endpoints import router as custom_fields_router
 from leadpipe.deps import DatabaseDep
 from leadpipe.intake.endpoints import router as intake_router
 from leadpipe.intake.service import IntakeLine, forget_expired_deliveries_periodically
+from leadpipe.kit.periodic import repeat_on_thread
 from leadpipe.kit.responses import JSONResponse
 from leadpipe.leads.endpoints import router as leads_router
 from leadpipe.middleware import RequestContextMiddleware
 from leadpipe.pipeline.endpoints import router as pipeline_router
-from leadpipe.storage.engine import Database
+from leadpipe.storage.engine import CHECKPOINT_EVERY_SECONDS, Database
 
 DESCRIPTION = """
 leadpipe receives leads from providers on webhooks, deduplicates the person, decides
@@ -51,15 +52,23 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         _freeze_startup_objects()
-        sweeper = asyncio.create_task(
+        background = [
             forget_expired_deliveries_periodically(
                 database, idempotency_days=settings.idempotency_window_days
             )
-        )
+        ]
+        if database.dialect == "sqlite":
+            background.append(
+                repeat_on_thread(
+                    CHECKPOINT_EVERY_SECONDS, database.checkpoint, what="checkpoint SQLite's log"
+                )
+            )
+        tasks = [asyncio.create_task(work) for work in background]
         yield
-        sweeper.cancel()
-        with suppress(asyncio.CancelledError):
-            await sweeper
+        for task in tasks:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
         if db is None:  # only dispose what this app created
             database.dispose()
 

@@ -7,7 +7,7 @@ are written together with it or not at all.
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import logging
 import time
 import uuid
@@ -42,6 +42,7 @@ from leadpipe.intake.schemas import Delivery, IntakeResult
 from leadpipe.kit.batching import Batcher
 from leadpipe.kit.clock import utcnow
 from leadpipe.kit.ids import uuid7
+from leadpipe.kit.periodic import repeat_on_thread
 from leadpipe.leads.repository import LeadRepository, stage_change
 from leadpipe.leads.rules import (
     Decision,
@@ -853,14 +854,11 @@ async def forget_expired_deliveries_periodically(
 ) -> None:
     """Run ``forget_expired_deliveries`` on a thread every hour, until cancelled: a server
     that runs for months would otherwise keep every delivery id until its next start."""
-    while True:
-        await asyncio.sleep(every_seconds)
-        try:
-            await asyncio.to_thread(
-                forget_expired_deliveries, db, idempotency_days=idempotency_days
-            )
-        except Exception:  # a failed sweep must not end the sweeping: the next one retries
-            log.exception("could not forget expired delivery ids")
+    await repeat_on_thread(
+        every_seconds,
+        functools.partial(forget_expired_deliveries, db, idempotency_days=idempotency_days),
+        what="forget expired delivery ids",
+    )
 
 
 class IntakeLine:
