@@ -109,7 +109,7 @@ class _Batch:
         # Webhooks whose context the batch took from memory, and their reads from the
         # database, still on their way (``IntakeService._confirm_contexts``).
         self.unconfirmed: dict[str, Callable[[], WebhookContext | None]] = {}
-        self.lead_writes: dict[str, int] = {}  # per workspace
+        self.lead_workspaces: set[str] = set()  # where the batch writes leads
         self.leads_counted: dict[str, tuple[int, datetime]] = {}  # per webhook: how many, last
 
     def count_lead(self, webhook_id: str, now: datetime) -> None:
@@ -117,7 +117,7 @@ class _Batch:
         self.leads_counted[webhook_id] = (counted + 1, max(last, now))
 
     def note_lead_write(self, workspace_id: str) -> None:
-        self.lead_writes[workspace_id] = self.lead_writes.get(workspace_id, 0) + 1
+        self.lead_workspaces.add(workspace_id)
 
 
 class _Run:
@@ -326,15 +326,19 @@ class IntakeService:
         self._known_contexts[webhook_id] = ctx
 
     def _finish(self, batch: _Batch) -> None:
-        """Send the writes held back: counters first, then rows in dependency order."""
-        if sum(batch.lead_writes.values()) > 1:
-            leads = LeadRepository(batch.conn)
-            for workspace_id in sorted(batch.lead_writes):
-                leads.serialize_count_writers(workspace_id)
+        """Send the writes held back: rows in dependency order, then the webhook counters.
+
+        A batch that writes leads first takes its workspaces' count-writer lock: its lead
+        statements lock ``lead_counts`` rows in no global order, and so may a concurrent
+        batch's or API request's. The counters go last, so that batches of one webhook
+        hold its row only while they commit."""
+        leads = LeadRepository(batch.conn)
+        for workspace_id in sorted(batch.lead_workspaces):
+            leads.serialize_count_writers(workspace_id)
+        batch.later.flush()
         webhooks = WebhookRepository(batch.conn)
         for webhook_id, (counted, last_at) in sorted(batch.leads_counted.items()):
             webhooks.count_leads(webhook_id, counted, last_at)
-        batch.later.flush()
 
     # -- steps -----------------------------------------------------------------------------
 

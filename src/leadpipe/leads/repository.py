@@ -100,12 +100,12 @@ COUNTED_COLUMNS = frozenset(
         "estimated_value",
     }
 )
-# PostgreSQL keeps lead_counts by triggers, one statement at a time. A transaction that
-# writes several leads (intake's batches) locks counter rows in no particular order, and
-# two of them could deadlock; they take this lock on their workspace first, just before
-# their lead writes and the COMMIT go out together. (Batches of one webhook take turns on
-# its counter row anyway; batches of two webhooks of a workspace need the lock.) An API
-# request that changes a counted column takes it too (``update_counted``).
+# PostgreSQL keeps lead_counts by triggers, one statement at a time, each locking its
+# counter rows in key order. A transaction that writes leads in several statements
+# (intake's batches), or in one while holding other locks (API requests), could still
+# deadlock with another over those rows; such writers take this lock on their workspace
+# first: intake just before its held-back writes and the COMMIT go out together, the API
+# when a change touches a counted column (``update_counted``).
 _SERIALIZE_COUNT_WRITERS = text(
     "SELECT pg_advisory_xact_lock(hashtextextended('leadpipe.lead_counts:' || :workspace_id, 0))"
 )
@@ -182,9 +182,10 @@ class LeadRepository:
         )
 
     def serialize_count_writers(self, workspace_id: str) -> None:
-        """Wait for other transactions writing many leads of this workspace (PostgreSQL)."""
+        """Take turns with the other writers of this workspace's lead counts (PostgreSQL).
+        Its answer is not read: in a pipeline the server waits, with no round trip."""
         if self.conn.dialect.name == "postgresql":
-            fastexec.execute(self.conn, _SERIALIZE_COUNT_WRITERS, {"workspace_id": workspace_id})
+            fastexec.submit(self.conn, _SERIALIZE_COUNT_WRITERS, {"workspace_id": workspace_id})
 
     def update_counted(
         self,
