@@ -88,18 +88,8 @@ _UPDATE_MERGING_METADATA = per_dialect(
     )
 )
 _INSERT_HISTORY = insert(STATUS_HISTORY)
-# The columns of ``leads`` that ``lead_counts`` counts by (its key) or sums (migration 0005).
-COUNTED_COLUMNS = frozenset(
-    {
-        "stage",
-        "lead_source",
-        "product_interest",
-        "product_key",
-        "is_active",
-        "is_converted",
-        "estimated_value",
-    }
-)
+# The columns of ``leads`` that ``lead_counts`` counts by (its key, named alike) or sums.
+COUNTED_COLUMNS = frozenset(c.name for c in LEAD_COUNTS.primary_key.columns) | {"estimated_value"}
 # PostgreSQL keeps lead_counts by triggers, one statement at a time, each locking its
 # counter rows in key order. A transaction that writes leads in several statements
 # (intake's batches), or in one while holding other locks (API requests), could still
@@ -196,7 +186,7 @@ class LeadRepository:
     ) -> None:
         """``update``, for a transaction that may hold other locks meanwhile (an API
         request): when ``values`` change what ``lead_counts`` counts, it first waits for
-        the workspace's batches writing many leads, which lock counter rows in no global
+        the workspace's intake batches writing leads, which lock counter rows in no global
         order across their statements and could otherwise deadlock with it."""
         if COUNTED_COLUMNS.intersection(values):
             self.serialize_count_writers(workspace_id)
