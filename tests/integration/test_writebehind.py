@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+from sqlalchemy.exc import DBAPIError
 
 from leadpipe.activities.repository import ActivityRepository
 from leadpipe.activities.rules import lead_created
@@ -10,7 +14,7 @@ from leadpipe.contacts.repository import ContactRepository
 from leadpipe.kit.ids import uuid7
 from leadpipe.leads.repository import LeadRepository
 from leadpipe.storage.engine import Database
-from leadpipe.storage.models import Lead, LeadActivity
+from leadpipe.storage.models import Contact, Lead, LeadActivity
 from leadpipe.storage.writebehind import WriteBehind
 from tests.conftest import Tenant
 from tests.integration.helpers import count, one
@@ -67,3 +71,95 @@ def test_rows_leaving_out_columns_get_defaults_and_parents_go_first(
     assert kept["tags"] == []
     assert kept["estimated_value"] is None
     assert one(db, Lead, id=urgent["id"])["priority"] == "high"
+
+
+def _full_lead(contact_id: object, tenant: Tenant, n: int) -> dict[str, object]:
+    """A lead with a value of every kind: exact numbers, zones, nested JSON, text that
+    JSON escapes, NULLs."""
+    return _lead(
+        contact_id,
+        tenant,
+        product_interest=f'Solar "Max" ✓ {n}',
+        product_key=f"solar {n}",
+        stage="qualified",
+        priority="urgent",
+        temperature="hot",
+        qualification_status="qualified",
+        probability=40,
+        lead_score=7,
+        is_active=True,
+        is_converted=False,
+        follow_up_count=0,
+        estimated_value=Decimal("1234567890123.45"),
+        conversion_value=None,
+        converted_at=datetime(
+            2026, 11, 21, 23, 59, 59, 999999, tzinfo=timezone(timedelta(hours=-5))
+        ),
+        initial_inquiry="Line one\nline two\t\\ tab",
+        raw_payload={"nested": {"value": Decimal("19600.10"), "list": [1, "two", None]}},
+        metadata={"webhook": {"id": "wh_1"}},
+        tags=["roof", "q4"],
+        custom_fields={},
+        consent_value=None,
+    )
+
+
+def test_a_batch_of_rows_is_stored_exactly_as_rows_written_one_by_one(
+    db: Database, tenant: Tenant
+) -> None:
+    with db.transaction() as conn:
+        contact_id = uuid7()
+        ContactRepository(conn).insert(
+            {
+                "id": contact_id,
+                "workspace_id": tenant.workspace_id,
+                "phone_number": "+15550300001",
+                "created_at": NOW,
+                "updated_at": NOW,
+            }
+        )
+        alone = _full_lead(contact_id, tenant, 1)
+        LeadRepository(conn).insert(alone)
+        later = WriteBehind(conn)
+        together = [_full_lead(contact_id, tenant, n) for n in (1, 2, 3)]
+        for values in together:
+            LeadRepository(conn, later).insert(values)
+        later.flush()
+
+    def stored(lead_id: object) -> dict[str, object]:
+        row = one(db, Lead, id=lead_id)
+        return {k: v for k, v in row.items() if k != "id"}
+
+    assert stored(together[0]["id"]) == stored(alone["id"])
+    assert stored(together[2]["id"])["product_interest"] == 'Solar "Max" ✓ 3'
+    kept = stored(together[1]["id"])
+    assert kept["estimated_value"] == Decimal("1234567890123.45")
+    assert kept["converted_at"] == datetime(2026, 11, 22, 4, 59, 59, 999999, tzinfo=UTC)
+    assert kept["raw_payload"] == {"nested": {"value": 19600.1, "list": [1, "two", None]}}
+
+
+def test_a_value_too_long_for_its_column_fails_a_batch_as_it_fails_a_row(
+    db: Database, tenant: Tenant
+) -> None:
+    if db.dialect == "sqlite":
+        pytest.skip("SQLite does not limit the length of text")
+
+    def write_two_contacts() -> None:
+        with db.transaction() as conn:
+            later = WriteBehind(conn)
+            for n, state in enumerate(["FL", "x" * 101]):
+                ContactRepository(conn, later).insert(
+                    {
+                        "id": uuid7(),
+                        "workspace_id": tenant.workspace_id,
+                        "phone_number": f"+1555030010{n}",
+                        "state": state,
+                        "created_at": NOW,
+                        "updated_at": NOW,
+                    }
+                )
+            later.flush()
+
+    with pytest.raises(DBAPIError, match="too long"):
+        write_two_contacts()
+    assert count(db, Contact) == 0
