@@ -17,6 +17,7 @@ from leadpipe.contacts.endpoints import legacy_router as contacts_legacy_router
 from leadpipe.contacts.endpoints import router as contacts_router
 from leadpipe.customfields.endpoints import router as custom_fields_router
 from leadpipe.deps import DatabaseDep
+from leadpipe.intake.endpoints import DeliveryShortcut
 from leadpipe.intake.endpoints import router as intake_router
 from leadpipe.intake.service import IntakeLine, forget_expired_deliveries_periodically
 from leadpipe.kit.periodic import repeat_on_thread
@@ -82,6 +83,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.settings = settings
     app.state.db = database
     app.state.intake_line = IntakeLine(database, idempotency_days=settings.idempotency_window_days)
+    # Inside the request context (ids, security headers), outside everything else.
+    app.add_middleware(DeliveryShortcut)
     app.add_middleware(RequestContextMiddleware)
     exception_handlers.install(app)
     app.include_router(intake_router)

@@ -41,6 +41,11 @@ def envelope(
 
 async def _leadpipe_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, LeadpipeError)
+    return error_response(request, exc)
+
+
+def error_response(request: Request, exc: LeadpipeError) -> JSONResponse:
+    """The envelope of one of our own errors, with its status and headers."""
     return JSONResponse(
         envelope(request, exc.message, exc.code, exc.details),
         status_code=exc.status_code,
@@ -71,7 +76,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", exc_info=exc)
     return JSONResponse(
         envelope(request, "Internal server error", "INTERNAL_ERROR"), status_code=500
@@ -82,4 +87,4 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(LeadpipeError, _leadpipe_error)
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected)
+    app.add_exception_handler(Exception, unexpected_error)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 
 from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from leadpipe.exception_handlers import unexpected_error
 from leadpipe.kit.ids import request_id
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -36,12 +38,24 @@ class RequestContextMiddleware:
         rid = incoming if incoming and _SAFE_ID.match(incoming) else request_id()
         scope.setdefault("state", {})["request_id"] = rid
 
+        started = False
+
         async def send_with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 headers = MutableHeaders(scope=message)
                 headers["X-Request-ID"] = rid
                 for key, value in SECURITY_HEADERS.items():
                     headers.setdefault(key, value)
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception as exc:
+            # Answered here rather than by the framework's outermost layer, which would
+            # answer without the request's id and headers. Raised on for the server's log.
+            if not started:
+                response = await unexpected_error(Request(scope), exc)
+                await response(scope, receive, send_with_headers)
+            raise

@@ -378,6 +378,17 @@ class TestErrorsWriteNothing:
         assert body["request_id"] == response.headers["x-request-id"]
         assert isinstance(body["details"], list)
 
+    async def test_other_methods_and_paths_under_webhooks_are_refused_in_the_envelope(
+        self, client: httpx.AsyncClient, tenant: Tenant, db: Database
+    ) -> None:
+        await self._assert_error(await client.get(tenant.url), 405, "METHOD_NOT_ALLOWED")
+        await self._assert_error(
+            await client.post(f"{tenant.url}/extra", json={"email": "a@example.com"}),
+            404,
+            "NOT_FOUND",
+        )
+        assert counts(db) == dict.fromkeys(counts(db), 0)
+
     async def test_unsupported_content_type(
         self, client: httpx.AsyncClient, tenant: Tenant, db: Database
     ) -> None:
@@ -793,19 +804,23 @@ def _log_refusing_errors(db: Database) -> Iterator[None]:
 
 
 @contextmanager
-def _refusing_inserts(db: Database, table: str, condition: str) -> Iterator[None]:
-    """Inserts into ``table`` of rows meeting ``condition`` fail as constraint violations,
-    for a while."""
+def _refusing_inserts(
+    db: Database, table: str, condition: str, *, as_conflict: bool = True
+) -> Iterator[None]:
+    """Inserts into ``table`` of rows meeting ``condition`` fail for a while: as constraint
+    violations, or else as an error of the database's own."""
     with db.transaction() as conn:
         if db.dialect == "sqlite":
+            failure = "RAISE(ABORT, 'storage down')" if as_conflict else "no_such_function()"
             conn.exec_driver_sql(
                 f"CREATE TRIGGER refuse_rows BEFORE INSERT ON {table} "
-                f"WHEN {condition} BEGIN SELECT RAISE(ABORT, 'storage down'); END"
+                f"WHEN {condition} BEGIN SELECT {failure}; END"
             )
         else:
+            errcode = "unique_violation" if as_conflict else "internal_error"
             conn.exec_driver_sql(
                 "CREATE OR REPLACE FUNCTION refuse_rows() RETURNS trigger LANGUAGE plpgsql "
-                "AS $$ BEGIN RAISE EXCEPTION 'storage down' USING ERRCODE = 'unique_violation'; "
+                f"AS $$ BEGIN RAISE EXCEPTION 'storage down' USING ERRCODE = '{errcode}'; "
                 "END $$"
             )
             conn.exec_driver_sql(
@@ -953,6 +968,20 @@ class TestFailedWrites:
         assert one(db, Webhook, id=tenant.webhook_id)["total_leads"] == 48
         log = inbound_log(db, tenant.webhook_id)
         assert sorted(e["status"] for e in log) == ["error"] * 2 + ["success"] * 48
+
+    async def test_an_unexpected_failure_answers_500_in_the_envelope_and_writes_nothing(
+        self, server: httpx.AsyncClient, tenant: Tenant, db: Database
+    ) -> None:
+        with _refusing_inserts(db, "leads", "1 = 1", as_conflict=False):
+            response = await post(server, tenant, {"phone": "5550330001", "product": "Solar"})
+
+        assert response.status_code == 500
+        body = response.json()
+        assert (body["success"], body["code"]) == (False, "INTERNAL_ERROR")
+        assert body["request_id"] == response.headers["x-request-id"]
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert set(counts(db).values()) == {0}
+        assert [e["status"] for e in inbound_log(db, tenant.webhook_id)] == ["error"]
 
 
 class TestClientAddress:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
 from fastapi import APIRouter, Request
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from leadpipe.deps import request_id_of, settings_of
+from leadpipe.errors import LeadpipeError
+from leadpipe.exception_handlers import error_response
 from leadpipe.intake.examples import SEED_NEW_LEAD, SEED_STATUS_UPDATE
 from leadpipe.intake.parsing import delivery_key, read_payload
 from leadpipe.intake.schemas import Delivery, IntakeResponse
@@ -96,9 +100,12 @@ def _intake_line(request: Request) -> IntakeLine:
 @router.post("/webhook/{webhook_id}", include_in_schema=False)
 async def receive(webhook_id: str, request: Request) -> JSONResponse:
     """Receive a lead: dedupe the contact, then create or update its lead."""
+    return await deliver(request, webhook_id)
+
+
+async def deliver(request: Request, webhook_id: str) -> JSONResponse:
+    """Read a delivery, hand it to the intake line, and answer with its outcome."""
     started = time.perf_counter()
-    # The hottest route takes its app state directly: resolving dependencies cost about
-    # a tenth of a delivery's CPU time.
     settings, request_id = settings_of(request), request_id_of(request)
     payload, problem = await read_payload(request, settings.max_body_bytes)
     headers = request.headers
@@ -118,6 +125,31 @@ async def receive(webhook_id: str, request: Request) -> JSONResponse:
         request_id=request_id,
         started=started,
     )
-    result = await _intake_line(request).submit(delivery)
+    try:
+        result = await _intake_line(request).submit(delivery)
+    except LeadpipeError as exc:
+        return error_response(request, exc)
     headers_out = {"Idempotent-Replayed": "true"} if result.replayed else None
     return JSONResponse(result.body, status_code=result.status_code, headers=headers_out)
+
+
+_DELIVERY_PATH = re.compile(r"^/webhooks?/([^/]+)$")
+
+
+class DeliveryShortcut:
+    """Pure ASGI: takes ``POST /webhooks/{webhook_id}`` straight to ``deliver``, past the
+    framework's routing, dependency resolution and inner middleware (about half of the
+    event loop's time per delivery, measured on the 2-core machine). The route above
+    stays for the OpenAPI schema. Everything else passes through."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            match = _DELIVERY_PATH.match(scope["path"])
+            if match is not None:
+                response = await deliver(Request(scope, receive), match.group(1))
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
