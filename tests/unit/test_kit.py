@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from leadpipe.kit.batching import Batcher, Turn
 from leadpipe.kit.coerce import to_bool, to_decimal
 from leadpipe.kit.ids import uuid7
 from leadpipe.kit.net import client_ip, parse_networks
@@ -71,9 +70,11 @@ def test_uuid7_is_increasing_and_versioned() -> None:
 
 class TestBatcher:
     async def test_items_submitted_together_are_handled_together_in_order(self) -> None:
+        from leadpipe.kit.batching import Batcher
+
         calls: list[list[int]] = []
 
-        async def handle(items: list[int], _turn: Turn) -> list[int | Exception]:
+        async def handle(items: list[int]) -> list[int | Exception]:
             calls.append(items)
             return [i * 10 for i in items]
 
@@ -84,7 +85,9 @@ class TestBatcher:
         assert calls == [[0, 1, 2], [3, 4]]
 
     async def test_each_submitter_gets_its_own_outcome(self) -> None:
-        async def handle(items: list[int], _turn: Turn) -> list[int | Exception]:
+        from leadpipe.kit.batching import Batcher
+
+        async def handle(items: list[int]) -> list[int | Exception]:
             return [ValueError(f"bad {i}") if i % 2 else i for i in items]
 
         batcher: Batcher[int, int] = Batcher(handle)
@@ -96,7 +99,9 @@ class TestBatcher:
         assert [str(e) for e in outcomes[1::2]] == ["bad 1", "bad 3"]
 
     async def test_a_failed_batch_fails_every_submitter_and_the_next_batch_runs(self) -> None:
-        async def handle(items: list[int], _turn: Turn) -> list[int | Exception]:
+        from leadpipe.kit.batching import Batcher
+
+        async def handle(items: list[int]) -> list[int | Exception]:
             if 0 in items:
                 raise RuntimeError("disk full")
             return list(items)
@@ -109,7 +114,9 @@ class TestBatcher:
     async def test_a_handler_that_loses_an_outcome_fails_the_batch_instead_of_hanging(
         self,
     ) -> None:
-        async def handle(items: list[int], _turn: Turn) -> list[int | Exception]:
+        from leadpipe.kit.batching import Batcher
+
+        async def handle(items: list[int]) -> list[int | Exception]:
             return list(items)[:-1]
 
         batcher: Batcher[int, int] = Batcher(handle)
@@ -119,10 +126,12 @@ class TestBatcher:
         assert [type(o) for o in outcomes] == [RuntimeError, RuntimeError]
 
     async def test_items_wait_while_a_batch_is_busy_and_then_go_together(self) -> None:
+        from leadpipe.kit.batching import Batcher
+
         calls: list[list[int]] = []
         release = asyncio.Event()
 
-        async def handle(items: list[int], _turn: Turn) -> list[int | Exception]:
+        async def handle(items: list[int]) -> list[int | Exception]:
             calls.append(items)
             await release.wait()
             return list(items)
@@ -137,54 +146,3 @@ class TestBatcher:
         release.set()
         assert await asyncio.gather(*first, *later) == [0, 1, 2, 3, 4]
         assert calls == [[0, 1], [2, 3, 4]]
-
-    async def test_a_batch_that_passes_its_turn_on_lets_the_next_start_beside_it(self) -> None:
-        started: list[list[int]] = []
-        done: dict[int, asyncio.Event] = {i: asyncio.Event() for i in range(3)}
-
-        async def handle(items: list[int], turn: Turn) -> list[int | Exception]:
-            started.append(items)
-            turn.pass_on()  # everything sent: only a commit to wait for
-            await done[items[0]].wait()
-            return list(items)
-
-        batcher: Batcher[int, int] = Batcher(handle, max_in_flight=2)
-        first = asyncio.create_task(batcher.submit(0))
-        await asyncio.sleep(0.01)
-        second = asyncio.create_task(batcher.submit(1))
-        await asyncio.sleep(0.01)
-        assert started == [[0], [1]]  # the second runs while the first still waits
-
-        third = asyncio.create_task(batcher.submit(2))
-        await asyncio.sleep(0.01)
-        assert started == [[0], [1]]  # two in flight: the third waits for a place
-
-        done[0].set()
-        assert await first == 0
-        await asyncio.sleep(0.01)
-        assert started == [[0], [1], [2]]
-        done[1].set()
-        done[2].set()
-        assert await asyncio.gather(second, third) == [1, 2]
-
-    async def test_a_batch_that_keeps_its_turn_holds_the_next_back(self) -> None:
-        started: list[list[int]] = []
-        release = asyncio.Event()
-
-        async def handle(items: list[int], turn: Turn) -> list[int | Exception]:
-            started.append(items)
-            if items == [0]:
-                await release.wait()
-                turn.pass_on()  # passing it on late changes nothing for those after
-            return list(items)
-
-        batcher: Batcher[int, int] = Batcher(handle, max_in_flight=2)
-        first = asyncio.create_task(batcher.submit(0))
-        await asyncio.sleep(0.01)
-        later = [asyncio.create_task(batcher.submit(i)) for i in (1, 2)]
-        await asyncio.sleep(0.01)
-        assert started == [[0]]
-
-        release.set()
-        assert await asyncio.gather(first, *later) == [0, 1, 2]
-        assert started == [[0], [1, 2]]

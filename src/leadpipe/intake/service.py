@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -40,7 +39,7 @@ from leadpipe.intake.repository import (
 )
 from leadpipe.intake.rules import Submission, extract, validate
 from leadpipe.intake.schemas import Delivery, IntakeResult
-from leadpipe.kit.batching import Batcher, Turn
+from leadpipe.kit.batching import Batcher
 from leadpipe.kit.clock import utcnow
 from leadpipe.kit.ids import uuid7
 from leadpipe.kit.periodic import repeat_on_thread
@@ -159,40 +158,6 @@ class _Checked:
         return ("1", identity.phone or "", identity.email or "", identity.crm_id or "")
 
 
-class CommittingBatches:
-    """The identity keys and contacts of batches whose writes are sent and whose commit
-    is on its way, while later batches are read.
-
-    A later batch's reads cannot see those writes yet: a delivery of it that shares a
-    person with a committing batch would take a known person for a new one, or miss the
-    lead it should update. Such a delivery ends its batch, as one that shares a person
-    with an earlier delivery of its own batch does, and waits for that commit. Shared by
-    the threads of one worker.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._batches: dict[int, tuple[frozenset[Any], threading.Event]] = {}
-        self._last_token = 0
-
-    def add(self, keys: set[Any]) -> int:
-        with self._lock:
-            self._last_token += 1
-            self._batches[self._last_token] = (frozenset(keys), threading.Event())
-            return self._last_token
-
-    def remove(self, token: int) -> None:
-        with self._lock:
-            _, committed = self._batches.pop(token)
-        committed.set()
-
-    def current(self) -> tuple[frozenset[Any], list[threading.Event]]:
-        """The keys of every committing batch, and what is set when each has committed."""
-        with self._lock:
-            batches = list(self._batches.values())
-        return frozenset().union(*(keys for keys, _ in batches)), [c for _, c in batches]
-
-
 class IntakeService:
     def __init__(self) -> None:
         # The context of each webhook as this process last read it. A batch checks its
@@ -227,9 +192,7 @@ class IntakeService:
                 # so the rows they lock (the webhook's counter, lead_counts) are locked only
                 # while the server runs them.
                 with db.transaction(pipelined=True) as conn:
-                    done, _ = self._in_transaction(
-                        conn, [run], log_refusals=False, optimistic=False
-                    )
+                    done = self._in_transaction(conn, [run], log_refusals=False, optimistic=False)
                 return done[0]
             except IntegrityError:
                 if attempt == MAX_ATTEMPTS:
@@ -237,13 +200,7 @@ class IntakeService:
         raise AssertionError("unreachable")
 
     def ingest_together(
-        self,
-        db: Database,
-        deliveries: list[Delivery],
-        *,
-        idempotency_days: int = 7,
-        turn: Turn | None = None,
-        committing: CommittingBatches | None = None,
+        self, db: Database, deliveries: list[Delivery], *, idempotency_days: int = 7
     ) -> list[IntakeResult | Exception]:
         """Process deliveries that arrived together in as few transactions as possible
         (group commit); each still succeeds or fails on its own.
@@ -253,28 +210,14 @@ class IntakeService:
         write the database refuses, undoes the whole batch, whose deliveries are then
         processed one by one, each in its own transaction. Nothing is acknowledged before
         its commit.
-
-        With ``turn`` and ``committing``, the next batch may start once this one's writes
-        are all sent and only its commit is awaited; until that commit, deliveries of
-        later batches that share a person with this one wait (``CommittingBatches``).
         """
         outcomes: list[IntakeResult | Exception] = []
         while len(outcomes) < len(deliveries):
             waiting = deliveries[len(outcomes) :]
             runs = [_Run(d, utcnow(), idempotency_days) for d in waiting]
-            avoid, their_commits = committing.current() if committing else (frozenset(), [])
-            forget_ours: Callable[[], None] | None = None  # while our commit is on its way
             try:
                 with db.transaction(pipelined=True) as conn:
-                    done, keys = self._in_transaction(
-                        conn, runs, log_refusals=True, optimistic=True, avoid=avoid
-                    )
-                    if committing is not None and turn is not None and done:
-                        forget_ours = functools.partial(committing.remove, committing.add(keys))
-                        turn.pass_on()
-                if forget_ours is not None:  # committed: later reads see it all
-                    forget_ours()
-                    forget_ours = None
+                    done = self._in_transaction(conn, runs, log_refusals=True, optimistic=True)
             except Exception as exc:
                 # A conflict is expected now and then: another worker created one of the
                 # batch's new people first. Anything else deserves a look.
@@ -285,16 +228,7 @@ class IntakeService:
                     type(exc).__name__,
                     str(exc).splitlines()[0] if str(exc) else "",
                 )
-                # Our keys stay taken meanwhile: no later batch may process these people
-                # beside their second try.
                 done = [self._alone(db, d, idempotency_days) for d in waiting]
-            finally:
-                if forget_ours is not None:
-                    forget_ours()
-            if not done:  # the first delivery waits for a commit on its way
-                for commit in their_commits:
-                    commit.wait()
-                continue
             outcomes += done
         return outcomes
 
@@ -307,18 +241,10 @@ class IntakeService:
             return exc
 
     def _in_transaction(
-        self,
-        conn: Connection,
-        runs: list[_Run],
-        *,
-        log_refusals: bool,
-        optimistic: bool,
-        avoid: frozenset[Any] = frozenset(),
-    ) -> tuple[list[IntakeResult | Exception], set[Any]]:
-        """Process the longest run of ``runs`` that fits one transaction: the outcome of
-        each, in order (a refusal as its exception), and the identity keys and contacts
-        the transaction writes. It ends before the first delivery that shares one with
-        ``avoid`` (batches whose commit is on its way).
+        self, conn: Connection, runs: list[_Run], *, log_refusals: bool, optimistic: bool
+    ) -> list[IntakeResult | Exception]:
+        """Process the longest run of ``runs`` that fits one transaction; the outcome of
+        each, in order (a refusal as its exception).
 
         First everything is read: webhooks, payloads, then the contacts of all deliveries
         in one query, then their leads in another. A webhook this process has seen before
@@ -328,9 +254,9 @@ class IntakeService:
         deliveries write, in the contacts' global lock order.
         """
         batch = _Batch(conn, optimistic=optimistic)
-        outcomes, ready, end, keys = self._read(batch, runs, avoid)
+        outcomes, ready, end = self._read(batch, runs)
         while not self._confirm_contexts(batch):
-            outcomes, ready, end, keys = self._read(batch, runs, avoid)
+            outcomes, ready, end = self._read(batch, runs)
 
         ready.sort(key=lambda entry: entry[1].lock_order())
         leads_known = self._newest_leads(batch, [item for _, item in ready])
@@ -347,14 +273,13 @@ class IntakeService:
                 if isinstance(outcome, Exception):
                     self._log_error(run, batch, outcome)
         self._finish(batch)
-        return done, keys
+        return done
 
     def _read(
-        self, batch: _Batch, runs: list[_Run], avoid: frozenset[Any]
-    ) -> tuple[dict[int, IntakeResult | Exception], list[tuple[int, _Checked]], int, set[Any]]:
+        self, batch: _Batch, runs: list[_Run]
+    ) -> tuple[dict[int, IntakeResult | Exception], list[tuple[int, _Checked]], int]:
         """Check the deliveries and find their contacts, writing nothing: the refusals by
-        position, the deliveries ready to write, where the batch ends, and the identity
-        keys and contacts of those ready."""
+        position, the deliveries ready to write, and where the batch ends."""
         outcomes: dict[int, IntakeResult | Exception] = {}
         checked: list[tuple[int, _Checked]] = []
         for i, run in enumerate(runs):
@@ -368,7 +293,7 @@ class IntakeService:
         ready: list[tuple[int, _Checked]] = []
         for (i, item), candidates in zip(checked, self._find_contacts(batch, checked), strict=True):
             keys = item.identity_keys() | {c.id for c in candidates}
-            if not (keys.isdisjoint(taken) and keys.isdisjoint(avoid)):
+            if not keys.isdisjoint(taken):
                 end = i
                 break
             taken |= keys
@@ -377,7 +302,7 @@ class IntakeService:
                 ready.append((i, item))
             except LeadpipeError as exc:
                 outcomes[i] = exc
-        return outcomes, ready, end, taken
+        return outcomes, ready, end
 
     def _confirm_contexts(self, batch: _Batch) -> bool:
         """Whether the webhook contexts the batch took from memory are still current. If
@@ -942,35 +867,22 @@ async def forget_expired_deliveries_periodically(
 
 class IntakeLine:
     """How the webhook endpoint hands deliveries to the database: deliveries that arrive
-    together share a transaction (``ingest_together``, group commit); what arrives
-    meanwhile forms the next batch.
+    together share a transaction (``ingest_together``, group commit), one batch at a time
+    per worker; what arrives meanwhile forms the next batch.
 
-    On SQLite a batch runs right on the event loop, one at a time: SQLite has one writer
-    anyway. On PostgreSQL it runs on the thread pool, while the loop goes on reading
-    requests, and the next batch starts as soon as the last one has sent its writes and
-    only waits for its commit (at most two at once): the commit's round trip and
-    PostgreSQL's work on it no longer hold the line (a quarter more deliveries a second
-    on the 2-core machine).
+    On SQLite the batch runs right on the event loop: SQLite has one writer anyway. On
+    PostgreSQL it runs on the thread pool, while the loop goes on reading requests.
     """
 
     def __init__(self, db: Database, *, idempotency_days: int) -> None:
         self.db = db
         self.idempotency_days = idempotency_days
-        self._committing = CommittingBatches()
         self._batcher: Batcher[Delivery, IntakeResult] = Batcher(self._together)
 
     async def submit(self, delivery: Delivery) -> IntakeResult:
         return await self._batcher.submit(delivery)
 
-    async def _together(
-        self, deliveries: list[Delivery], turn: Turn
-    ) -> list[IntakeResult | Exception]:
-        overlap = self.db.dialect == "postgresql"
+    async def _together(self, deliveries: list[Delivery]) -> list[IntakeResult | Exception]:
         return await self.db.run(
-            intake.ingest_together,
-            self.db,
-            deliveries,
-            idempotency_days=self.idempotency_days,
-            turn=turn if overlap else None,
-            committing=self._committing if overlap else None,
+            intake.ingest_together, self.db, deliveries, idempotency_days=self.idempotency_days
         )
