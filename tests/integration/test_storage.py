@@ -4,6 +4,8 @@ and the planner's statistics are refreshed when autovacuum would be too late."""
 from __future__ import annotations
 
 import logging
+import os
+import socket
 
 import pytest
 from sqlalchemy import Connection, create_engine, make_url, text
@@ -12,7 +14,7 @@ from leadpipe.bootstrap import prepare
 from leadpipe.config import Settings
 from leadpipe.storage import engine as engine_module
 from leadpipe.storage import migrate
-from leadpipe.storage.engine import Database
+from leadpipe.storage.engine import Database, sent_together
 
 
 def _backend_pid(conn: Connection) -> int:
@@ -84,5 +86,29 @@ def test_starting_on_a_server_without_autovacuum_says_so(
             prepare(db)
         warned = any("autovacuum is off" in r.getMessage() for r in caplog.records)
         assert warned == migrate.autovacuum_is_off(db.engine)
+    finally:
+        db.dispose()
+
+
+def _corked(conn: Connection) -> bool:
+    fd = conn.connection.driver_connection.pgconn.socket  # type: ignore[union-attr]
+    with socket.socket(fileno=os.dup(fd)) as sock:
+        return bool(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_CORK))
+
+
+def test_writes_sent_together_leave_when_the_block_ends_even_on_failure(db: Database) -> None:
+    """Held back by the kernel inside the block, so that PostgreSQL reads them at once; a
+    connection left corked would hold every later statement back for 200 ms."""
+    try:
+        with db.transaction(pipelined=True) as conn:
+            assert not _corked(conn)
+            with sent_together(conn):
+                assert _corked(conn)
+            assert not _corked(conn)
+            with pytest.raises(RuntimeError), sent_together(conn):
+                raise RuntimeError("a write failed")
+            assert not _corked(conn)
+        with db.transaction() as conn, sent_together(conn):  # outside a pipeline: as it is
+            assert not _corked(conn)
     finally:
         db.dispose()

@@ -56,7 +56,7 @@ from leadpipe.leads.rules import (
 )
 from leadpipe.pipeline.repository import StageInfo, default_stage
 from leadpipe.pipeline.rules import WON, stage_for_status
-from leadpipe.storage.engine import Database
+from leadpipe.storage.engine import Database, sent_together
 from leadpipe.storage.writebehind import WriteBehind
 
 log = logging.getLogger("leadpipe.intake")
@@ -333,12 +333,13 @@ class IntakeService:
         batch's or API request's. The counters go last, so that batches of one webhook
         hold its row only while they commit."""
         leads = LeadRepository(batch.conn)
-        for workspace_id in sorted(batch.lead_workspaces):
-            leads.serialize_count_writers(workspace_id)
-        batch.later.flush()
-        webhooks = WebhookRepository(batch.conn)
-        for webhook_id, (counted, last_at) in sorted(batch.leads_counted.items()):
-            webhooks.count_leads(webhook_id, counted, last_at)
+        with sent_together(batch.conn):  # nothing here awaits an answer
+            for workspace_id in sorted(batch.lead_workspaces):
+                leads.serialize_count_writers(workspace_id)
+            batch.later.flush()
+            webhooks = WebhookRepository(batch.conn)
+            for webhook_id, (counted, last_at) in sorted(batch.leads_counted.items()):
+                webhooks.count_leads(webhook_id, counted, last_at)
 
     # -- steps -----------------------------------------------------------------------------
 
