@@ -6,15 +6,19 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 
 import pytest
 from sqlalchemy import Connection, create_engine, make_url, text
 
 from leadpipe.bootstrap import prepare
 from leadpipe.config import Settings
+from leadpipe.intake.schemas import Delivery
+from leadpipe.intake.service import intake
 from leadpipe.storage import engine as engine_module
 from leadpipe.storage import migrate
 from leadpipe.storage.engine import Database, sent_together
+from tests.conftest import make_tenant
 
 
 def _backend_pid(conn: Connection) -> int:
@@ -110,5 +114,31 @@ def test_writes_sent_together_leave_when_the_block_ends_even_on_failure(db: Data
             assert not _corked(conn)
         with db.transaction() as conn, sent_together(conn):  # outside a pipeline: as it is
             assert not _corked(conn)
+    finally:
+        db.dispose()
+
+
+def test_intake_plans_its_statements_once_from_their_first_run(db: Database) -> None:
+    """A statement run unprepared is planned for its values, and with statistics taken
+    before a workspace grew, such a plan reads the whole workspace for one phone number.
+    Prepared from the first run, it gets the generic plan (plan_cache_mode)."""
+    try:
+        tenant = make_tenant(db, "prepared")
+        delivery = Delivery(
+            webhook_id=tenant.webhook_id,
+            payload={"phone": "5550610001", "product": "Solar"},
+            problem=None,
+            workspace_header=None,
+            delivery_key=None,
+            content_type="application/json",
+            ip_address=None,
+            user_agent=None,
+            request_id="req",
+            started=time.perf_counter(),
+        )
+        assert intake.ingest(db, delivery).status_code == 200
+        with db.transaction() as conn:  # the pool's only connection: the one intake used
+            prepared = conn.execute(text("SELECT statement FROM pg_prepared_statements")).all()
+        assert any("FROM contacts" in statement for (statement,) in prepared)
     finally:
         db.dispose()
