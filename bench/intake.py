@@ -187,6 +187,7 @@ def main() -> None:
     _, _, warmup = encode_requests(args.url, 500, args.seed + 1000)
     asyncio.run(full_speed(host, port, warmup, 8, 2.0))
     print(machine.describe())
+    print(machine.describe_disk())
     print(f"seed {args.seed}")
     if args.mode in ("both", "rate"):
         results = asyncio.run(fixed_rate(host, port, requests, args.rate, args.duration, 256))
