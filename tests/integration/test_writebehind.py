@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
 from leadpipe.activities.repository import ActivityRepository
@@ -33,20 +35,25 @@ def _lead(contact_id: object, tenant: Tenant, **values: object) -> dict[str, obj
     }
 
 
+def _contact(conn: Connection, tenant: Tenant, phone: str) -> uuid.UUID:
+    contact_id = uuid7()
+    ContactRepository(conn).insert(
+        {
+            "id": contact_id,
+            "workspace_id": tenant.workspace_id,
+            "phone_number": phone,
+            "created_at": NOW,
+            "updated_at": NOW,
+        }
+    )
+    return contact_id
+
+
 def test_rows_leaving_out_columns_get_defaults_and_parents_go_first(
     db: Database, tenant: Tenant
 ) -> None:
     with db.transaction() as conn:
-        contact_id = uuid7()
-        ContactRepository(conn).insert(
-            {
-                "id": contact_id,
-                "workspace_id": tenant.workspace_id,
-                "phone_number": "+15550300000",
-                "created_at": NOW,
-                "updated_at": NOW,
-            }
-        )
+        contact_id = _contact(conn, tenant, "+15550300000")
         later = WriteBehind(conn)
         plain = _lead(contact_id, tenant, product_interest="Solar")
         urgent = _lead(contact_id, tenant, priority="high", estimated_value=1200)
@@ -108,16 +115,7 @@ def test_a_batch_of_rows_is_stored_exactly_as_rows_written_one_by_one(
     db: Database, tenant: Tenant
 ) -> None:
     with db.transaction() as conn:
-        contact_id = uuid7()
-        ContactRepository(conn).insert(
-            {
-                "id": contact_id,
-                "workspace_id": tenant.workspace_id,
-                "phone_number": "+15550300001",
-                "created_at": NOW,
-                "updated_at": NOW,
-            }
-        )
+        contact_id = _contact(conn, tenant, "+15550300001")
         alone = _full_lead(contact_id, tenant, 1)
         LeadRepository(conn).insert(alone)
         later = WriteBehind(conn)
