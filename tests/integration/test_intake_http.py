@@ -389,6 +389,30 @@ class TestErrorsWriteNothing:
         )
         assert counts(db) == dict.fromkeys(counts(db), 0)
 
+    async def test_text_with_a_nul_character_is_refused_naming_its_field(
+        self, client: httpx.AsyncClient, tenant: Tenant, db: Database
+    ) -> None:
+        sent = {"firstname": "Jo\u0000hn", "phone": "5550710001", "roof": {"type": "tile\u0000"}}
+        response = await post(client, tenant, sent)
+        await self._assert_error(response, 400, "VALIDATION_ERROR")
+        assert [d["field"] for d in response.json()["details"]] == ["firstname", "roof.type"]
+
+        form = await client.post(
+            tenant.url,
+            content=b"phone=5550710002&notes=a%00b",
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+        await self._assert_error(form, 400, "VALIDATION_ERROR")
+        assert [d["field"] for d in form.json()["details"]] == ["notes"]
+        assert counts(db) == dict.fromkeys(counts(db), 0)
+        # A backslash before "u0000" is text like any other.
+        fine = await client.post(
+            tenant.url,
+            content=b'{"phone": "5550710003", "notes": "C:\\\\u0000"}',
+            headers={"content-type": "application/json"},
+        )
+        assert fine.status_code == 200, fine.text
+
     async def test_unsupported_content_type(
         self, client: httpx.AsyncClient, tenant: Tenant, db: Database
     ) -> None:
