@@ -158,26 +158,33 @@ def sent_together(conn: Connection) -> Iterator[None]:
     are read after the block: an answer awaited inside it would wait for the cork's
     200 ms timeout. A no-op outside a pipeline and on other sockets (Unix, SQLite).
     """
-    raw = conn.connection.driver_connection
-    pgconn = getattr(raw, "pgconn", None)
-    if pgconn is None or not pgconn.pipeline_status or not hasattr(socket, "TCP_CORK"):
-        yield
-        return
-    try:
-        sock = socket.socket(fileno=os.dup(pgconn.socket))
-    except OSError:
+    sock = _corked_socket(conn)
+    if sock is None:
         yield
         return
     with sock:
         try:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
-        except OSError:  # not TCP
-            yield
-            return
-        try:
             yield
         finally:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)
+            with suppress(OSError):  # a broken connection fails at its next use instead
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)
+
+
+def _corked_socket(conn: Connection) -> socket.socket | None:
+    """The pipelined PostgreSQL connection's TCP socket, corked; None if there is none."""
+    pgconn = getattr(conn.connection.driver_connection, "pgconn", None)
+    if pgconn is None or not pgconn.pipeline_status or not hasattr(socket, "TCP_CORK"):
+        return None
+    try:
+        sock = socket.socket(fileno=os.dup(pgconn.socket))
+    except OSError:
+        return None
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+    except OSError:  # not TCP: a Unix socket
+        sock.close()
+        return None
+    return sock
 
 
 def _drain(pipeline: Any) -> None:
