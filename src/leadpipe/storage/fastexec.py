@@ -264,7 +264,7 @@ def insert_rows(conn: Connection, stmt: Insert, rows: Sequence[dict[str, Any]]) 
     """Insert ``rows``, which may each leave out different columns (those get their
     defaults): on PostgreSQL in one statement, elsewhere one execution per row.
 
-    On PostgreSQL the rows travel as one JSON parameter that ``json_populate_recordset``
+    On PostgreSQL the rows travel as one JSON parameter that ``json_to_recordset``
     turns back into rows: the statement's text depends only on its columns, so it is
     prepared once, and a batch's thousands of values cost the client one ``orjson.dumps``
     instead of a conversion and a placeholder each (and PostgreSQL no parse and plan of a
