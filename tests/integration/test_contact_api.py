@@ -12,7 +12,7 @@ from leadpipe.storage.engine import Database
 from leadpipe.storage.models import Contact, Lead, LeadActivity, LeadStatusHistory
 from tests.conftest import Tenant, make_tenant
 from tests.integration.helpers import count
-from tests.integration.test_lead_api import auth, deliver
+from tests.integration.test_lead_api import auth, deliver, deliver_to_every_scope
 
 JANE = {
     "workspace_id": "39135",
@@ -203,6 +203,21 @@ class TestSearchAndRead:
         listed = await client.get("/api/v3/contacts?name=maria", headers=auth(other))
         assert listed.json()["data"] == []
         assert count(db, Contact) == 2
+
+    async def test_an_identity_is_found_in_every_scope_of_the_workspace(
+        self, client: httpx.AsyncClient, tenant: Tenant, db: Database
+    ) -> None:
+        workspace_wide, its_own = await deliver_to_every_scope(
+            client, db, tenant, phone="6265550100", email="sam@example.com", crm_id="S-1"
+        )
+
+        for query in ("phone=626-555-0100", "email=SAM@example.com", "crm_id=S-1"):
+            response = await client.get(f"/api/v3/contacts?{query}", headers=auth(tenant))
+            assert {c["id"] for c in response.json()["data"]} == {
+                workspace_wide["contact_id"],
+                its_own["contact_id"],
+            }, query
+            assert response.json()["pagination"]["total"] == 2
 
 
 class TestUpdateAndDelete:

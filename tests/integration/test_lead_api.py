@@ -27,6 +27,17 @@ async def deliver(client: httpx.AsyncClient, tenant: Tenant, **payload: Any) -> 
     return dict(response.json())
 
 
+async def deliver_to_every_scope(
+    client: httpx.AsyncClient, db: Database, tenant: Tenant, **person: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The same person delivered to ``tenant``'s webhook, to a webhook of the same
+    workspace that dedupes on its own, and to another workspace: the first two answers."""
+    workspace_wide = await deliver(client, tenant, **person)
+    its_own = await deliver(client, make_tenant(db, dedup_scope="webhook"), **person)
+    await deliver(client, make_tenant(db, workspace_id="other"), **person)
+    return workspace_wide, its_own
+
+
 def auth(tenant: Tenant) -> dict[str, str]:
     return {"X-API-Key": tenant.api_key}
 
@@ -248,6 +259,16 @@ class TestList:
         expected: list[str],
     ) -> None:
         assert await self._ids(client, tenant, query) == [seeded[k]["lead_id"] for k in expected]
+
+    async def test_a_search_by_phone_or_email_finds_leads_in_every_scope(
+        self, client: httpx.AsyncClient, tenant: Tenant, db: Database
+    ) -> None:
+        workspace_wide, its_own = await deliver_to_every_scope(
+            client, db, tenant, phone="6265550100", email="sam@example.com", product="Solar"
+        )
+        both = {workspace_wide["lead_id"], its_own["lead_id"]}
+        assert set(await self._ids(client, tenant, "q=(626)%20555-0100")) == both
+        assert set(await self._ids(client, tenant, "q=sam@example.com")) == both
 
     async def test_creation_period_as_dates_or_moments(
         self,

@@ -12,6 +12,7 @@ from sqlalchemy import (
     any_,
     bindparam,
     func,
+    literal,
     literal_column,
     or_,
     select,
@@ -26,11 +27,12 @@ from leadpipe.contacts.rules import ContactIdentity, Identity, holds_any
 from leadpipe.storage import fastexec
 from leadpipe.storage.base import table_of
 from leadpipe.storage.dialect import ContainsIgnoringCase, insert, json_merge, per_dialect
-from leadpipe.storage.models import Contact
+from leadpipe.storage.models import Contact, Webhook
 from leadpipe.storage.writebehind import WriteBehind, write
 
 CONTACTS = table_of(Contact)
 _c = CONTACTS.c
+_WEBHOOKS = table_of(Webhook)
 
 
 _IDENTITY_COLUMNS = {"crm_id": _c.crm_id, "phone": _c.phone_number, "email": _c.email}
@@ -188,6 +190,19 @@ def too_short_for_trigrams(text: str) -> bool:
     return len(text) < 3
 
 
+def in_any_identity_scope(workspace_id: Any) -> Any:
+    """The contact is in any of the workspace's identity scopes: ``''`` or the id of one of
+    its webhooks (whatever each dedupes by now: contacts keep the scope they were made in).
+
+    A search by phone, email or CRM id across scopes says so outright, so that the unique
+    indexes, which start (workspace, scope), answer it with one look-up per scope. That
+    spares intake two more indexes on random keys to keep up for every new contact."""
+    scopes = union_all(
+        select(literal("")), select(_WEBHOOKS.c.id).where(_WEBHOOKS.c.workspace_id == workspace_id)
+    )
+    return _c.identity_scope.in_(scopes)
+
+
 def matches_text(text: Any, pattern: Any, *, short: bool = False) -> Any:
     """A contact whose CRM id is ``text`` or whose first, last or full name matches
     ``pattern`` (``%text%``); values or bind parameters. The full name holds both names,
@@ -230,6 +245,8 @@ class ContactQueries:
         for column, value in ((_c.phone_number, phone), (_c.email, email), (_c.crm_id, crm_id)):
             if value is not None:
                 where.append(column == value)
+        if len(where) > 1:
+            where.append(in_any_identity_scope(workspace_id))
         count, page = select(func.count()).select_from(CONTACTS), select(*_VIEW)
         if text is not None:
             where.append(matches_text(text, f"%{text}%", short=too_short_for_trigrams(text)))

@@ -25,7 +25,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from leadpipe.contacts.repository import contacts_matching_text, too_short_for_trigrams
+from leadpipe.contacts.repository import (
+    contacts_matching_text,
+    in_any_identity_scope,
+    too_short_for_trigrams,
+)
 from leadpipe.kit.ids import uuid7
 from leadpipe.leads.rules import LeadSnapshot
 from leadpipe.storage import fastexec
@@ -318,6 +322,7 @@ def filter_conditions(names: frozenset[str]) -> tuple[Any, ...]:
     if names & _CONTACT_FILTERS:
         # Redundant with the join, but it lets the contact indexes lead the search.
         where.append(_ct.workspace_id == bindparam("workspace_id"))
+        where.append(in_any_identity_scope(bindparam("workspace_id")))
     if "text" in names:
         matching = contacts_matching_text(
             bindparam("workspace_id"),

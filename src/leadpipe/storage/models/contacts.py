@@ -28,9 +28,7 @@ class Contact(Base):
         UniqueConstraint("workspace_id", "identity_scope", "crm_id"),
         UniqueConstraint("workspace_id", "identity_scope", "phone_number"),
         UniqueConstraint("workspace_id", "identity_scope", "email"),
-        # Searches look a phone or email up across identity scopes.
-        Index("ix_contacts_workspace_phone", "workspace_id", "phone_number"),
-        Index("ix_contacts_workspace_email", "workspace_id", "email"),
+        # Searches across identity scopes use these too (``in_any_identity_scope``).
         Index("ix_contacts_workspace_created", "workspace_id", "created_at"),
     )
 
