@@ -82,7 +82,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     )
     app.state.settings = settings
     app.state.db = database
-    app.state.intake_line = IntakeLine(database, idempotency_days=settings.idempotency_window_days)
+    app.state.intake_line = IntakeLine(
+        database,
+        idempotency_days=settings.idempotency_window_days,
+        queue_limit=settings.intake_queue_limit,
+        queue_wait_seconds=settings.intake_queue_wait_seconds,
+    )
     # Inside the request context (ids, security headers), outside everything else.
     app.add_middleware(DeliveryShortcut)
     app.add_middleware(RequestContextMiddleware)

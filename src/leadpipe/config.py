@@ -34,6 +34,10 @@ class Settings(BaseSettings):
 
     max_body_bytes: int = 1024 * 1024
     idempotency_window_days: int = 7
+    intake_queue_limit: int = Field(default=1000, ge=1)
+    """Deliveries one worker holds waiting for the database; beyond that, 429."""
+    intake_queue_wait_seconds: float = Field(default=5.0, gt=0)
+    """While a worker's oldest waiting delivery has waited this long, new ones get 429."""
     trusted_proxies: list[str] = Field(default_factory=list)
     """Peers (IPs or CIDRs) whose ``X-Forwarded-For`` is believed, e.g. ``["127.0.0.1"]``."""
 

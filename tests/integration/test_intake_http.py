@@ -859,6 +859,66 @@ def _refusing_inserts(
             conn.exec_driver_sql(f"DROP TRIGGER refuse_rows{on_table}")
 
 
+class TestBackpressure:
+    """A worker whose database is far behind answers new deliveries with 429 at once,
+    writing nothing, instead of holding them until the provider times out and retries."""
+
+    @staticmethod
+    def _lead(i: int) -> dict[str, Any]:
+        return {"phone": f"555024{i:04d}", "product": "Solar"}
+
+    async def _while_the_database_is_busy(
+        self, settings: Settings, db: Database, tenant: Tenant, queued: int, **limits: float
+    ) -> tuple[list[httpx.Response], httpx.Response]:
+        """One delivery's batch waits for a lock; ``queued`` more wait behind it; then one
+        more is posted. The answers of the first ones, once the lock is gone, and the last."""
+        if db.dialect != "postgresql":
+            pytest.skip("On SQLite a batch holds the worker's event loop: nothing queues")
+        app = create_app(settings.model_copy(update=limits), db)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            with db.transaction() as conn:
+                LeadRepository(conn).serialize_count_writers(tenant.workspace_id)
+                first = [asyncio.ensure_future(post(client, tenant, self._lead(0)))]
+                await asyncio.sleep(0.3)  # its batch now waits for the lock
+                first += [
+                    asyncio.ensure_future(post(client, tenant, self._lead(i)))
+                    for i in range(1, queued + 1)
+                ]
+                await asyncio.sleep(0.3)
+                # Answered at once, or never while the lock is held: fail, don't hang.
+                last = await asyncio.wait_for(post(client, tenant, self._lead(99)), 5)
+                assert not any(f.done() for f in first)
+            return list(await asyncio.gather(*first)), last
+
+    @pytest.mark.parametrize(
+        ("limits", "queued"),
+        [({"intake_queue_limit": 2}, 2), ({"intake_queue_wait_seconds": 0.2}, 1)],
+        ids=["as many waiting as allowed", "the oldest waited too long"],
+    )
+    async def test_refused_at_once_and_not_written(
+        self,
+        settings: Settings,
+        db: Database,
+        tenant: Tenant,
+        limits: dict[str, float],
+        queued: int,
+    ) -> None:
+        accepted, refused = await self._while_the_database_is_busy(
+            settings, db, tenant, queued, **limits
+        )
+
+        assert refused.status_code == 429
+        body = refused.json()
+        assert (body["success"], body["code"]) == (False, "RATE_LIMITED")
+        assert body["request_id"] == refused.headers["x-request-id"]
+        assert int(refused.headers["retry-after"]) >= 1
+        assert [r.status_code for r in accepted] == [200] * (queued + 1)
+        assert "+15550240099" not in {c["phone_number"] for c in rows(db, Contact)}
+        assert count(db, Contact) == count(db, Lead) == queued + 1
+        assert len(inbound_log(db, tenant.webhook_id)) == queued + 1
+
+
 class TestSeveralWorkers:
     """Four apps on one database, as four workers: their batches run side by side."""
 

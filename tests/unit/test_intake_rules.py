@@ -8,7 +8,14 @@ from typing import Any
 import pytest
 
 from leadpipe.contacts.rules import Identity
-from leadpipe.intake.rules import ALIASES, canonical_field, extract, get_path, validate
+from leadpipe.intake.rules import (
+    ALIASES,
+    canonical_field,
+    extract,
+    get_path,
+    retry_after_when_queue_full,
+    validate,
+)
 
 # Every spelling named by the seeds and sibling systems, with the field it must land in.
 ALIAS_TABLE = [
@@ -173,3 +180,21 @@ def test_webhook_may_require_a_phone() -> None:
 def test_appointment_title() -> None:
     submission, _ = _validate({"email": "a@example.com", "adate": "2025-10-20", "atime": "10:00AM"})
     assert submission.appointment.title == "Appointment: 2025-10-20 10:00AM"
+
+
+@pytest.mark.parametrize(
+    ("waiting", "longest_wait", "retry_after"),
+    [
+        (0, 0.0, None),
+        (999, 4.9, None),
+        (1000, 0.2, 1),  # as many waiting as allowed
+        (3, 5.0, 5),  # the oldest has waited too long
+        (3, 7.2, 8),
+    ],
+)
+def test_a_full_queue_refuses_with_advice(
+    waiting: int, longest_wait: float, retry_after: int | None
+) -> None:
+    assert (
+        retry_after_when_queue_full(waiting, longest_wait, limit=1000, max_wait=5.0) == retry_after
+    )

@@ -125,6 +125,28 @@ class TestBatcher:
         )
         assert [type(o) for o in outcomes] == [RuntimeError, RuntimeError]
 
+    async def test_it_tells_how_many_wait_and_for_how_long(self) -> None:
+        from leadpipe.kit.batching import Batcher
+
+        release = asyncio.Event()
+
+        async def handle(items: list[int]) -> list[int | Exception]:
+            await release.wait()
+            return list(items)
+
+        batcher: Batcher[int, int] = Batcher(handle)
+        assert (batcher.waiting, batcher.longest_wait()) == (0, 0.0)
+        busy = asyncio.create_task(batcher.submit(0))
+        await asyncio.sleep(0.01)  # the first batch takes it, and waits
+        queued = [asyncio.create_task(batcher.submit(i)) for i in (1, 2)]
+        await asyncio.sleep(0.05)
+        assert batcher.waiting == 2
+        assert 0.05 <= batcher.longest_wait() < 1
+
+        release.set()
+        assert await asyncio.gather(busy, *queued) == [0, 1, 2]
+        assert (batcher.waiting, batcher.longest_wait()) == (0, 0.0)
+
     async def test_items_wait_while_a_batch_is_busy_and_then_go_together(self) -> None:
         from leadpipe.kit.batching import Batcher
 

@@ -82,6 +82,7 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     404: _error("Unknown or disabled webhook (NOT_FOUND)"),
     413: _error("Body over 1 MiB (PAYLOAD_TOO_LARGE)"),
     415: _error("Content type not accepted (UNSUPPORTED_MEDIA_TYPE)"),
+    429: _error("Too many deliveries waiting for the database; see Retry-After (RATE_LIMITED)"),
 }
 
 

@@ -6,6 +6,7 @@ Pure: no database, no HTTP. The service turns the result into contact and lead w
 from __future__ import annotations
 
 import copy
+import math
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -336,3 +337,16 @@ def validate(
         ip_address=to_text(f.get("ip_address")),
         user_agent=to_text(f.get("user_agent")),
     ), []
+
+
+def retry_after_when_queue_full(
+    waiting: int, longest_wait: float, *, limit: int, max_wait: float
+) -> int | None:
+    """Seconds a new delivery should wait before retrying, when a worker already holds
+    ``limit`` deliveries or one that has waited ``max_wait`` seconds; None to take it.
+
+    The advice is about as long as the oldest has waited: roughly how far behind the
+    database is."""
+    if waiting < limit and longest_wait < max_wait:
+        return None
+    return max(1, math.ceil(longest_wait))

@@ -28,6 +28,7 @@ from leadpipe.errors import (
     Forbidden,
     LeadpipeError,
     NotFound,
+    RateLimited,
     ValidationFailed,
     field_error,
 )
@@ -37,7 +38,7 @@ from leadpipe.intake.repository import (
     WebhookContext,
     WebhookRepository,
 )
-from leadpipe.intake.rules import Submission, extract, validate
+from leadpipe.intake.rules import Submission, extract, retry_after_when_queue_full, validate
 from leadpipe.intake.schemas import Delivery, IntakeResult
 from leadpipe.kit.batching import Batcher
 from leadpipe.kit.clock import utcnow
@@ -875,13 +876,40 @@ class IntakeLine:
     PostgreSQL it runs on the thread pool, while the loop goes on reading requests.
     """
 
-    def __init__(self, db: Database, *, idempotency_days: int) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        idempotency_days: int,
+        queue_limit: int = 1000,
+        queue_wait_seconds: float = 5.0,
+    ) -> None:
         self.db = db
         self.idempotency_days = idempotency_days
+        self.queue_limit = queue_limit
+        self.queue_wait_seconds = queue_wait_seconds
         self._batcher: Batcher[Delivery, IntakeResult] = Batcher(self._together)
 
     async def submit(self, delivery: Delivery) -> IntakeResult:
+        self._refuse_when_queue_full()
         return await self._batcher.submit(delivery)
+
+    def _refuse_when_queue_full(self) -> None:
+        """Answer at once, writing nothing, when the database is far behind: a provider
+        that times out waiting retries anyway, and its retry of a lead we stored late
+        would be a second lead. A quick 429 is one it can retry safely. Not logged: that
+        would be one more write for the database that is behind."""
+        retry_after = retry_after_when_queue_full(
+            self._batcher.waiting,
+            self._batcher.longest_wait(),
+            limit=self.queue_limit,
+            max_wait=self.queue_wait_seconds,
+        )
+        if retry_after is not None:
+            raise RateLimited(
+                "Too many deliveries are waiting for the database; retry shortly",
+                headers={"Retry-After": str(retry_after)},
+            )
 
     async def _together(self, deliveries: list[Delivery]) -> list[IntakeResult | Exception]:
         return await self.db.run(

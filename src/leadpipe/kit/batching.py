@@ -31,6 +31,7 @@ class Batcher(Generic[T, R]):
         self._handle = handle
         self._max_batch = max_batch
         self._pending: list[tuple[T, asyncio.Future[R]]] = []
+        self._since: list[float] = []  # when each pending item was submitted (loop time)
         self._busy = False
         self._scheduled = False
         self._tasks: set[asyncio.Task[None]] = set()  # held so they are not collected
@@ -39,8 +40,20 @@ class Batcher(Generic[T, R]):
         loop = asyncio.get_running_loop()
         future: asyncio.Future[R] = loop.create_future()
         self._pending.append((item, future))
+        self._since.append(loop.time())
         self._schedule(loop)
         return await future
+
+    @property
+    def waiting(self) -> int:
+        """Items submitted that no batch has taken yet."""
+        return len(self._pending)
+
+    def longest_wait(self) -> float:
+        """Seconds the oldest item no batch has taken yet has waited; 0 if there is none."""
+        if not self._since:
+            return 0.0
+        return asyncio.get_running_loop().time() - self._since[0]
 
     def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
         if not self._scheduled and self._pending and not self._busy:
@@ -53,6 +66,7 @@ class Batcher(Generic[T, R]):
             return
         batch = self._pending[: self._max_batch]
         del self._pending[: self._max_batch]
+        del self._since[: self._max_batch]
         self._busy = True
         task = loop.create_task(self._run(batch, loop))
         self._tasks.add(task)
