@@ -112,6 +112,18 @@ def fill_workspace(db: Database, workspace_id: str, leads: int, rng: random.Rand
                 "updated_at": created,
             }
         )
+    # A contact dates from its first lead (or some day of the year, if it has none), so
+    # that the contact list's newest-first order is as varied as real data's.
+    first_lead: dict[Any, Any] = {}
+    for lead in rows:
+        first_lead[lead["contact_id"]] = min(
+            lead["created_at"], first_lead.get(lead["contact_id"], lead["created_at"])
+        )
+    for contact in contacts:
+        created = first_lead.get(contact["id"]) or now - timedelta(
+            seconds=rng.randint(0, 365 * 86400)
+        )
+        contact["created_at"] = contact["updated_at"] = created
     with db.transaction() as conn:
         for table, batch in ((table_of(Contact), contacts), (table_of(Lead), rows)):
             _insert_all(conn, table, batch)
