@@ -61,5 +61,12 @@ class RateLimited(LeadpipeError):
     code = "RATE_LIMITED"
 
 
+class ServiceUnavailable(LeadpipeError):
+    """The database cannot be reached or is busy for now: worth retrying shortly."""
+
+    status_code = 503
+    code = "SERVICE_UNAVAILABLE"
+
+
 def field_error(field: str, message: str) -> dict[str, Any]:
     return {"field": field, "message": message}

@@ -83,6 +83,7 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     413: _error("Body over 1 MiB (PAYLOAD_TOO_LARGE)"),
     415: _error("Content type not accepted (UNSUPPORTED_MEDIA_TYPE)"),
     429: _error("Too many deliveries waiting for the database; see Retry-After (RATE_LIMITED)"),
+    503: _error("The database cannot be reached; see Retry-After (SERVICE_UNAVAILABLE)"),
 }
 
 

@@ -29,6 +29,7 @@ from leadpipe.errors import (
     LeadpipeError,
     NotFound,
     RateLimited,
+    ServiceUnavailable,
     ValidationFailed,
     field_error,
 )
@@ -182,6 +183,8 @@ class IntakeService:
             if isinstance(outcome, Exception):
                 raise outcome
             return outcome
+        except ServiceUnavailable:
+            raise  # nothing to log it into
         except Exception as exc:
             self._log_failure(db, run, exc)
             raise
@@ -221,9 +224,11 @@ class IntakeService:
                     done = self._in_transaction(conn, runs, log_refusals=True, optimistic=True)
             except Exception as exc:
                 # A conflict is expected now and then: another worker created one of the
-                # batch's new people first. Anything else deserves a look.
+                # batch's new people first; an unavailable database is warned about where
+                # it is found. Anything else deserves a look.
+                expected = isinstance(exc, IntegrityError | ServiceUnavailable)
                 log.log(
-                    logging.INFO if isinstance(exc, IntegrityError) else logging.WARNING,
+                    logging.INFO if expected else logging.WARNING,
                     "a batch of %d deliveries failed (%s: %s); processing them one by one",
                     len(waiting),
                     type(exc).__name__,

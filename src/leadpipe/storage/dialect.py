@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import psycopg
 from sqlalchemy import (
     JSON,
     BindParameter,
@@ -19,11 +21,34 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
 
 T = TypeVar("T")
+
+# PostgreSQL's codes for a server that is going away, starting up or out of connections:
+# the class 08 connection errors, admin/crash shutdown, "cannot connect now", too many
+# connections.
+_UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether a database error means "not now" rather than "not this": the server cannot
+    be reached, dropped the connection or is shutting down (PostgreSQL), or another process
+    held the write lock past the busy timeout (SQLite). A request failing so may simply be
+    retried; any other database error is a bug or a refusal."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    orig = exc.orig
+    if isinstance(orig, psycopg.Error):
+        if orig.sqlstate is None:  # raised by the client: refused, timed out, closed
+            return isinstance(orig, psycopg.OperationalError | psycopg.InterfaceError)
+        return orig.sqlstate.startswith("08") or orig.sqlstate in _UNAVAILABLE_SQLSTATES
+    return isinstance(orig, sqlite3.OperationalError) and str(orig).startswith("database is locked")
 
 
 def insert(dialect: str, table: Any) -> Any:

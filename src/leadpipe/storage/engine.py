@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import socket
 import threading
@@ -22,10 +23,14 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DisconnectionError
 
 from leadpipe.config import Settings
+from leadpipe.errors import ServiceUnavailable
 from leadpipe.kit.serialization import json_text
+from leadpipe.storage.dialect import is_unavailable
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+log = logging.getLogger("leadpipe.storage")
 
 # The workspace an authenticated API request acts for. Set by authentication; transactions
 # begun while it is set are bound to it on PostgreSQL (see migration 0003). Unset for
@@ -187,6 +192,53 @@ def _corked_socket(conn: Connection) -> socket.socket | None:
     return sock
 
 
+# Seconds a client is asked to wait when the database cannot be reached: about what a
+# PostgreSQL restart or failover takes.
+RETRY_AFTER_UNAVAILABLE = 5
+
+
+class _ThrottledWarning:
+    """Warns at most every ``every`` seconds, with the number of occurrences since the
+    last warning: one line per outage, not one per request."""
+
+    def __init__(self, message: str, every: float) -> None:
+        self.message = message
+        self.every = every
+        self._last = -every
+        self._count = 0
+
+    def __call__(self, exc: BaseException) -> None:
+        self._count += 1
+        now = time.monotonic()
+        if now - self._last < self.every:
+            return
+        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        log.warning(
+            "%s: %d failed since the last warning, the latest with: %s",
+            self.message,
+            self._count,
+            detail[0] if detail else "",
+        )
+        self._last, self._count = now, 0
+
+
+@contextmanager
+def _unavailable_as_503(warn: Callable[[BaseException], None]) -> Iterator[None]:
+    """A database that cannot be reached or is busy for now becomes ``ServiceUnavailable``
+    (503 with ``Retry-After``), not an internal error with a traceback per request: the
+    caller did nothing wrong and should retry."""
+    try:
+        yield
+    except Exception as exc:
+        if not is_unavailable(exc):
+            raise
+        warn(exc)
+        raise ServiceUnavailable(
+            "The database is unavailable right now; retry shortly",
+            headers={"Retry-After": str(RETRY_AFTER_UNAVAILABLE)},
+        ) from exc
+
+
 def _drain(pipeline: Any) -> None:
     """Collect what a failed pipeline still owes, so that the rollback can be sent; the
     failure being raised already says what went wrong."""
@@ -207,6 +259,7 @@ class Database:
         self._write_lock = threading.Lock() if self.dialect == "sqlite" else None
         self._limiter: anyio.CapacityLimiter | None = None
         self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._warn_unavailable = _ThrottledWarning("database unavailable", every=10.0)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
@@ -223,7 +276,7 @@ class Database:
         for work done entirely through ``fastexec``, which fetches rows explicitly.
         """
         lock = self._write_lock if (write and self._write_lock is not None) else nullcontext()
-        with lock, self.engine.connect() as conn:
+        with _unavailable_as_503(self._warn_unavailable), lock, self.engine.connect() as conn:
             conn = conn.execution_options(leadpipe_write=write)
             # Entered before the transaction and left after it, so the COMMIT joins the
             # pipeline instead of waiting behind it.
@@ -285,7 +338,7 @@ class Database:
         return await self._in_thread(self._without_transaction, fn)
 
     def _without_transaction(self, fn: Callable[[Connection], R]) -> R:
-        with self._autocommit.connect() as conn:
+        with _unavailable_as_503(self._warn_unavailable), self._autocommit.connect() as conn:
             return fn(conn)
 
     async def write(self, fn: Callable[[Connection], R]) -> R:

@@ -1,0 +1,124 @@
+"""A database that cannot be reached, or is busy, answers 503 with ``Retry-After`` in the
+error envelope: a caller can retry, and the log gets a warning, not a traceback per
+request. A connection dropped under a delivery costs the delivery nothing."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy.exc import DBAPIError
+
+from leadpipe.app import create_app
+from leadpipe.config import Settings
+from leadpipe.storage.dialect import is_unavailable
+from leadpipe.storage.engine import Database
+from leadpipe.storage.models import Contact
+from tests.conftest import make_tenant
+from tests.integration.helpers import count
+
+
+def _port_nobody_listens_on() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+async def unreachable() -> AsyncIterator[httpx.AsyncClient]:
+    """The app, with its PostgreSQL server gone."""
+    port = _port_nobody_listens_on()
+    settings = Settings(database_url=f"postgresql://postgres@127.0.0.1:{port}/leadpipe")
+    db = Database.from_settings(settings)
+    transport = httpx.ASGITransport(app=create_app(settings, db))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        yield client
+    db.dispose()
+
+
+async def test_every_request_answers_503_while_the_database_is_gone(
+    unreachable: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    responses = [
+        await unreachable.post("/webhooks/wh_any", json={"phone": "5551234567"}),
+        await unreachable.post("/webhooks/wh_any", json={"phone": "5551234568"}),
+        await unreachable.get("/api/v3/leads", headers={"X-API-Key": "lp_whatever"}),
+        await unreachable.get("/health"),
+    ]
+
+    for response in responses:
+        assert response.status_code == 503, response.text
+        body = response.json()
+        assert (body["success"], body["code"]) == (False, "SERVICE_UNAVAILABLE")
+        assert body["request_id"] == response.headers["x-request-id"]
+        assert response.headers["retry-after"] == "5"
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    # One line for the outage, not one per request, and no tracebacks.
+    assert [r.getMessage().split(",")[0] for r in warnings] == [
+        "database unavailable: 1 failed since the last warning"
+    ]
+
+
+def _error_of(engine: Engine, sql: str) -> DBAPIError:
+    with pytest.raises(DBAPIError) as caught, engine.begin() as conn:
+        conn.execute(text(sql))
+    return caught.value
+
+
+def test_which_sqlite_errors_mean_not_now(tmp_path: Path) -> None:
+    path = tmp_path / "busy.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("CREATE TABLE t (x)")
+    holder.execute("BEGIN IMMEDIATE")  # another process writing, past the busy timeout
+    engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 0})
+    try:
+        assert is_unavailable(_error_of(engine, "INSERT INTO t VALUES (1)"))
+        assert not is_unavailable(_error_of(engine, "SELECT * FROM no_such_table"))
+    finally:
+        holder.close()
+        engine.dispose()
+
+
+def test_which_postgresql_errors_mean_not_now(postgres_url: str) -> None:
+    engine = create_engine(make_url(postgres_url))
+    gone = create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{_port_nobody_listens_on()}/x")
+    try:
+        assert is_unavailable(_error_of(gone, "SELECT 1"))
+        assert is_unavailable(_error_of(engine, "SELECT pg_terminate_backend(pg_backend_pid())"))
+        assert not is_unavailable(_error_of(engine, "SELECT * FROM no_such_table"))
+        assert not is_unavailable(_error_of(engine, "SELECT 1 / 0"))
+    finally:
+        engine.dispose()
+        gone.dispose()
+
+
+async def test_a_connection_dropped_under_a_delivery_costs_it_nothing(
+    postgres_url: str,
+) -> None:
+    """What a PostgreSQL restart does to the pool: the batch on the dead connection fails,
+    and its deliveries are done again on a new one."""
+    settings = Settings(database_url=postgres_url, database_pool_size=1, database_max_overflow=0)
+    db = Database.from_settings(settings)
+    tenant = make_tenant(db, workspace_id="restart")
+    transport = httpx.ASGITransport(app=create_app(settings, db))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            first = await client.post(tenant.url, json={"phone": "5550500001"})
+            with db.engine.connect() as conn:  # the pool's one connection, checked out
+                pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            admin = create_engine(make_url(postgres_url), isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            admin.dispose()
+            second = await client.post(tenant.url, json={"phone": "5550500002"})
+
+        assert (first.status_code, second.status_code) == (200, 200), second.text
+        assert count(db, Contact, workspace_id="restart") == 2
+    finally:
+        db.dispose()
