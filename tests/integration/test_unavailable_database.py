@@ -4,10 +4,11 @@ request. A connection dropped under a delivery costs the delivery nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -19,9 +20,10 @@ from leadpipe.app import create_app
 from leadpipe.config import Settings
 from leadpipe.storage.dialect import is_unavailable
 from leadpipe.storage.engine import Database
-from leadpipe.storage.models import Contact
+from leadpipe.storage.models import Contact, Lead, Webhook
 from tests.conftest import make_tenant
-from tests.integration.helpers import count
+from tests.integration.helpers import count, one, rows
+from tests.integration.netfaults import Cut, CuttingProxy
 
 
 def _port_nobody_listens_on() -> int:
@@ -121,4 +123,79 @@ async def test_a_connection_dropped_under_a_delivery_costs_it_nothing(
         assert (first.status_code, second.status_code) == (200, 200), second.text
         assert count(db, Contact, workspace_id="restart") == 2
     finally:
+        db.dispose()
+
+
+@pytest.fixture
+def proxy(postgres_url: str) -> Iterator[CuttingProxy]:
+    cutting = CuttingProxy(postgres_url)
+    yield cutting
+    cutting.close()
+
+
+async def _deliveries_cut(
+    proxy: CuttingProxy, postgres_url: str, cut: Cut, workspace_id: str
+) -> tuple[list[httpx.Response], Database]:
+    """Three deliveries of new people posted together through a connection that ``cut``
+    cuts at the first COMMIT; their answers, and the database seen directly."""
+    settings = Settings(database_url=proxy.url)
+    db = Database.from_settings(settings)
+    tenant = make_tenant(db, workspace_id=workspace_id)
+    transport = httpx.ASGITransport(app=create_app(settings, db))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            proxy.cut = cut
+            responses = await asyncio.gather(
+                *[
+                    client.post(tenant.url, json={"phone": f"555051000{i}", "product": "Solar"})
+                    for i in range(3)
+                ]
+            )
+    finally:
+        db.dispose()
+    assert proxy.cuts == 1
+    return list(responses), Database.from_settings(Settings(database_url=postgres_url))
+
+
+class TestCommitCutOff:
+    """The connection is lost with a batch's COMMIT on the way. Done again, a batch that
+    had committed would store every lead twice; one that had not must be done again."""
+
+    async def test_a_batch_that_committed_is_answered_and_not_done_again(
+        self, proxy: CuttingProxy, postgres_url: str
+    ) -> None:
+        responses, db = await _deliveries_cut(proxy, postgres_url, "commit_answer_lost", "cut1")
+
+        assert [r.status_code for r in responses] == [200] * 3, [r.text for r in responses]
+        assert len({r.json()["lead_id"] for r in responses}) == 3
+        assert count(db, Lead, workspace_id="cut1") == 3
+        assert count(db, Contact, workspace_id="cut1") == 3
+        assert one(db, Webhook, workspace_id="cut1")["total_leads"] == 3
+        db.dispose()
+
+    async def test_a_batch_that_did_not_commit_is_done_again(
+        self, proxy: CuttingProxy, postgres_url: str
+    ) -> None:
+        responses, db = await _deliveries_cut(proxy, postgres_url, "commit_lost_on_the_way", "cut2")
+
+        assert [r.status_code for r in responses] == [200] * 3, [r.text for r in responses]
+        leads = rows(db, Lead, workspace_id="cut2")
+        assert sorted(str(lead["id"]) for lead in leads) == sorted(
+            r.json()["lead_id"] for r in responses
+        )
+        db.dispose()
+
+    async def test_when_nobody_can_say_the_batch_is_refused_not_done_again(
+        self, proxy: CuttingProxy, postgres_url: str
+    ) -> None:
+        proxy.refuse_after_cut = True  # PostgreSQL is gone with the COMMIT's answer
+        responses, db = await _deliveries_cut(proxy, postgres_url, "commit_answer_lost", "cut3")
+
+        assert {r.status_code for r in responses} == {503}
+        assert {r.json()["code"] for r in responses} == {"SERVICE_UNAVAILABLE"}
+        # The cut batch had committed, and was not done again: one lead per person. (A
+        # provider's retry without an idempotency key would add a second.)
+        leads = rows(db, Lead, workspace_id="cut3")
+        assert len(leads) >= 1
+        assert len({lead["contact_id"] for lead in leads}) == len(leads)
         db.dispose()

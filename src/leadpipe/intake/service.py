@@ -58,7 +58,7 @@ from leadpipe.leads.rules import (
 )
 from leadpipe.pipeline.repository import StageInfo, default_stage
 from leadpipe.pipeline.rules import WON, stage_for_status
-from leadpipe.storage.engine import Database, sent_together
+from leadpipe.storage.engine import CommitOutcomeUnknown, Database, sent_together
 from leadpipe.storage.writebehind import WriteBehind
 
 log = logging.getLogger("leadpipe.intake")
@@ -195,8 +195,11 @@ class IntakeService:
                 # Pipelined: the held-back writes go out with the COMMIT in one round trip,
                 # so the rows they lock (the webhook's counter, lead_counts) are locked only
                 # while the server runs them.
-                with db.transaction(pipelined=True) as conn:
-                    done = self._in_transaction(conn, [run], log_refusals=False, optimistic=False)
+                done = db.committed_work(
+                    functools.partial(
+                        self._in_transaction, runs=[run], log_refusals=False, optimistic=False
+                    )
+                )
                 return done[0]
             except IntegrityError:
                 if attempt == MAX_ATTEMPTS:
@@ -213,15 +216,23 @@ class IntakeService:
         is logged in the batch, and the batch goes on. Anything else that fails, such as a
         write the database refuses, undoes the whole batch, whose deliveries are then
         processed one by one, each in its own transaction. Nothing is acknowledged before
-        its commit.
+        its commit. A batch whose COMMIT's answer was lost with the connection is looked
+        up, not done again (``Database.committed_work``).
         """
         outcomes: list[IntakeResult | Exception] = []
         while len(outcomes) < len(deliveries):
             waiting = deliveries[len(outcomes) :]
             runs = [_Run(d, utcnow(), idempotency_days) for d in waiting]
             try:
-                with db.transaction(pipelined=True) as conn:
-                    done = self._in_transaction(conn, runs, log_refusals=True, optimistic=True)
+                done = db.committed_work(
+                    functools.partial(
+                        self._in_transaction, runs=runs, log_refusals=True, optimistic=True
+                    )
+                )
+            except CommitOutcomeUnknown as exc:
+                # Done again, the batch might be stored twice: its providers retry instead.
+                outcomes += [exc] * len(waiting)
+                continue
             except Exception as exc:
                 # A conflict is expected now and then: another worker created one of the
                 # batch's new people first; an unavailable database is warned about where

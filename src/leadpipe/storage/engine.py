@@ -17,14 +17,15 @@ from typing import Any, ParamSpec, TypeVar
 import anyio
 import anyio.to_thread
 import orjson
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, func, select, text
 from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 
 from leadpipe.config import Settings
 from leadpipe.errors import ServiceUnavailable
 from leadpipe.kit.serialization import json_text
+from leadpipe.storage import fastexec
 from leadpipe.storage.dialect import is_unavailable
 
 P = ParamSpec("P")
@@ -239,6 +240,34 @@ def _unavailable_as_503(warn: Callable[[BaseException], None]) -> Iterator[None]
         ) from exc
 
 
+class CommitOutcomeUnknown(ServiceUnavailable):
+    """The connection was lost while its COMMIT was on the way, and PostgreSQL could not
+    say whether the transaction committed: doing its work again might do it twice."""
+
+
+# Read before the COMMIT is sent, looked up after a lost connection (txid_status: PG 10+).
+_CURRENT_XID = select(func.txid_current())
+_OUTCOME_POLLS = 20  # of the transaction's status, 50 ms apart, while it is in progress
+
+
+class _CommitProbe:
+    """A PostgreSQL transaction's id, asked for at its start (pipelined with its first
+    statements) and read before its COMMIT goes, so that the transaction can be looked up
+    if the connection is lost with the COMMIT's answer. Nothing on SQLite, where a commit
+    that fails has not happened."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.xid: int | None = None
+        self._pending = (
+            fastexec.submit(conn, _CURRENT_XID, {}) if conn.dialect.name == "postgresql" else None
+        )
+
+    def read(self) -> None:
+        """Free when a statement after it has been answered; one round trip otherwise."""
+        if self._pending is not None:
+            self.xid = int(self._pending.result().scalar())
+
+
 def _drain(pipeline: Any) -> None:
     """Collect what a failed pipeline still owes, so that the rollback can be sent; the
     failure being raised already says what went wrong."""
@@ -292,6 +321,52 @@ class Database:
                     if pipeline is not None:
                         _drain(pipeline)
                     raise
+
+    def committed_work(self, work: Callable[[Connection], R]) -> R:
+        """``work(conn)`` in a pipelined transaction (see ``transaction``), committed; its
+        result.
+
+        When the connection is lost while the COMMIT is on the way, the commit may have
+        happened or not; PostgreSQL is asked which, by the transaction's id. If it did,
+        the result is returned as if nothing had gone wrong: doing the work again would do
+        it twice (a second lead for every delivery of an intake batch). If it did not, the
+        ``ServiceUnavailable`` is raised, and the work may be done again. If nobody can
+        say, ``CommitOutcomeUnknown``."""
+        probe: _CommitProbe | None = None
+        result: R
+        done = False
+        try:
+            with self.transaction(pipelined=True) as conn:
+                probe = _CommitProbe(conn)
+                result = work(conn)
+                probe.read()
+                done = True
+            return result
+        except ServiceUnavailable as exc:
+            if not done or probe is None or probe.xid is None:
+                raise  # the COMMIT was not sent
+            status = self._status_once_settled(probe.xid)
+            log.warning("a transaction's commit was cut off; it had %s", status or "not said")
+            if status == "committed":
+                return result
+            if status == "aborted":
+                raise
+            raise CommitOutcomeUnknown(exc.message, headers=exc.headers) from exc
+
+    def _status_once_settled(self, xid: int) -> str | None:
+        """'committed' or 'aborted'; None if PostgreSQL cannot be asked, or the transaction
+        is still in progress after a second (its server process has not yet noticed that
+        its client is gone)."""
+        for _ in range(_OUTCOME_POLLS):
+            try:
+                with self._autocommit.connect() as conn:
+                    status = conn.execute(select(func.txid_status(xid))).scalar()
+            except DBAPIError:
+                return None
+            if status != "in progress":
+                return str(status) if status in ("committed", "aborted") else None
+            time.sleep(0.05)
+        return None
 
     def _pipeline(self, conn: Connection, wanted: bool) -> AbstractContextManager[Any]:
         if not wanted or self.dialect != "postgresql":
