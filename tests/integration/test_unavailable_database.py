@@ -158,8 +158,9 @@ async def _deliveries_cut(
 
 
 class TestCommitCutOff:
-    """The connection is lost with a batch's COMMIT on the way. Done again, a batch that
-    had committed would store every lead twice; one that had not must be done again."""
+    """The connection is lost with a COMMIT on the way. Done again, a batch that had
+    committed would store every lead twice; one that had not must be done again. An API
+    create told to retry after it had committed would be created twice."""
 
     async def test_a_batch_that_committed_is_answered_and_not_done_again(
         self, proxy: CuttingProxy, postgres_url: str
@@ -199,3 +200,29 @@ class TestCommitCutOff:
         assert len(leads) >= 1
         assert len({lead["contact_id"] for lead in leads}) == len(leads)
         db.dispose()
+
+    async def test_an_api_create_that_committed_is_answered_and_not_repeated(
+        self, proxy: CuttingProxy, postgres_url: str
+    ) -> None:
+        settings = Settings(database_url=proxy.url)
+        db = Database.from_settings(settings)
+        tenant = make_tenant(db, workspace_id="cut4")
+        transport = httpx.ASGITransport(app=create_app(settings, db))
+        contact = {"firstname": "Ann", "phone": "5550520001", "product": "Solar"}
+        try:
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                proxy.cut = "commit_answer_lost"
+                created = await client.post(
+                    "/api/v3/contacts",
+                    json={**contact, "enable_lead_tracking": True},
+                    headers={"X-API-Key": tenant.api_key},
+                )
+        finally:
+            db.dispose()
+
+        assert proxy.cuts == 1
+        assert created.status_code == 201, created.text
+        direct = Database.from_settings(Settings(database_url=postgres_url))
+        assert count(direct, Contact, workspace_id="cut4") == 1
+        assert count(direct, Lead, workspace_id="cut4") == 1
+        direct.dispose()

@@ -263,7 +263,8 @@ class _CommitProbe:
         )
 
     def read(self) -> None:
-        """Free when a statement after it has been answered; one round trip otherwise."""
+        """In a pipeline, free when a statement after it has been answered; one round trip
+        otherwise."""
         if self._pending is not None:
             self.xid = int(self._pending.result().scalar())
 
@@ -322,9 +323,9 @@ class Database:
                         _drain(pipeline)
                     raise
 
-    def committed_work(self, work: Callable[[Connection], R]) -> R:
-        """``work(conn)`` in a pipelined transaction (see ``transaction``), committed; its
-        result.
+    def committed_work(self, work: Callable[[Connection], R], *, pipelined: bool = True) -> R:
+        """``work(conn)`` in a write transaction (``pipelined``: see ``transaction``),
+        committed; its result.
 
         When the connection is lost while the COMMIT is on the way, the commit may have
         happened or not; PostgreSQL is asked which, by the transaction's id. If it did,
@@ -336,7 +337,7 @@ class Database:
         result: R
         done = False
         try:
-            with self.transaction(pipelined=True) as conn:
+            with self.transaction(pipelined=pipelined) as conn:
                 probe = _CommitProbe(conn)
                 result = work(conn)
                 probe.read()
@@ -417,8 +418,10 @@ class Database:
             return fn(conn)
 
     async def write(self, fn: Callable[[Connection], R]) -> R:
-        """``fn(conn)`` in a write transaction (committed when it returns), from async code."""
-        return await self.run(self._in_transaction, fn, True)
+        """``fn(conn)`` in a write transaction (committed when it returns), from async code.
+        A commit whose answer is lost is looked up (``committed_work``): a client told to
+        retry a create that had in fact committed would create a second."""
+        return await self.run(self.committed_work, fn, pipelined=False)
 
     def _in_transaction(self, fn: Callable[[Connection], R], write: bool) -> R:
         with self.transaction(write=write) as conn:
