@@ -184,6 +184,69 @@ def test_two_workers_share_one_database_without_duplicates(fresh_env: dict[str, 
         _stop(proc)
 
 
+def _sockets(port: int, state: str) -> set[str]:
+    """The inodes of TCP sockets on local ``port`` in ``state`` (01 established, 0A
+    listening), from the kernel's tables."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == state:
+                inodes.add(fields[9])
+    return inodes
+
+
+def _connections_per_worker(server: subprocess.Popen[str], port: int) -> list[int]:
+    """How many of the connections to ``port`` each worker process of ``server`` holds."""
+    ours = _sockets(port, "01")
+    counts = []
+    for proc in Path("/proc").iterdir():
+        try:
+            parent = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if parent != server.pid or b"spawn_main" not in (proc / "cmdline").read_bytes():
+                continue
+            held = {
+                os.readlink(fd).removeprefix("socket:[").rstrip("]")
+                for fd in (proc / "fd").iterdir()
+            }
+        except (OSError, ValueError, IndexError):
+            continue
+        counts.append(len(held & ours))
+    return counts
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the kernel spreads connections on Linux")
+def test_two_workers_each_take_a_share_of_connections_opened_together(
+    fresh_env: dict[str, str],
+) -> None:
+    """Keep-alive connections opened at once (a load balancer's pool) used to go nearly
+    all to one worker, which did all the work while the other idled."""
+    port = _free_port()
+    proc, _ = _start(fresh_env, port, workers=2)
+    try:
+        _wait_healthy(port)
+        deadline = time.monotonic() + 30
+        while len(_sockets(port, "0A")) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)  # the second worker is still starting
+        assert len(_sockets(port, "0A")) == 2  # a listening socket each
+
+        async def open_together() -> list[int]:
+            limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
+            async with httpx.AsyncClient(limits=limits, timeout=20) as client:
+                url = f"http://127.0.0.1:{port}/health"
+                responses = await asyncio.gather(*[client.get(url) for _ in range(32)])
+                assert {r.status_code for r in responses} == {200}
+                return _connections_per_worker(proc, port)
+
+        counts = asyncio.run(open_together())
+    finally:
+        _stop(proc)
+
+    assert len(counts) == 2, counts
+    assert sum(counts) == 32, counts
+    assert min(counts) >= 4, counts  # spread at random: fewer than 4 in a million runs
+
+
 class TestAdminCommands:
     @pytest.fixture
     def runner(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import shlex
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -15,6 +15,8 @@ from leadpipe.config import Settings, get_settings
 from leadpipe.errors import LeadpipeError
 from leadpipe.storage import migrate
 from leadpipe.storage.engine import Database
+
+APP = "leadpipe.app:create_app"
 
 app = typer.Typer(help="leadpipe: lead intake, dedup, pipeline and timeline.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -75,6 +77,8 @@ def serve(
 
     import uvicorn
 
+    from leadpipe.cli.workers import run_workers, spreads_connections
+
     settings, db = _database()
     if "LEADPIPE_PUBLIC_URL" not in os.environ:
         shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
@@ -90,19 +94,22 @@ def serve(
             "for the others' writes, and one worker is faster. Use PostgreSQL to scale out.",
             highlight=False,
         )
-    uvicorn.run(
-        "leadpipe.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=settings.log_level,
-        access_log=access_log,
-        server_header=False,
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": host,
+        "port": port,
+        "workers": workers,
+        "log_level": settings.log_level,
+        "access_log": access_log,
+        "server_header": False,
         # X-Forwarded-For is believed only from LEADPIPE_TRUSTED_PROXIES (kit/net.py);
         # uvicorn's own handling would also believe it from any local process.
-        proxy_headers=False,
-    )
+        "proxy_headers": False,
+    }
+    if workers > 1 and spreads_connections():
+        run_workers(uvicorn.Config(APP, **options))
+    else:
+        uvicorn.run(APP, **options)
 
 
 def _print_welcome(
