@@ -247,6 +247,52 @@ def test_two_workers_each_take_a_share_of_connections_opened_together(
     assert min(counts) >= 4, counts  # spread at random: fewer than 4 in a million runs
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_stopping_under_load_loses_no_accepted_delivery(
+    fresh_env: dict[str, str], workers: int
+) -> None:
+    """SIGTERM while deliveries stream in: every delivery answered 200 is stored, and
+    every other one was refused or cut off, never answered and dropped."""
+    port = _free_port()
+    proc, printed = _start(fresh_env, port, workers=workers)
+    url = re.search(r"(http://\S+/webhooks/wh_\w+)", printed).group(1)  # type: ignore[union-attr]
+    _wait_healthy(port)
+
+    async def stream() -> list[httpx.Response | Exception]:
+        async def one(i: int) -> httpx.Response | Exception:
+            await asyncio.sleep(i * 0.002)  # 500 a second, for a second
+            try:
+                return await client.post(url, json={"phone": f"555060{i:04d}", "product": "Solar"})
+            except httpx.TransportError as exc:
+                return exc
+
+        async def stop_midway() -> None:
+            await asyncio.sleep(0.5)
+            proc.terminate()
+
+        async with httpx.AsyncClient(timeout=20) as client:
+            *outcomes, _ = await asyncio.gather(*[one(i) for i in range(500)], stop_midway())
+        return outcomes
+
+    try:
+        outcomes = asyncio.run(stream())
+        assert proc.wait(timeout=20) is not None
+    finally:
+        _stop(proc)
+
+    answered = [o for o in outcomes if isinstance(o, httpx.Response)]
+    accepted = [o.json()["lead_id"] for o in answered if o.status_code == 200]
+    assert accepted, "the server stopped before taking any delivery"
+    assert len(accepted) < 500, "the server took everything: it never stopped"
+    assert {o.status_code for o in answered} <= {200, 503}
+    db = Database.from_settings(Settings(database_url=fresh_env["LEADPIPE_DATABASE_URL"]))
+    try:
+        stored = {str(lead["id"]) for lead in rows(db, Lead)}
+    finally:
+        db.dispose()
+    assert set(accepted) <= stored
+
+
 class TestAdminCommands:
     @pytest.fixture
     def runner(
