@@ -26,8 +26,9 @@ class Settings(BaseSettings):
     database_max_overflow: int = 10
     database_threads: int = 8
     """Threads per worker that run PostgreSQL transactions (SQLite runs on the event loop)."""
-    sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = "NORMAL"
-    """``NORMAL`` survives a crash of leadpipe; ``FULL`` also a power cut, at a cost per commit."""
+    sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = "FULL"
+    """``FULL``: every acknowledged delivery survives a power cut (one sync per batch).
+    ``NORMAL`` skips that sync, and a power cut or an OS crash may lose the last ones."""
 
     public_url: str = "http://127.0.0.1:8000"
     """Base URL printed in webhook URLs and curl examples."""

@@ -56,6 +56,17 @@ async def test_the_database_file_itself_soon_holds_what_was_written(
         assert _contacts_in_file_alone(db, tmp_path) == 1
 
 
+def test_the_embedded_database_syncs_each_commit_by_default(tmp_path: Path) -> None:
+    """A delivery answered 200 is on the disk, not only in the operating system's cache,
+    so a power cut cannot take it back (SQLite's synchronous=FULL, 2)."""
+    db = Database.from_settings(Settings(database_url=f"sqlite:///{tmp_path}/default.db"))
+    try:
+        with db.transaction(write=False) as conn:
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
+    finally:
+        db.dispose()
+
+
 def _contacts_in_file_alone(db: Database, tmp_path: Path) -> int:
     copy = tmp_path / "copy.db"
     assert db.engine.url.database is not None
