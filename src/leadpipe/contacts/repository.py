@@ -242,10 +242,9 @@ class ContactQueries:
         offset: int,
     ) -> tuple[list[dict[str, Any]], int]:
         where: list[Any] = [_c.workspace_id == workspace_id]
-        for column, value in ((_c.phone_number, phone), (_c.email, email), (_c.crm_id, crm_id)):
-            if value is not None:
-                where.append(column == value)
-        if len(where) > 1:
+        identities = ((_c.phone_number, phone), (_c.email, email), (_c.crm_id, crm_id))
+        where += [column == value for column, value in identities if value is not None]
+        if phone is not None or email is not None or crm_id is not None:
             where.append(in_any_identity_scope(workspace_id))
         count, page = select(func.count()).select_from(CONTACTS), select(*_VIEW)
         if text is not None:

@@ -30,8 +30,8 @@ class Batcher(Generic[T, R]):
     ) -> None:
         self._handle = handle
         self._max_batch = max_batch
-        self._pending: list[tuple[T, asyncio.Future[R]]] = []
-        self._since: list[float] = []  # when each pending item was submitted (loop time)
+        # Each item with its submitter's future and when it was submitted (loop time).
+        self._pending: list[tuple[T, asyncio.Future[R], float]] = []
         self._busy = False
         self._scheduled = False
         self._tasks: set[asyncio.Task[None]] = set()  # held so they are not collected
@@ -39,8 +39,7 @@ class Batcher(Generic[T, R]):
     async def submit(self, item: T) -> R:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[R] = loop.create_future()
-        self._pending.append((item, future))
-        self._since.append(loop.time())
+        self._pending.append((item, future, loop.time()))
         self._schedule(loop)
         return await future
 
@@ -51,9 +50,9 @@ class Batcher(Generic[T, R]):
 
     def longest_wait(self) -> float:
         """Seconds the oldest item no batch has taken yet has waited; 0 if there is none."""
-        if not self._since:
+        if not self._pending:
             return 0.0
-        return asyncio.get_running_loop().time() - self._since[0]
+        return asyncio.get_running_loop().time() - self._pending[0][2]
 
     def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
         if not self._scheduled and self._pending and not self._busy:
@@ -66,17 +65,16 @@ class Batcher(Generic[T, R]):
             return
         batch = self._pending[: self._max_batch]
         del self._pending[: self._max_batch]
-        del self._since[: self._max_batch]
         self._busy = True
         task = loop.create_task(self._run(batch, loop))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def _run(
-        self, batch: list[tuple[T, asyncio.Future[R]]], loop: asyncio.AbstractEventLoop
+        self, batch: list[tuple[T, asyncio.Future[R], float]], loop: asyncio.AbstractEventLoop
     ) -> None:
         try:
-            outcomes = await self._handle([item for item, _ in batch])
+            outcomes = await self._handle([item for item, _, _ in batch])
             if len(outcomes) != len(batch):  # never leave a submitter waiting forever
                 raise RuntimeError(f"{len(outcomes)} outcomes for {len(batch)} items")
         except Exception as exc:  # the batch as a whole failed: so did each item in it
@@ -84,7 +82,7 @@ class Batcher(Generic[T, R]):
         finally:
             self._busy = False
             self._schedule(loop)  # what arrived meanwhile
-        for (_, future), outcome in zip(batch, outcomes, strict=True):
+        for (_, future, _), outcome in zip(batch, outcomes, strict=True):
             if future.cancelled():
                 continue
             if isinstance(outcome, Exception):

@@ -335,17 +335,15 @@ class Database:
         say, ``CommitOutcomeUnknown``."""
         probe: _CommitProbe | None = None
         result: R
-        done = False
         try:
             with self.transaction(pipelined=pipelined) as conn:
                 probe = _CommitProbe(conn)
                 result = work(conn)
-                probe.read()
-                done = True
+                probe.read()  # the id is known only once the work is done
             return result
         except ServiceUnavailable as exc:
-            if not done or probe is None or probe.xid is None:
-                raise  # the COMMIT was not sent
+            if probe is None or probe.xid is None:
+                raise  # the COMMIT was not sent (or, on SQLite, failed and did nothing)
             status = self._status_once_settled(probe.xid)
             log.warning("a transaction's commit was cut off; it had %s", status or "not said")
             if status == "committed":
