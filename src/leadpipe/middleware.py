@@ -54,8 +54,11 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_with_headers)
         except Exception as exc:
             # Answered here rather than by the framework's outermost layer, which would
-            # answer without the request's id and headers. Raised on for the server's log.
-            if not started:
-                response = await unexpected_error(Request(scope), exc)
-                await response(scope, receive, send_with_headers)
-            raise
+            # answer without the request's id and headers. Not raised on once answered
+            # (``unexpected_error`` logs it): the server would then reset the connection,
+            # and the client's next request on it would fail. A response already begun
+            # cannot be finished, and only the server can end it.
+            if started:
+                raise
+            response = await unexpected_error(Request(scope), exc)
+            await response(scope, receive, send_with_headers)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -72,3 +74,35 @@ def backdate(db: Database, model: Any, days: int, **where: Any) -> None:
 
 def age_lead(db: Database, lead_id: str, days: int) -> None:
     backdate(db, Lead, days, id=lead_id)
+
+
+@contextmanager
+def refusing_inserts(
+    db: Database, table: str, condition: str, *, as_conflict: bool = True
+) -> Iterator[None]:
+    """Inserts into ``table`` of rows meeting ``condition`` fail for a while: as constraint
+    violations, or else as an error of the database's own."""
+    with db.transaction() as conn:
+        if db.dialect == "sqlite":
+            failure = "RAISE(ABORT, 'storage down')" if as_conflict else "no_such_function()"
+            conn.exec_driver_sql(
+                f"CREATE TRIGGER refuse_rows BEFORE INSERT ON {table} "
+                f"WHEN {condition} BEGIN SELECT {failure}; END"
+            )
+        else:
+            errcode = "unique_violation" if as_conflict else "internal_error"
+            conn.exec_driver_sql(
+                "CREATE OR REPLACE FUNCTION refuse_rows() RETURNS trigger LANGUAGE plpgsql "
+                f"AS $$ BEGIN RAISE EXCEPTION 'storage down' USING ERRCODE = '{errcode}'; "
+                "END $$"
+            )
+            conn.exec_driver_sql(
+                f"CREATE TRIGGER refuse_rows BEFORE INSERT ON {table} FOR EACH ROW "
+                f"WHEN ({condition}) EXECUTE FUNCTION refuse_rows()"
+            )
+    try:
+        yield
+    finally:
+        with db.transaction() as conn:
+            on_table = "" if db.dialect == "sqlite" else f" ON {table}"
+            conn.exec_driver_sql(f"DROP TRIGGER refuse_rows{on_table}")

@@ -22,7 +22,7 @@ from leadpipe.config import get_settings
 from leadpipe.storage.engine import Database
 from leadpipe.storage.models import ApiKey, Contact, Lead, Webhook
 from tests.conftest import Settings
-from tests.integration.helpers import count, one, rows
+from tests.integration.helpers import count, one, refusing_inserts, rows
 
 
 def _free_port() -> int:
@@ -373,3 +373,27 @@ class TestAdminCommands:
         assert 80 < contacts < 150
         assert contacts < leads <= 150
         assert {"new", "won"} <= stages
+
+
+def test_an_internal_error_leaves_the_clients_connection_usable(
+    fresh_env: dict[str, str],
+) -> None:
+    """A 500 is answered and the connection stays open: the server used to reset it, and
+    the client's next request on that keep-alive connection failed."""
+    port = _free_port()
+    proc, printed = _start(fresh_env, port)
+    url = re.search(r"(http://\S+/webhooks/wh_\w+)", printed).group(1)  # type: ignore[union-attr]
+    db = Database.from_settings(Settings(database_url=fresh_env["LEADPIPE_DATABASE_URL"]))
+    try:
+        _wait_healthy(port)
+        with httpx.Client(timeout=10) as client:
+            with refusing_inserts(db, "leads", "1 = 1", as_conflict=False):
+                failed = client.post(url, json={"phone": "5550700001", "product": "Solar"})
+            taken = client.post(url, json={"phone": "5550700002", "product": "Solar"})
+    finally:
+        _stop(proc)
+        db.dispose()
+
+    assert failed.status_code == 500
+    assert failed.json()["code"] == "INTERNAL_ERROR"
+    assert taken.status_code == 200, taken.text

@@ -310,18 +310,22 @@ class Database:
             conn = conn.execution_options(leadpipe_write=write)
             # Entered before the transaction and left after it, so the COMMIT joins the
             # pipeline instead of waiting behind it.
-            with self._pipeline(conn, pipelined) as pipeline, conn.begin():
-                scope = workspace_scope.get()
-                if scope is not None and self.dialect == "postgresql":
-                    # Row-level security compares every row's workspace with this setting:
-                    # a second line of defence behind the queries' own WHERE clauses.
-                    conn.execute(_SET_WORKSPACE, {"workspace_id": scope})
-                try:
-                    yield conn
-                except BaseException:
-                    if pipeline is not None:
-                        _drain(pipeline)
-                    raise
+            try:
+                with self._pipeline(conn, pipelined) as pipeline, conn.begin():
+                    scope = workspace_scope.get()
+                    if scope is not None and self.dialect == "postgresql":
+                        # Row-level security compares every row's workspace with this
+                        # setting: a second line of defence behind the queries' own WHERE.
+                        conn.execute(_SET_WORKSPACE, {"workspace_id": scope})
+                    try:
+                        yield conn
+                    except BaseException:
+                        if pipeline is not None:
+                            _drain(pipeline)
+                        fastexec.close_unread(conn)  # before the rollback, which they hold
+                        raise
+            finally:
+                fastexec.close_unread(conn)
 
     def committed_work(self, work: Callable[[Connection], R], *, pipelined: bool = True) -> R:
         """``work(conn)`` in a write transaction (``pipelined``: see ``transaction``),

@@ -189,7 +189,7 @@ class Rows:
 
 
 def execute(conn: Connection, stmt: ClauseElement, params: dict[str, Any]) -> Rows:
-    return submit(conn, stmt, params).result()
+    return _submit(conn, stmt, params).result()
 
 
 class Pending:
@@ -211,7 +211,29 @@ class Pending:
 
 def submit(conn: Connection, stmt: ClauseElement, params: dict[str, Any]) -> Pending:
     """Send ``stmt`` now and read its rows later (``Pending.result``). In a pipelined
-    transaction, any statement whose rows are read in between waits for this one's too."""
+    transaction, any statement whose rows are read in between waits for this one's too.
+
+    Its cursor is remembered until ``close_unread``: on SQLite a statement whose rows are
+    never read (its transaction failed first) stays active, and keeps its connection's
+    read snapshot open after the rollback. The next users of that pooled connection
+    would see the database as it was then, and fail to write or checkpoint."""
+    pending = _submit(conn, stmt, params)
+    conn.info.setdefault(_UNREAD, []).append(pending._cursor)
+    return pending
+
+
+def close_unread(conn: Connection) -> None:
+    """Close the cursors of statements sent by ``submit`` and never read, if any; for the
+    end of every transaction, so that the connection goes back to its pool clean."""
+    cursors = conn.info.pop(_UNREAD, None)
+    for cursor in cursors or ():
+        cursor.close()
+
+
+_UNREAD = "leadpipe.unread_cursors"
+
+
+def _submit(conn: Connection, stmt: ClauseElement, params: dict[str, Any]) -> Pending:
     plan = _plan(conn, stmt, frozenset(params))
     bound = _bind(plan, params)
     return Pending(conn, stmt, plan, bound, _send(conn, plan, bound, many=False))
@@ -282,7 +304,7 @@ def insert_rows(conn: Connection, stmt: Insert, rows: Sequence[dict[str, Any]]) 
     given: frozenset[str] = frozenset().union(*rows)
     plan = _plan(conn, stmt, given)  # bind processors, Python defaults
     json_plan = _json_plan(conn, stmt, plan, given)
-    carried = _as_json_rows(json_plan, rows)
+    carried = None if json_plan.has_bytes else _as_json_rows(json_plan, rows)
     if carried is None:
         _insert_values(conn, plan, stmt, given, rows)
     else:
@@ -296,6 +318,7 @@ class _JsonPlan:
     # (None: as it is), whether it is a JSON column, and how to make it when left out.
     cells: tuple[tuple[str, str, Processor | None, bool, Callable[[], Any] | None], ...]
     server_defaults: frozenset[str]  # columns that only the server can fill in
+    has_bytes: bool  # a binary column, which JSON cannot carry
 
 
 _json_plans: dict[tuple[Insert, frozenset[str]], _JsonPlan] = {}
@@ -336,6 +359,7 @@ def _json_plan(conn: Connection, stmt: Insert, plan: _Plan, given: frozenset[str
         f"FROM json_to_recordset($1::json) AS r({typed})",
         cells=tuple(cells),
         server_defaults=frozenset(key for key in given if table.c[key].server_default is not None),
+        has_bytes=any(isinstance(table.c[key].type, sqltypes.LargeBinary) for key in given),
     )
     _json_plans[cache_key] = found
     return found
