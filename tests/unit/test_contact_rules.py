@@ -31,14 +31,28 @@ from leadpipe.contacts.rules import (
         ("+44 20 7946 0958", "US", "+442079460958"),
         ("1-626-788-8830", "US", "+16267888830"),
         ("+1234567890", "US", "+11234567890"),  # seed 001's test number: "+" before a national one
+        ("+2125551234", "US", "+12125551234"),  # "+" before a national number
+        ("55 1234 5670", "MX", "+525512345670"),
     ],
 )
 def test_phones_normalise_to_e164(raw: str, region: str, expected: str) -> None:
     assert normalize_phone(raw, region) == expected
 
 
-@pytest.mark.parametrize("raw", ["555", "12345", "555-1234", "not a phone", "", "+1 555 123"])
-def test_short_or_garbage_phones_are_rejected(raw: str) -> None:
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "555",
+        "12345",
+        "555-1234",
+        "not a phone",
+        "",
+        "+1 555 123",
+        "0412 345 678",  # Australian: no American number starts with 0
+        "1-212-055-1234",  # no exchange starts with 0
+    ],
+)
+def test_short_garbage_or_invalid_phones_are_rejected(raw: str) -> None:
     with pytest.raises(InvalidIdentity):
         normalize_phone(raw, "US")
 

@@ -155,15 +155,72 @@ def test_valid_payload_is_normalised() -> None:
         ({"firstname": "Only"}, {"phone_number"}),
         ({"phone": "12"}, {"phone_number"}),
         ({"email": "x@"}, {"email"}),
-        ({"email": "a@example.com", "estimated_value": "-5"}, {"estimated_value"}),
-        ({"email": "a@example.com", "temperature": "boiling"}, {"temperature"}),
-        ({"email": "a@example.com", "tcpa": "maybe"}, {"tcpa_compliance"}),
+        ({"phone": "0412 345 678", "email": "x@"}, {"phone_number", "email"}),
+        ({"crm_id": "C" * 300}, {"crm_id"}),
     ],
 )
-def test_invalid_payloads_name_their_fields(payload: dict[str, Any], fields: set[str]) -> None:
+def test_only_a_missing_identity_refuses(payload: dict[str, Any], fields: set[str]) -> None:
     submission, errors = _validate(payload)
     assert submission is None
     assert {e["field"] for e in errors} == fields
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"estimated_value": "-5"}, "estimated_value"),
+        ({"estimated_value": 1e308}, "estimated_value"),
+        ({"estimated_value": "1e30"}, "estimated_value"),
+        ({"estimated_value": "a lot"}, "estimated_value"),
+        ({"temperature": "boiling"}, "temperature"),
+        ({"Priority": "Hot"}, "priority"),
+        ({"TCPA": "I agree"}, "tcpa_compliance"),
+        ({"first_name": "A" * 100_000}, "firstname"),
+        ({"utm_source": "u" * 300}, "utm_source"),
+        ({"tags": ["t" * 101]}, "tags"),
+        ({"phone": "0412 345 678"}, "phone"),  # the email identifies
+    ],
+)
+def test_an_unreadable_optional_value_is_kept_as_sent_with_a_warning(
+    payload: dict[str, Any], field: str
+) -> None:
+    submission, errors = _validate({"email": "a@example.com", **payload})
+    assert errors == []
+    assert submission.identity.email == "a@example.com"
+    assert submission.custom_fields[field] == next(iter(payload.values()))
+    (warning,) = submission.warnings
+    assert warning["field"] == ("phone_number" if field == "phone" else field)
+    assert warning["message"].endswith("kept as sent in custom_fields")
+
+
+@pytest.mark.parametrize(
+    ("country", "expected"),
+    [
+        ("AU", "+61412345678"),
+        ("au", "+61412345678"),
+        ("Australia", "+61412345678"),
+        ("Mars", None),  # not a country: the webhook's region (US), where it is invalid
+    ],
+)
+def test_the_payloads_country_decides_how_its_phone_is_read(
+    country: str, expected: str | None
+) -> None:
+    submission, errors = _validate(
+        {"phone": "0412 345 678", "email": "a@example.com", "country": country}
+    )
+    assert errors == []
+    assert submission.identity.phone == expected
+    assert submission.custom_fields["country"] == country
+
+
+def test_a_mexican_number_is_read_as_mexican() -> None:
+    submission, _ = _validate({"phone": "55 1234 5670", "country": "MX"})
+    assert submission.identity.phone == "+525512345670"
+
+
+def test_a_lost_reason_is_read() -> None:
+    submission, _ = _validate({"email": "a@example.com", "Lost Reason": "Went with a competitor"})
+    assert submission.lost_reason == "Went with a competitor"
 
 
 def test_crm_id_alone_is_an_identity_to_look_up() -> None:

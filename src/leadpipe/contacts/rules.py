@@ -28,28 +28,52 @@ def normalize_phone(raw: str, default_region: str = "US") -> str:
     """E.164 for a phone written any usual way; raises InvalidIdentity when it cannot be one.
 
     ``(555) 123-4567`` and ``1-555-123-4567`` are ``+15551234567`` in the US; an explicit
-    ``+61…`` stays Australian. "Possible" rather than "valid" is checked on purpose: 555
-    numbers and new ranges are real traffic for lead forms.
+    ``+61…`` stays Australian. Only numbers valid for their region are taken: ``0412 345
+    678`` read as American would become a number nobody can dial, stored as if right.
+    Example numbers are taken too (DESIGN §2.3): lead forms and their tests use them.
     """
-    number = _possible(raw, default_region.upper())
+    region = default_region.upper()
+    number = _dialable(raw, region)
     if number is None and raw.strip().startswith("+"):
         # Forms prepend "+" to national numbers ("+1234567890" for 123-456-7890): when the
         # number is impossible as international, read its digits as national (as the sibling
         # intake did) before refusing it.
-        number = _possible(raw.strip()[1:], default_region.upper())
+        number = _dialable(raw.strip()[1:], region)
     if number is None:
-        raise InvalidIdentity("is not a complete phone number (too short or too long)")
+        raise InvalidIdentity(f"is not a valid phone number in {_region_name(raw, region)}")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def _possible(raw: str, region: str) -> phonenumbers.PhoneNumber | None:
+def _region_name(raw: str, region: str) -> str:
+    return "its country" if raw.strip().startswith("+") else region
+
+
+def _dialable(raw: str, region: str) -> phonenumbers.PhoneNumber | None:
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:
         return None
+    if phonenumbers.is_valid_number(number):
+        return number
     # IS_POSSIBLE_LOCAL_ONLY (e.g. 555-1234) is refused: without an area code nobody can dial it.
-    reason = phonenumbers.is_possible_number_with_reason(number)
-    return number if reason == phonenumbers.ValidationResult.IS_POSSIBLE else None
+    possible = phonenumbers.is_possible_number_with_reason(number)
+    if possible == phonenumbers.ValidationResult.IS_POSSIBLE and _fictional(number):
+        return number
+    return None
+
+
+# Numbers for examples and tests that libphonenumber does not count as valid: North
+# America's 555 area code, and seed 001's test number (+1 123-456-7890).
+_FICTIONAL_PREFIXES = ("555", "1234567890")
+
+
+def _fictional(number: phonenumbers.PhoneNumber) -> bool:
+    return number.country_code == 1 and str(number.national_number).startswith(_FICTIONAL_PREFIXES)
+
+
+def is_phone_region(region: str) -> bool:
+    """Whether phones can be read in this ISO 3166 alpha-2 region (``AU``, ``MX``)."""
+    return region in phonenumbers.SUPPORTED_REGIONS
 
 
 @lru_cache(maxsize=8192)

@@ -109,7 +109,7 @@ async def deliver(request: Request, webhook_id: str) -> JSONResponse:
     """Read a delivery, hand it to the intake line, and answer with its outcome."""
     started = time.perf_counter()
     settings, request_id = settings_of(request), request_id_of(request)
-    payload, problem = await read_payload(request, settings.max_body_bytes)
+    body, payload, problem = await read_payload(request, settings.max_body_bytes)
     headers = request.headers
     delivery = Delivery(
         webhook_id=webhook_id,
@@ -126,6 +126,8 @@ async def deliver(request: Request, webhook_id: str) -> JSONResponse:
         user_agent=headers.get("user-agent"),
         request_id=request_id,
         started=started,
+        body=body,
+        headers=headers,
     )
     try:
         result = await _intake_line(request).submit(delivery)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -19,6 +19,7 @@ from leadpipe.errors import (
     ValidationFailed,
     field_error,
 )
+from leadpipe.kit.fields import MAX_JSON_DEPTH, nul_paths, too_deep
 
 JSON = "json"
 FORM = "form"
@@ -73,13 +74,25 @@ async def _once(body: bytes) -> AsyncGenerator[bytes, None]:
 async def parse_body(kind: str, body: bytes, headers: Headers) -> dict[str, Any]:
     payload = await _decode(kind, body, headers)
     _refuse_nul_characters(kind, body, payload)
+    if kind == JSON and _could_nest_too_deep(body) and too_deep(payload):
+        raise ValidationFailed(f"The JSON body nests objects deeper than {MAX_JSON_DEPTH} levels")
     return payload
+
+
+def _could_nest_too_deep(body: bytes) -> bool:
+    """A quick look at the bytes: nearly every payload opens too few brackets to nest too
+    deep, and is spared the walk through its values."""
+    return body.count(b"{") + body.count(b"[") > MAX_JSON_DEPTH
+
+
+# Some Windows tools write a byte-order mark before UTF-8 text; JSON parsers may skip it.
+_BOM = b"\xef\xbb\xbf"
 
 
 async def _decode(kind: str, body: bytes, headers: Headers) -> dict[str, Any]:
     if kind == JSON:
         try:
-            payload = orjson.loads(body)
+            payload = orjson.loads(body.removeprefix(_BOM))
         except orjson.JSONDecodeError as exc:
             raise ValidationFailed(f"Malformed JSON: {exc}") from None
         if not isinstance(payload, dict):
@@ -87,7 +100,10 @@ async def _decode(kind: str, body: bytes, headers: Headers) -> dict[str, Any]:
         return payload
     if kind == FORM:
         try:
-            return _collect(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+            # Strict: by default the percent-decoding puts U+FFFD for bytes that are not
+            # UTF-8, storing a changed value where the same bytes in JSON are refused.
+            text = body.removeprefix(_BOM).decode("utf-8")
+            return _collect(parse_qsl(text, keep_blank_values=True, errors="strict"))
         except UnicodeDecodeError:
             raise ValidationFailed("Form body is not valid UTF-8") from None
     try:
@@ -107,7 +123,7 @@ def _refuse_nul_characters(kind: str, body: bytes, payload: dict[str, Any]) -> N
     JSON alike): refused up front, naming each field, instead of failing the write."""
     if not any(mark in body for mark in _NUL_IN_BODY[kind]):
         return
-    fields = sorted(set(_paths_with_nul(payload, "")))
+    fields = nul_paths(payload)
     if fields:
         raise ValidationFailed(
             "The lead payload is invalid",
@@ -115,32 +131,44 @@ def _refuse_nul_characters(kind: str, body: bytes, payload: dict[str, Any]) -> N
         )
 
 
-def _paths_with_nul(value: Any, path: str) -> Iterator[str]:
-    if isinstance(value, str):
-        if "\x00" in value:
-            yield path
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            here = f"{path}.{key}" if path else str(key)
-            if "\x00" in str(key):
-                yield here.replace("\x00", "\\u0000")
-            else:
-                yield from _paths_with_nul(item, here)
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            yield from _paths_with_nul(item, f"{path}[{i}]")
-
-
 async def read_payload(
     request: Request, limit: int
-) -> tuple[dict[str, Any] | None, LeadpipeError | None]:
-    """The payload, or the reason it cannot be had (reported after the webhook is known)."""
+) -> tuple[bytes | None, dict[str, Any] | None, LeadpipeError | None]:
+    """The body as it came, and its payload or the reason it cannot be had (reported once
+    the webhook is known). A body over the limit is not kept."""
+    try:
+        body = await read_limited(request, limit)
+    except LeadpipeError as exc:
+        return None, None, exc
     try:
         kind = body_kind(request.headers.get("content-type"))
-        body = await read_limited(request, limit)
-        return await parse_body(kind, body, request.headers), None
+        return body, await parse_body(kind, body, request.headers), None
     except LeadpipeError as exc:
-        return None, exc
+        return body, None, exc
+
+
+# Headers that carry credentials or signatures: kept as "[redacted]" with a refusal.
+_SECRET_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "x-api-key",
+        "x-provider-key",
+        "webhook-signature",
+        "x-webhook-signature",
+        "x-hub-signature",
+        "x-hub-signature-256",
+        "typeform-signature",
+    }
+)
+
+
+def redacted_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The request's headers, to keep beside a refused delivery, without its secrets."""
+    return {
+        name: "[redacted]" if name in _SECRET_HEADERS else value for name, value in headers.items()
+    }
 
 
 def delivery_key(headers: Headers) -> str | None:

@@ -9,12 +9,18 @@ import copy
 import math
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
-from leadpipe.contacts.rules import Identity, InvalidIdentity, normalize_email, normalize_phone
+from leadpipe.contacts.rules import (
+    Identity,
+    InvalidIdentity,
+    is_phone_region,
+    normalize_email,
+    normalize_phone,
+)
 from leadpipe.errors import field_error
 from leadpipe.kit.coerce import is_blank, to_bool, to_decimal, to_text
+from leadpipe.kit.fields import MAX_MONEY, TEXT_LIMITS, money, too_long
 
 # Canonical field → the spellings providers use (seeds 000-002 and sibling systems). Keys
 # are compared after lower-casing and dropping everything but letters and digits, so
@@ -46,6 +52,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "sub_source": ("subsource",),
     "product": ("productid", "product", "productinterest", "interest", "productname"),
     "status": ("leadstatus", "status"),
+    "lost_reason": ("lostreason", "reasonlost", "lossreason", "closedlostreason"),
     "utm_source": ("utmsource",),
     "utm_medium": ("utmmedium",),
     "utm_campaign": ("utmcampaign",),
@@ -228,6 +235,9 @@ class Submission:
     appointment: Appointment | None
     ip_address: str | None
     user_agent: str | None
+    lost_reason: str | None = None
+    # Optional values that could not be stored as their fields, kept in custom_fields.
+    warnings: tuple[dict[str, Any], ...] = ()
 
 
 def _split_full_name(full: str) -> tuple[str, str | None]:
@@ -242,100 +252,199 @@ def _tags(value: Any) -> list[str] | None:
     return [t.strip() for t in text.split(",") if t.strip()] if text else None
 
 
-def _normalise_identity(f: dict[str, Any], region: str, errors: list[dict[str, Any]]) -> Identity:
-    phone = email = None
-    if (raw := to_text(f.get("phone"))) is not None:
+class _Reading:
+    """What ``validate`` learns of a payload: problems that refuse it (identity only),
+    and warnings about optional values kept as sent in ``custom_fields`` instead."""
+
+    def __init__(self, extracted: Extracted) -> None:
+        self.fields = extracted.fields
+        self.custom_fields = dict(extracted.custom_fields)
+        self.errors: list[dict[str, Any]] = []
+        self.warnings: list[dict[str, Any]] = []
+
+    def keep_as_sent(self, name: str, problem: str) -> None:
+        """An optional value that cannot be stored as its field: kept, never lost."""
+        self.custom_fields[name] = self.fields[name]
+        self.warnings.append(field_error(name, f"{problem}; kept as sent in custom_fields"))
+
+    def text(self, name: str) -> str | None:
+        """The field as text, or None when it is missing or too long to store."""
+        value = to_text(self.fields.get(name))
+        if value is not None and (limit := too_long(name, value)) is not None:
+            self.keep_as_sent(name, f"is longer than {limit} characters")
+            return None
+        return value
+
+
+def _identity(r: _Reading, region: str) -> tuple[Identity, list[dict[str, Any]]]:
+    """The payload's identity, and the problems of the identity values it could not use."""
+    problems: list[dict[str, Any]] = []
+    phone = email = crm_id = None
+    if (raw := to_text(r.fields.get("phone"))) is not None:
         try:
+            if too_long("phone", raw):
+                raise InvalidIdentity("is not a phone number (too long)")
             phone = normalize_phone(raw, region)
         except InvalidIdentity as exc:
-            errors.append(field_error("phone_number", f"'{raw}' {exc}"))
-    if (raw := to_text(f.get("email"))) is not None:
+            problems.append(field_error("phone_number", f"'{raw[:40]}' {exc}"))
+    if (raw := to_text(r.fields.get("email"))) is not None:
         try:
+            if too_long("email", raw):
+                raise InvalidIdentity("it is too long")
             email = normalize_email(raw)
         except InvalidIdentity as exc:
-            errors.append(field_error("email", f"'{raw}' is not a valid email address: {exc}"))
-    return Identity(crm_id=to_text(f.get("crm_id")), phone=phone, email=email)
+            problems.append(
+                field_error("email", f"'{raw[:80]}' is not a valid email address: {exc}")
+            )
+    if (raw := to_text(r.fields.get("crm_id"))) is not None:
+        if too_long("crm_id", raw):
+            problems.append(field_error("crm_id", "is longer than 255 characters"))
+        else:
+            crm_id = raw
+    return Identity(crm_id=crm_id, phone=phone, email=email), problems
 
 
-def _enum(
-    f: dict[str, Any], name: str, allowed: tuple[str, ...], errors: list[dict[str, Any]]
-) -> str | None:
-    text = to_text(f.get(name))
+_PROBLEM_FIELDS = {"phone_number": "phone", "email": "email", "crm_id": "crm_id"}
+
+
+def _choice(r: _Reading, name: str, allowed: tuple[str, ...]) -> str | None:
+    text = r.text(name)
     if text is None:
         return None
     if text.lower() not in allowed:
-        errors.append(field_error(name, f"must be one of {', '.join(allowed)}"))
+        r.keep_as_sent(name, f"'{text[:40]}' is not one of {', '.join(allowed)}")
         return None
     return text.lower()
 
 
-def _lead_fields(f: dict[str, Any], errors: list[dict[str, Any]]) -> dict[str, Any]:
+def _lead_fields(r: _Reading) -> dict[str, Any]:
     lead: dict[str, Any] = {}
     for name in LEAD_TEXT_FIELDS:
-        if (text := to_text(f.get(name))) is not None:
+        if (text := r.text(name)) is not None:
             lead[name] = text
-    if "estimated_value" in f:
-        value = to_decimal(f["estimated_value"])
-        if value is None or value < 0:
-            errors.append(field_error("estimated_value", "must be a non-negative number"))
+    if "estimated_value" in r.fields:
+        number = to_decimal(r.fields["estimated_value"])
+        amount = money(number) if number is not None else None
+        if amount is None:
+            r.keep_as_sent("estimated_value", f"is not an amount from 0 to {MAX_MONEY}")
         else:
-            lead["estimated_value"] = value.quantize(Decimal("0.01"))
+            lead["estimated_value"] = amount
     for name in ("consent_value", "tcpa_compliance"):
-        if name in f:
-            flag = to_bool(f[name])
+        if name in r.fields:
+            flag = to_bool(r.fields[name])
             if flag is None:
-                errors.append(field_error(name, "must be true or false"))
+                r.keep_as_sent(name, "is not a yes or no")
             else:
                 lead[name] = flag
-    if (priority := _enum(f, "priority", PRIORITIES, errors)) is not None:
+    if (priority := _choice(r, "priority", PRIORITIES)) is not None:
         lead["priority"] = priority
-    if (temperature := _enum(f, "temperature", TEMPERATURES, errors)) is not None:
+    if (temperature := _choice(r, "temperature", TEMPERATURES)) is not None:
         lead["temperature"] = temperature
-    if (tags := _tags(f.get("tags"))) is not None:
-        lead["tags"] = tags
+    if "tags" in r.fields and (tags := _tags(r.fields["tags"])) is not None:
+        if any(too_long("tag", t) for t in tags):
+            r.keep_as_sent("tags", f"has a tag longer than {TEXT_LIMITS['tag']} characters")
+        else:
+            lead["tags"] = tags
     return lead
+
+
+# Where a payload says which country the person is in (kept in custom_fields as sent).
+_COUNTRY_KEYS = frozenset({"country", "countrycode", "countryiso", "countryname"})
+_COUNTRY_NAMES = {
+    "usa": "US",
+    "unitedstates": "US",
+    "unitedstatesofamerica": "US",
+    "canada": "CA",
+    "mexico": "MX",
+    "méxico": "MX",
+    "australia": "AU",
+    "newzealand": "NZ",
+    "unitedkingdom": "GB",
+    "uk": "GB",
+    "greatbritain": "GB",
+    "england": "GB",
+    "ireland": "IE",
+    "germany": "DE",
+    "france": "FR",
+    "spain": "ES",
+    "italy": "IT",
+    "brazil": "BR",
+    "india": "IN",
+    "philippines": "PH",
+    "southafrica": "ZA",
+    "puertorico": "PR",
+}
+
+
+def payload_region(custom_fields: dict[str, Any]) -> str | None:
+    """The phone region a payload's own country field names (``AU``, ``Mexico``), if any."""
+    for key, value in custom_fields.items():
+        if _KEY_NOISE.sub("", key.lower()) not in _COUNTRY_KEYS:
+            continue
+        text = to_text(value)
+        if text is None:
+            continue
+        region = region_code(text)
+        if region is not None:
+            return region
+    return None
+
+
+def region_code(country: str) -> str | None:
+    """An ISO 3166 alpha-2 code phones can be read in, from a code or a common name."""
+    compact = re.sub(r"[\s.\-_]", "", country.lower())
+    if len(compact) == 2 and is_phone_region(compact.upper()):
+        return compact.upper()
+    return _COUNTRY_NAMES.get(compact)
 
 
 def validate(
     extracted: Extracted, *, region: str, require_phone: bool
 ) -> tuple[Submission | None, list[dict[str, Any]]]:
-    """A Submission, or the list of field errors (each naming its field)."""
-    f = extracted.fields
-    errors: list[dict[str, Any]] = []
-    identity = _normalise_identity(f, region, errors)
-    if require_phone and "phone" not in f:
-        errors.append(field_error("phone_number", "is required by this webhook"))
-    elif not (identity.phone or identity.email or identity.crm_id) and not errors:
-        errors.append(field_error("phone_number", "phone_number or email is required"))
+    """A Submission, or the field errors that refuse the payload (each naming its field).
 
-    contact = {n: t for n in CONTACT_TEXT_FIELDS if (t := to_text(f.get(n))) is not None}
-    if "firstname" not in contact and (full := to_text(f.get("fullname"))):
-        first, last = _split_full_name(full)
-        contact["firstname"] = first
-        if last and "lastname" not in contact:
-            contact["lastname"] = last
-    lead = _lead_fields(f, errors)
-    if errors:
-        return None, errors
-
-    appointment = None
-    if (adate := to_text(f.get("appointment_date"))) is not None:
-        appointment = Appointment(
-            adate, to_text(f.get("appointment_time")), to_text(f.get("appointment_status"))
+    Only identity refuses (DESIGN §2.12): no usable phone, email or CRM id, or no phone
+    where the webhook requires one. Every other value that cannot be stored as its field
+    is kept as sent in ``custom_fields``, and named in the Submission's warnings."""
+    r = _Reading(extracted)
+    identity, problems = _identity(r, payload_region(r.custom_fields) or region)
+    phone_problem = [p for p in problems if p["field"] == "phone_number"]
+    if require_phone and identity.phone is None:
+        return None, phone_problem or [field_error("phone_number", "is required by this webhook")]
+    if not (identity.phone or identity.email or identity.crm_id):
+        return None, problems or [field_error("phone_number", "phone_number or email is required")]
+    for problem in problems:  # the identity the payload has is enough: keep the rest
+        name = _PROBLEM_FIELDS[problem["field"]]
+        r.custom_fields[name] = r.fields[name]
+        r.warnings.append(
+            field_error(problem["field"], f"{problem['message']}; kept as sent in custom_fields")
         )
+
+    contact = {n: t for n in CONTACT_TEXT_FIELDS if (t := r.text(n)) is not None}
+    if "firstname" not in contact and (full := r.text("fullname")):
+        first, last = _split_full_name(full)
+        contact["firstname"] = first[: TEXT_LIMITS["firstname"]]
+        if last and "lastname" not in contact:
+            contact["lastname"] = last[: TEXT_LIMITS["lastname"]]
+    lead = _lead_fields(r)
+    appointment = None
+    if (adate := r.text("appointment_date")) is not None:
+        appointment = Appointment(adate, r.text("appointment_time"), r.text("appointment_status"))
     return Submission(
         identity=identity,
         contact=contact,
-        custom_fields=extracted.custom_fields,
-        source=to_text(f.get("source")),
-        sub_source=to_text(f.get("sub_source")),
-        product=to_text(f.get("product")),
-        status=to_text(f.get("status")),
+        custom_fields=r.custom_fields,
+        source=r.text("source"),
+        sub_source=r.text("sub_source"),
+        product=r.text("product"),
+        status=r.text("status"),
         notes=contact.get("notes"),
         lead=lead,
         appointment=appointment,
-        ip_address=to_text(f.get("ip_address")),
-        user_agent=to_text(f.get("user_agent")),
+        ip_address=r.text("ip_address"),
+        user_agent=r.text("user_agent"),
+        lost_reason=r.text("lost_reason"),
+        warnings=tuple(r.warnings),
     ), []
 
 

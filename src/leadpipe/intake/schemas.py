@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from leadpipe.errors import LeadpipeError
 
@@ -24,6 +26,10 @@ class Delivery:
     user_agent: str | None
     request_id: str
     started: float
+    # As received, kept with a refusal so that it can be seen and replayed.
+    body: bytes | None = None
+    headers: Mapping[str, str] | None = None
+    replay_of: uuid.UUID | None = None  # the refused delivery this one replays
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +44,11 @@ class IntakeDecision(BaseModel):
     reason: str
 
 
+class FieldWarning(BaseModel):
+    field: str
+    message: str
+
+
 class IntakeResponse(BaseModel):
     """The documented success body of ``POST /webhooks/{webhook_id}``."""
 
@@ -50,5 +61,10 @@ class IntakeResponse(BaseModel):
     match_type: Literal["crm_id", "phone", "email", "new"]
     lead_action: Literal["created", "updated", "none"]
     decision: IntakeDecision
+    warnings: list[FieldWarning] = Field(
+        default_factory=list,
+        description="Optional values that could not be read as their fields: each was kept "
+        "as sent in the contact's custom_fields.",
+    )
     processing_time: str
     request_id: str

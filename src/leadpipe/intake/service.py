@@ -33,6 +33,7 @@ from leadpipe.errors import (
     ValidationFailed,
     field_error,
 )
+from leadpipe.intake.parsing import redacted_headers
 from leadpipe.intake.repository import (
     DeliveryRepository,
     InboundLogRepository,
@@ -364,7 +365,6 @@ class IntakeService:
         d = run.delivery
         run.wrote = False
         ctx = self._resolve_webhook(run, batch)
-        run.webhook = ctx
         if d.problem is not None:
             raise d.problem
         assert d.payload is not None
@@ -441,7 +441,7 @@ class IntakeService:
         contact = self._write_contact(batch, item, run.now)
         lead = self._apply_lead(batch, ctx, submission, contact, d, run.now, leads_known)
 
-        body = self._response_body(ctx, contact, lead, d)
+        body = self._response_body(ctx, contact, lead, d, submission.warnings)
         batch.count_lead(ctx.id, run.now)
         self._log(
             run,
@@ -453,6 +453,7 @@ class IntakeService:
             match_type=contact.match_type.value,
             lead_action=lead.decision.action.value,
             decision_rule=lead.decision.rule.value,
+            warnings=list(submission.warnings) or None,
         )
         if d.delivery_key is not None:
             deliveries.store_response(ctx.id, d.delivery_key, 200, body)
@@ -464,6 +465,7 @@ class IntakeService:
             ctx = batch.contexts[d.webhook_id]
         else:
             ctx = batch.contexts[d.webhook_id] = self._context(batch, d.webhook_id)
+        run.webhook = ctx  # known from here: any refusal is kept in its delivery log
         if ctx is None or not ctx.is_active or not ctx.workspace_active:
             raise NotFound(f"Webhook '{d.webhook_id}' is not configured or is disabled")
         if d.workspace_header is not None and d.workspace_header != ctx.workspace_id:
@@ -725,7 +727,11 @@ class IntakeService:
 
     @staticmethod
     def _response_body(
-        ctx: WebhookContext, contact: ContactOutcome, lead: LeadOutcome, d: Delivery
+        ctx: WebhookContext,
+        contact: ContactOutcome,
+        lead: LeadOutcome,
+        d: Delivery,
+        warnings: tuple[dict[str, Any], ...],
     ) -> dict[str, Any]:
         return {
             "success": True,
@@ -737,6 +743,7 @@ class IntakeService:
             "match_type": contact.match_type.value,
             "lead_action": lead.decision.action.value,
             "decision": {"rule": lead.decision.rule.value, "reason": lead.decision.reason},
+            "warnings": list(warnings),
             "processing_time": f"{_elapsed_ms(d):.0f}ms",
             "request_id": d.request_id,
         }
@@ -759,6 +766,7 @@ class IntakeService:
                 "content_type": d.content_type,
                 "ip_address": d.ip_address,
                 "user_agent": d.user_agent,
+                "replay_of": d.replay_of,
                 "created_at": run.now,
                 **fields,
             }
@@ -778,7 +786,15 @@ class IntakeService:
     def _log_error(self, run: _Run, batch: _Batch, exc: Exception) -> None:
         """Deliveries to unknown webhooks are not logged: there is no workspace to log to."""
         if run.webhook is not None:
-            self._log(run, batch, "error", **_failure_fields(exc))
+            d = run.delivery
+            self._log(
+                run,
+                batch,
+                "error",
+                raw_body=d.body,
+                request_headers=redacted_headers(d.headers) if d.headers is not None else None,
+                **_failure_fields(exc),
+            )
 
 
 def _wants_lead(ctx: WebhookContext, sub: Submission) -> bool:

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leadpipe.kit.ids import uuid7
@@ -29,6 +29,8 @@ class Webhook(Base):
     always_create_lead: Mapped[bool] = mapped_column(server_default=text("false"))
     dedup_scope: Mapped[str] = mapped_column(String(20), server_default=text("'workspace'"))
     default_source: Mapped[str | None] = mapped_column(String(255))
+    # An identical body posted again within this many minutes is the same delivery (0: off).
+    duplicate_window_minutes: Mapped[int] = mapped_column(server_default=text("60"))
     total_leads: Mapped[int] = mapped_column(server_default=text("0"))
     last_lead_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
@@ -56,6 +58,7 @@ class InboundRequest(Base):
     __table_args__ = (
         Index("ix_inbound_requests_webhook_created", "webhook_id", "created_at"),
         Index("ix_inbound_requests_workspace_created", "workspace_id", "created_at"),
+        Index("ix_inbound_requests_webhook_status_created", "webhook_id", "status", "created_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
@@ -76,4 +79,12 @@ class InboundRequest(Base):
     content_type: Mapped[str | None] = mapped_column(String(255))
     ip_address: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(Text)
+    # Optional values kept as sent in custom_fields instead of their fields.
+    warnings: Mapped[list[Any] | None] = mapped_column()
+    # A refused delivery as it came, so that it can be seen and replayed: its body, and
+    # its headers with credentials and signatures redacted.
+    raw_body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    request_headers: Mapped[dict[str, Any] | None] = mapped_column()
+    replay_of: Mapped[uuid.UUID | None]  # the refused delivery this one replayed
+    replayed_as: Mapped[uuid.UUID | None]  # the replay that took this refused delivery
     created_at: Mapped[datetime]
