@@ -22,12 +22,19 @@ def lead_created(source: str) -> ActivityDraft:
     )
 
 
-def status_updated(previous: str | None, new: str, source: str) -> ActivityDraft:
+def status_updated(
+    previous: str | None, new: str, source: str, *, lost_reason: str | None = None
+) -> ActivityDraft:
+    description = f"Stage changed by {source} submission"
+    metadata: dict[str, Any] = {"previous_stage": previous, "new_stage": new}
+    if lost_reason is not None:
+        description += f": {lost_reason}"
+        metadata["lost_reason"] = lost_reason
     return ActivityDraft(
         "status_updated",
         f"Status: {previous or 'none'} → {new}",
-        f"Stage changed by {source} submission",
-        metadata={"previous_stage": previous, "new_stage": new},
+        description,
+        metadata=metadata,
     )
 
 

@@ -15,7 +15,7 @@ from leadpipe.deps import DatabaseDep
 from leadpipe.errors import Conflict
 from leadpipe.kit.responses import JSONResponse, ok
 from leadpipe.leads.endpoints import READ_ERRORS
-from leadpipe.leads.service import Actor
+from leadpipe.leads.rules import Actor
 from leadpipe.storage.engine import Database
 
 router = APIRouter(prefix="/api/v3", tags=["contacts"])

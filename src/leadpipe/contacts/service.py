@@ -22,8 +22,9 @@ from leadpipe.errors import Conflict, NotFound, ValidationFailed, field_error
 from leadpipe.kit.clock import utcnow
 from leadpipe.kit.ids import uuid7
 from leadpipe.leads.repository import LeadQueries
+from leadpipe.leads.rules import Actor
 from leadpipe.leads.schemas import LeadCreate
-from leadpipe.leads.service import Actor, lead
+from leadpipe.leads.service import lead
 
 _IDENTITY_LABELS = {"crm_id": "CRM id", "phone_number": "phone number", "email": "email"}
 

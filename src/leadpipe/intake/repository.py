@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
-from leadpipe.pipeline.repository import StageInfo, active_stages_column, stages_from_json
+from leadpipe.pipeline.repository import active_stages_column, stages_from_json
+from leadpipe.pipeline.rules import StageInfo
 from leadpipe.storage import fastexec
 from leadpipe.storage.base import table_of
 from leadpipe.storage.dialect import insert as upsert_insert

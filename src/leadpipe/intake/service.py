@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from leadpipe.activities import rules as activity_rules
-from leadpipe.activities.repository import ActivityRepository
+from leadpipe.activities.rules import ActivityDraft
 from leadpipe.contacts.repository import ContactRepository
 from leadpipe.contacts.rules import ContactIdentity, MatchType, choose_match, identity_updates
 from leadpipe.errors import (
@@ -46,19 +46,21 @@ from leadpipe.kit.batching import Batcher
 from leadpipe.kit.clock import utcnow
 from leadpipe.kit.ids import uuid7
 from leadpipe.kit.periodic import repeat_on_thread
-from leadpipe.leads.repository import LeadRepository, stage_change
+from leadpipe.leads.repository import LeadRepository
 from leadpipe.leads.rules import (
+    Actor,
     Decision,
     LeadAction,
     LeadSnapshot,
     Rule,
     decide,
     has_lead_data,
+    plan_move,
+    plan_open,
     product_key,
-    stage_effects,
 )
-from leadpipe.pipeline.repository import StageInfo, default_stage
-from leadpipe.pipeline.rules import WON, stage_for_status
+from leadpipe.leads.service import LeadWrites, lead
+from leadpipe.pipeline.rules import StageInfo, default_stage, stage_for_status
 from leadpipe.storage.engine import CommitOutcomeUnknown, Database, sent_together
 from leadpipe.storage.writebehind import WriteBehind
 
@@ -412,10 +414,10 @@ class IntakeService:
     @staticmethod
     def _newest_leads(
         batch: _Batch, items: list[_Checked]
-    ) -> dict[tuple[uuid.UUID, str], LeadSnapshot | None]:
+    ) -> dict[tuple[uuid.UUID, str | None], LeadSnapshot | None]:
         """The lead each delivery for a known contact might update: one query."""
         keys = [
-            (item.match.matched.id, product_key(item.submission.product))
+            (item.match.matched.id, _lead_key(item.submission))
             for item in items
             if item.match is not None
             and item.match.matched is not None
@@ -427,7 +429,7 @@ class IntakeService:
         self,
         item: _Checked,
         batch: _Batch,
-        leads_known: dict[tuple[uuid.UUID, str], LeadSnapshot | None],
+        leads_known: dict[tuple[uuid.UUID, str | None], LeadSnapshot | None],
     ) -> IntakeResult:
         run, ctx, submission = item.run, item.ctx, item.submission
         assert item.match is not None
@@ -573,109 +575,99 @@ class IntakeService:
         contact: ContactOutcome,
         d: Delivery,
         now: datetime,
-        leads_known: dict[tuple[uuid.UUID, str], LeadSnapshot | None],
+        leads_known: dict[tuple[uuid.UUID, str | None], LeadSnapshot | None],
     ) -> LeadOutcome:
         if not _wants_lead(ctx, sub):
             return LeadOutcome(None, Decision(LeadAction.NONE, Rule.NO_LEAD_DATA))
-        contact_id = contact.id
-        stages = {s.slug: s for s in ctx.stages}
-        key = (contact_id, product_key(sub.product))
+        key = (contact.id, _lead_key(sub))
         if contact.match_type is MatchType.NEW:
             existing = None  # a contact created by this delivery has no leads yet
         elif key in leads_known:
             existing = leads_known[key]
         else:  # matched only on a second try, after a concurrent delivery created it
-            existing = LeadRepository(batch.conn).newest_active(*key)
-        decision = decide(existing, status=sub.status, now=now, window_days=ctx.window_days)
+            existing = LeadRepository(batch.conn).newest_active_many([key])[key]
+        decision = decide(
+            existing,
+            status=sub.status,
+            now=now,
+            window_days=ctx.window_days,
+            product_named=sub.product is not None,
+        )
+        if decision.action is LeadAction.NONE:
+            return LeadOutcome(None, decision)
+        stages = {s.slug: s for s in ctx.stages}
         mapped = stage_for_status(sub.status)
         target = stages.get(mapped) if mapped else None
         source = _source(ctx, sub)
-        meta = {
-            "webhook": {
-                "id": ctx.id,
-                "name": ctx.name,
-                "source": source,
-                "timestamp": now.isoformat(),
+        actor = Actor(
+            f"webhook:{ctx.id}",
+            ctx.name,
+            {
+                "webhook": {
+                    "id": ctx.id,
+                    "name": ctx.name,
+                    "source": source,
+                    "timestamp": now.isoformat(),
+                },
+                "decision": {
+                    "action": decision.action.value,
+                    "rule": decision.rule.value,
+                    "reason": decision.reason,
+                },
             },
-            "decision": {
-                "action": decision.action.value,
-                "rule": decision.rule.value,
-                "reason": decision.reason,
-            },
-        }
+        )
         batch.note_lead_write(ctx.workspace_id)
+        writes = LeadWrites(batch.conn, batch.later)
+        also = _appointment(sub)
         if decision.action is LeadAction.UPDATE:
             assert existing is not None
-            self._update_lead(batch, ctx, sub, existing, target, meta, now)
+            self._update_lead(writes, ctx, sub, existing, target, actor, decision, now, also)
             return LeadOutcome(existing.id, decision)
-        lead_id = self._create_lead(
-            batch,
-            ctx,
-            sub,
-            contact_id,
-            target or default_stage(stages.values()),
-            source,
-            meta,
-            d,
-            now,
+        lead_id = uuid7()
+        lead.open(
+            writes,
+            lead_id=lead_id,
+            workspace_id=ctx.workspace_id,
+            row={
+                "lead_type": ctx.lead_type,
+                **sub.lead,
+                "contact_id": contact.id,
+                "webhook_id": ctx.id,
+                "lead_source": source,
+                "sub_source": sub.sub_source,
+                "product_interest": sub.product,
+                "product_key": product_key(sub.product),
+                "initial_inquiry": sub.notes,
+                "raw_payload": d.payload,
+                "ip_address": sub.ip_address or d.ip_address,
+                "user_agent": sub.user_agent or d.user_agent,
+                "metadata": actor.metadata,
+            },
+            plan=plan_open(
+                target or default_stage(stages.values()),
+                actor=actor,
+                reason=decision.reason,
+                source=source,
+                now=now,
+            ),
+            actor=actor,
+            now=now,
+            also=also,
         )
         return LeadOutcome(lead_id, decision)
 
-    def _create_lead(
-        self,
-        batch: _Batch,
-        ctx: WebhookContext,
-        sub: Submission,
-        contact_id: uuid.UUID,
-        stage: StageInfo,
-        source: str,
-        meta: dict[str, Any],
-        d: Delivery,
-        now: datetime,
-    ) -> uuid.UUID:
-        lead_id = uuid7()
-        values: dict[str, Any] = {
-            "lead_type": ctx.lead_type,
-            **sub.lead,
-            "id": lead_id,
-            "contact_id": contact_id,
-            "workspace_id": ctx.workspace_id,
-            "webhook_id": ctx.id,
-            "lead_source": source,
-            "sub_source": sub.sub_source,
-            "product_interest": sub.product,
-            "product_key": product_key(sub.product),
-            **stage_effects(stage.slug, probability=stage.probability, now=now),
-            "initial_inquiry": sub.notes,
-            "raw_payload": d.payload,
-            "ip_address": sub.ip_address or d.ip_address,
-            "user_agent": sub.user_agent or d.user_agent,
-            "last_activity_at": now,
-            "metadata": meta,
-            "created_at": now,
-            "updated_at": now,
-        }
-        leads = LeadRepository(batch.conn, batch.later)
-        leads.insert(values)
-        leads.add_status_change(_history(lead_id, ctx, None, stage.slug, meta, now))
-        drafts = [activity_rules.lead_created(source)]
-        drafts += self._appointment_and_conversion(sub, stage, converted_now=stage.slug == WON)
-        ActivityRepository(batch.conn, batch.later).add_automated(
-            lead_id, ctx.workspace_id, drafts, meta, now
-        )
-        return lead_id
-
+    @staticmethod
     def _update_lead(
-        self,
-        batch: _Batch,
+        writes: LeadWrites,
         ctx: WebhookContext,
         sub: Submission,
         existing: LeadSnapshot,
         target: StageInfo | None,
-        meta: dict[str, Any],
+        actor: Actor,
+        decision: Decision,
         now: datetime,
+        also: list[ActivityDraft],
     ) -> None:
-        source = meta["webhook"]["source"]
         values: dict[str, Any] = {"last_activity_at": now, "updated_at": now}
         values.update(
             {
@@ -684,46 +676,37 @@ class IntakeService:
                 if k in ("estimated_value", "priority", "temperature")
             }
         )
-        moved = target is not None and target.slug != existing.stage
-        leads = LeadRepository(batch.conn, batch.later)
-        if moved:
-            assert target is not None
-            values.update(stage_effects(target.slug, probability=target.probability, now=now))
-            values["previous_stage"] = existing.stage
-            leads.add_status_change(
-                _history(existing.id, ctx, existing.stage, target.slug, meta, now)
+        source = actor.metadata["webhook"]["source"]
+        if target is None or target.slug == existing.stage:
+            writes.leads.update(existing.id, values, actor.metadata)
+            writes.activities.add_automated(
+                existing.id,
+                ctx.workspace_id,
+                [activity_rules.lead_updated(source), *also],
+                actor.metadata,
+                now,
             )
-            drafts = [activity_rules.status_updated(existing.stage, target.slug, source)]
-        else:
-            drafts = [activity_rules.lead_updated(source)]
-        leads.update(existing.id, values, meta)
-        drafts += self._appointment_and_conversion(
-            sub, target, converted_now=moved and target is not None and target.slug == WON
+            return
+        lead.move(
+            writes,
+            lead_id=existing.id,
+            workspace_id=ctx.workspace_id,
+            plan=plan_move(
+                existing.stage,
+                target,
+                actor=actor,
+                reason=decision.reason,
+                source=source,
+                now=now,
+                lost_reason=sub.lost_reason,
+            ),
+            actor=actor,
+            now=now,
+            values=values,
+            metadata_patch=actor.metadata,
+            also=also,
+            waits_for_count_writers=False,  # the batch takes its turn before it writes
         )
-        ActivityRepository(batch.conn, batch.later).add_automated(
-            existing.id, ctx.workspace_id, drafts, meta, now
-        )
-
-    @staticmethod
-    def _appointment_and_conversion(
-        sub: Submission, stage: StageInfo | None, *, converted_now: bool
-    ) -> list[activity_rules.ActivityDraft]:
-        drafts = []
-        if sub.appointment is not None:
-            a = sub.appointment
-            drafts.append(
-                activity_rules.appointment_scheduled(
-                    a.title,
-                    {
-                        "appointment_date": a.date,
-                        "appointment_time": a.time,
-                        "appointment_status": a.status,
-                    },
-                )
-            )
-        if converted_now and stage is not None:
-            drafts.append(activity_rules.lead_converted(stage.name))
-        return drafts
 
     @staticmethod
     def _response_body(
@@ -805,6 +788,21 @@ def _wants_lead(ctx: WebhookContext, sub: Submission) -> bool:
     )
 
 
+def _appointment(sub: Submission) -> list[ActivityDraft]:
+    """The appointment a delivery books, as a timeline entry of its lead."""
+    a = sub.appointment
+    if a is None:
+        return []
+    data = {"appointment_date": a.date, "appointment_time": a.time, "appointment_status": a.status}
+    return [activity_rules.appointment_scheduled(a.title, data)]
+
+
+def _lead_key(sub: Submission) -> str | None:
+    """Which of the contact's leads a delivery may update: the newest active one of its
+    product, or of any product when it names none (None)."""
+    return product_key(sub.product) if sub.product is not None else None
+
+
 def _too_many_conflicts() -> Conflict:
     return Conflict("The lead conflicts with a concurrent change; retry")
 
@@ -823,27 +821,6 @@ def _failure_fields(exc: Exception) -> dict[str, Any]:
 def _source(ctx: WebhookContext, sub: Submission) -> str:
     """Where a lead came from: the payload's source, else the webhook's default or name."""
     return sub.source or ctx.default_source or ctx.name
-
-
-def _history(
-    lead_id: uuid.UUID,
-    ctx: WebhookContext,
-    old: str | None,
-    new: str,
-    meta: dict[str, Any],
-    now: datetime,
-) -> dict[str, Any]:
-    return stage_change(
-        lead_id,
-        ctx.workspace_id,
-        old,
-        new,
-        by=f"webhook:{ctx.id}",
-        by_name=ctx.name,
-        reason=meta["decision"]["reason"],
-        metadata=meta,
-        now=now,
-    )
 
 
 def _message(match: MatchType, action: LeadAction) -> str:

@@ -15,7 +15,7 @@ from leadpipe.deps import DatabaseDep
 from leadpipe.kit.periods import END_DOC, START_DOC, PeriodBound, end_of, start_of
 from leadpipe.kit.responses import JSONResponse, ok
 from leadpipe.leads.repository import LeadFilters
-from leadpipe.leads.rules import product_key
+from leadpipe.leads.rules import Actor, product_key
 from leadpipe.leads.schemas import (
     ActivityCreate,
     LeadCreate,
@@ -24,7 +24,7 @@ from leadpipe.leads.schemas import (
     SortField,
     Temperature,
 )
-from leadpipe.leads.service import Actor, lead
+from leadpipe.leads.service import lead
 
 router = APIRouter(prefix="/api/v3", tags=["leads"])
 

@@ -30,13 +30,12 @@ from leadpipe.contacts.repository import (
     in_any_identity_scope,
     too_short_for_trigrams,
 )
-from leadpipe.kit.ids import uuid7
 from leadpipe.leads.rules import LeadSnapshot
 from leadpipe.storage import fastexec
 from leadpipe.storage.base import table_of
 from leadpipe.storage.dialect import json_merge, per_dialect
 from leadpipe.storage.models import Contact, Lead, LeadCount, LeadStatusHistory
-from leadpipe.storage.writebehind import WriteBehind, write
+from leadpipe.storage.writebehind import WriteBehind, write, write_many
 
 LEADS = table_of(Lead)
 LEAD_COUNTS = table_of(LeadCount)
@@ -51,6 +50,13 @@ _NEWEST_ACTIVE = (
         _l.product_key == bindparam("product_key"),
         _l.is_active,
     )
+    .order_by(_l.created_at.desc())
+    .limit(1)
+)
+# A contact's newest active lead of any product: what a status without a product updates.
+_NEWEST_ACTIVE_OF_CONTACT = (
+    select(_l.id, _l.stage, _l.is_converted, _l.created_at)
+    .where(_l.contact_id == bindparam("contact_id"), _l.is_active)
     .order_by(_l.created_at.desc())
     .limit(1)
 )
@@ -105,33 +111,6 @@ _SERIALIZE_COUNT_WRITERS = text(
 )
 
 
-def stage_change(
-    lead_id: uuid.UUID,
-    workspace_id: str,
-    old: str | None,
-    new: str,
-    *,
-    by: str,
-    by_name: str,
-    reason: str,
-    metadata: dict[str, Any],
-    now: datetime,
-) -> dict[str, Any]:
-    """A ``lead_status_history`` row: a lead moved from ``old`` to ``new``, by whom, why."""
-    return {
-        "id": uuid7(),
-        "lead_id": lead_id,
-        "workspace_id": workspace_id,
-        "old_stage": old,
-        "new_stage": new,
-        "changed_by": by,
-        "changed_by_name": by_name,
-        "reason": reason,
-        "metadata": metadata,
-        "created_at": now,
-    }
-
-
 class LeadRepository:
     """``later``, when given, holds the writes to the end of the transaction."""
 
@@ -139,24 +118,34 @@ class LeadRepository:
         self.conn = conn
         self.later = later
 
-    def newest_active(self, contact_id: uuid.UUID, product_key: str) -> LeadSnapshot | None:
-        rows = fastexec.execute(
-            self.conn, _NEWEST_ACTIVE, {"contact_id": contact_id, "product_key": product_key}
-        ).rows
+    def newest_active(self, contact_id: uuid.UUID, product_key: str | None) -> LeadSnapshot | None:
+        """The contact's newest active lead of this product key (of any, for None)."""
+        params: dict[str, Any] = {"contact_id": contact_id}
+        if product_key is None:
+            stmt = _NEWEST_ACTIVE_OF_CONTACT
+        else:
+            stmt, params["product_key"] = _NEWEST_ACTIVE, product_key
+        rows = fastexec.execute(self.conn, stmt, params).rows
         return LeadSnapshot(*rows[0]) if rows else None
 
     def newest_active_many(
-        self, keys: Sequence[tuple[uuid.UUID, str]]
-    ) -> dict[tuple[uuid.UUID, str], LeadSnapshot | None]:
-        """``newest_active`` for each (contact, product key), in one query on PostgreSQL."""
-        if self.conn.dialect.name != "postgresql" or len(keys) == 1:
-            return {k: self.newest_active(*k) for k in keys}
+        self, keys: Sequence[tuple[uuid.UUID, str | None]]
+    ) -> dict[tuple[uuid.UUID, str | None], LeadSnapshot | None]:
+        """``newest_active`` for each (contact, product key), in one query on PostgreSQL
+        for those that name a product."""
+        by_product = [(c, k) for c, k in keys if k is not None]
+        newest: dict[tuple[uuid.UUID, str | None], LeadSnapshot | None] = {
+            key: self.newest_active(*key) for key in keys if key[1] is None
+        }
+        if self.conn.dialect.name != "postgresql" or len(by_product) <= 1:
+            newest.update({key: self.newest_active(*key) for key in by_product})
+            return newest
+        newest.update(dict.fromkeys(by_product))
         rows = fastexec.execute(
             self.conn,
             _NEWEST_ACTIVE_OF_PAIRS,
-            {"contact_ids": [c for c, _ in keys], "product_keys": [k for _, k in keys]},
+            {"contact_ids": [c for c, _ in by_product], "product_keys": [k for _, k in by_product]},
         ).rows
-        newest: dict[tuple[uuid.UUID, str], LeadSnapshot | None] = dict.fromkeys(keys)
         for contact_id, key, *lead in rows:
             newest[contact_id, key] = LeadSnapshot(*lead)
         return newest
@@ -198,6 +187,7 @@ class LeadRepository:
 
     def move_all(self, workspace_id: str, from_stage: str, values: dict[str, Any]) -> int:
         """Move every lead of a stage at once (a stage being deleted); returns how many."""
+        self.serialize_count_writers(workspace_id)
         result = self.conn.execute(
             update(LEADS)
             .where(_l.workspace_id == workspace_id, _l.stage == from_stage)
@@ -205,11 +195,8 @@ class LeadRepository:
         )
         return int(result.rowcount)
 
-    def add_status_change(self, values: dict[str, Any]) -> None:
-        write(self.conn, self.later, _INSERT_HISTORY, values)
-
-    def add_status_changes(self, rows: list[dict[str, Any]]) -> None:
-        fastexec.execute_many(self.conn, _INSERT_HISTORY, rows)
+    def add_status_changes(self, rows: Sequence[dict[str, Any]]) -> None:
+        write_many(self.conn, self.later, _INSERT_HISTORY, rows)
 
 
 # -- reads for the Lead API -------------------------------------------------------------

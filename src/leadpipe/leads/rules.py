@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
-from leadpipe.pipeline.rules import status_keywords
+from leadpipe.activities import rules as activity
+from leadpipe.activities.rules import ActivityDraft
+from leadpipe.pipeline.rules import LOST, WON, StageInfo, stage_for_status, status_keywords
 
 
 class LeadAction(StrEnum):
@@ -21,6 +24,7 @@ class Rule(StrEnum):
     """Which row of the matrix fired; stored with the decision so users can see why."""
 
     NO_LEAD_DATA = "no_lead_data"
+    NO_LEAD_TO_UPDATE = "no_lead_to_update"
     NO_MATCHING_LEAD = "no_matching_lead"
     NO_STATUS_KEYWORD = "no_status_keyword"
     ALREADY_CONVERTED = "already_converted"
@@ -30,6 +34,8 @@ class Rule(StrEnum):
 
 REASONS = {
     Rule.NO_LEAD_DATA: "payload has no lead status, product or notes",
+    Rule.NO_LEAD_TO_UPDATE: "status names no product, and the contact has no active lead it "
+    "could update",
     Rule.NO_MATCHING_LEAD: "contact has no active lead for this product",
     Rule.NO_STATUS_KEYWORD: "status has no update keyword",
     Rule.ALREADY_CONVERTED: "matching lead is already converted",
@@ -76,9 +82,28 @@ def decide(
     status: str | None,
     now: datetime,
     window_days: int,
+    product_named: bool = True,
 ) -> Decision:
     """UPDATE the newest active same-product lead only on a status keyword, inside the window,
-    when it is not converted; everything else CREATEs a new lead."""
+    when it is not converted; everything else CREATEs a new lead.
+
+    A payload that names no product is compared with the contact's newest active lead of
+    any product (DESIGN §2.13); when that cannot be updated and its status would open the
+    lead won or lost, nothing is opened: a status report is not a sale or a loss of its
+    own."""
+    decision = _matrix(existing, status=status, now=now, window_days=window_days)
+    if (
+        not product_named
+        and decision.action is LeadAction.CREATE
+        and stage_for_status(status) in (WON, LOST)
+    ):
+        return Decision(LeadAction.NONE, Rule.NO_LEAD_TO_UPDATE)
+    return decision
+
+
+def _matrix(
+    existing: LeadSnapshot | None, *, status: str | None, now: datetime, window_days: int
+) -> Decision:
     if existing is None:
         return Decision(LeadAction.CREATE, Rule.NO_MATCHING_LEAD)
     if not status_keywords(status):
@@ -92,10 +117,10 @@ def decide(
 
 def stage_effects(
     stage: str, *, probability: int, now: datetime, previous: str | None = None
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """Columns that follow from entering a stage: won converts, lost and inactive close the
     lead, and leaving inactive reopens it."""
-    effects: dict[str, object] = {"stage": stage, "probability": probability}
+    effects: dict[str, Any] = {"stage": stage, "probability": probability}
     if previous == "inactive" and stage not in ("lost", "inactive"):
         effects["is_active"] = True
     if stage == "won":
@@ -105,3 +130,92 @@ def stage_effects(
     elif stage == "inactive":
         effects.update(is_active=False)
     return effects
+
+
+# -- the lead lifecycle: open, move, win, lose ------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who changes a lead: an API key, a webhook, the system. Recorded on the stage history
+    and on every timeline entry the change writes."""
+
+    id: str
+    name: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def api_key(cls, key_id: str) -> Actor:
+        return cls(
+            f"api_key:{key_id}",
+            "API",
+            {"source": "api", "actor": {"id": f"api_key:{key_id}", "name": "API"}},
+        )
+
+
+SYSTEM = Actor("system", "Pipeline", {"source": "system"})
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """What opening or moving a lead writes, decided before anything is: the lead's
+    columns, its stage history row and its timeline entries. Every entrance (webhook, API,
+    pipeline, and all that comes later) makes its changes through these plans and
+    ``LeadService.open`` / ``move``, so that a move leaves the same trail wherever it is
+    made."""
+
+    values: dict[str, Any]
+    history: dict[str, Any]
+    drafts: tuple[ActivityDraft, ...]
+
+
+def plan_open(
+    stage: StageInfo, *, actor: Actor, reason: str, source: str, now: datetime
+) -> Transition:
+    """A new lead entering ``stage``; ``source`` names where it came from on its timeline."""
+    drafts = [activity.lead_created(source)]
+    if stage.slug == WON:
+        drafts.append(activity.lead_converted(stage.name))
+    return Transition(
+        values=stage_effects(stage.slug, probability=stage.probability, now=now),
+        history=_history(None, stage.slug, actor, reason),
+        drafts=tuple(drafts),
+    )
+
+
+def plan_move(
+    current: str,
+    target: StageInfo,
+    *,
+    actor: Actor,
+    reason: str,
+    source: str,
+    now: datetime,
+    lost_reason: str | None = None,
+) -> Transition:
+    """A lead moving from ``current`` to ``target``: winning converts it, losing closes it
+    and keeps the reason given."""
+    values = stage_effects(target.slug, probability=target.probability, now=now, previous=current)
+    values["previous_stage"] = current
+    if target.slug == LOST and lost_reason is not None:
+        values["lost_reason"] = lost_reason
+    drafts = [activity.status_updated(current, target.slug, source, lost_reason=lost_reason)]
+    if target.slug == WON:
+        drafts.append(activity.lead_converted(target.name))
+    return Transition(
+        values=values,
+        history=_history(current, target.slug, actor, reason),
+        drafts=tuple(drafts),
+    )
+
+
+def _history(old: str | None, new: str, actor: Actor, reason: str) -> dict[str, Any]:
+    """A ``lead_status_history`` row but for its id, lead and time."""
+    return {
+        "old_stage": old,
+        "new_stage": new,
+        "changed_by": actor.id,
+        "changed_by_name": actor.name,
+        "reason": reason,
+        "metadata": actor.metadata,
+    }

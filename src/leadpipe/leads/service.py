@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,33 +11,18 @@ from typing import Any
 from sqlalchemy import Connection
 
 from leadpipe.accounts.repository import WorkspaceRepository
-from leadpipe.activities import rules as activity_rules
 from leadpipe.activities.repository import ActivityQueries, ActivityRepository
+from leadpipe.activities.rules import ActivityDraft
 from leadpipe.customfields.service import custom_fields
 from leadpipe.errors import NotFound, ValidationFailed, field_error
 from leadpipe.kit.clock import utcnow
 from leadpipe.kit.ids import uuid7
-from leadpipe.leads.repository import LeadFilters, LeadQueries, LeadRepository, stage_change
-from leadpipe.leads.rules import product_key, stage_effects
+from leadpipe.leads.repository import LeadFilters, LeadQueries, LeadRepository
+from leadpipe.leads.rules import Actor, Transition, plan_move, plan_open, product_key
 from leadpipe.leads.schemas import ActivityCreate, LeadCreate, LeadUpdate
-from leadpipe.pipeline.repository import StageInfo, StageRepository, default_stage
-from leadpipe.pipeline.rules import WON, transition_error
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """Who is acting through the API: recorded on history rows and activities."""
-
-    id: str
-    name: str
-
-    @classmethod
-    def api_key(cls, key_id: str) -> Actor:
-        return cls(f"api_key:{key_id}", "API")
-
-    @property
-    def meta(self) -> dict[str, Any]:
-        return {"source": "api", "actor": {"id": self.id, "name": self.name}}
+from leadpipe.pipeline.repository import StageRepository
+from leadpipe.pipeline.rules import StageInfo, default_stage, transition_error
+from leadpipe.storage.writebehind import WriteBehind
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +52,112 @@ class Pipeline:
         return default_stage(self.stages.values())
 
 
+class LeadWrites:
+    """The repositories a lead change writes through, in the caller's transaction; held
+    back to its end when ``later`` is given (intake's batches)."""
+
+    def __init__(self, conn: Connection, later: WriteBehind | None = None) -> None:
+        self.leads = LeadRepository(conn, later)
+        self.activities = ActivityRepository(conn, later)
+
+
 class LeadService:
+    # -- the lifecycle: the one way to open and move leads, whoever does it ---------------
+
+    def open(
+        self,
+        writes: LeadWrites,
+        *,
+        lead_id: uuid.UUID,
+        workspace_id: str,
+        row: dict[str, Any],
+        plan: Transition,
+        actor: Actor,
+        now: datetime,
+        also: Sequence[ActivityDraft] = (),
+    ) -> None:
+        """Insert a lead (``row``: its columns but for those the plan decides) with its
+        first stage history row and its timeline entries (the plan's, then ``also``)."""
+        writes.leads.insert(
+            {
+                "last_activity_at": now,
+                **row,
+                **plan.values,
+                "id": lead_id,
+                "workspace_id": workspace_id,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        self._trail(writes, [lead_id], workspace_id, plan, actor, now, also)
+
+    def move(
+        self,
+        writes: LeadWrites,
+        *,
+        lead_id: uuid.UUID,
+        workspace_id: str,
+        plan: Transition,
+        actor: Actor,
+        now: datetime,
+        values: dict[str, Any] | None = None,
+        metadata_patch: dict[str, Any] | None = None,
+        also: Sequence[ActivityDraft] = (),
+        waits_for_count_writers: bool = True,
+    ) -> None:
+        """Move a lead as planned, setting ``values`` too, and record the move.
+
+        ``waits_for_count_writers``: see ``LeadRepository.update_counted``; intake's
+        batches take that turn once, before their held-back writes, instead."""
+        update = {"updated_at": now, **(values or {}), **plan.values}
+        if waits_for_count_writers:
+            writes.leads.update_counted(workspace_id, lead_id, update, metadata_patch or {})
+        else:
+            writes.leads.update(lead_id, update, metadata_patch or {})
+        self._trail(writes, [lead_id], workspace_id, plan, actor, now, also)
+
+    def record_moves(
+        self,
+        writes: LeadWrites,
+        *,
+        lead_ids: Sequence[uuid.UUID],
+        workspace_id: str,
+        plan: Transition,
+        actor: Actor,
+        now: datetime,
+    ) -> None:
+        """The history and timeline of leads moved together by one statement (a stage
+        being deleted): the same trail ``move`` leaves for one."""
+        self._trail(writes, lead_ids, workspace_id, plan, actor, now, ())
+
+    @staticmethod
+    def _trail(
+        writes: LeadWrites,
+        lead_ids: Sequence[uuid.UUID],
+        workspace_id: str,
+        plan: Transition,
+        actor: Actor,
+        now: datetime,
+        also: Sequence[ActivityDraft],
+    ) -> None:
+        writes.leads.add_status_changes(
+            [
+                {
+                    **plan.history,
+                    "id": uuid7(),
+                    "lead_id": lead_id,
+                    "workspace_id": workspace_id,
+                    "created_at": now,
+                }
+                for lead_id in lead_ids
+            ]
+        )
+        drafts = [*plan.drafts, *also]
+        for lead_id in lead_ids:
+            writes.activities.add_automated(lead_id, workspace_id, drafts, actor.metadata, now)
+
+    # -- the Lead API ----------------------------------------------------------------------
+
     def page(
         self,
         conn: Connection,
@@ -123,29 +214,24 @@ class LeadService:
         lead_id = uuid7()
         fields = body.model_dump(exclude={"contact_id", "workspace_id", "stage"}, exclude_none=True)
         fields["custom_fields"] = self._custom_fields(conn, workspace_id, fields, creating=True)
-        LeadRepository(conn).insert(
-            {
+        self.open(
+            LeadWrites(conn),
+            lead_id=lead_id,
+            workspace_id=workspace_id,
+            row={
                 **fields,
-                "id": lead_id,
                 "contact_id": body.contact_id,
-                "workspace_id": workspace_id,
                 "product_key": product_key(body.product_interest),
-                **stage_effects(stage.slug, probability=stage.probability, now=now),
                 "created_by": actor.id,
                 "updated_by": actor.id,
-                "last_activity_at": now,
-                "metadata": actor.meta,
+                "metadata": actor.metadata,
                 "tags": fields.get("tags", []),
                 "custom_fields": fields.get("custom_fields", {}),
-                "created_at": now,
-                "updated_at": now,
-            }
+            },
+            plan=plan_open(stage, actor=actor, reason="created by hand", source="API", now=now),
+            actor=actor,
+            now=now,
         )
-        self._record_stage(conn, workspace_id, lead_id, None, stage, actor, "created by hand", now)
-        drafts = [activity_rules.lead_created("API")]
-        if stage.slug == WON:
-            drafts.append(activity_rules.lead_converted(stage.name))
-        ActivityRepository(conn).add_automated(lead_id, workspace_id, drafts, actor.meta, now)
         return self.get(conn, workspace_id, lead_id)
 
     def update(
@@ -166,43 +252,53 @@ class LeadService:
             }
         if "product_interest" in values:
             values["product_key"] = product_key(values["product_interest"])
-        drafts: list[activity_rules.ActivityDraft] = []
-        if body.stage is not None and body.stage != lead["stage"]:
-            values.update(self._move(conn, workspace_id, lead, body.stage, actor, now, drafts))
-        values.update(updated_at=now, updated_by=actor.id)
-        LeadRepository(conn).update_counted(
-            workspace_id, lead_id, values, {"last_change": actor.meta}
-        )
-        ActivityRepository(conn).add_automated(lead_id, workspace_id, drafts, actor.meta, now)
+        values["updated_by"] = actor.id
+        self._change(conn, workspace_id, lead, body.stage, values, actor, now)
         return self.get(conn, workspace_id, lead_id)
 
-    def _move(
+    def _change(
         self,
         conn: Connection,
         workspace_id: str,
         lead: dict[str, Any],
-        target_slug: str,
+        target_slug: str | None,
+        values: dict[str, Any],
         actor: Actor,
         now: datetime,
-        drafts: list[activity_rules.ActivityDraft],
-    ) -> dict[str, object]:
-        """Check a stage move against the transition rules; record history and timeline."""
+    ) -> None:
+        """Set ``values`` on a lead, moving it to ``target_slug`` too when that is another
+        stage, checked against the transition rules."""
+        writes = LeadWrites(conn)
+        patch = {"last_change": actor.metadata}
+        if target_slug is None or target_slug == lead["stage"]:
+            writes.leads.update_counted(
+                workspace_id, lead["id"], {"updated_at": now, **values}, patch
+            )
+            return
         pipeline = Pipeline.load(conn, workspace_id)
         target = pipeline.stage(target_slug)
-        current = lead["stage"]
-        problem = transition_error(current, target.slug, pipeline.order)
+        problem = transition_error(lead["stage"], target.slug, pipeline.order)
         if problem is not None:
             raise ValidationFailed("Stage change not allowed", [field_error("stage", problem)])
-        self._record_stage(
-            conn, workspace_id, lead["id"], current, target, actor, "changed by hand", now
+        plan = plan_move(
+            lead["stage"],
+            target,
+            actor=actor,
+            reason="changed by hand",
+            source=actor.name,
+            now=now,
+            lost_reason=values.get("lost_reason"),
         )
-        drafts.append(activity_rules.status_updated(current, target.slug, actor.name))
-        if target.slug == WON:
-            drafts.append(activity_rules.lead_converted(target.name))
-        return {
-            **stage_effects(target.slug, probability=target.probability, now=now, previous=current),
-            "previous_stage": current,
-        }
+        self.move(
+            writes,
+            lead_id=lead["id"],
+            workspace_id=workspace_id,
+            plan=plan,
+            actor=actor,
+            now=now,
+            values=values,
+            metadata_patch=patch,
+        )
 
     def add_activity(
         self,
@@ -214,11 +310,7 @@ class LeadService:
     ) -> dict[str, Any]:
         lead = self.get(conn, workspace_id, lead_id)
         now = utcnow()
-        drafts: list[activity_rules.ActivityDraft] = []
-        values: dict[str, Any] = {"last_activity_at": now, "updated_at": now}
-        if body.stage is not None and body.stage != lead["stage"]:
-            values.update(self._move(conn, workspace_id, lead, body.stage, actor, now, drafts))
-        LeadRepository(conn).update_counted(workspace_id, lead_id, values, {})
+        self._change(conn, workspace_id, lead, body.stage, {"last_activity_at": now}, actor, now)
         activity_id = uuid7()
         ActivityRepository(conn).add_many(
             [
@@ -230,12 +322,11 @@ class LeadService:
                     "activity_data": body.activity_data or {},
                     "activity_category": "manual",
                     "is_automated": False,
-                    "metadata": actor.meta,
+                    "metadata": actor.metadata,
                     "created_at": now,
                 }
             ]
         )
-        ActivityRepository(conn).add_automated(lead_id, workspace_id, drafts, actor.meta, now)
         activities = ActivityQueries(conn).for_leads([lead_id])
         return next(a for a in activities if a["id"] == activity_id)
 
@@ -263,31 +354,6 @@ class LeadService:
             values.get("custom_fields") or {},
             region=WorkspaceRepository(conn).region(workspace_id),
             creating=creating,
-        )
-
-    @staticmethod
-    def _record_stage(
-        conn: Connection,
-        workspace_id: str,
-        lead_id: uuid.UUID,
-        old: str | None,
-        new: StageInfo,
-        actor: Actor,
-        reason: str,
-        now: datetime,
-    ) -> None:
-        LeadRepository(conn).add_status_change(
-            stage_change(
-                lead_id,
-                workspace_id,
-                old,
-                new.slug,
-                by=actor.id,
-                by_name=actor.name,
-                reason=reason,
-                metadata=actor.meta,
-                now=now,
-            )
         )
 
 

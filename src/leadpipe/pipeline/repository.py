@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, bindparam, delete, select, update
 
-from leadpipe.pipeline.rules import DEFAULT_STAGES
+from leadpipe.pipeline.rules import DEFAULT_STAGES, StageInfo
 from leadpipe.storage import fastexec
 from leadpipe.storage.base import table_of
 from leadpipe.storage.dialect import insert, json_array, json_array_agg, per_dialect
@@ -24,23 +22,6 @@ _ACTIVE = (
     .order_by(_s.stage_order)
 )
 _INSERT_IF_MISSING = per_dialect(lambda d: insert(d, STAGES).on_conflict_do_nothing())
-
-
-@dataclass(frozen=True, slots=True)
-class StageInfo:
-    slug: str
-    name: str
-    probability: int
-    is_default: bool
-
-
-def default_stage(stages: Iterable[StageInfo]) -> StageInfo:
-    """Where a lead starts: the default stage, else the first, else seed 000's ``new``."""
-    ordered = list(stages)
-    for stage in ordered:
-        if stage.is_default:
-            return stage
-    return ordered[0] if ordered else StageInfo("new", "New", 10, True)
 
 
 def active_stages_column(dialect: str, workspace_id: ColumnElement[Any]) -> Any:

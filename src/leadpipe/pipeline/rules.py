@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -30,6 +31,26 @@ DEFAULT_STAGES: tuple[StageTemplate, ...] = (
 
 WON = "won"
 LOST = "lost"
+
+
+@dataclass(frozen=True, slots=True)
+class StageInfo:
+    """A stage as leads see it: where they can be, and what entering it means."""
+
+    slug: str
+    name: str
+    probability: int
+    is_default: bool
+
+
+def default_stage(stages: Iterable[StageInfo]) -> StageInfo:
+    """Where a lead starts: the default stage, else the first, else seed 000's ``new``."""
+    ordered = list(stages)
+    for stage in ordered:
+        if stage.is_default:
+            return stage
+    return ordered[0] if ordered else StageInfo("new", "New", 10, True)
+
 
 # Seed 000's status keywords: a payload carrying one of them may update an existing lead.
 STATUS_KEYWORDS = ("converted", "won", "lost", "closed", "qualified", "proposal", "negotiation")

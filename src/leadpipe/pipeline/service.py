@@ -11,10 +11,11 @@ from sqlalchemy import Connection
 from leadpipe.errors import Conflict, NotFound, ValidationFailed, field_error
 from leadpipe.kit.clock import utcnow
 from leadpipe.kit.ids import uuid7
-from leadpipe.leads.repository import LeadQueries, LeadRepository, stage_change
-from leadpipe.leads.rules import stage_effects
+from leadpipe.leads.repository import LeadQueries, LeadRepository
+from leadpipe.leads.rules import SYSTEM, plan_move
+from leadpipe.leads.service import LeadWrites, lead
 from leadpipe.pipeline.repository import StageRepository
-from leadpipe.pipeline.rules import LOST, WON, slugify, weighted
+from leadpipe.pipeline.rules import LOST, WON, StageInfo, slugify, weighted
 from leadpipe.pipeline.schemas import StageCreate, StageReorder, StageUpdate
 
 # Status words from providers map to these (DESIGN §2.5): they cannot be switched off.
@@ -41,6 +42,12 @@ def _stage_view(
             count=count, value=value, weighted_value=weighted(value, row["conversion_probability"])
         )
     return view
+
+
+def _stage_info(row: dict[str, Any]) -> StageInfo:
+    return StageInfo(
+        row["stage_slug"], row["stage_name"], row["conversion_probability"], row["is_default"]
+    )
 
 
 class PipelineService:
@@ -180,35 +187,22 @@ class PipelineService:
                     "Invalid move", [field_error("move_to", "must be another, active stage")]
                 )
             now = utcnow()
-            moved = leads.move_all(
-                workspace_id,
+            plan = plan_move(
                 slug,
-                {
-                    **stage_effects(
-                        target["stage_slug"],
-                        probability=target["conversion_probability"],
-                        now=now,
-                        previous=slug,
-                    ),
-                    "previous_stage": slug,
-                    "updated_at": now,
-                },
+                _stage_info(target),
+                actor=SYSTEM,
+                reason=f"stage '{slug}' deleted",
+                source="Pipeline",
+                now=now,
             )
-            leads.add_status_changes(
-                [
-                    stage_change(
-                        lead_id,
-                        workspace_id,
-                        slug,
-                        target["stage_slug"],
-                        by="system",
-                        by_name="Pipeline",
-                        reason=f"stage '{slug}' deleted",
-                        metadata={},
-                        now=now,
-                    )
-                    for lead_id in holding
-                ]
+            moved = leads.move_all(workspace_id, slug, {**plan.values, "updated_at": now})
+            lead.record_moves(
+                LeadWrites(conn),
+                lead_ids=holding,
+                workspace_id=workspace_id,
+                plan=plan,
+                actor=SYSTEM,
+                now=now,
             )
         repo.delete(workspace_id, slug)
         return moved
