@@ -59,16 +59,15 @@ def inbound_log(db: Database, webhook_id: str) -> list[dict[str, Any]]:
     return rows(db, InboundRequest, webhook_id=webhook_id)
 
 
-def backdate(db: Database, model: Any, days: int, **where: Any) -> None:
-    """Move rows' creation back in time, as if they had arrived ``days`` earlier."""
+def backdate(db: Database, model: Any, days: int = 0, *, minutes: int = 0, **where: Any) -> None:
+    """Move rows' creation back in time, as if they had arrived that much earlier."""
     table = table_of(model)
+    earlier = timedelta(days=days, minutes=minutes)
     with db.transaction() as conn:
         found = conn.execute(_where(table, select(table.c.id, table.c.created_at), where)).all()
         for row_id, created in found:
             conn.execute(
-                table.update()
-                .where(table.c.id == row_id)
-                .values(created_at=created - timedelta(days=days))
+                table.update().where(table.c.id == row_id).values(created_at=created - earlier)
             )
 
 

@@ -908,7 +908,7 @@ class TestSeveralWorkers:
     ) -> None:
         """A batch that inserts a person another worker's batch inserted first fails, and
         its deliveries are processed again one by one: nothing is lost or doubled."""
-        payloads = [{"phone": f"555041{i % 20:04d}", "product": "Solar"} for i in range(80)]
+        payloads = [{"phone": f"555041{i % 20:04d}", "product": "Solar", "n": i} for i in range(80)]
         responses = await asyncio.gather(
             *[post(workers[i % 4], tenant, p) for i, p in enumerate(payloads)]
         )

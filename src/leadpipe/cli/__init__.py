@@ -216,9 +216,16 @@ def webhook_create(
         typer.Option(help="Open a lead for every delivery, even without status/product/notes."),
     ] = False,
     dedup_scope: Annotated[str, typer.Option(help="workspace or webhook.")] = "workspace",
+    duplicate_window_minutes: Annotated[
+        int | None,
+        typer.Option(
+            help="An identical body within this many minutes is one delivery (0: off). "
+            "[default: 60]"
+        ),
+    ] = None,
 ) -> None:
     """Create an intake webhook and print its URL."""
-    from leadpipe.intake.webhooks import webhook
+    from leadpipe.intake.webhooks import DEFAULT_DUPLICATE_WINDOW_MINUTES, webhook
 
     settings, db = _database(migrated=True)
     try:
@@ -238,6 +245,11 @@ def webhook_create(
                 require_phone=require_phone,
                 always_create_lead=always_create_lead,
                 dedup_scope=dedup_scope,
+                duplicate_window_minutes=(
+                    DEFAULT_DUPLICATE_WINDOW_MINUTES
+                    if duplicate_window_minutes is None
+                    else duplicate_window_minutes
+                ),
             )
     except LeadpipeError as exc:
         raise _fail(exc) from None

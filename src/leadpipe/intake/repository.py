@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import (
+    Connection,
+    String,
+    and_,
+    bindparam,
+    column,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 
+from leadpipe.intake.rules import BODY_CLAIM_PREFIX
 from leadpipe.pipeline.repository import active_stages_column, stages_from_json
 from leadpipe.pipeline.rules import StageInfo
 from leadpipe.storage import fastexec
 from leadpipe.storage.base import table_of
-from leadpipe.storage.dialect import insert as upsert_insert
 from leadpipe.storage.dialect import per_dialect
 from leadpipe.storage.models import InboundRequest, Webhook, WebhookDelivery, Workspace
 from leadpipe.storage.writebehind import WriteBehind, write
@@ -24,6 +37,15 @@ INBOUND_LOG = table_of(InboundRequest)
 _wh = WEBHOOKS.c
 _ws = table_of(Workspace).c
 _d = DELIVERIES.c
+
+
+@dataclass(frozen=True, slots=True)
+class Answered:
+    """What an earlier delivery with the same key was answered, and when."""
+
+    at: datetime
+    status_code: int | None
+    response: dict[str, Any] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +65,7 @@ class WebhookContext:
     workspace_active: bool
     region: str
     window_days: int
+    duplicate_window_minutes: int
     stages: tuple[StageInfo, ...]
 
 
@@ -62,6 +85,7 @@ _CONTEXT = per_dialect(
             _ws.is_active.label("workspace_active"),
             _ws.default_region.label("region"),
             _ws.lead_window_days.label("window_days"),
+            _wh.duplicate_window_minutes,
             active_stages_column(d, _ws.id),  # the pipeline rides along: one round trip
         )
         .join(table_of(Workspace), _ws.id == _wh.workspace_id)
@@ -73,24 +97,35 @@ _COUNT_LEADS = (
     .where(_wh.id == bindparam("_webhook_id"))
     .values(total_leads=_wh.total_leads + bindparam("_leads"), last_lead_at=bindparam("_now"))
 )
-# The unique (webhook_id, delivery_key) settles concurrent duplicates: the second insert
-# waits for the first transaction, then conflicts. A claim older than the window is taken
-# over (the WHERE on the update), so it counts as new.
-_CLAIM = per_dialect(
-    lambda d: (
-        upsert_insert(d, DELIVERIES)
-        .on_conflict_do_update(
-            index_elements=[_d.webhook_id, _d.delivery_key],
-            set_={"created_at": bindparam("_now"), "response": None, "status_code": None},
-            where=_d.created_at < bindparam("_stale_before"),
-        )
-        .returning(_d.id)
-    )
-)
-_STORED = select(_d.status_code, _d.response).where(
+# A delivery's earlier answers, by (webhook, delivery key); on PostgreSQL for a whole
+# batch in one query over the pairs.
+_EARLIER = select(_d.created_at, _d.status_code, _d.response).where(
     _d.webhook_id == bindparam("webhook_id"), _d.delivery_key == bindparam("delivery_key")
 )
-_STORE = update(DELIVERIES).where(
+_CLAIM_PAIRS = (
+    func.unnest(
+        bindparam("webhook_ids", type_=ARRAY(String())),
+        bindparam("delivery_keys", type_=ARRAY(String())),
+    )
+    .table_valued(column("webhook_id", String()), column("delivery_key", String()))
+    .render_derived(name="pairs")
+)
+_EARLIER_OF_PAIRS = select(
+    _d.webhook_id, _d.delivery_key, _d.created_at, _d.status_code, _d.response
+).select_from(
+    _CLAIM_PAIRS.join(
+        DELIVERIES,
+        and_(
+            _d.webhook_id == _CLAIM_PAIRS.c.webhook_id,
+            _d.delivery_key == _CLAIM_PAIRS.c.delivery_key,
+        ),
+    )
+)
+# The unique (webhook_id, delivery_key) settles concurrent duplicates: the second insert
+# waits for the first transaction, then conflicts, and its delivery is done again, when
+# it finds the first one's answer.
+_RECORD = insert(DELIVERIES)
+_RENEW = update(DELIVERIES).where(
     _d.webhook_id == bindparam("_webhook_id"), _d.delivery_key == bindparam("_delivery_key")
 )
 _LOG = insert(INBOUND_LOG)
@@ -126,55 +161,79 @@ class WebhookRepository:
 
 
 class DeliveryRepository:
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
+    """``later``, when given, holds the writes to the end of the transaction."""
 
-    def claim(self, webhook_id: str, key: str, now: datetime, stale_before: datetime) -> bool:
-        """Take a delivery key for this request; False when a fresh one exists already."""
-        claimed = fastexec.execute(
+    def __init__(self, conn: Connection, later: WriteBehind | None = None) -> None:
+        self.conn = conn
+        self.later = later
+
+    def earlier(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Answered]:
+        """What was answered to deliveries with these (webhook, key) before, where any."""
+        if self.conn.dialect.name != "postgresql" or len(keys) == 1:
+            found = {}
+            for webhook_id, key in keys:
+                row = fastexec.execute(
+                    self.conn, _EARLIER, {"webhook_id": webhook_id, "delivery_key": key}
+                ).rows
+                if row:
+                    found[webhook_id, key] = Answered(*row[0])
+            return found
+        rows = fastexec.execute(
             self.conn,
-            _CLAIM(self.conn),
+            _EARLIER_OF_PAIRS,
+            {"webhook_ids": [w for w, _ in keys], "delivery_keys": [k for _, k in keys]},
+        ).rows
+        return {(w, k): Answered(*answer) for w, k, *answer in rows}
+
+    def record(
+        self,
+        webhook_id: str,
+        key: str,
+        now: datetime,
+        status_code: int,
+        response: dict[str, Any],
+        *,
+        renew: bool,
+    ) -> None:
+        """Remember the answer to a delivery; ``renew`` takes over a key seen before the
+        window (the row is still there until pruned)."""
+        if renew:
+            params = {"_webhook_id": webhook_id, "_delivery_key": key, "created_at": now}
+            write(
+                self.conn,
+                self.later,
+                _RENEW,
+                {**params, "status_code": status_code, "response": response},
+            )
+            return
+        write(
+            self.conn,
+            self.later,
+            _RECORD,
             {
                 "webhook_id": webhook_id,
                 "delivery_key": key,
                 "created_at": now,
-                "_now": now,
-                "_stale_before": stale_before,
+                "status_code": status_code,
+                "response": response,
             },
-        ).rows
-        return bool(claimed)
+        )
 
-    def prune(self, before: datetime, *, at_most: int | None = None) -> int:
-        """Forget delivery ids older than the idempotency window (the oldest ``at_most`` of
-        them, when given); returns how many."""
-        expired = _d.created_at < before
+    def prune(
+        self, before: datetime, *, bodies_before: datetime, at_most: int | None = None
+    ) -> int:
+        """Forget delivery ids older than the idempotency window, and body fingerprints
+        older than the longest duplicate window (the oldest ``at_most`` of them, when
+        given); returns how many."""
+        expired = or_(
+            _d.created_at < before,
+            and_(_d.created_at < bodies_before, _d.delivery_key.startswith(BODY_CLAIM_PREFIX)),
+        )
         if at_most is not None:
             oldest = select(_d.id).where(expired).order_by(_d.created_at).limit(at_most)
             expired = _d.id.in_(oldest.scalar_subquery())
         result = self.conn.execute(delete(DELIVERIES).where(expired))
         return int(result.rowcount)
-
-    def stored_response(self, webhook_id: str, key: str) -> tuple[int, dict[str, Any]] | None:
-        row = fastexec.execute(
-            self.conn, _STORED, {"webhook_id": webhook_id, "delivery_key": key}
-        ).first()
-        if row is None or row["response"] is None:
-            return None
-        return row["status_code"], row["response"]
-
-    def store_response(
-        self, webhook_id: str, key: str, status_code: int, response: dict[str, Any]
-    ) -> None:
-        fastexec.execute(
-            self.conn,
-            _STORE,
-            {
-                "_webhook_id": webhook_id,
-                "_delivery_key": key,
-                "status_code": status_code,
-                "response": response,
-            },
-        )
 
 
 class InboundLogRepository:

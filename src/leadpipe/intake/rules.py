@@ -6,9 +6,11 @@ Pure: no database, no HTTP. The service turns the result into contact and lead w
 from __future__ import annotations
 
 import copy
+import hashlib
 import math
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from leadpipe.contacts.rules import (
@@ -446,6 +448,38 @@ def validate(
         lost_reason=r.text("lost_reason"),
         warnings=tuple(r.warnings),
     ), []
+
+
+BODY_CLAIM_PREFIX = "body:"
+MAX_DUPLICATE_WINDOW = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """What makes a delivery the same as an earlier one: the provider's delivery id, or
+    else its body, and since when an earlier one counts."""
+
+    key: str
+    since: datetime
+
+
+def delivery_claim(
+    delivery_key: str | None,
+    body: bytes | None,
+    *,
+    now: datetime,
+    idempotency_days: int,
+    duplicate_window_minutes: int,
+) -> Claim | None:
+    """A delivery id is remembered for the idempotency window; without one, an identical
+    body is the same delivery within the webhook's duplicate window (DESIGN §2.14): a
+    double submit, or a provider's retry after its own timeout. None: nothing to match."""
+    if delivery_key is not None:
+        return Claim(delivery_key, now - timedelta(days=idempotency_days))
+    if duplicate_window_minutes <= 0 or body is None:
+        return None
+    fingerprint = BODY_CLAIM_PREFIX + hashlib.sha256(body).hexdigest()
+    return Claim(fingerprint, now - timedelta(minutes=duplicate_window_minutes))
 
 
 def retry_after_when_queue_full(

@@ -35,12 +35,21 @@ from leadpipe.errors import (
 )
 from leadpipe.intake.parsing import redacted_headers
 from leadpipe.intake.repository import (
+    Answered,
     DeliveryRepository,
     InboundLogRepository,
     WebhookContext,
     WebhookRepository,
 )
-from leadpipe.intake.rules import Submission, extract, retry_after_when_queue_full, validate
+from leadpipe.intake.rules import (
+    MAX_DUPLICATE_WINDOW,
+    Claim,
+    Submission,
+    delivery_claim,
+    extract,
+    retry_after_when_queue_full,
+    validate,
+)
 from leadpipe.intake.schemas import Delivery, IntakeResult
 from leadpipe.kit.batching import Batcher
 from leadpipe.kit.clock import utcnow
@@ -147,12 +156,20 @@ class _Checked:
     ctx: WebhookContext
     submission: Submission
     scope: str  # the dedup scope: "" (the workspace) or the webhook's id
+    claim: Claim | None  # what makes it the same delivery as an earlier one
     match: _ContactMatch | None = None
+    earlier: Answered | None = None  # the answer to the earlier one: this is a duplicate
+    key_seen_before: bool = False  # its key was used before the window, and is taken over
 
     def identity_keys(self) -> set[tuple[str, ...]]:
         identity = self.submission.identity
         held = (("crm_id", identity.crm_id), ("phone", identity.phone), ("email", identity.email))
-        return {(self.ctx.workspace_id, self.scope, kind, v) for kind, v in held if v}
+        keys: set[tuple[str, ...]] = {
+            (self.ctx.workspace_id, self.scope, kind, v) for kind, v in held if v
+        }
+        if self.claim is not None:  # the second of two alike waits to be seen as a duplicate
+            keys.add((self.ctx.id, "claim", self.claim.key))
+        return keys
 
     def lock_order(self) -> tuple[str, ...]:
         """Batches write their contacts in one global order (existing contacts by id, then
@@ -279,6 +296,7 @@ class IntakeService:
             outcomes, ready, end = self._read(batch, runs)
 
         ready.sort(key=lambda entry: entry[1].lock_order())
+        self._find_earlier(batch, [item for _, item in ready])
         leads_known = self._newest_leads(batch, [item for _, item in ready])
         for i, item in ready:
             try:
@@ -372,7 +390,14 @@ class IntakeService:
         assert d.payload is not None
         submission = self._validate(ctx, d.payload)
         scope = ctx.id if ctx.dedup_scope == "webhook" else ""
-        return _Checked(run, ctx, submission, scope)
+        claim = delivery_claim(
+            d.delivery_key,
+            d.body,
+            now=run.now,
+            idempotency_days=run.idempotency_days,
+            duplicate_window_minutes=ctx.duplicate_window_minutes,
+        )
+        return _Checked(run, ctx, submission, scope, claim)
 
     @staticmethod
     def _find_contacts(
@@ -412,6 +437,27 @@ class IntakeService:
         return _ContactMatch(candidates, matched, match_type)
 
     @staticmethod
+    def _find_earlier(batch: _Batch, items: list[_Checked]) -> None:
+        """Find the deliveries answered before that these are the same as (a provider's
+        retry, a double submit): one query. A concurrent one still being written is not
+        seen; the unique key makes this batch fail when it writes the same key, and its
+        deliveries are then done again one by one, when they see the first's answer."""
+        claiming = [item for item in items if item.claim is not None]
+        if not claiming:
+            return
+        keys = [(item.ctx.id, item.claim.key) for item in claiming if item.claim is not None]
+        found = DeliveryRepository(batch.conn).earlier(keys)
+        for item, key in zip(claiming, keys, strict=True):
+            answered = found.get(key)
+            if answered is None:
+                continue
+            assert item.claim is not None
+            if answered.at >= item.claim.since:
+                item.earlier = answered
+            else:
+                item.key_seen_before = True
+
+    @staticmethod
     def _newest_leads(
         batch: _Batch, items: list[_Checked]
     ) -> dict[tuple[uuid.UUID, str | None], LeadSnapshot | None]:
@@ -434,11 +480,8 @@ class IntakeService:
         run, ctx, submission = item.run, item.ctx, item.submission
         assert item.match is not None
         d = run.delivery
-        deliveries = DeliveryRepository(batch.conn)
-        if d.delivery_key is not None:
-            stale_before = run.now - timedelta(days=run.idempotency_days)
-            if not deliveries.claim(ctx.id, d.delivery_key, run.now, stale_before):
-                return self._replay(run, batch, ctx)
+        if item.earlier is not None:
+            return self._replay(run, batch, item.earlier)
         run.wrote = True
         contact = self._write_contact(batch, item, run.now)
         lead = self._apply_lead(batch, ctx, submission, contact, d, run.now, leads_known)
@@ -457,8 +500,10 @@ class IntakeService:
             decision_rule=lead.decision.rule.value,
             warnings=list(submission.warnings) or None,
         )
-        if d.delivery_key is not None:
-            deliveries.store_response(ctx.id, d.delivery_key, 200, body)
+        if item.claim is not None:
+            DeliveryRepository(batch.conn, batch.later).record(
+                ctx.id, item.claim.key, run.now, 200, body, renew=item.key_seen_before
+            )
         return IntakeResult(200, body)
 
     def _resolve_webhook(self, run: _Run, batch: _Batch) -> WebhookContext:
@@ -486,13 +531,11 @@ class IntakeService:
         self._remember(webhook_id, ctx)
         return ctx
 
-    def _replay(self, run: _Run, batch: _Batch, ctx: WebhookContext) -> IntakeResult:
-        d = run.delivery
-        assert d.delivery_key is not None
-        stored = DeliveryRepository(batch.conn).stored_response(ctx.id, d.delivery_key)
-        if stored is None:
+    def _replay(self, run: _Run, batch: _Batch, earlier: Answered) -> IntakeResult:
+        if earlier.response is None or earlier.status_code is None:
+            # Kept by an older leadpipe while it processed the delivery.
             raise Conflict("This delivery is still being processed; retry shortly")
-        status_code, body = stored
+        status_code, body = earlier.status_code, earlier.response
         self._log(
             run,
             batch,
@@ -854,11 +897,14 @@ def forget_expired_deliveries(
 ) -> int:
     """Delete delivery ids past the idempotency window, ``chunk`` per transaction so that
     no transaction holds SQLite's write lock for long; returns how many."""
-    before = (now or utcnow()) - timedelta(days=idempotency_days)
+    now = now or utcnow()
+    before = now - timedelta(days=idempotency_days)
     forgotten = 0
     while True:
         with db.transaction() as conn:
-            deleted = DeliveryRepository(conn).prune(before, at_most=chunk)
+            deleted = DeliveryRepository(conn).prune(
+                before, bodies_before=now - MAX_DUPLICATE_WINDOW, at_most=chunk
+            )
         forgotten += deleted
         if deleted < chunk:
             return forgotten
