@@ -264,10 +264,13 @@ class _Reading:
         self.errors: list[dict[str, Any]] = []
         self.warnings: list[dict[str, Any]] = []
 
-    def keep_as_sent(self, name: str, problem: str) -> None:
-        """An optional value that cannot be stored as its field: kept, never lost."""
+    def keep_as_sent(self, name: str, problem: str, *, field: str | None = None) -> None:
+        """An optional value that cannot be stored as its field: kept, never lost. The
+        warning names ``field`` when the API calls the field otherwise (``phone_number``)."""
         self.custom_fields[name] = self.fields[name]
-        self.warnings.append(field_error(name, f"{problem}; kept as sent in custom_fields"))
+        self.warnings.append(
+            field_error(field or name, f"{problem}; kept as sent in custom_fields")
+        )
 
     def text(self, name: str) -> str | None:
         """The field as text, or None when it is missing or too long to store."""
@@ -416,11 +419,8 @@ def validate(
     if not (identity.phone or identity.email or identity.crm_id):
         return None, problems or [field_error("phone_number", "phone_number or email is required")]
     for problem in problems:  # the identity the payload has is enough: keep the rest
-        name = _PROBLEM_FIELDS[problem["field"]]
-        r.custom_fields[name] = r.fields[name]
-        r.warnings.append(
-            field_error(problem["field"], f"{problem['message']}; kept as sent in custom_fields")
-        )
+        field = problem["field"]
+        r.keep_as_sent(_PROBLEM_FIELDS[field], problem["message"], field=field)
 
     contact = {n: t for n in CONTACT_TEXT_FIELDS if (t := r.text(n)) is not None}
     if "firstname" not in contact and (full := r.text("fullname")):

@@ -442,17 +442,17 @@ class IntakeService:
         retry, a double submit): one query. A concurrent one still being written is not
         seen; the unique key makes this batch fail when it writes the same key, and its
         deliveries are then done again one by one, when they see the first's answer."""
-        claiming = [item for item in items if item.claim is not None]
+        claiming = [(item, item.claim) for item in items if item.claim is not None]
         if not claiming:
             return
-        keys = [(item.ctx.id, item.claim.key) for item in claiming if item.claim is not None]
-        found = DeliveryRepository(batch.conn).earlier(keys)
-        for item, key in zip(claiming, keys, strict=True):
-            answered = found.get(key)
+        found = DeliveryRepository(batch.conn).earlier(
+            [(item.ctx.id, claim.key) for item, claim in claiming]
+        )
+        for item, claim in claiming:
+            answered = found.get((item.ctx.id, claim.key))
             if answered is None:
                 continue
-            assert item.claim is not None
-            if answered.at >= item.claim.since:
+            if answered.at >= claim.since:
                 item.earlier = answered
             else:
                 item.key_seen_before = True

@@ -66,10 +66,6 @@ CENT = Decimal("0.01")
 # past 254 levels the JSON encoder cannot write the value back.
 MAX_JSON_DEPTH = 32
 
-# Whole numbers a client may send for positions, counts and offsets.
-MAX_POSITION = 1_000
-MAX_OFFSET = 1_000_000
-
 
 def money(value: Decimal) -> Decimal | None:
     """``value`` rounded to cents, or None when it is not a storable amount (negative,
