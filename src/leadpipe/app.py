@@ -20,6 +20,7 @@ from leadpipe.deps import DatabaseDep
 from leadpipe.intake.endpoints import DeliveryShortcut
 from leadpipe.intake.endpoints import router as intake_router
 from leadpipe.intake.service import IntakeLine, forget_expired_deliveries_periodically
+from leadpipe.intake.webhook_endpoints import router as webhooks_router
 from leadpipe.kit.periodic import repeat_on_thread
 from leadpipe.kit.responses import JSONResponse
 from leadpipe.leads.endpoints import router as leads_router
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.add_middleware(RequestContextMiddleware)
     exception_handlers.install(app)
     app.include_router(intake_router)
+    app.include_router(webhooks_router)
     # Before the leads router: /leads/pipeline/... must not be taken for /leads/{lead_id}.
     app.include_router(pipeline_router)
     app.include_router(leads_router)

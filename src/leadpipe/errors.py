@@ -20,6 +20,16 @@ class LeadpipeError(Exception):
         self.details = details or []
         self.headers = headers
 
+    def body(self, request_id: str | None) -> dict[str, Any]:
+        """The error envelope (seed 001's, with a code and details)."""
+        return {
+            "success": False,
+            "error": self.message,
+            "code": self.code,
+            "request_id": request_id,
+            "details": self.details,
+        }
+
 
 class ValidationFailed(LeadpipeError):
     status_code = 400

@@ -48,7 +48,7 @@ async def _leadpipe_error(request: Request, exc: Exception) -> JSONResponse:
 def error_response(request: Request, exc: LeadpipeError) -> JSONResponse:
     """The envelope of one of our own errors, with its status and headers."""
     return JSONResponse(
-        envelope(request, exc.message, exc.code, exc.details),
+        exc.body(getattr(request.state, "request_id", None)),
         status_code=exc.status_code,
         headers=exc.headers,
     )

@@ -29,6 +29,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PUT", "/api/v3/leads/pipeline/{workspace_id}/stages/{stage_slug}"): {"color": "#000000"},
     ("POST", "/api/v3/leads/pipeline/{workspace_id}/stages/reorder"): {"order": ["new"]},
     ("PUT", "/api/v3/custom-fields/{field_key}"): {"label": "x"},
+    ("PATCH", "/api/v3/webhooks/{webhook_id}"): {"name": "Hijacked"},
 }
 OWN_SCOPE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v3/custom-fields"): {"field_key": "mine", "label": "Mine", "field_type": "text"},
@@ -58,7 +59,15 @@ async def victim(client: httpx.AsyncClient, tenant: Tenant) -> dict[str, str]:
         headers=auth(tenant),
         json={"field_key": "secret_field", "label": "Secret", "field_type": "text"},
     )
+    await client.post(tenant.url, json={"firstname": "Victim"})  # refused: no identity
+    refused = await client.get(
+        f"/api/v3/webhooks/{tenant.webhook_id}/deliveries",
+        params={"status": "error"},
+        headers=auth(tenant),
+    )
     return {
+        "webhook_id": tenant.webhook_id,
+        "delivery_id": refused.json()["data"][0]["id"],
         "lead_id": delivered["lead_id"],
         "contact_id": delivered["contact_id"],
         "workspace_id": tenant.workspace_id,
@@ -119,6 +128,13 @@ async def test_every_endpoint_refuses_another_workspace(
     assert len(checked) >= 20
 
     # And nothing of the victim's changed.
+    hook = await client.get(f"/api/v3/webhooks/{tenant.webhook_id}", headers=auth(tenant))
+    assert hook.json()["data"]["name"] == "Test webhook"
+    kept = await client.get(
+        f"/api/v3/webhooks/{tenant.webhook_id}/deliveries/{victim['delivery_id']}",
+        headers=auth(tenant),
+    )
+    assert kept.json()["data"]["replayed_as"] is None
     lead = (await client.get(f"/api/v3/leads/{victim['lead_id']}", headers=auth(tenant))).json()[
         "data"
     ]

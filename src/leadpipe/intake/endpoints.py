@@ -87,7 +87,7 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _intake_line(request: Request) -> IntakeLine:
+def intake_line_of(request: Request) -> IntakeLine:
     line: IntakeLine = request.app.state.intake_line  # made with the app (create_app)
     return line
 
@@ -130,7 +130,7 @@ async def deliver(request: Request, webhook_id: str) -> JSONResponse:
         headers=headers,
     )
     try:
-        result = await _intake_line(request).submit(delivery)
+        result = await intake_line_of(request).submit(delivery)
     except LeadpipeError as exc:
         return error_response(request, exc)
     headers_out = {"Idempotent-Replayed": "true"} if result.replayed else None

@@ -140,11 +140,18 @@ async def read_payload(
         body = await read_limited(request, limit)
     except LeadpipeError as exc:
         return None, None, exc
+    payload, problem = await payload_of(body, request.headers)
+    return body, payload, problem
+
+
+async def payload_of(
+    body: bytes, headers: Headers
+) -> tuple[dict[str, Any] | None, LeadpipeError | None]:
+    """A body's payload by its content type, or why it cannot be read."""
     try:
-        kind = body_kind(request.headers.get("content-type"))
-        return body, await parse_body(kind, body, request.headers), None
+        return await parse_body(body_kind(headers.get("content-type")), body, headers), None
     except LeadpipeError as exc:
-        return body, None, exc
+        return None, exc
 
 
 # Headers that carry credentials or signatures: kept as "[redacted]" with a refusal.

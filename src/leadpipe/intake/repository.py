@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -129,6 +130,10 @@ _RENEW = update(DELIVERIES).where(
     _d.webhook_id == bindparam("_webhook_id"), _d.delivery_key == bindparam("_delivery_key")
 )
 _LOG = insert(INBOUND_LOG)
+_log = INBOUND_LOG.c
+_MARK_REPLAYED = update(INBOUND_LOG).where(_log.id == bindparam("_original"))
+# Shown with one delivery, not in lists: a body may be up to the body limit.
+_KEPT_AS_SENT = frozenset({"raw_body", "request_headers"})
 
 
 class WebhookRepository:
@@ -153,6 +158,20 @@ class WebhookRepository:
 
     def insert(self, values: dict[str, Any]) -> None:
         self.conn.execute(insert(WEBHOOKS), values)
+
+    def get(self, workspace_id: str, webhook_id: str) -> dict[str, Any] | None:
+        """The webhook's settings and counters, if it belongs to the workspace."""
+        row = (
+            self.conn.execute(
+                select(WEBHOOKS).where(_wh.id == webhook_id, _wh.workspace_id == workspace_id)
+            )
+            .mappings()
+            .first()
+        )
+        return dict(row) if row is not None else None
+
+    def update(self, webhook_id: str, values: dict[str, Any]) -> None:
+        self.conn.execute(update(WEBHOOKS).where(_wh.id == webhook_id).values(**values))
 
     def count_leads(self, webhook_id: str, leads: int, last_at: datetime) -> None:
         fastexec.execute(
@@ -245,3 +264,50 @@ class InboundLogRepository:
 
     def add(self, values: dict[str, Any]) -> None:
         write(self.conn, self.later, _LOG, values)
+
+    def mark_replayed(self, original: uuid.UUID, replay: uuid.UUID) -> None:
+        """Point a refused delivery at the replay that took it (written after the replay's
+        own row: updates follow inserts)."""
+        write(self.conn, self.later, _MARK_REPLAYED, {"_original": original, "replayed_as": replay})
+
+    def page(
+        self,
+        webhook_id: str,
+        *,
+        status: str | None,
+        created_from: datetime | None,
+        created_to: datetime | None,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """A webhook's deliveries, newest first, without their bodies; and how many match."""
+        conditions = [_log.webhook_id == webhook_id]
+        if status is not None:
+            conditions.append(_log.status == status)
+        if created_from is not None:
+            conditions.append(_log.created_at >= created_from)
+        if created_to is not None:
+            conditions.append(_log.created_at < created_to)
+        listed = [c for c in INBOUND_LOG.c if c.name not in _KEPT_AS_SENT]
+        rows = self.conn.execute(
+            select(*listed, (_log.raw_body.is_not(None)).label("has_body"))
+            .where(*conditions)
+            .order_by(_log.created_at.desc(), _log.id.desc())
+            .limit(limit)
+            .offset(offset)
+        ).mappings()
+        total = self.conn.execute(
+            select(func.count()).select_from(INBOUND_LOG).where(*conditions)
+        ).scalar_one()
+        return [dict(r) for r in rows], int(total)
+
+    def one(self, webhook_id: str, delivery_id: uuid.UUID) -> dict[str, Any] | None:
+        """One delivery of the webhook, with its body and headers as they came."""
+        row = (
+            self.conn.execute(
+                select(INBOUND_LOG).where(_log.webhook_id == webhook_id, _log.id == delivery_id)
+            )
+            .mappings()
+            .first()
+        )
+        return dict(row) if row is not None else None

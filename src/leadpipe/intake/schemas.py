@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from leadpipe.errors import LeadpipeError
 
@@ -68,3 +69,101 @@ class IntakeResponse(BaseModel):
     )
     processing_time: str
     request_id: str
+
+
+class WebhookOut(BaseModel):
+    """A webhook's settings and counters."""
+
+    id: str
+    workspace_id: str
+    url_path: str = Field(description="Where providers POST: prefix it with your public URL.")
+    name: str
+    description: str | None
+    lead_type: str | None
+    is_active: bool
+    field_mapping: dict[str, Any]
+    require_phone: bool
+    always_create_lead: bool
+    dedup_scope: Literal["workspace", "webhook"]
+    default_source: str | None
+    duplicate_window_minutes: int
+    total_leads: int
+    last_lead_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class WebhookPatch(BaseModel):
+    """The settings to change; the others stay."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "example": {
+                "field_mapping": {"lead.mobile": "phone", "lead.first": "firstname"},
+                "duplicate_window_minutes": 30,
+            }
+        },
+    )
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=2_000)
+    lead_type: str | None = Field(default=None, max_length=50)
+    is_active: bool | None = None
+    field_mapping: dict[str, str] | None = Field(
+        default=None,
+        description="Payload path -> leadpipe field, as in seed 002's webhook configs.",
+        examples=[{"lead.first": "firstname", "answers[0].value": "email"}],
+    )
+    require_phone: bool | None = None
+    always_create_lead: bool | None = None
+    dedup_scope: Literal["workspace", "webhook"] | None = None
+    default_source: str | None = Field(default=None, max_length=255)
+    duplicate_window_minutes: int | None = Field(default=None, ge=0, le=24 * 60)
+
+
+DeliveryStatus = Literal["success", "error", "duplicate"]
+
+
+class DeliveryOut(BaseModel):
+    """One delivery to a webhook as the intake log has it."""
+
+    id: uuid.UUID
+    webhook_id: str
+    request_id: str
+    status: DeliveryStatus
+    http_status: int
+    error_code: str | None
+    error_message: str | None
+    warnings: list[FieldWarning] | None
+    delivery_key: str | None
+    contact_id: uuid.UUID | None
+    lead_id: uuid.UUID | None
+    match_type: str | None
+    lead_action: str | None
+    decision_rule: str | None
+    processing_ms: float
+    content_type: str | None
+    ip_address: str | None
+    user_agent: str | None
+    has_body: bool = Field(description="Whether the body was kept: refusals keep theirs.")
+    replay_of: uuid.UUID | None = Field(description="The refused delivery this one replayed.")
+    replayed_as: uuid.UUID | None = Field(description="The replay that took this delivery.")
+    created_at: datetime
+
+
+class DeliveryDetail(DeliveryOut):
+    body: str | None = Field(description="The body as it came (refusals only), as text.")
+    headers: dict[str, str] | None = Field(
+        description="Its headers, with credentials and signatures redacted."
+    )
+
+
+class ReplayOut(BaseModel):
+    delivery_id: uuid.UUID
+    replayed_as: uuid.UUID | None = Field(description="The delivery log entry of the replay.")
+    http_status: int = Field(description="What intake answered the replay.")
+    response: dict[str, Any] = Field(
+        description="Intake's answer: its success body, or the error envelope."
+    )

@@ -779,9 +779,11 @@ class IntakeService:
     def _log(self, run: _Run, batch: _Batch, status: str, http_status: int, **fields: Any) -> None:
         d, ctx = run.delivery, run.webhook
         assert ctx is not None
-        InboundLogRepository(batch.conn, batch.later).add(
+        log_id = uuid7()
+        intake_log = InboundLogRepository(batch.conn, batch.later)
+        intake_log.add(
             {
-                "id": uuid7(),
+                "id": log_id,
                 "workspace_id": ctx.workspace_id,
                 "webhook_id": ctx.id,
                 "request_id": d.request_id,
@@ -797,6 +799,8 @@ class IntakeService:
                 **fields,
             }
         )
+        if d.replay_of is not None:
+            intake_log.mark_replayed(d.replay_of, log_id)
 
     def _log_failure(self, db: Database, run: _Run, exc: Exception) -> None:
         """Record a refused delivery in its own transaction (the delivery's was rolled back).

@@ -1,4 +1,4 @@
-"""Webhook configuration: creating intake endpoints for a workspace."""
+"""Webhook configuration: creating intake endpoints for a workspace and changing them."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from leadpipe.accounts.repository import WorkspaceRepository
-from leadpipe.errors import Conflict, ValidationFailed, field_error
+from leadpipe.errors import Conflict, NotFound, ValidationFailed, field_error
 from leadpipe.intake.repository import WebhookRepository
 from leadpipe.intake.rules import MAX_DUPLICATE_WINDOW
 from leadpipe.kit.clock import utcnow
@@ -17,13 +17,39 @@ DEDUP_SCOPES = ("workspace", "webhook")
 DEFAULT_DUPLICATE_WINDOW_MINUTES = 60
 MAX_DUPLICATE_WINDOW_MINUTES = int(MAX_DUPLICATE_WINDOW.total_seconds() // 60)
 
+# What a workspace's admin may change on a webhook (its id, workspace and counters stay).
+SETTINGS = (
+    "name",
+    "description",
+    "lead_type",
+    "is_active",
+    "field_mapping",
+    "require_phone",
+    "always_create_lead",
+    "dedup_scope",
+    "default_source",
+    "duplicate_window_minutes",
+)
 
-def _mapping_errors(mapping: dict[str, str]) -> list[dict[str, Any]]:
-    return [
+
+def _settings_errors(values: dict[str, Any]) -> list[dict[str, Any]]:
+    """What is wrong with these settings, whether a new webhook's or a change's."""
+    errors = [
         field_error(f"field_mapping.{path}", "target must be a field name")
-        for path, target in mapping.items()
+        for path, target in (values.get("field_mapping") or {}).items()
         if not isinstance(target, str) or not target
     ]
+    window = values.get("duplicate_window_minutes", 0)
+    if not 0 <= window <= MAX_DUPLICATE_WINDOW_MINUTES:
+        errors.append(
+            field_error(
+                "duplicate_window_minutes",
+                f"must be from 0 (off) to {MAX_DUPLICATE_WINDOW_MINUTES} (a day)",
+            )
+        )
+    if values.get("dedup_scope", DEDUP_SCOPES[0]) not in DEDUP_SCOPES:
+        errors.append(field_error("dedup_scope", f"must be one of {', '.join(DEDUP_SCOPES)}"))
+    return errors
 
 
 class WebhookService:
@@ -42,16 +68,17 @@ class WebhookService:
         default_source: str | None = None,
         duplicate_window_minutes: int = DEFAULT_DUPLICATE_WINDOW_MINUTES,
     ) -> str:
-        errors = _mapping_errors(field_mapping or {})
-        if not 0 <= duplicate_window_minutes <= MAX_DUPLICATE_WINDOW_MINUTES:
-            errors.append(
-                field_error(
-                    "duplicate_window_minutes",
-                    f"must be from 0 (off) to {MAX_DUPLICATE_WINDOW_MINUTES} (a day)",
-                )
-            )
-        if dedup_scope not in DEDUP_SCOPES:
-            errors.append(field_error("dedup_scope", f"must be one of {', '.join(DEDUP_SCOPES)}"))
+        settings = {
+            "name": name,
+            "lead_type": lead_type,
+            "field_mapping": field_mapping or {},
+            "require_phone": require_phone,
+            "always_create_lead": always_create_lead,
+            "dedup_scope": dedup_scope,
+            "default_source": default_source,
+            "duplicate_window_minutes": duplicate_window_minutes,
+        }
+        errors = _settings_errors(settings)
         if WorkspaceRepository(conn).get(workspace_id) is None:
             errors.append(field_error("workspace_id", f"workspace '{workspace_id}' does not exist"))
         if errors:
@@ -63,23 +90,37 @@ class WebhookService:
         now = utcnow()
         webhooks.insert(
             {
+                **settings,
                 "id": webhook_id,
                 "workspace_id": workspace_id,
-                "name": name,
-                "lead_type": lead_type,
                 "is_active": True,
-                "field_mapping": field_mapping or {},
-                "require_phone": require_phone,
-                "always_create_lead": always_create_lead,
-                "dedup_scope": dedup_scope,
-                "default_source": default_source,
-                "duplicate_window_minutes": duplicate_window_minutes,
                 "total_leads": 0,
                 "created_at": now,
                 "updated_at": now,
             }
         )
         return webhook_id
+
+    def get(self, conn: Connection, workspace_id: str, webhook_id: str) -> dict[str, Any]:
+        found = WebhookRepository(conn).get(workspace_id, webhook_id)
+        if found is None:
+            raise NotFound(f"No webhook '{webhook_id}' in this workspace")
+        return found
+
+    def update(
+        self, conn: Connection, workspace_id: str, webhook_id: str, changes: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Change some settings; deliveries after the commit see them (intake confirms its
+        remembered settings with every batch)."""
+        self.get(conn, workspace_id, webhook_id)
+        unknown = set(changes) - set(SETTINGS)
+        errors = [field_error(name, "cannot be changed") for name in sorted(unknown)]
+        errors += _settings_errors(changes)
+        if errors:
+            raise ValidationFailed("Invalid webhook", errors)
+        if changes:
+            WebhookRepository(conn).update(webhook_id, {**changes, "updated_at": utcnow()})
+        return self.get(conn, workspace_id, webhook_id)
 
 
 webhook = WebhookService()

@@ -1,0 +1,144 @@
+"""A webhook's delivery log: what came, what it was answered, and replaying a refusal."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+from starlette.datastructures import Headers
+
+from leadpipe.errors import Conflict, LeadpipeError, NotFound, RateLimited, ServiceUnavailable
+from leadpipe.intake.parsing import payload_of
+from leadpipe.intake.repository import InboundLogRepository
+from leadpipe.intake.schemas import Delivery
+from leadpipe.intake.service import IntakeLine
+from leadpipe.intake.webhooks import webhook
+from leadpipe.storage.engine import Database
+
+# Idempotency keys of replays: a second replay of one delivery gets the first's answer.
+REPLAY_KEY_PREFIX = "replay:"
+
+
+def _public(row: dict[str, Any]) -> dict[str, Any]:
+    """A log row as the API shows it: the body as text, when it was kept."""
+    shown = {k: v for k, v in row.items() if k not in ("raw_body", "request_headers")}
+    if "raw_body" in row:
+        body = row["raw_body"]
+        shown["has_body"] = body is not None
+        shown["body"] = bytes(body).decode("utf-8", "replace") if body is not None else None
+        shown["headers"] = row["request_headers"]
+    return shown
+
+
+class DeliveryLogService:
+    def page(
+        self,
+        conn: Connection,
+        workspace_id: str,
+        webhook_id: str,
+        *,
+        status: str | None,
+        created_from: datetime | None,
+        created_to: datetime | None,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[dict[str, Any]], int]:
+        webhook.get(conn, workspace_id, webhook_id)
+        rows, total = InboundLogRepository(conn).page(
+            webhook_id,
+            status=status,
+            created_from=created_from,
+            created_to=created_to,
+            limit=limit,
+            offset=offset,
+        )
+        return [_public(r) for r in rows], total
+
+    def one(
+        self, conn: Connection, workspace_id: str, webhook_id: str, delivery_id: uuid.UUID
+    ) -> dict[str, Any]:
+        return _public(self._row(conn, workspace_id, webhook_id, delivery_id))
+
+    def _row(
+        self, conn: Connection, workspace_id: str, webhook_id: str, delivery_id: uuid.UUID
+    ) -> dict[str, Any]:
+        webhook.get(conn, workspace_id, webhook_id)
+        row = InboundLogRepository(conn).one(webhook_id, delivery_id)
+        if row is None:
+            raise NotFound(f"No delivery '{delivery_id}' on webhook '{webhook_id}'")
+        return row
+
+    def replayable(
+        self, conn: Connection, workspace_id: str, webhook_id: str, delivery_id: uuid.UUID
+    ) -> dict[str, Any]:
+        """The refused delivery to replay, or why it cannot be."""
+        row = self._row(conn, workspace_id, webhook_id, delivery_id)
+        if row["status"] != "error":
+            raise Conflict(f"Only refused deliveries can be replayed; this one is {row['status']}")
+        if row["replayed_as"] is not None:
+            raise Conflict(
+                f"This delivery was replayed already, as '{row['replayed_as']}'; "
+                "replay that one if it was refused too"
+            )
+        if row["raw_body"] is None:
+            raise Conflict("This delivery's body was not kept (it was over the body limit)")
+        return row
+
+    async def replay(
+        self,
+        db: Database,
+        line: IntakeLine,
+        workspace_id: str,
+        webhook_id: str,
+        delivery_id: uuid.UUID,
+        request_id: str,
+    ) -> dict[str, Any]:
+        """Run a refused delivery again through the webhook's settings of today: its
+        outcome, and the new log entry that records it."""
+        started = time.perf_counter()
+        row = await db.read(
+            lambda conn: self.replayable(conn, workspace_id, webhook_id, delivery_id)
+        )
+        body = bytes(row["raw_body"])
+        headers = Headers(headers=row["request_headers"] or {})
+        if row["content_type"] is not None:
+            headers = Headers(headers={**headers, "content-type": row["content_type"]})
+        payload, problem = await payload_of(body, headers)
+        delivery = Delivery(
+            webhook_id=webhook_id,
+            payload=payload,
+            problem=problem,
+            workspace_header=None,  # the caller's API key already says whose it is
+            delivery_key=REPLAY_KEY_PREFIX + str(delivery_id),
+            content_type=row["content_type"],
+            ip_address=row["ip_address"],
+            user_agent=row["user_agent"],
+            request_id=request_id,
+            started=started,
+            body=body,
+            headers=headers,
+            replay_of=delivery_id,
+        )
+        try:
+            result = await line.submit(delivery)
+            status_code, response = result.status_code, result.body
+        except (RateLimited, ServiceUnavailable):
+            raise  # nothing was tried: the caller retries the replay itself
+        except LeadpipeError as exc:
+            status_code, response = exc.status_code, exc.body(request_id)
+        original = await db.read(
+            lambda conn: InboundLogRepository(conn).one(webhook_id, delivery_id)
+        )
+        assert original is not None
+        return {
+            "delivery_id": delivery_id,
+            "replayed_as": original["replayed_as"],
+            "http_status": status_code,
+            "response": response,
+        }
+
+
+deliveries = DeliveryLogService()

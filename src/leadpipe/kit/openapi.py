@@ -1,0 +1,81 @@
+"""What every endpoint declares to OpenAPI: the envelopes it answers with, and its errors
+as they are sent (DESIGN §2.9)."""
+
+from __future__ import annotations
+
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, Field
+
+T = TypeVar("T")
+
+
+class FieldProblem(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorEnvelope(BaseModel):
+    """Every refusal and failure: the status's code, a message and the fields at fault."""
+
+    success: Literal[False]
+    error: str
+    code: str = Field(examples=["VALIDATION_ERROR"])
+    request_id: str | None
+    details: list[FieldProblem]
+
+
+class Envelope(BaseModel, Generic[T]):
+    """A success: ``{"success": true, "data": ...}`` (seeds 000/001)."""
+
+    success: Literal[True]
+    data: T
+
+
+class Pagination(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    has_more: bool
+
+
+class PageEnvelope(BaseModel, Generic[T]):
+    """A page of a list, and where it sits in the whole."""
+
+    success: Literal[True]
+    data: list[T]
+    pagination: Pagination
+
+
+def pagination(total: int, limit: int, offset: int, shown: int) -> dict[str, Any]:
+    return {"total": total, "limit": limit, "offset": offset, "has_more": offset + shown < total}
+
+
+def error(description: str) -> dict[str, Any]:
+    return {"description": description, "model": ErrorEnvelope}
+
+
+AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: error("Missing or invalid X-API-Key (UNAUTHORIZED)"),
+    403: error("Another workspace, or a missing scope (FORBIDDEN)"),
+    429: error("Rate limit exceeded; see Retry-After (RATE_LIMITED)"),
+}
+READ_ERRORS: dict[int | str, dict[str, Any]] = {
+    **AUTH_ERRORS,
+    400: error("Invalid parameters (VALIDATION_ERROR)"),
+}
+
+
+def not_found(what: str) -> dict[int | str, dict[str, Any]]:
+    """``READ_ERRORS`` and a 404 for ``what`` is missing."""
+    return {**READ_ERRORS, 404: error(f"No such {what} in this workspace (NOT_FOUND)")}
+
+
+def conflict(description: str, what: str) -> dict[int | str, dict[str, Any]]:
+    return {**not_found(what), 409: error(f"{description} (CONFLICT)")}
+
+
+def public(model: type[BaseModel], row: dict[str, Any]) -> dict[str, Any]:
+    """Only what ``model`` declares, as JSON types: a new column stays private until a
+    response model names it."""
+    return model.model_validate(row).model_dump(mode="json")
