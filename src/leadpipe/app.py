@@ -24,7 +24,7 @@ from leadpipe.intake.webhook_endpoints import router as webhooks_router
 from leadpipe.kit.periodic import repeat_on_thread
 from leadpipe.kit.responses import JSONResponse
 from leadpipe.leads.endpoints import router as leads_router
-from leadpipe.middleware import RequestContextMiddleware
+from leadpipe.middleware import BodyLimit, RequestContextMiddleware
 from leadpipe.pipeline.endpoints import router as pipeline_router
 from leadpipe.storage.engine import CHECKPOINT_EVERY_SECONDS, Database
 
@@ -90,6 +90,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         queue_wait_seconds=settings.intake_queue_wait_seconds,
     )
     # Inside the request context (ids, security headers), outside everything else.
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(DeliveryShortcut)
     app.add_middleware(RequestContextMiddleware)
     exception_handlers.install(app)

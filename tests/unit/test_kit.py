@@ -168,3 +168,29 @@ class TestBatcher:
         release.set()
         assert await asyncio.gather(*first, *later) == [0, 1, 2, 3, 4]
         assert calls == [[0, 1], [2, 3, 4]]
+
+
+def test_no_api_body_allows_more_text_than_the_field_rules() -> None:
+    """One place says how long each field may be; a body may be stricter, never looser."""
+    import annotated_types
+
+    from leadpipe.contacts import schemas as contacts
+    from leadpipe.customfields import schemas as customfields
+    from leadpipe.intake import schemas as intake
+    from leadpipe.kit.bodies import ApiBody
+    from leadpipe.kit.fields import TEXT_LIMITS
+    from leadpipe.leads import schemas as leads
+    from leadpipe.pipeline import schemas as pipeline
+
+    bodies = {
+        model
+        for module in (contacts, customfields, intake, leads, pipeline)
+        for model in vars(module).values()
+        if isinstance(model, type) and issubclass(model, ApiBody) and model is not ApiBody
+    }
+    assert len(bodies) >= 10
+    for model in bodies:
+        for name, field in model.model_fields.items():
+            for rule in field.metadata:
+                if isinstance(rule, annotated_types.MaxLen) and name in TEXT_LIMITS:
+                    assert rule.max_length <= TEXT_LIMITS[name], (model.__name__, name)

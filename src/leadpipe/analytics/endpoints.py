@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from leadpipe.accounts.auth import ReadAccess
 from leadpipe.analytics.service import inbound
 from leadpipe.deps import DatabaseDep
+from leadpipe.kit.bodies import Offset
 from leadpipe.kit.responses import JSONResponse
 from leadpipe.leads.endpoints import ONE_ERRORS, READ_ERRORS
 
@@ -22,7 +23,7 @@ async def queue(
     db: DatabaseDep,
     workspace_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     status: Annotated[str | None, Query(description="A stage slug, or `all`")] = None,
     source: str | None = None,
     product: str | None = None,

@@ -13,6 +13,7 @@ from leadpipe.contacts.schemas import ContactCreate, ContactUpdate
 from leadpipe.contacts.service import contact
 from leadpipe.deps import DatabaseDep
 from leadpipe.errors import Conflict
+from leadpipe.kit.bodies import Offset
 from leadpipe.kit.responses import JSONResponse, ok
 from leadpipe.leads.endpoints import READ_ERRORS
 from leadpipe.leads.rules import Actor
@@ -70,7 +71,7 @@ async def search_contacts(
     crm_id: str | None = None,
     name: str | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> JSONResponse:
     """Find contacts by phone (any format), email, CRM id or name (first, last or full)."""
     found, total = await db.read(

@@ -5,11 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, ConfigDict, Field
+
+from leadpipe.kit.bodies import ApiBody
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True)
+class _Body(ApiBody):
+    model_config = ConfigDict(populate_by_name=True)
 
 
 class ContactFields(_Body):

@@ -4,25 +4,23 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from leadpipe.kit.bodies import ApiBody, Position
 
 FieldType = Literal[
     "text", "number", "date", "boolean", "select", "multiselect", "url", "email", "phone"
 ]
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class FieldDefinitionCreate(_Body):
+class FieldDefinitionCreate(ApiBody):
     field_key: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
     label: str = Field(min_length=1, max_length=200)
     field_type: FieldType
     options: list[str] = Field(default_factory=list)
     required: bool = False
     description: str | None = None
-    sort_order: int = 0
+    sort_order: Position = 0
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -37,12 +35,12 @@ class FieldDefinitionCreate(_Body):
     )
 
 
-class FieldDefinitionUpdate(_Body):
+class FieldDefinitionUpdate(ApiBody):
     label: str | None = Field(default=None, min_length=1, max_length=200)
     options: list[str] | None = None
     required: bool | None = None
     description: str | None = None
-    sort_order: int | None = None
+    sort_order: Position | None = None
     is_active: bool | None = None
 
     model_config = ConfigDict(

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from leadpipe.errors import LeadpipeError
+from leadpipe.kit.bodies import ApiBody
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +94,7 @@ class WebhookOut(BaseModel):
     updated_at: datetime
 
 
-class WebhookPatch(BaseModel):
+class WebhookPatch(ApiBody):
     """The settings to change; the others stay."""
 
     model_config = ConfigDict(

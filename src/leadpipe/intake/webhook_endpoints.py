@@ -20,6 +20,7 @@ from leadpipe.intake.schemas import (
     WebhookPatch,
 )
 from leadpipe.intake.webhooks import webhook
+from leadpipe.kit.bodies import Offset
 from leadpipe.kit.openapi import (
     Envelope,
     PageEnvelope,
@@ -74,7 +75,7 @@ async def list_deliveries(
     created_from: Annotated[PeriodBound | None, Query(description=START_DOC)] = None,
     created_to: Annotated[PeriodBound | None, Query(description=END_DOC)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    offset: Offset = 0,
 ) -> JSONResponse:
     """The webhook's deliveries, newest first: accepted, refused (with the error) and
     duplicates. A refused one keeps its body, to be seen and replayed."""

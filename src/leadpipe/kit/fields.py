@@ -55,7 +55,13 @@ TEXT_LIMITS: dict[str, int] = {
     "ip_address": 64,
     "user_agent": 1_000,
     "tag": 100,
+    "title": 255,
+    "description": 5_000,
+    "label": 200,
 }
+
+# Free text of a field with no limit of its own (a note, a custom field's value).
+MAX_TEXT = 10_000
 
 # Money columns are NUMERIC(15, 2): up to 13 digits before the point.
 MAX_MONEY = Decimal("9999999999999.99")
@@ -73,6 +79,11 @@ def money(value: Decimal) -> Decimal | None:
     if not value.is_finite() or value < 0 or value > MAX_MONEY:
         return None
     return value.quantize(CENT)
+
+
+def text_limit(name: str) -> int:
+    """How many characters field ``name`` holds."""
+    return TEXT_LIMITS.get(name, MAX_TEXT)
 
 
 def too_long(name: str, text: str) -> int | None:

@@ -12,6 +12,7 @@ from leadpipe.accounts.auth import ReadAccess, WriteAccess
 from leadpipe.accounts.repository import WorkspaceRepository
 from leadpipe.contacts.rules import search_terms
 from leadpipe.deps import DatabaseDep
+from leadpipe.kit.bodies import Offset
 from leadpipe.kit.periods import END_DOC, START_DOC, PeriodBound, end_of, start_of
 from leadpipe.kit.responses import JSONResponse, ok
 from leadpipe.leads.repository import LeadFilters
@@ -68,7 +69,7 @@ async def list_leads(
     sort: SortField = "created_at",
     order: Annotated[str, Query(pattern="^(asc|desc)$")] = "desc",
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     include_activities: bool = False,
 ) -> JSONResponse:
     """List a workspace's leads with filters, search, sorting and pagination."""

@@ -8,16 +8,15 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from leadpipe.kit.bodies import ApiBody
+from leadpipe.kit.fields import TEXT_LIMITS
+
 Priority = Literal["low", "medium", "high", "urgent"]
 Temperature = Literal["cold", "warm", "hot"]
 SortField = Literal["created_at", "updated_at", "estimated_value", "lead_score"]
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class LeadFields(_Body):
+class LeadFields(ApiBody):
     """What a person may set on a lead by hand, on create and update alike."""
 
     product_interest: str | None = Field(default=None, max_length=255)
@@ -45,7 +44,10 @@ class LeadFields(_Body):
     def _clean_tags(cls, tags: list[str] | None) -> list[str] | None:
         if tags is None:
             return None
-        return list(dict.fromkeys(t.strip() for t in tags if t.strip()))
+        cleaned = list(dict.fromkeys(t.strip() for t in tags if t.strip()))
+        if any(len(t) > TEXT_LIMITS["tag"] for t in cleaned):
+            raise ValueError(f"each tag must be at most {TEXT_LIMITS['tag']} characters")
+        return cleaned
 
 
 class LeadCreate(LeadFields):
@@ -88,7 +90,7 @@ class LeadUpdate(LeadFields):
     )
 
 
-class ActivityCreate(_Body):
+class ActivityCreate(ApiBody):
     activity_type: str = Field(min_length=1, max_length=100, pattern=r"^[a-z][a-z0-9_]*$")
     title: str = Field(min_length=1, max_length=255)
     description: str | None = None

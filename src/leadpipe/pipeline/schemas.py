@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from leadpipe.kit.bodies import MAX_POSITION, ApiBody
 
 HEX_COLOR = r"^#[0-9A-Fa-f]{6}$"
 SLUG = r"^[a-z][a-z0-9_]*$"
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class StageCreate(_Body):
+class StageCreate(ApiBody):
     stage_name: str = Field(min_length=1, max_length=100)
     stage_slug: str | None = Field(
         default=None,
@@ -23,7 +21,9 @@ class StageCreate(_Body):
     description: str | None = Field(default=None, max_length=500)
     color: str = Field(default="#3182CE", pattern=HEX_COLOR)
     conversion_probability: int = Field(default=0, ge=0, le=100)
-    stage_order: int | None = Field(default=None, ge=1, description="Last when omitted.")
+    stage_order: int | None = Field(
+        default=None, ge=1, le=MAX_POSITION, description="Last when omitted."
+    )
     is_default: bool = False
 
     model_config = ConfigDict(
@@ -38,12 +38,12 @@ class StageCreate(_Body):
     )
 
 
-class StageUpdate(_Body):
+class StageUpdate(ApiBody):
     stage_name: str | None = Field(default=None, min_length=1, max_length=100)
     description: str | None = Field(default=None, max_length=500)
     color: str | None = Field(default=None, pattern=HEX_COLOR)
     conversion_probability: int | None = Field(default=None, ge=0, le=100)
-    stage_order: int | None = Field(default=None, ge=1)
+    stage_order: int | None = Field(default=None, ge=1, le=MAX_POSITION)
     is_active: bool | None = None
     is_default: bool | None = None
 
@@ -58,7 +58,7 @@ class StageUpdate(_Body):
     )
 
 
-class StageReorder(_Body):
+class StageReorder(ApiBody):
     order: list[str] = Field(min_length=1, description="Every stage slug, in the new order.")
 
     model_config = ConfigDict(

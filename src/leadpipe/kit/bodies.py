@@ -1,0 +1,64 @@
+"""The base of every API request body: the same field rules as webhook intake
+(``kit/fields``), applied where a person can fix the value, so refused instead of kept."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Query
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from leadpipe.kit.fields import MAX_JSON_DEPTH, MAX_TEXT, nul_paths, text_limit, too_deep
+
+# Positions and offsets: far past any real list, well inside every integer column.
+MAX_POSITION = 1_000_000
+Position = Annotated[int, Field(ge=-MAX_POSITION, le=MAX_POSITION)]
+Offset = Annotated[int, Query(ge=0, le=MAX_POSITION)]
+
+
+def checked_value(name: str, value: Any) -> Any:
+    """``value`` when it can be stored as field ``name``; otherwise why not."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("must not contain NUL characters (\\u0000)")
+        limit = text_limit(name)
+        if len(value) > limit:
+            raise ValueError(f"must be at most {limit} characters")
+    elif isinstance(value, dict | list):
+        if too_deep(value):
+            raise ValueError(f"must not nest deeper than {MAX_JSON_DEPTH} levels")
+        holding_nul = nul_paths(value)
+        if holding_nul:
+            raise ValueError(
+                f"must not contain NUL characters (\\u0000), found at {', '.join(holding_nul)}"
+            )
+        longest = max((len(v) for v in _texts(value)), default=0)
+        if longest > MAX_TEXT:
+            raise ValueError(f"must hold no text longer than {MAX_TEXT} characters")
+    return value
+
+
+def _texts(value: Any) -> list[str]:
+    stack, found = [value], []
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            found.append(node)
+        elif isinstance(node, dict):
+            found.extend(str(k) for k in node)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
+
+
+class ApiBody(BaseModel):
+    """Unknown fields refused, text trimmed, and every value checked by its field's rule
+    before any other validation (a value nested too deep is not walked any further)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _storable(cls, value: Any, info: ValidationInfo) -> Any:
+        return checked_value(info.field_name or "", value)
