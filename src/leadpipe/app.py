@@ -7,7 +7,7 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from sqlalchemy import text
 
 from leadpipe import __version__, exception_handlers
@@ -16,7 +16,7 @@ from leadpipe.config import Settings, get_settings
 from leadpipe.contacts.endpoints import legacy_router as contacts_legacy_router
 from leadpipe.contacts.endpoints import router as contacts_router
 from leadpipe.customfields.endpoints import router as custom_fields_router
-from leadpipe.deps import DatabaseDep
+from leadpipe.deps import DatabaseDep, refuse_unknown_query_parameters
 from leadpipe.intake.endpoints import DeliveryShortcut
 from leadpipe.intake.endpoints import router as intake_router
 from leadpipe.intake.service import IntakeLine, forget_expired_deliveries_periodically
@@ -80,6 +80,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         description=DESCRIPTION,
         lifespan=lifespan,
         default_response_class=JSONResponse,
+        dependencies=[Depends(refuse_unknown_query_parameters)],
     )
     app.state.settings = settings
     app.state.db = database

@@ -6,11 +6,12 @@ one thread hop per dependency per request.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
 from leadpipe.config import Settings
+from leadpipe.errors import ValidationFailed, field_error
 from leadpipe.storage.engine import Database
 
 
@@ -40,3 +41,37 @@ async def get_request_id(request: Request) -> str:
 DatabaseDep = Annotated[Database, Depends(get_database)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 RequestId = Annotated[str, Depends(get_request_id)]
+
+
+async def refuse_unknown_query_parameters(request: Request) -> None:
+    """A query parameter the endpoint does not take is a 400 naming it: a typo such as
+    ``?stage_name=won`` would otherwise return every lead, unfiltered."""
+    if not request.query_params:
+        return
+    known = _query_parameters(request.scope.get("route"))
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        usable = f"use {', '.join(sorted(known))}" if known else "this endpoint takes none"
+        raise ValidationFailed(
+            "Unknown query parameters",
+            [field_error(name, f"is not a query parameter here; {usable}") for name in unknown],
+        )
+
+
+_QUERY_PARAMETERS: dict[int, frozenset[str]] = {}
+
+
+def _query_parameters(route: Any) -> frozenset[str]:
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return frozenset()
+    known = _QUERY_PARAMETERS.get(id(dependant))
+    if known is None:
+        names: set[str] = set()
+        waiting = [dependant]
+        while waiting:  # the endpoint's own parameters and its dependencies'
+            node = waiting.pop()
+            names |= {p.alias for p in node.query_params}
+            waiting += node.dependencies
+        known = _QUERY_PARAMETERS[id(dependant)] = frozenset(names)
+    return known

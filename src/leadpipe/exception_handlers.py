@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -72,9 +73,34 @@ async def _request_validation(request: Request, exc: Exception) -> JSONResponse:
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "INTERNAL_ERROR" if exc.status_code >= 500 else "ERROR")
+    headers = exc.headers
+    if exc.status_code == 405:
+        # The router names the methods of the first route it matched; a path has others.
+        headers = {**(headers or {}), "Allow": ", ".join(_methods_of_path(request))}
     return JSONResponse(
-        envelope(request, str(exc.detail), code), status_code=exc.status_code, headers=exc.headers
+        envelope(request, str(exc.detail), code), status_code=exc.status_code, headers=headers
     )
+
+
+def _methods_of_path(request: Request) -> list[str]:
+    """Every method the API documents for the request's path (GET also answers HEAD)."""
+    methods: set[str] = set()
+    for pattern, allowed in _documented_paths(request.app):
+        if pattern.fullmatch(request.url.path):
+            methods |= allowed
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
+
+
+def _documented_paths(app: FastAPI) -> list[tuple[re.Pattern[str], set[str]]]:
+    paths: list[tuple[re.Pattern[str], set[str]]] | None = getattr(app.state, "paths", None)
+    if paths is None:
+        paths = app.state.paths = [
+            (re.compile(re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(path))), {m.upper() for m in ops})
+            for path, ops in app.openapi()["paths"].items()
+        ]
+    return paths
 
 
 async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:

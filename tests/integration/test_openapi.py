@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 
 from leadpipe.intake.examples import SEED_NEW_LEAD
+from tests.conftest import Tenant
 
 
 async def test_webhook_intake_is_documented_with_errors_and_seed_examples(
@@ -52,3 +53,33 @@ async def test_every_api_operation_documents_its_errors_and_examples(
             if body and "$ref" in body["schema"]:
                 name = body["schema"]["$ref"].rsplit("/", 1)[1]
                 assert "example" in schemas[name], f"{where}: {name} has no example"
+
+
+async def test_a_wrong_method_is_405_listing_every_method_of_the_path(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.delete("/api/v3/leads/01a2383f-b96b-7115-9fea-cc962a27f0cd")
+    assert response.status_code == 405
+    assert response.json()["code"] == "METHOD_NOT_ALLOWED"
+    assert response.headers["allow"] == "GET, HEAD, PUT"  # two routes: GET and PUT
+
+
+async def test_an_unknown_query_parameter_is_400_naming_it(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    response = await client.get(
+        "/api/v3/leads",
+        params={"stage_name": "won", "limit": 5},
+        headers={"X-API-Key": tenant.api_key},
+    )
+    assert response.status_code == 400
+    (detail,) = response.json()["details"]
+    assert detail["field"] == "stage_name"
+    assert "stage" in detail["message"]  # the parameters it does take
+
+
+async def test_a_webhook_delivery_may_carry_any_query_parameter(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    response = await client.post(f"{tenant.url}?utm=x&src=y", json={"phone": "5551000001"})
+    assert response.status_code == 200

@@ -68,7 +68,11 @@ class TestOverview:
         assert by_stage["qualified"] == (1, 2000, 500)  # 25%
         assert by_stage["won"] == (1, 500, 500)  # 100%
         assert by_stage["proposal"] == (0, 0, 0)
-        assert (data["total_leads"], data["total_value"], data["weighted_value"]) == (4, 6500, 1400)
+        assert (data["total_leads"], data["total_value"]) == (4, 6500)
+        # The won lead's value is revenue, not pipeline: it is reported on its own.
+        assert (data["open_leads"], data["open_value"], data["weighted_value"]) == (3, 6000, 900)
+        assert (data["won_leads"], data["won_value"]) == (1, 500)
+        assert (data["lost_leads"], data["lost_value"]) == (0, 0)
 
     async def test_date_range_counts_recent_leads_only(
         self,

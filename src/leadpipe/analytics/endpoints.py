@@ -11,6 +11,7 @@ from leadpipe.accounts.auth import ReadAccess
 from leadpipe.analytics.service import inbound
 from leadpipe.deps import DatabaseDep
 from leadpipe.kit.bodies import Offset
+from leadpipe.kit.periods import END_DOC, START_DOC, PeriodBound, end_of, start_of
 from leadpipe.kit.responses import JSONResponse
 from leadpipe.leads.endpoints import ONE_ERRORS, READ_ERRORS
 
@@ -27,6 +28,8 @@ async def queue(
     status: Annotated[str | None, Query(description="A stage slug, or `all`")] = None,
     source: str | None = None,
     product: str | None = None,
+    created_from: Annotated[PeriodBound | None, Query(description=START_DOC)] = None,
+    created_to: Annotated[PeriodBound | None, Query(description=END_DOC)] = None,
 ) -> JSONResponse:
     """The newest leads with their contacts, and the queue's metrics for the same filters."""
     principal.check_workspace(workspace_id)
@@ -37,6 +40,8 @@ async def queue(
             status=status,
             source=source,
             product=product,
+            created_from=start_of(created_from),
+            created_to=end_of(created_to),
             limit=limit,
             offset=offset,
         )

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Table, func, select
 
 from leadpipe.analytics.rules import StateCount
 from leadpipe.leads.repository import (
     LEAD_COUNTS,
     LEADS,
     LeadFilters,
+    LeadQueries,
     filter_conditions,
     filter_values,
 )
@@ -21,24 +22,35 @@ _k = LEAD_COUNTS.c
 
 
 class InboundQueries:
+    """The queue's counts come from the kept counts (``lead_counts``) when they can tell,
+    as for a stage, source or product; from the leads themselves otherwise (dates)."""
+
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def states(self, kept_where: list[Any]) -> list[StateCount]:
-        """The set's leads per stage and state, from the kept counts."""
-        keys = (_k.stage, _k.is_active, _k.is_converted)
-        total = func.sum(_k.lead_count)
+    def _counted(self, filters: LeadFilters) -> tuple[Table, list[Any], Any, dict[str, Any]]:
+        """Where to count the set's leads: the table, its conditions, the count, the values."""
+        kept_where = LeadQueries(self.conn).kept_conditions(filters)
+        if kept_where is not None:
+            return LEAD_COUNTS, kept_where, func.sum(_k.lead_count), {}
+        values = filter_values(filters)
+        return LEADS, list(filter_conditions(frozenset(values))), func.count(), values
+
+    def states(self, filters: LeadFilters) -> list[StateCount]:
+        """The set's leads per stage and state."""
+        table, where, total, values = self._counted(filters)
+        keys = (table.c.stage, table.c.is_active, table.c.is_converted)
         rows = self.conn.execute(
-            select(*keys, total).where(*kept_where).group_by(*keys).having(total > 0)
+            select(*keys, total).where(*where).group_by(*keys).having(total > 0), values
         )
         return [StateCount(*row) for row in rows]
 
-    def per_name(self, kept_where: list[Any], column: str) -> dict[str, int]:
-        """The set's leads per ``lead_source`` or ``product_interest``, from the kept counts."""
-        named = _k[column]
-        rows = self.conn.execute(
-            select(named, func.sum(_k.lead_count)).where(*kept_where).group_by(named)
-        )
+    def per_name(self, filters: LeadFilters, column: str) -> dict[str, int]:
+        """The set's leads per ``lead_source`` or ``product_interest`` ('' for none, as the
+        kept counts fold it)."""
+        table, where, total, values = self._counted(filters)
+        named = func.coalesce(table.c[column], "")
+        rows = self.conn.execute(select(named, total).where(*where).group_by(named), values)
         return {name: int(n) for name, n in rows}
 
     def arrived_since(self, filters: LeadFilters, since: datetime) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
@@ -25,6 +26,8 @@ class InboundService:
         status: str | None,
         source: str | None,
         product: str | None,
+        created_from: datetime | None,
+        created_to: datetime | None,
         limit: int,
         offset: int,
     ) -> dict[str, Any]:
@@ -34,14 +37,15 @@ class InboundService:
             source=source or None,  # an empty filter filters nothing
             product_key=product_key(product) if product else None,
             is_active=None,  # the queue shows every lead that came in, open or closed
+            created_from=created_from,
+            created_to=created_to,
         )
+        filters = lead.as_stored(conn, filters)
         queries, inbound = LeadQueries(conn), InboundQueries(conn)
-        kept_where = queries.kept_conditions(filters)
-        assert kept_where is not None, "the queue filters only on counted columns"
         metrics = queue_metrics(
-            inbound.states(kept_where),
-            products=inbound.per_name(kept_where, "product_interest"),
-            sources=inbound.per_name(kept_where, "lead_source"),
+            inbound.states(filters),
+            products=inbound.per_name(filters, "product_interest"),
+            sources=inbound.per_name(filters, "lead_source"),
             today=inbound.arrived_since(filters, start_of_day(utcnow())),
         )
         leads = (

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.responses import Response
+from starlette import responses
 
 from leadpipe.kit.serialization import dumps
 
 
-class JSONResponse(Response):
-    media_type = "application/json"
+class JSONResponse(responses.JSONResponse):
+    """Starlette's, for OpenAPI to document the response model as JSON, rendered by
+    orjson."""
 
     def render(self, content: Any) -> bytes:
         return dumps(content)

@@ -21,9 +21,9 @@ from leadpipe.leads.schemas import (
     ActivityCreate,
     LeadCreate,
     LeadUpdate,
-    Priority,
+    PriorityFilter,
     SortField,
-    Temperature,
+    TemperatureFilter,
 )
 from leadpipe.leads.service import lead
 
@@ -57,8 +57,8 @@ async def list_leads(
     stage: str | None = None,
     source: str | None = None,
     product: str | None = None,
-    priority: Priority | None = None,
-    temperature: Temperature | None = None,
+    priority: PriorityFilter | None = None,
+    temperature: TemperatureFilter | None = None,
     assigned_to: str | None = None,
     is_active: Annotated[
         bool, Query(description="true (default): open leads; false: lost and inactive ones")

@@ -388,6 +388,21 @@ class LeadQueries:
         ]
         return where
 
+    def stored_source(self, workspace_id: str, typed: str) -> str | None:
+        """The spelling of a lead source stored most often that equals ``typed`` but for
+        case (from the kept counts: one row per source, not per lead)."""
+        found = self.conn.execute(
+            select(_k.lead_source)
+            .where(
+                _k.workspace_id == workspace_id,
+                func.lower(_k.lead_source) == typed.strip().lower(),
+            )
+            .group_by(_k.lead_source)
+            .order_by(func.sum(_k.lead_count).desc(), _k.lead_source)
+            .limit(1)
+        ).scalar()
+        return str(found) if found is not None else None
+
     def kept_count(self, f: LeadFilters) -> int | None:
         """How many leads match, from the kept counts; None when they cannot tell."""
         where = self.kept_conditions(f)

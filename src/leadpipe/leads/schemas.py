@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from leadpipe.kit.bodies import ApiBody
 from leadpipe.kit.fields import TEXT_LIMITS
@@ -14,6 +14,15 @@ from leadpipe.kit.fields import TEXT_LIMITS
 Priority = Literal["low", "medium", "high", "urgent"]
 Temperature = Literal["cold", "warm", "hot"]
 SortField = Literal["created_at", "updated_at", "estimated_value", "lead_score"]
+
+
+def _lowercase(value: Any) -> Any:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+# Query filters as people type them: ``priority=High`` is ``high``.
+PriorityFilter = Annotated[Priority, BeforeValidator(_lowercase)]
+TemperatureFilter = Annotated[Temperature, BeforeValidator(_lowercase)]
 
 
 class LeadFields(ApiBody):

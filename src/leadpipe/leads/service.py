@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +21,7 @@ from leadpipe.leads.repository import LeadFilters, LeadQueries, LeadRepository
 from leadpipe.leads.rules import Actor, Transition, plan_move, plan_open, product_key
 from leadpipe.leads.schemas import ActivityCreate, LeadCreate, LeadUpdate
 from leadpipe.pipeline.repository import StageRepository
-from leadpipe.pipeline.rules import StageInfo, default_stage, transition_error
+from leadpipe.pipeline.rules import StageInfo, default_stage, stage_typed, transition_error
 from leadpipe.storage.writebehind import WriteBehind
 
 
@@ -170,6 +170,7 @@ class LeadService:
         include_activities: bool,
     ) -> tuple[list[dict[str, Any]], int]:
         queries = LeadQueries(conn)
+        filters = self.as_stored(conn, filters)
         total = queries.kept_count(filters)
         if total is not None and offset >= total:
             leads = []  # nothing there: no need to look (a rare stage would scan the index)
@@ -188,6 +189,19 @@ class LeadService:
             for lead in leads:
                 lead["activities"] = by_lead[lead["id"]]
         return leads, total
+
+    def as_stored(self, conn: Connection, filters: LeadFilters) -> LeadFilters:
+        """Filters as people type them (``stage=Won``, ``source=facebook ads``), in the
+        spelling the leads store: the stage's slug, the source's most used spelling."""
+        changes: dict[str, Any] = {}
+        if filters.stage:
+            stages = StageRepository(conn).all(filters.workspace_id)
+            slug = stage_typed(((r["stage_slug"], r["stage_name"]) for r in stages), filters.stage)
+            changes["stage"] = slug or filters.stage
+        if filters.source:
+            stored = LeadQueries(conn).stored_source(filters.workspace_id, filters.source)
+            changes["source"] = stored or filters.source
+        return replace(filters, **changes) if changes else filters
 
     def get(self, conn: Connection, workspace_id: str, lead_id: uuid.UUID) -> dict[str, Any]:
         lead = LeadQueries(conn).one(workspace_id, lead_id)

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,3 +155,42 @@ def date_range(name: str, now: datetime) -> tuple[datetime, datetime]:
 def weighted(value: Decimal, probability: int) -> Decimal:
     """Expected revenue of ``value`` at a stage's win probability (percent)."""
     return (value * probability / 100).quantize(Decimal("0.01"))
+
+
+# Leads in these stages are out of the pipeline: won, lost, or parked.
+CLOSED_STAGES = frozenset({WON, LOST, INACTIVE})
+
+
+def pipeline_totals(stages: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """The overview's sums from its stages (each with slug, count, value and weighted
+    value): everything, the open pipeline (weighted by each stage's probability), what was
+    won and what was lost, each apart, so that won revenue is not counted as pipeline."""
+    stages = list(stages)
+    open_stages = [s for s in stages if s["stage_slug"] not in CLOSED_STAGES]
+
+    def total(of: list[dict[str, Any]], key: str) -> Any:
+        return sum((s[key] for s in of), Decimal(0) if key != "count" else 0)
+
+    won = [s for s in stages if s["stage_slug"] == WON]
+    lost = [s for s in stages if s["stage_slug"] == LOST]
+    return {
+        "total_leads": total(stages, "count"),
+        "total_value": total(stages, "value"),
+        "open_leads": total(open_stages, "count"),
+        "open_value": total(open_stages, "value"),
+        "weighted_value": total(open_stages, "weighted_value"),
+        "won_leads": total(won, "count"),
+        "won_value": total(won, "value"),
+        "lost_leads": total(lost, "count"),
+        "lost_value": total(lost, "value"),
+    }
+
+
+def stage_typed(stages: Iterable[tuple[str, str]], typed: str) -> str | None:
+    """The slug of the stage a person means by ``typed`` (``Won``, ``won``, ``Site
+    Visit``, ``site_visit``) among (slug, name) pairs, or None when none is meant."""
+    wanted = typed.strip().casefold()
+    for slug, name in stages:
+        if wanted in (slug.casefold(), name.casefold(), slugify(name)):
+            return slug
+    return None

@@ -15,7 +15,7 @@ from leadpipe.leads.repository import LeadQueries, LeadRepository
 from leadpipe.leads.rules import SYSTEM, plan_move
 from leadpipe.leads.service import LeadWrites, lead
 from leadpipe.pipeline.repository import StageRepository
-from leadpipe.pipeline.rules import LOST, WON, StageInfo, slugify, weighted
+from leadpipe.pipeline.rules import LOST, WON, StageInfo, pipeline_totals, slugify, weighted
 from leadpipe.pipeline.schemas import StageCreate, StageReorder, StageUpdate
 
 # Status words from providers map to these (DESIGN §2.5): they cannot be switched off.
@@ -87,11 +87,7 @@ class PipelineService:
             "stages": stages,
         }
         if counts is not None:
-            overview.update(
-                total_leads=sum(s["count"] for s in stages),
-                total_value=sum((s["value"] for s in stages), Decimal(0)),
-                weighted_value=sum((s["weighted_value"] for s in stages), Decimal(0)),
-            )
+            overview.update(pipeline_totals(stages))
         return overview
 
     def create(self, conn: Connection, workspace_id: str, body: StageCreate) -> dict[str, Any]:
