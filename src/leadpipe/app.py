@@ -6,8 +6,10 @@ import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from typing import Any, Literal
 
 from fastapi import Depends, FastAPI
+from pydantic import BaseModel
 from sqlalchemy import text
 
 from leadpipe import __version__, exception_handlers
@@ -21,6 +23,7 @@ from leadpipe.intake.endpoints import DeliveryShortcut
 from leadpipe.intake.endpoints import router as intake_router
 from leadpipe.intake.service import IntakeLine, forget_expired_deliveries_periodically
 from leadpipe.intake.webhook_endpoints import router as webhooks_router
+from leadpipe.kit.openapi import as_sent
 from leadpipe.kit.periodic import repeat_on_thread
 from leadpipe.kit.responses import JSONResponse
 from leadpipe.leads.endpoints import router as leads_router
@@ -37,6 +40,13 @@ Errors always use one envelope:
 `{"success": false, "error": "...", "code": "VALIDATION_ERROR", "request_id": "...",
 "details": [{"field": "...", "message": "..."}]}`.
 """
+
+
+class ServiceHealth(BaseModel):
+    success: Literal[True]
+    status: str
+    version: str
+    database: Literal["sqlite", "postgresql"]
 
 
 def _freeze_startup_objects() -> None:
@@ -105,7 +115,14 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(inbound_router)
     app.include_router(custom_fields_router)
 
-    @app.get("/health", tags=["health"])
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = as_sent(FastAPI.openapi(app))
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+    @app.get("/health", tags=["health"], response_model=ServiceHealth)
     async def health(db: DatabaseDep) -> dict[str, object]:
         """Liveness and database reachability."""
 

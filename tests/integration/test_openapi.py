@@ -83,3 +83,34 @@ async def test_a_webhook_delivery_may_carry_any_query_parameter(
 ) -> None:
     response = await client.post(f"{tenant.url}?utm=x&src=y", json={"phone": "5551000001"})
     assert response.status_code == 200
+
+
+async def test_every_answer_is_typed_and_errors_are_documented_as_sent(
+    client: httpx.AsyncClient,
+) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    for path, operations in spec["paths"].items():
+        for method, op in operations.items():
+            where = f"{method.upper()} {path}"
+            assert "422" not in op["responses"], where  # validation fails with 400
+            success = next(op["responses"][c] for c in ("200", "201") if c in op["responses"])
+            schema = success["content"]["application/json"]["schema"]
+            assert "$ref" in schema, f"{where} answers an undeclared shape: {schema}"
+            for code, answer in op["responses"].items():
+                if code.startswith(("4", "5")):
+                    error = answer["content"]["application/json"]["schema"]
+                    assert error == {"$ref": "#/components/schemas/ErrorEnvelope"}, where
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+
+
+async def test_only_declared_lead_fields_are_public(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    await client.post(tenant.url, json={"phone": "5551000001", "product": "Solar"})
+    listed = await client.get("/api/v3/leads", headers={"X-API-Key": tenant.api_key})
+    (lead,) = listed.json()["data"]
+    spec = (await client.get("/openapi.json")).json()
+    declared = set(spec["components"]["schemas"]["LeadOut"]["properties"])
+    assert set(lead) <= declared
+    assert "product_key" not in lead  # a column of the table, not of the API
+    assert "raw_payload" not in lead  # one lead only

@@ -8,17 +8,18 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from leadpipe.accounts.auth import ReadAccess
+from leadpipe.analytics.schemas import InboundLead, InboundQueue
 from leadpipe.analytics.service import inbound
 from leadpipe.deps import DatabaseDep
 from leadpipe.kit.bodies import Offset
+from leadpipe.kit.openapi import READ_ERRORS, not_found, public
 from leadpipe.kit.periods import END_DOC, START_DOC, PeriodBound, end_of, start_of
 from leadpipe.kit.responses import JSONResponse
-from leadpipe.leads.endpoints import ONE_ERRORS, READ_ERRORS
 
 router = APIRouter(prefix="/api/inbound-leads", tags=["inbound leads"])
 
 
-@router.get("", responses=READ_ERRORS)
+@router.get("", response_model=InboundQueue, responses=READ_ERRORS)
 async def queue(
     principal: ReadAccess,
     db: DatabaseDep,
@@ -46,12 +47,11 @@ async def queue(
             offset=offset,
         )
     )
-    return JSONResponse(data)
+    return JSONResponse(public(InboundQueue, data))
 
 
-@router.get("/{lead_id}", responses=ONE_ERRORS)
+@router.get("/{lead_id}", response_model=InboundLead, responses=not_found("lead"))
 async def one(lead_id: uuid.UUID, principal: ReadAccess, db: DatabaseDep) -> JSONResponse:
     """One lead and its whole timeline."""
-    return JSONResponse(
-        await db.read(lambda conn: inbound.one(conn, principal.workspace_id, lead_id))
-    )
+    found = await db.read(lambda conn: inbound.one(conn, principal.workspace_id, lead_id))
+    return JSONResponse(public(InboundLead, found))

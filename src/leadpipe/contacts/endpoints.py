@@ -9,22 +9,28 @@ from fastapi import APIRouter, Query
 from sqlalchemy.exc import IntegrityError
 
 from leadpipe.accounts.auth import ReadAccess, WriteAccess
-from leadpipe.contacts.schemas import ContactCreate, ContactUpdate
+from leadpipe.contacts.schemas import ContactCreate, ContactDeleted, ContactOut, ContactUpdate
 from leadpipe.contacts.service import contact
 from leadpipe.deps import DatabaseDep
 from leadpipe.errors import Conflict
 from leadpipe.kit.bodies import Offset
+from leadpipe.kit.openapi import (
+    READ_ERRORS,
+    Envelope,
+    PageEnvelope,
+    conflict,
+    not_found,
+    pagination,
+    public,
+    public_all,
+)
 from leadpipe.kit.responses import JSONResponse, ok
-from leadpipe.leads.endpoints import READ_ERRORS
 from leadpipe.leads.rules import Actor
 from leadpipe.storage.engine import Database
 
 router = APIRouter(prefix="/api/v3", tags=["contacts"])
-ONE_ERRORS = {**READ_ERRORS, 404: {"description": "No such contact here (NOT_FOUND)"}}
-WRITE_ERRORS = {
-    **ONE_ERRORS,
-    409: {"description": "The phone, email or CRM id belongs to another contact (CONFLICT)"},
-}
+ONE_ERRORS = not_found("contact")
+WRITE_ERRORS = conflict("The phone, email or CRM id belongs to another contact", "contact")
 
 
 async def _write(db: Database, fn: Any) -> Any:
@@ -46,7 +52,7 @@ async def create_contact(
             conn, principal.workspace_id, body, Actor.api_key(principal.key_id)
         ),
     )
-    return ok(created, status_code=201)
+    return ok(public(ContactOut, created), status_code=201)
 
 
 router.add_api_route(
@@ -54,12 +60,13 @@ router.add_api_route(
     create_contact,
     methods=["POST"],
     status_code=201,
+    response_model=Envelope[ContactOut],
     responses=WRITE_ERRORS,
     summary="Create a contact",
 )
 
 
-@router.get("/contacts", responses=READ_ERRORS)
+@router.get("/contacts", response_model=PageEnvelope[ContactOut], responses=READ_ERRORS)
 async def search_contacts(
     principal: ReadAccess,
     db: DatabaseDep,
@@ -88,42 +95,39 @@ async def search_contacts(
         )
     )
     return ok(
-        found,
-        pagination={
-            "total": total,
-            "limit": limit,
-            "offset": offset,
-            "has_more": offset + len(found) < total,
-        },
+        public_all(ContactOut, found), pagination=pagination(total, limit, offset, len(found))
     )
 
 
-@router.get("/contacts/{contact_id}", responses=ONE_ERRORS)
+@router.get("/contacts/{contact_id}", response_model=Envelope[ContactOut], responses=ONE_ERRORS)
 async def get_contact(
     contact_id: uuid.UUID, principal: ReadAccess, db: DatabaseDep
 ) -> JSONResponse:
     """A contact with all its leads, newest first."""
-    return ok(await db.read(lambda conn: contact.get(conn, principal.workspace_id, contact_id)))
+    found = await db.read(lambda conn: contact.get(conn, principal.workspace_id, contact_id))
+    return ok(public(ContactOut, found))
 
 
-@router.put("/contacts/{contact_id}", responses=WRITE_ERRORS)
+@router.put("/contacts/{contact_id}", response_model=Envelope[ContactOut], responses=WRITE_ERRORS)
 async def update_contact(
     contact_id: uuid.UUID, body: ContactUpdate, principal: WriteAccess, db: DatabaseDep
 ) -> JSONResponse:
     """Change some of a contact's fields (phone and email are normalised and kept unique)."""
-    return ok(
-        await _write(
-            db, lambda conn: contact.update(conn, principal.workspace_id, contact_id, body)
-        )
+    updated = await _write(
+        db, lambda conn: contact.update(conn, principal.workspace_id, contact_id, body)
     )
+    return ok(public(ContactOut, updated))
 
 
-@router.delete("/contacts/{contact_id}", responses=ONE_ERRORS)
+@router.delete(
+    "/contacts/{contact_id}", response_model=Envelope[ContactDeleted], responses=ONE_ERRORS
+)
 async def delete_contact(
     contact_id: uuid.UUID, principal: WriteAccess, db: DatabaseDep
 ) -> JSONResponse:
     """Delete a contact with its leads, their activities and stage history."""
-    return ok(await db.write(lambda conn: contact.delete(conn, principal.workspace_id, contact_id)))
+    deleted = await db.write(lambda conn: contact.delete(conn, principal.workspace_id, contact_id))
+    return ok(public(ContactDeleted, deleted))
 
 
 # Seed 000 posts contacts to ``/contacts``: the same handler, not advertised twice.

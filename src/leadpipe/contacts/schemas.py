@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import AliasChoices, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from leadpipe.kit.bodies import ApiBody
+from leadpipe.leads.schemas import LeadOut
 
 
 class _Body(ApiBody):
@@ -71,3 +74,35 @@ class ContactUpdate(ContactFields):
             "example": {"phone_number": "(555) 123-4567", "city": "Miami", "state": "FL"}
         }
     )
+
+
+class ContactOut(BaseModel):
+    """A contact (seed 000's ``contacts``); with its leads, newest first, when one is shown."""
+
+    id: uuid.UUID
+    workspace_id: str
+    crm_id: str | None
+    firstname: str | None
+    lastname: str | None
+    email: str | None
+    phone_number: str | None
+    address: str | None
+    address2: str | None
+    city: str | None
+    state: str | None
+    zip_code: str | None
+    lead_source: str | None
+    sub_source: str | None
+    notes: str | None
+    webhook_id: str | None
+    webhook_name: str | None
+    custom_fields: dict[str, Any]
+    metadata: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    leads: list[LeadOut] | None = None
+
+
+class ContactDeleted(BaseModel):
+    deleted: uuid.UUID
+    leads_deleted: int

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
 from typing import Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from leadpipe.kit.bodies import ApiBody, Position
 
@@ -52,3 +54,28 @@ class FieldDefinitionUpdate(ApiBody):
             }
         }
     )
+
+
+class FieldDefinitionOut(BaseModel):
+    id: uuid.UUID
+    field_key: str
+    label: str
+    field_type: FieldType
+    options: list[str]
+    required: bool
+    description: str | None
+    sort_order: int
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class TemplateField(BaseModel):
+    field_key: str
+    label: str
+    field_type: FieldType
+    options: list[str]
+
+
+class FieldDeleted(BaseModel):
+    deleted: str

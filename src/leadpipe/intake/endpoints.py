@@ -17,26 +17,10 @@ from leadpipe.intake.parsing import delivery_key, read_payload
 from leadpipe.intake.schemas import Delivery, IntakeResponse
 from leadpipe.intake.service import IntakeLine
 from leadpipe.kit.net import client_ip, parse_networks
+from leadpipe.kit.openapi import error as _error
 from leadpipe.kit.responses import JSONResponse
 
 router = APIRouter(tags=["intake"])
-
-
-def _error(description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {
-            "application/json": {
-                "example": {
-                    "success": False,
-                    "error": description,
-                    "code": "…",
-                    "request_id": "…",
-                    "details": [],
-                }
-            }
-        },
-    }
 
 
 OPENAPI_BODY: dict[str, Any] = {

@@ -76,6 +76,35 @@ def conflict(description: str, what: str) -> dict[int | str, dict[str, Any]]:
 
 
 def public(model: type[BaseModel], row: dict[str, Any]) -> dict[str, Any]:
-    """Only what ``model`` declares, as JSON types: a new column stays private until a
-    response model names it."""
-    return model.model_validate(row).model_dump(mode="json")
+    """Only what ``model`` declares: a new column stays private until a response model
+    names it. Optional parts a row leaves out (a list's lead has no raw payload) stay out;
+    values keep their Python types for the response's encoder."""
+    return model.model_validate(row).model_dump(exclude_unset=True, by_alias=True)
+
+
+def public_all(model: type[BaseModel], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [public(model, row) for row in rows]
+
+
+def as_sent(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema FastAPI generates, with its errors as leadpipe sends them: a request
+    that fails validation is a 400 in the envelope (declared by each operation), never the
+    422 FastAPI documents by default."""
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            refused = operation.get("responses", {}).pop("422", None)
+            if refused is not None:
+                operation["responses"].setdefault(
+                    "400", error_schema("Invalid parameters or body (VALIDATION_ERROR)")
+                )
+    components = schema.get("components", {}).get("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
+    return schema
+
+
+def error_schema(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}},
+    }

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
+from pydantic import BaseModel
 from sqlalchemy import Connection
 
 from leadpipe.accounts.auth import ReadAccess, WriteAccess
@@ -13,13 +14,24 @@ from leadpipe.accounts.repository import WorkspaceRepository
 from leadpipe.contacts.rules import search_terms
 from leadpipe.deps import DatabaseDep
 from leadpipe.kit.bodies import Offset
+from leadpipe.kit.openapi import (
+    READ_ERRORS,
+    Envelope,
+    PageEnvelope,
+    not_found,
+    pagination,
+    public,
+    public_all,
+)
 from leadpipe.kit.periods import END_DOC, START_DOC, PeriodBound, end_of, start_of
 from leadpipe.kit.responses import JSONResponse, ok
 from leadpipe.leads.repository import LeadFilters
 from leadpipe.leads.rules import Actor, product_key
 from leadpipe.leads.schemas import (
     ActivityCreate,
+    ActivityOut,
     LeadCreate,
+    LeadOut,
     LeadUpdate,
     PriorityFilter,
     SortField,
@@ -30,26 +42,22 @@ from leadpipe.leads.service import lead
 router = APIRouter(prefix="/api/v3", tags=["leads"])
 
 
-def _error(description: str) -> dict[str, Any]:
-    return {"description": description}
+ONE_ERRORS = not_found("lead")
 
 
-AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: _error("Missing or invalid X-API-Key (UNAUTHORIZED)"),
-    403: _error("Another workspace, or a missing scope (FORBIDDEN)"),
-    429: _error("Rate limit exceeded; see Retry-After (RATE_LIMITED)"),
-}
-READ_ERRORS = {**AUTH_ERRORS, 400: _error("Invalid parameters (VALIDATION_ERROR)")}
-ONE_ERRORS = {**READ_ERRORS, 404: _error("No such lead in this workspace (NOT_FOUND)")}
+class LeadApiHealth(BaseModel):
+    success: Literal[True]
+    status: str
+    service: str
 
 
-@router.get("/leads/health", tags=["health"])
+@router.get("/leads/health", tags=["health"], response_model=LeadApiHealth)
 async def health() -> dict[str, Any]:
-    """Health check of the Lead API (no authentication)."""
+    """LeadApiHealth check of the Lead API (no authentication)."""
     return {"success": True, "status": "ok", "service": "lead-api-v3"}
 
 
-@router.get("/leads", responses=READ_ERRORS)
+@router.get("/leads", response_model=PageEnvelope[LeadOut], responses=READ_ERRORS)
 async def list_leads(
     principal: ReadAccess,
     db: DatabaseDep,
@@ -104,16 +112,12 @@ async def list_leads(
         )
 
     leads, total = await db.read(read)
-    pagination = {
-        "total": total,
-        "limit": limit,
-        "offset": offset,
-        "has_more": offset + len(leads) < total,
-    }
-    return ok(leads, pagination=pagination)
+    return ok(public_all(LeadOut, leads), pagination=pagination(total, limit, offset, len(leads)))
 
 
-@router.post("/leads", status_code=201, responses={**READ_ERRORS})
+@router.post(
+    "/leads", status_code=201, response_model=Envelope[LeadOut], responses=not_found("contact")
+)
 async def create_lead(body: LeadCreate, principal: WriteAccess, db: DatabaseDep) -> JSONResponse:
     """Create a lead for an existing contact; it starts in the workspace's default stage."""
     principal.check_workspace(body.workspace_id)
@@ -122,17 +126,17 @@ async def create_lead(body: LeadCreate, principal: WriteAccess, db: DatabaseDep)
             conn, principal.workspace_id, body, Actor.api_key(principal.key_id)
         )
     )
-    return ok(created, status_code=201)
+    return ok(public(LeadOut, created), status_code=201)
 
 
-@router.get("/leads/{lead_id}", responses=ONE_ERRORS)
+@router.get("/leads/{lead_id}", response_model=Envelope[LeadOut], responses=ONE_ERRORS)
 async def get_lead(lead_id: uuid.UUID, principal: ReadAccess, db: DatabaseDep) -> JSONResponse:
     """One lead with its contact."""
     found = await db.read(lambda conn: lead.get(conn, principal.workspace_id, lead_id))
-    return ok(found)
+    return ok(public(LeadOut, found))
 
 
-@router.put("/leads/{lead_id}", responses=ONE_ERRORS)
+@router.put("/leads/{lead_id}", response_model=Envelope[LeadOut], responses=ONE_ERRORS)
 async def update_lead(
     lead_id: uuid.UUID, body: LeadUpdate, principal: WriteAccess, db: DatabaseDep
 ) -> JSONResponse:
@@ -142,10 +146,12 @@ async def update_lead(
             conn, principal.workspace_id, lead_id, body, Actor.api_key(principal.key_id)
         )
     )
-    return ok(updated)
+    return ok(public(LeadOut, updated))
 
 
-@router.get("/leads/{lead_id}/activities", responses=ONE_ERRORS)
+@router.get(
+    "/leads/{lead_id}/activities", response_model=Envelope[list[ActivityOut]], responses=ONE_ERRORS
+)
 async def list_activities(
     lead_id: uuid.UUID,
     principal: ReadAccess,
@@ -159,10 +165,15 @@ async def list_activities(
             conn, principal.workspace_id, lead_id, activity_type=activity_type, outcome=outcome
         )
     )
-    return ok(found)
+    return ok(public_all(ActivityOut, found))
 
 
-@router.post("/leads/{lead_id}/activities", status_code=201, responses=ONE_ERRORS)
+@router.post(
+    "/leads/{lead_id}/activities",
+    status_code=201,
+    response_model=Envelope[ActivityOut],
+    responses=ONE_ERRORS,
+)
 async def create_activity(
     lead_id: uuid.UUID, body: ActivityCreate, principal: WriteAccess, db: DatabaseDep
 ) -> JSONResponse:
@@ -172,4 +183,4 @@ async def create_activity(
             conn, principal.workspace_id, lead_id, body, Actor.api_key(principal.key_id)
         )
     )
-    return ok(created, status_code=201)
+    return ok(public(ActivityOut, created), status_code=201)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -132,8 +133,98 @@ class ActivityCreate(ApiBody):
     )
 
 
-class Pagination(BaseModel):
-    total: int
-    limit: int
-    offset: int
-    has_more: bool
+class ContactBrief(BaseModel):
+    """The lead's person, as lists show it."""
+
+    id: uuid.UUID
+    firstname: str | None
+    lastname: str | None
+    email: str | None
+    phone: str | None
+
+
+class ActivityOut(BaseModel):
+    """One entry of a lead's timeline."""
+
+    id: uuid.UUID
+    lead_id: uuid.UUID
+    workspace_id: str
+    activity_type: str
+    activity_category: str | None
+    title: str
+    description: str | None
+    activity_data: dict[str, Any]
+    outcome: str | None
+    priority: str | None
+    scheduled_at: datetime | None
+    completed_at: datetime | None
+    duration_minutes: int | None
+    performed_by: str | None
+    is_automated: bool
+    metadata: dict[str, Any] = Field(description="Who or what wrote it: a webhook, an API key.")
+    created_at: datetime
+
+
+class LeadOut(BaseModel):
+    """A lead (seed 000's ``leads``) with its contact."""
+
+    id: uuid.UUID
+    contact_id: uuid.UUID
+    workspace_id: str
+    webhook_id: str | None
+    lead_source: str | None
+    sub_source: str | None
+    utm_source: str | None
+    utm_medium: str | None
+    utm_campaign: str | None
+    utm_term: str | None
+    utm_content: str | None
+    landing_page_url: str | None
+    conversion_event: str | None
+    campaign_id: str | None
+    product_interest: str | None
+    lead_type: str | None
+    service_type: str | None
+    estimated_value: float | None
+    probability: int
+    timeline: str | None
+    budget_range: str | None
+    stage: str
+    previous_stage: str | None
+    priority: str
+    temperature: str
+    qualification_status: str | None
+    lead_score: int | None
+    assigned_to: str | None
+    team_id: str | None
+    is_active: bool
+    is_converted: bool
+    converted_at: datetime | None
+    conversion_value: float | None
+    lost_reason: str | None
+    lost_at: datetime | None
+    initial_inquiry: str | None
+    ip_address: str | None
+    user_agent: str | None
+    consent_description: str | None
+    consent_value: bool | None
+    tcpa_compliance: bool | None
+    last_activity_at: datetime | None
+    next_follow_up_at: datetime | None
+    follow_up_count: int
+    metadata: dict[str, Any] = Field(
+        description="How intake decided (webhook, decision) and who changed it last."
+    )
+    tags: list[str]
+    custom_fields: dict[str, Any]
+    created_by: str | None
+    updated_by: str | None
+    created_at: datetime
+    updated_at: datetime
+    contact: ContactBrief | None = None
+    raw_payload: dict[str, Any] | None = Field(
+        default=None, description="The provider's payload as sent (one lead only)."
+    )
+    activities: list[ActivityOut] | None = Field(
+        default=None, description="The timeline, with `include_activities=true`."
+    )

@@ -11,19 +11,22 @@ from leadpipe.accounts.auth import AdminAccess, ReadAccess
 from leadpipe.deps import DatabaseDep
 from leadpipe.errors import ValidationFailed, field_error
 from leadpipe.kit.clock import utcnow
+from leadpipe.kit.openapi import READ_ERRORS, Envelope, conflict, public, public_all
 from leadpipe.kit.periods import END_DOC, START_DOC, PeriodBound, end_of, start_of
 from leadpipe.kit.responses import JSONResponse, ok
-from leadpipe.leads.endpoints import READ_ERRORS
 from leadpipe.pipeline.rules import DATE_RANGES, date_range
-from leadpipe.pipeline.schemas import StageCreate, StageReorder, StageUpdate
+from leadpipe.pipeline.schemas import (
+    PipelineOverview,
+    StageCreate,
+    StageDeleted,
+    StageOut,
+    StageReorder,
+    StageUpdate,
+)
 from leadpipe.pipeline.service import pipeline
 
 router = APIRouter(prefix="/api/v3/leads/pipeline", tags=["pipeline"])
-STAGE_ERRORS = {
-    **READ_ERRORS,
-    404: {"description": "No such stage (NOT_FOUND)"},
-    409: {"description": "Slug taken, or the stage holds leads (CONFLICT)"},
-}
+STAGE_ERRORS = conflict("Slug taken, or the stage holds leads", "stage")
 
 
 def _period(
@@ -39,7 +42,7 @@ def _period(
         ) from None
 
 
-@router.get("/{workspace_id}", responses=READ_ERRORS)
+@router.get("/{workspace_id}", response_model=Envelope[PipelineOverview], responses=READ_ERRORS)
 async def overview(
     workspace_id: str,
     principal: ReadAccess,
@@ -59,10 +62,12 @@ async def overview(
             conn, workspace_id, include_counts=include_counts, created_from=start, created_to=end
         )
     )
-    return ok(data)
+    return ok(public(PipelineOverview, data))
 
 
-@router.get("/{workspace_id}/stages", responses=READ_ERRORS)
+@router.get(
+    "/{workspace_id}/stages", response_model=Envelope[list[StageOut]], responses=READ_ERRORS
+)
 async def list_stages(
     workspace_id: str, principal: ReadAccess, db: DatabaseDep, include_inactive: bool = False
 ) -> JSONResponse:
@@ -71,40 +76,57 @@ async def list_stages(
     data = await db.write(
         lambda conn: pipeline.stages(conn, workspace_id, include_inactive=include_inactive)
     )
-    return ok(data)
+    return ok(public_all(StageOut, data))
 
 
-@router.post("/{workspace_id}/stages", status_code=201, responses=STAGE_ERRORS)
+@router.post(
+    "/{workspace_id}/stages",
+    status_code=201,
+    response_model=Envelope[StageOut],
+    responses=STAGE_ERRORS,
+)
 async def create_stage(
     workspace_id: str, body: StageCreate, principal: AdminAccess, db: DatabaseDep
 ) -> JSONResponse:
     """Add a stage (last unless ``stage_order`` places it)."""
     principal.check_workspace(workspace_id)
     data = await db.write(lambda conn: pipeline.create(conn, workspace_id, body))
-    return ok(data, status_code=201)
+    return ok(public(StageOut, data), status_code=201)
 
 
-@router.put("/{workspace_id}/stages/{stage_slug}", responses=STAGE_ERRORS)
+@router.put(
+    "/{workspace_id}/stages/{stage_slug}",
+    response_model=Envelope[StageOut],
+    responses=STAGE_ERRORS,
+)
 async def update_stage(
     workspace_id: str, stage_slug: str, body: StageUpdate, principal: AdminAccess, db: DatabaseDep
 ) -> JSONResponse:
     """Rename, recolour, reweight, move or (de)activate a stage."""
     principal.check_workspace(workspace_id)
     data = await db.write(lambda conn: pipeline.update(conn, workspace_id, stage_slug, body))
-    return ok(data)
+    return ok(public(StageOut, data))
 
 
-@router.post("/{workspace_id}/stages/reorder", responses=STAGE_ERRORS)
+@router.post(
+    "/{workspace_id}/stages/reorder",
+    response_model=Envelope[list[StageOut]],
+    responses=STAGE_ERRORS,
+)
 async def reorder_stages(
     workspace_id: str, body: StageReorder, principal: AdminAccess, db: DatabaseDep
 ) -> JSONResponse:
     """Put every stage in a new order."""
     principal.check_workspace(workspace_id)
     data = await db.write(lambda conn: pipeline.reorder(conn, workspace_id, body))
-    return ok(data)
+    return ok(public_all(StageOut, data))
 
 
-@router.delete("/{workspace_id}/stages/{stage_slug}", responses=STAGE_ERRORS)
+@router.delete(
+    "/{workspace_id}/stages/{stage_slug}",
+    response_model=Envelope[StageDeleted],
+    responses=STAGE_ERRORS,
+)
 async def delete_stage(
     workspace_id: str,
     stage_slug: str,

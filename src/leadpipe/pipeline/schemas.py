@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import ConfigDict, Field
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from leadpipe.kit.bodies import MAX_POSITION, ApiBody
 
@@ -68,3 +70,54 @@ class StageReorder(ApiBody):
             }
         }
     )
+
+
+class StageOut(BaseModel):
+    """A stage; with how many leads it holds and their value, where counted."""
+
+    stage: str = Field(description="The slug, as leads name their stage.")
+    stage_name: str
+    stage_slug: str
+    description: str | None
+    color: str
+    stage_order: int
+    conversion_probability: int
+    is_default: bool
+    is_active: bool
+    count: int | None = None
+    value: float | None = Field(default=None, description="Estimated value of its leads.")
+    weighted_value: float | None = Field(
+        default=None, description="That value at the stage's conversion probability."
+    )
+
+
+class DateRange(BaseModel):
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    from_: datetime | None = Field(alias="from")
+    to: datetime | None
+
+
+class PipelineOverview(BaseModel):
+    """The stages in order with their counts, and the sums: the open pipeline (without
+    won, lost and inactive leads), what was won and what was lost, apart."""
+
+    workspace_id: str
+    date_range: DateRange
+    stages: list[StageOut]
+    total_leads: int | None = None
+    total_value: float | None = None
+    open_leads: int | None = None
+    open_value: float | None = None
+    weighted_value: float | None = Field(
+        default=None, description="The open pipeline weighted by each stage's probability."
+    )
+    won_leads: int | None = None
+    won_value: float | None = None
+    lost_leads: int | None = None
+    lost_value: float | None = None
+
+
+class StageDeleted(BaseModel):
+    deleted: str
+    leads_moved: int
