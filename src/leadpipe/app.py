@@ -6,9 +6,13 @@ import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import Depends, FastAPI
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from sqlalchemy import text
 
@@ -47,6 +51,36 @@ class ServiceHealth(BaseModel):
     status: str
     version: str
     database: Literal["sqlite", "postgresql"]
+
+
+STATIC = Path(__file__).parent / "static"
+SWAGGER_UI = "/static/vendor/swagger-ui-5.35.0"
+REDOC = "/static/vendor/redoc-2.5.4"
+
+
+def _serve_api_docs(app: FastAPI) -> None:
+    """Swagger UI at /docs and ReDoc at /redoc, from vendored files: they work offline."""
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="leadpipe API",
+            swagger_js_url=f"{SWAGGER_UI}/swagger-ui-bundle.js",
+            swagger_css_url=f"{SWAGGER_UI}/swagger-ui.css",
+            swagger_favicon_url=f"{SWAGGER_UI}/favicon-32x32.png",
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url="/openapi.json",
+            title="leadpipe API",
+            redoc_js_url=f"{REDOC}/redoc.standalone.js",
+            redoc_favicon_url=f"{SWAGGER_UI}/favicon-32x32.png",
+            with_google_fonts=False,
+        )
 
 
 def _freeze_startup_objects() -> None:
@@ -91,6 +125,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         lifespan=lifespan,
         default_response_class=JSONResponse,
         dependencies=[Depends(refuse_unknown_query_parameters)],
+        docs_url=None,  # served below from leadpipe's own files, not a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.db = database
@@ -121,6 +157,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+    _serve_api_docs(app)
 
     @app.get("/health", tags=["health"], response_model=ServiceHealth)
     async def health(db: DatabaseDep) -> dict[str, object]:

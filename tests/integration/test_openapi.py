@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 
 from leadpipe.intake.examples import SEED_NEW_LEAD
@@ -23,10 +25,18 @@ async def test_webhook_intake_is_documented_with_errors_and_seed_examples(
     assert "/webhook/{webhook_id}" not in spec["paths"]  # the alias is not advertised twice
 
 
-async def test_swagger_ui_is_served(client: httpx.AsyncClient) -> None:
-    response = await client.get("/docs")
-    assert response.status_code == 200
-    assert "swagger" in response.text.lower()
+async def test_swagger_ui_and_redoc_are_served_from_leadpipe_itself(
+    client: httpx.AsyncClient,
+) -> None:
+    for page in ("/docs", "/redoc"):
+        response = await client.get(page)
+        assert response.status_code == 200
+        assert "cdn" not in response.text, page
+        assert "googleapis" not in response.text, page
+        assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', response.text)
+        assert assets, page
+        for asset in assets:
+            assert (await client.get(asset)).status_code == 200, asset
 
 
 async def test_unknown_route_uses_the_error_envelope(client: httpx.AsyncClient) -> None:
