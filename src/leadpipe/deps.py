@@ -58,20 +58,21 @@ async def refuse_unknown_query_parameters(request: Request) -> None:
         )
 
 
-_QUERY_PARAMETERS: dict[int, frozenset[str]] = {}
+# By the id of the route's dependant, held beside its names so that the id stays its own.
+_QUERY_PARAMETERS: dict[int, tuple[Any, frozenset[str]]] = {}
 
 
 def _query_parameters(route: Any) -> frozenset[str]:
     dependant = getattr(route, "dependant", None)
     if dependant is None:
         return frozenset()
-    known = _QUERY_PARAMETERS.get(id(dependant))
-    if known is None:
+    cached = _QUERY_PARAMETERS.get(id(dependant))
+    if cached is None:
         names: set[str] = set()
         waiting = [dependant]
         while waiting:  # the endpoint's own parameters and its dependencies'
             node = waiting.pop()
             names |= {p.alias for p in node.query_params}
             waiting += node.dependencies
-        known = _QUERY_PARAMETERS[id(dependant)] = frozenset(names)
-    return known
+        cached = _QUERY_PARAMETERS[id(dependant)] = (dependant, frozenset(names))
+    return cached[1]

@@ -21,14 +21,20 @@ class LeadpipeError(Exception):
         self.headers = headers
 
     def body(self, request_id: str | None) -> dict[str, Any]:
-        """The error envelope (seed 001's, with a code and details)."""
-        return {
-            "success": False,
-            "error": self.message,
-            "code": self.code,
-            "request_id": request_id,
-            "details": self.details,
-        }
+        return error_envelope(self.message, self.code, request_id, self.details)
+
+
+def error_envelope(
+    message: str, code: str, request_id: str | None, details: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The body of every refusal and failure (seed 001's, with a code and details)."""
+    return {
+        "success": False,
+        "error": message,
+        "code": code,
+        "request_id": request_id,
+        "details": details or [],
+    }
 
 
 class ValidationFailed(LeadpipeError):

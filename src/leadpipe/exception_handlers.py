@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from leadpipe.errors import LeadpipeError
+from leadpipe.errors import LeadpipeError, error_envelope
 from leadpipe.kit.responses import JSONResponse
 
 log = logging.getLogger("leadpipe")
@@ -32,13 +32,7 @@ _HTTP_CODES = {
 def envelope(
     request: Request, message: str, code: str, details: list[dict[str, Any]] | None = None
 ) -> dict[str, Any]:
-    return {
-        "success": False,
-        "error": message,
-        "code": code,
-        "request_id": getattr(request.state, "request_id", None),
-        "details": details or [],
-    }
+    return error_envelope(message, code, getattr(request.state, "request_id", None), details)
 
 
 async def _leadpipe_error(request: Request, exc: Exception) -> JSONResponse:

@@ -22,15 +22,15 @@ from leadpipe.storage.engine import Database
 REPLAY_KEY_PREFIX = "replay:"
 
 
-def _public(row: dict[str, Any]) -> dict[str, Any]:
-    """A log row as the API shows it: the body as text, when it was kept."""
-    shown = {k: v for k, v in row.items() if k not in ("raw_body", "request_headers")}
-    if "raw_body" in row:
-        body = row["raw_body"]
-        shown["has_body"] = body is not None
-        shown["body"] = bytes(body).decode("utf-8", "replace") if body is not None else None
-        shown["headers"] = row["request_headers"]
-    return shown
+def _with_text_body(row: dict[str, Any]) -> dict[str, Any]:
+    """One log row as the API shows it: the body as text, when it was kept."""
+    body = row["raw_body"]
+    return {
+        **row,
+        "has_body": body is not None,
+        "body": bytes(body).decode("utf-8", "replace") if body is not None else None,
+        "headers": row["request_headers"],
+    }
 
 
 class DeliveryLogService:
@@ -47,7 +47,7 @@ class DeliveryLogService:
         offset: int,
     ) -> tuple[list[dict[str, Any]], int]:
         webhook.get(conn, workspace_id, webhook_id)
-        rows, total = InboundLogRepository(conn).page(
+        return InboundLogRepository(conn).page(
             webhook_id,
             status=status,
             created_from=created_from,
@@ -55,12 +55,11 @@ class DeliveryLogService:
             limit=limit,
             offset=offset,
         )
-        return [_public(r) for r in rows], total
 
     def one(
         self, conn: Connection, workspace_id: str, webhook_id: str, delivery_id: uuid.UUID
     ) -> dict[str, Any]:
-        return _public(self._row(conn, workspace_id, webhook_id, delivery_id))
+        return _with_text_body(self._row(conn, workspace_id, webhook_id, delivery_id))
 
     def _row(
         self, conn: Connection, workspace_id: str, webhook_id: str, delivery_id: uuid.UUID
@@ -103,9 +102,7 @@ class DeliveryLogService:
             lambda conn: self.replayable(conn, workspace_id, webhook_id, delivery_id)
         )
         body = bytes(row["raw_body"])
-        headers = Headers(headers=row["request_headers"] or {})
-        if row["content_type"] is not None:
-            headers = Headers(headers={**headers, "content-type": row["content_type"]})
+        headers = Headers(headers=row["request_headers"])  # kept with every refused body
         payload, problem = await payload_of(body, headers)
         delivery = Delivery(
             webhook_id=webhook_id,

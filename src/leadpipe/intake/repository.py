@@ -132,8 +132,12 @@ _RENEW = update(DELIVERIES).where(
 _LOG = insert(INBOUND_LOG)
 _log = INBOUND_LOG.c
 _MARK_REPLAYED = update(INBOUND_LOG).where(_log.id == bindparam("_original"))
-# Shown with one delivery, not in lists: a body may be up to the body limit.
-_KEPT_AS_SENT = frozenset({"raw_body", "request_headers"})
+# Lists leave out what came with a refusal (a body may be up to the body limit), and say
+# only whether it was kept.
+_LISTED = (
+    *(c for c in INBOUND_LOG.c if c.name not in ("raw_body", "request_headers")),
+    _log.raw_body.is_not(None).label("has_body"),
+)
 
 
 class WebhookRepository:
@@ -288,9 +292,8 @@ class InboundLogRepository:
             conditions.append(_log.created_at >= created_from)
         if created_to is not None:
             conditions.append(_log.created_at < created_to)
-        listed = [c for c in INBOUND_LOG.c if c.name not in _KEPT_AS_SENT]
         rows = self.conn.execute(
-            select(*listed, (_log.raw_body.is_not(None)).label("has_body"))
+            select(*_LISTED)
             .where(*conditions)
             .order_by(_log.created_at.desc(), _log.id.desc())
             .limit(limit)

@@ -17,20 +17,6 @@ DEDUP_SCOPES = ("workspace", "webhook")
 DEFAULT_DUPLICATE_WINDOW_MINUTES = 60
 MAX_DUPLICATE_WINDOW_MINUTES = int(MAX_DUPLICATE_WINDOW.total_seconds() // 60)
 
-# What a workspace's admin may change on a webhook (its id, workspace and counters stay).
-SETTINGS = (
-    "name",
-    "description",
-    "lead_type",
-    "is_active",
-    "field_mapping",
-    "require_phone",
-    "always_create_lead",
-    "dedup_scope",
-    "default_source",
-    "duplicate_window_minutes",
-)
-
 
 def _settings_errors(values: dict[str, Any]) -> list[dict[str, Any]]:
     """What is wrong with these settings, whether a new webhook's or a change's."""
@@ -113,9 +99,7 @@ class WebhookService:
         """Change some settings; deliveries after the commit see them (intake confirms its
         remembered settings with every batch)."""
         self.get(conn, workspace_id, webhook_id)
-        unknown = set(changes) - set(SETTINGS)
-        errors = [field_error(name, "cannot be changed") for name in sorted(unknown)]
-        errors += _settings_errors(changes)
+        errors = _settings_errors(changes)
         if errors:
             raise ValidationFailed("Invalid webhook", errors)
         if changes:
