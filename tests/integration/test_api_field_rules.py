@@ -159,3 +159,83 @@ async def test_an_api_body_streamed_without_a_length_is_limited_too(
     assert response.status_code == 413
     lead = await client.get(f"/api/v3/leads/{person['lead_id']}", headers=auth(tenant))
     assert "x" not in (lead.json()["data"]["custom_fields"] or {})
+
+
+NULLED_SETTINGS = [
+    ("lead", {"priority": None}, "priority"),
+    ("lead", {"custom_fields": None}, "custom_fields"),
+    ("lead", {"is_active": None}, "is_active"),
+    ("contact", {"custom_fields": None}, "custom_fields"),
+    ("webhook", {"duplicate_window_minutes": None}, "duplicate_window_minutes"),
+    ("webhook", {"is_active": None}, "is_active"),
+    ("stage", {"stage_order": None}, "stage_order"),
+    ("field", {"options": None}, "options"),
+]
+
+
+async def _record_path(client: httpx.AsyncClient, tenant: Tenant, kind: str, person: Any) -> str:
+    if kind == "field":
+        created = await client.post(
+            "/api/v3/custom-fields",
+            headers=auth(tenant),
+            json={"field_key": "roof", "label": "Roof", "field_type": "select", "options": ["a"]},
+        )
+        assert created.status_code == 201, created.text
+    return {
+        "lead": f"/api/v3/leads/{person['lead_id']}",
+        "contact": f"/api/v3/contacts/{person['contact_id']}",
+        "webhook": f"/api/v3/webhooks/{tenant.webhook_id}",
+        "stage": f"/api/v3/leads/pipeline/{tenant.workspace_id}/stages/new",
+        "field": "/api/v3/custom-fields/roof",
+    }[kind]
+
+
+def _change(kind: str) -> str:
+    return "PATCH" if kind == "webhook" else "PUT"
+
+
+@pytest.mark.parametrize(("kind", "body", "field"), NULLED_SETTINGS)
+async def test_null_for_a_value_a_record_always_has_is_refused(
+    client: httpx.AsyncClient,
+    tenant: Tenant,
+    person: dict[str, Any],
+    kind: str,
+    body: dict[str, Any],
+    field: str,
+) -> None:
+    path = await _record_path(client, tenant, kind, person)
+    before = await _shown(client, tenant, kind, path)
+
+    response = await client.request(_change(kind), path, json=body, headers=auth(tenant))
+
+    assert response.status_code == 400, response.text
+    assert [d["field"] for d in response.json()["details"]] == [field]
+    assert await _shown(client, tenant, kind, path) == before
+
+
+async def _shown(client: httpx.AsyncClient, tenant: Tenant, kind: str, path: str) -> Any:
+    if kind in ("stage", "field"):  # listed, not served one by one
+        listing = path.rsplit("/", 1)[0]
+        response = await client.get(listing, headers=auth(tenant))
+    else:
+        response = await client.get(path, headers=auth(tenant))
+    assert response.status_code == 200, response.text
+    return response.json()["data"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "field"),
+    [("lead", "lost_reason"), ("webhook", "description"), ("stage", "description")],
+)
+async def test_null_clears_a_value_a_record_may_lack(
+    client: httpx.AsyncClient, tenant: Tenant, person: dict[str, Any], kind: str, field: str
+) -> None:
+    path = await _record_path(client, tenant, kind, person)
+    method = _change(kind)
+    filled = await client.request(method, path, json={field: "Kept"}, headers=auth(tenant))
+    assert filled.status_code == 200, filled.text
+
+    cleared = await client.request(method, path, json={field: None}, headers=auth(tenant))
+
+    assert cleared.status_code == 200, cleared.text
+    assert cleared.json()["data"][field] is None

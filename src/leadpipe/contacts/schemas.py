@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
-from leadpipe.kit.bodies import ApiBody
+from leadpipe.kit.bodies import ApiBody, settable
 from leadpipe.leads.schemas import LeadOut
 
 
@@ -40,7 +40,7 @@ class ContactFields(_Body):
         default=None, max_length=255, validation_alias=AliasChoices("lead_source", "source")
     )
     notes: str | None = None
-    custom_fields: dict[str, Any] | None = None
+    custom_fields: dict[str, Any] = settable()
 
 
 class ContactCreate(ContactFields):

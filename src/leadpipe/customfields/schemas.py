@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from leadpipe.kit.bodies import ApiBody, Position
+from leadpipe.kit.bodies import ApiBody, Position, settable
 
 FieldType = Literal[
     "text", "number", "date", "boolean", "select", "multiselect", "url", "email", "phone"
@@ -38,12 +38,13 @@ class FieldDefinitionCreate(ApiBody):
 
 
 class FieldDefinitionUpdate(ApiBody):
-    label: str | None = Field(default=None, min_length=1, max_length=200)
-    options: list[str] | None = None
-    required: bool | None = None
+    # Left out: unchanged. Null clears the description and is refused for the rest.
+    label: str = settable(min_length=1, max_length=200)
+    options: list[str] = settable()
+    required: bool = settable()
     description: str | None = None
-    sort_order: Position | None = None
-    is_active: bool | None = None
+    sort_order: Position = settable()
+    is_active: bool = settable()
 
     model_config = ConfigDict(
         json_schema_extra={

@@ -45,7 +45,7 @@ class CustomFieldService:
         self, conn: Connection, workspace_id: str, key: str, body: FieldDefinitionUpdate
     ) -> dict[str, Any]:
         current = self._get(conn, workspace_id, key)
-        values = body.model_dump(exclude_unset=True, exclude_none=True)
+        values = body.model_dump(exclude_unset=True)
         problems = definition_errors(
             current["field_type"], values.get("options", current["options"])
         )

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from leadpipe.errors import LeadpipeError
-from leadpipe.kit.bodies import ApiBody
+from leadpipe.kit.bodies import ApiBody, settable
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,20 +108,21 @@ class WebhookPatch(ApiBody):
         },
     )
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    # Left out: unchanged. Null clears the texts that may be empty, and is refused for
+    # the settings that always have a value.
+    name: str = settable(min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=2_000)
     lead_type: str | None = Field(default=None, max_length=50)
-    is_active: bool | None = None
-    field_mapping: dict[str, str] | None = Field(
-        default=None,
+    is_active: bool = settable()
+    field_mapping: dict[str, str] = settable(
         description="Payload path -> leadpipe field, as in seed 002's webhook configs.",
         examples=[{"lead.first": "firstname", "answers[0].value": "email"}],
     )
-    require_phone: bool | None = None
-    always_create_lead: bool | None = None
-    dedup_scope: Literal["workspace", "webhook"] | None = None
+    require_phone: bool = settable()
+    always_create_lead: bool = settable()
+    dedup_scope: Literal["workspace", "webhook"] = settable()
     default_source: str | None = Field(default=None, max_length=255)
-    duplicate_window_minutes: int | None = Field(default=None, ge=0, le=24 * 60)
+    duplicate_window_minutes: int = settable(ge=0, le=24 * 60)
 
 
 DeliveryStatus = Literal["success", "error", "duplicate"]

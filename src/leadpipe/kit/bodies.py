@@ -16,6 +16,16 @@ Position = Annotated[int, Field(ge=-MAX_POSITION, le=MAX_POSITION)]
 Offset = Annotated[int, Query(ge=0, le=MAX_POSITION)]
 
 
+def _drop_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def settable(**constraints: Any) -> Any:
+    """A field a body may leave out (nothing changes) but may not send as null: for
+    settings and values that always have one. Its schema shows no ``null``."""
+    return Field(default=None, json_schema_extra=_drop_default, **constraints)
+
+
 def checked_value(name: str, value: Any) -> Any:
     """``value`` when it can be stored as field ``name``; otherwise why not."""
     if isinstance(value, str):

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from leadpipe.kit.bodies import ApiBody
+from leadpipe.kit.bodies import ApiBody, settable
 from leadpipe.kit.fields import TEXT_LIMITS
 
 Priority = Literal["low", "medium", "high", "urgent"]
@@ -36,18 +36,20 @@ class LeadFields(ApiBody):
     utm_medium: str | None = Field(default=None, max_length=255)
     utm_campaign: str | None = Field(default=None, max_length=255)
     estimated_value: Decimal | None = Field(default=None, ge=0, max_digits=15, decimal_places=2)
-    priority: Priority | None = None
-    temperature: Temperature | None = None
-    qualification_status: str | None = Field(default=None, max_length=100)
+    # Left out: unchanged, or the default on create. Null clears the values a lead may
+    # lack and is refused for those it always has.
+    priority: Priority = settable()
+    temperature: Temperature = settable()
+    qualification_status: str = settable(max_length=100)
     timeline: str | None = Field(default=None, max_length=100)
     budget_range: str | None = Field(default=None, max_length=100)
     service_type: str | None = Field(default=None, max_length=255)
     initial_inquiry: str | None = None
     assigned_to: str | None = Field(default=None, max_length=64)
-    lead_score: int | None = Field(default=None, ge=0, le=100)
+    lead_score: int = settable(ge=0, le=100)
     next_follow_up_at: AwareDatetime | None = None
-    tags: list[str] | None = None
-    custom_fields: dict[str, Any] | None = None
+    tags: list[str] = settable()
+    custom_fields: dict[str, Any] = settable()
 
     @field_validator("tags")
     @classmethod
@@ -88,10 +90,10 @@ class LeadCreate(LeadFields):
 
 
 class LeadUpdate(LeadFields):
-    stage: str | None = None
+    stage: str = settable()
     lost_reason: str | None = Field(default=None, max_length=500)
     conversion_value: Decimal | None = Field(default=None, ge=0, max_digits=15, decimal_places=2)
-    is_active: bool | None = None
+    is_active: bool = settable()
 
     model_config = ConfigDict(
         json_schema_extra={

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from leadpipe.kit.bodies import MAX_POSITION, ApiBody
+from leadpipe.kit.bodies import MAX_POSITION, ApiBody, settable
 
 HEX_COLOR = r"^#[0-9A-Fa-f]{6}$"
 SLUG = r"^[a-z][a-z0-9_]*$"
@@ -41,13 +41,14 @@ class StageCreate(ApiBody):
 
 
 class StageUpdate(ApiBody):
-    stage_name: str | None = Field(default=None, min_length=1, max_length=100)
+    # Left out: unchanged. Null clears the description and is refused for the rest.
+    stage_name: str = settable(min_length=1, max_length=100)
     description: str | None = Field(default=None, max_length=500)
-    color: str | None = Field(default=None, pattern=HEX_COLOR)
-    conversion_probability: int | None = Field(default=None, ge=0, le=100)
-    stage_order: int | None = Field(default=None, ge=1, le=MAX_POSITION)
-    is_active: bool | None = None
-    is_default: bool | None = None
+    color: str = settable(pattern=HEX_COLOR)
+    conversion_probability: int = settable(ge=0, le=100)
+    stage_order: int = settable(ge=1, le=MAX_POSITION)
+    is_active: bool = settable()
+    is_default: bool = settable()
 
     model_config = ConfigDict(
         json_schema_extra={

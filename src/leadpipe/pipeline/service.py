@@ -127,7 +127,7 @@ class PipelineService:
     ) -> dict[str, Any]:
         repo = StageRepository(conn)
         stage = self._get(repo, workspace_id, slug)
-        values = body.model_dump(exclude_unset=True, exclude_none=True)
+        values = body.model_dump(exclude_unset=True)
         if values.get("is_active") is False:
             self._check_can_close(stage, "deactivate")
         if values.get("is_default") is False and stage["is_default"]:
