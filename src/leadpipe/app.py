@@ -25,7 +25,7 @@ from leadpipe.customfields.endpoints import router as custom_fields_router
 from leadpipe.deps import DatabaseDep, refuse_unknown_query_parameters
 from leadpipe.intake.endpoints import DeliveryShortcut
 from leadpipe.intake.endpoints import router as intake_router
-from leadpipe.intake.service import IntakeLine, forget_expired_deliveries_periodically
+from leadpipe.intake.line import IntakeLine, forget_expired_deliveries_periodically
 from leadpipe.intake.webhook_endpoints import router as webhooks_router
 from leadpipe.kit.openapi import as_sent
 from leadpipe.kit.periodic import repeat_on_thread

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from leadpipe.accounts.repository import WorkspaceRepository
 from leadpipe.accounts.service import account
+from leadpipe.intake.line import forget_expired_deliveries
 from leadpipe.intake.repository import WEBHOOKS
-from leadpipe.intake.service import forget_expired_deliveries
 from leadpipe.intake.webhooks import webhook
 from leadpipe.storage import migrate
 from leadpipe.storage.engine import Database

@@ -98,7 +98,14 @@ def _documented_paths(app: FastAPI) -> list[tuple[re.Pattern[str], set[str]]]:
 
 
 async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error", exc_info=exc)
+    rid = getattr(request.state, "request_id", None)
+    log.exception(
+        "unhandled error in %s %s (request %s)",
+        request.method,
+        request.url.path,
+        rid,
+        exc_info=exc,
+    )
     return JSONResponse(
         envelope(request, "Internal server error", "INTERNAL_ERROR"), status_code=500
     )

@@ -255,3 +255,28 @@ class TestUpdateAndDelete:
         assert count(db, Lead) == 1
         assert count(db, LeadActivity) == count(db, LeadActivity, lead_id=keep["lead_id"])
         assert count(db, LeadStatusHistory) == 1
+
+
+async def test_custom_fields_are_merged_the_same_way_by_webhook_and_api(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    """Intake and the API write contacts through one path: each merges the custom fields
+    it sends into the ones the contact has, whoever wrote them."""
+    made = await create(
+        client, tenant, {"phone_number": "5551230001", "custom_fields": {"roof": "tile"}}
+    )
+    assert made.status_code == 201, made.text
+    contact_id = made.json()["data"]["id"]
+
+    await deliver(client, tenant, phone="5551230001", pool_size="large")
+    changed = await client.put(
+        f"/api/v3/contacts/{contact_id}",
+        headers=auth(tenant),
+        json={"city": "Miami", "custom_fields": {"hoa": "yes"}},
+    )
+
+    assert changed.status_code == 200, changed.text
+    shown = changed.json()["data"]
+    assert shown["custom_fields"] == {"roof": "tile", "pool_size": "large", "hoa": "yes"}
+    assert shown["city"] == "Miami"
+    assert shown["phone_number"] == "+15551230001"

@@ -1023,7 +1023,11 @@ class TestFailedWrites:
         assert sorted(e["status"] for e in log) == ["error"] * 2 + ["success"] * 48
 
     async def test_an_unexpected_failure_answers_500_in_the_envelope_and_writes_nothing(
-        self, server: httpx.AsyncClient, tenant: Tenant, db: Database
+        self,
+        server: httpx.AsyncClient,
+        tenant: Tenant,
+        db: Database,
+        caplog: pytest.LogCaptureFixture,
     ) -> None:
         with refusing_inserts(db, "leads", "1 = 1", as_conflict=False):
             response = await post(server, tenant, {"phone": "5550330001", "product": "Solar"})
@@ -1035,6 +1039,9 @@ class TestFailedWrites:
         assert response.headers["x-content-type-options"] == "nosniff"
         assert set(counts(db).values()) == {0}
         assert [e["status"] for e in inbound_log(db, tenant.webhook_id)] == ["error"]
+        # The traceback in the log can be found by the id the caller was given.
+        logged = [r for r in caplog.records if r.exc_info and body["request_id"] in r.getMessage()]
+        assert len(logged) == 1
 
 
 class TestClientAddress:
@@ -1081,7 +1088,7 @@ async def test_starting_the_server_forgets_expired_delivery_ids(
 async def test_a_running_server_forgets_expired_delivery_ids_in_chunks(
     client: httpx.AsyncClient, tenant: Tenant, db: Database
 ) -> None:
-    from leadpipe.intake.service import (
+    from leadpipe.intake.line import (
         forget_expired_deliveries,
         forget_expired_deliveries_periodically,
     )

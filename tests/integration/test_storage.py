@@ -14,7 +14,7 @@ from sqlalchemy import Connection, create_engine, make_url, text
 from leadpipe.bootstrap import prepare
 from leadpipe.config import Settings
 from leadpipe.intake.schemas import Delivery
-from leadpipe.intake.service import intake
+from leadpipe.intake.service import IntakeService
 from leadpipe.storage import engine as engine_module
 from leadpipe.storage import migrate
 from leadpipe.storage.engine import Database, sent_together
@@ -136,7 +136,7 @@ def test_intake_plans_its_statements_once_from_their_first_run(db: Database) -> 
             request_id="req",
             started=time.perf_counter(),
         )
-        assert intake.ingest(db, delivery).status_code == 200
+        assert IntakeService().ingest(db, delivery).status_code == 200
         with db.transaction() as conn:  # the pool's only connection: the one intake used
             prepared = conn.execute(text("SELECT statement FROM pg_prepared_statements")).all()
         assert any("FROM contacts" in statement for (statement,) in prepared)

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from leadpipe.accounts.repository import WorkspaceRepository
 from leadpipe.accounts.service import account
 from leadpipe.intake.schemas import Delivery
-from leadpipe.intake.service import intake
+from leadpipe.intake.service import IntakeService
 from leadpipe.intake.webhooks import webhook
 from leadpipe.kit.clock import utcnow
 from leadpipe.kit.ids import request_id
@@ -254,6 +254,7 @@ def run_demo(db: Database, *, workspace_id: str, deliveries: int, seed: int) -> 
     start = utcnow() - timedelta(days=90)
     step = timedelta(days=90) / max(deliveries, 1)
     updates = 0
+    intake = IntakeService()
     for i in range(deliveries):
         when: datetime = start + step * i
         result = intake.ingest(

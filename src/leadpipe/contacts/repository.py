@@ -271,12 +271,6 @@ class ContactQueries:
         )
         return dict(row) if row is not None else None
 
-    def insert(self, values: dict[str, Any]) -> None:
-        self.conn.execute(sa_insert(CONTACTS), values)
-
-    def update(self, contact_id: uuid.UUID, values: dict[str, Any]) -> None:
-        self.conn.execute(update(CONTACTS).where(_c.id == contact_id).values(**values))
-
     def delete(self, contact_id: uuid.UUID) -> None:
         """The contact and, by cascade, its leads, their activities and stage history."""
         self.conn.execute(sa_delete(CONTACTS).where(_c.id == contact_id))

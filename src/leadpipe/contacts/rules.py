@@ -5,8 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from functools import lru_cache
+from typing import Any
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -146,6 +148,34 @@ def identity_updates(
         if not owned_elsewhere:
             updates[column] = wanted
     return updates
+
+
+def new_contact(
+    *,
+    contact_id: uuid.UUID,
+    workspace_id: str,
+    scope: str,
+    identity: Identity,
+    fields: dict[str, Any],
+    custom_fields: dict[str, Any],
+    metadata: dict[str, Any],
+    now: datetime,
+) -> dict[str, Any]:
+    """The row of a new contact, as intake and the contact API both insert it. ``scope``
+    is the dedup scope: "" (the workspace) or the id of a webhook that dedupes alone."""
+    return {
+        **fields,
+        "id": contact_id,
+        "workspace_id": workspace_id,
+        "identity_scope": scope,
+        "crm_id": identity.crm_id,
+        "phone_number": identity.phone,
+        "email": identity.email,
+        "custom_fields": custom_fields,
+        "metadata": metadata,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 def search_terms(q: str, region: str) -> dict[str, str]:

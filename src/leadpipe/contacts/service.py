@@ -4,6 +4,7 @@ read with leads, update and delete."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
@@ -13,6 +14,7 @@ from leadpipe.contacts.repository import ContactQueries, ContactRepository
 from leadpipe.contacts.rules import (
     Identity,
     InvalidIdentity,
+    new_contact,
     normalize_email,
     normalize_phone,
     search_terms,
@@ -25,6 +27,7 @@ from leadpipe.leads.repository import LeadQueries
 from leadpipe.leads.rules import Actor
 from leadpipe.leads.schemas import LeadCreate
 from leadpipe.leads.service import lead
+from leadpipe.storage.writebehind import WriteBehind
 
 _IDENTITY_LABELS = {"crm_id": "CRM id", "phone_number": "phone number", "email": "email"}
 
@@ -55,6 +58,35 @@ def _full_name(contact: dict[str, Any]) -> str:
     return " ".join(p for p in (contact.get("firstname"), contact.get("lastname")) if p) or (
         "(no name)"
     )
+
+
+class ContactWrites:
+    """The one way a contact is inserted or changed: intake and the contact API both
+    write through it. ``later``, when given, holds plain inserts to the end of the
+    transaction (intake's batches)."""
+
+    def __init__(self, conn: Connection, later: WriteBehind | None = None) -> None:
+        self._contacts = ContactRepository(conn, later)
+
+    def insert(self, row: dict[str, Any]) -> None:
+        """Insert ``row`` (``rules.new_contact``); when held back, a concurrent insert of
+        one of its identities makes the transaction fail at its end."""
+        self._contacts.insert(row)
+
+    def insert_if_new(self, row: dict[str, Any]) -> uuid.UUID | None:
+        """Insert ``row`` unless one of its identities exists already (a concurrent insert
+        won): its id, or None."""
+        return self._contacts.insert_if_new(row)
+
+    def change(
+        self,
+        contact_id: uuid.UUID,
+        values: dict[str, Any],
+        custom_fields: dict[str, Any],
+        now: datetime,
+    ) -> None:
+        """Set ``values``, and merge ``custom_fields`` into the ones the contact has."""
+        self._contacts.update_fields(contact_id, {**values, "updated_at": now}, custom_fields)
 
 
 class ContactService:
@@ -112,20 +144,25 @@ class ContactService:
                 [field_error("product", "is required when enable_lead_tracking is true")],
             )
         self._refuse_duplicates(conn, workspace_id, values)
-        now = utcnow()
-        contact_id = uuid7()
-        ContactQueries(conn).insert(
-            {
-                **values,
-                "id": contact_id,
-                "workspace_id": workspace_id,
-                "identity_scope": "",
-                "custom_fields": values.get("custom_fields") or {},
-                "metadata": {"created_via": "api", "actor": actor.id},
-                "created_at": now,
-                "updated_at": now,
-            }
+        custom_fields = values.pop("custom_fields", {})
+        row = new_contact(
+            contact_id=uuid7(),
+            workspace_id=workspace_id,
+            scope="",
+            identity=Identity(
+                crm_id=values.pop("crm_id", None),
+                phone=values.pop("phone_number", None),
+                email=values.pop("email", None),
+            ),
+            fields=values,
+            custom_fields=custom_fields,
+            metadata={"created_via": "api", "actor": actor.id},
+            now=utcnow(),
         )
+        contact_id = ContactWrites(conn).insert_if_new(row)
+        if contact_id is None:  # a concurrent request took one of its identities
+            self._refuse_duplicates(conn, workspace_id, row)
+            raise Conflict("The contact conflicts with a concurrent change; retry")
         created = self.get(conn, workspace_id, contact_id)
         if body.enable_lead_tracking:
             opened = lead.create(
@@ -185,7 +222,8 @@ class ContactService:
         self.get(conn, workspace_id, contact_id)
         values = _normalised(body, WorkspaceRepository(conn).region(workspace_id))
         self._refuse_duplicates(conn, workspace_id, values, exclude=contact_id)
-        ContactQueries(conn).update(contact_id, {**values, "updated_at": utcnow()})
+        custom_fields = values.pop("custom_fields", {})
+        ContactWrites(conn).change(contact_id, values, custom_fields, utcnow())
         return self.get(conn, workspace_id, contact_id)
 
     def delete(self, conn: Connection, workspace_id: str, contact_id: uuid.UUID) -> dict[str, Any]:

@@ -11,10 +11,10 @@ from sqlalchemy import Connection
 from starlette.datastructures import Headers
 
 from leadpipe.errors import Conflict, LeadpipeError, NotFound, RateLimited, ServiceUnavailable
+from leadpipe.intake.line import IntakeLine
 from leadpipe.intake.parsing import payload_of
 from leadpipe.intake.repository import InboundLogRepository
 from leadpipe.intake.schemas import Delivery
-from leadpipe.intake.service import IntakeLine
 from leadpipe.intake.webhooks import webhook
 from leadpipe.storage.engine import Database
 

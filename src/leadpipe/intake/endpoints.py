@@ -13,9 +13,9 @@ from leadpipe.deps import request_id_of, settings_of
 from leadpipe.errors import LeadpipeError
 from leadpipe.exception_handlers import error_response
 from leadpipe.intake.examples import SEED_NEW_LEAD, SEED_STATUS_UPDATE
+from leadpipe.intake.line import IntakeLine
 from leadpipe.intake.parsing import delivery_key, read_payload
 from leadpipe.intake.schemas import Delivery, IntakeResponse
-from leadpipe.intake.service import IntakeLine
 from leadpipe.kit.net import client_ip, parse_networks
 from leadpipe.kit.openapi import error as _error
 from leadpipe.kit.responses import JSONResponse

@@ -1,0 +1,98 @@
+"""The intake log: one entry per delivery, accepted, refused or duplicate, written in the
+delivery's own transaction (a refusal's in one of its own when that was undone)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from leadpipe.errors import LeadpipeError
+from leadpipe.intake.batch import Batch, Run
+from leadpipe.intake.contexts import WebhookContexts
+from leadpipe.intake.parsing import redacted_headers
+from leadpipe.intake.repository import InboundLogRepository
+from leadpipe.kit.ids import uuid7
+from leadpipe.storage.engine import Database
+
+log = logging.getLogger("leadpipe.intake")
+
+
+def log_delivery(run: Run, batch: Batch, status: str, http_status: int, **fields: Any) -> None:
+    d, ctx = run.delivery, run.webhook
+    assert ctx is not None
+    log_id = uuid7()
+    intake_log = InboundLogRepository(batch.conn, batch.later)
+    intake_log.add(
+        {
+            "id": log_id,
+            "workspace_id": ctx.workspace_id,
+            "webhook_id": ctx.id,
+            "request_id": d.request_id,
+            "status": status,
+            "http_status": http_status,
+            "delivery_key": d.delivery_key,
+            "processing_ms": round(run.elapsed_ms(), 3),
+            "content_type": d.content_type,
+            "ip_address": d.ip_address,
+            "user_agent": d.user_agent,
+            "replay_of": d.replay_of,
+            "created_at": run.now,
+            **fields,
+        }
+    )
+    if d.replay_of is not None:
+        intake_log.mark_replayed(d.replay_of, log_id)
+
+
+def log_refusal(run: Run, batch: Batch, exc: Exception) -> None:
+    """Keep a refused delivery with its body and headers, so that it can be seen and
+    replayed. Deliveries to unknown webhooks are not logged: there is no workspace."""
+    if run.webhook is not None:
+        d = run.delivery
+        log_delivery(
+            run,
+            batch,
+            "error",
+            raw_body=d.body,
+            request_headers=redacted_headers(d.headers) if d.headers is not None else None,
+            **_failure_fields(exc),
+        )
+
+
+def log_refusal_alone(db: Database, run: Run, exc: Exception) -> None:
+    """Record a refused delivery in its own transaction (the delivery's was rolled back).
+    A failure to log must not hide the error being reported, so it is only logged."""
+    try:
+        with db.transaction() as conn:
+            batch = Batch(conn, WebhookContexts(), optimistic=False)
+            log_refusal(run, batch, exc)
+            batch.later.flush()
+    except Exception:
+        log.exception("could not record a failed delivery in the intake log")
+
+
+def log_duplicate(run: Run, batch: Batch, status_code: int, body: dict[str, Any]) -> None:
+    log_delivery(
+        run,
+        batch,
+        "duplicate",
+        status_code,
+        contact_id=_uuid_or_none(body.get("contact_id")),
+        lead_id=_uuid_or_none(body.get("lead_id")),
+    )
+
+
+def _failure_fields(exc: Exception) -> dict[str, Any]:
+    """How a refused delivery appears in the intake log."""
+    if isinstance(exc, LeadpipeError):
+        details = "; ".join(f"{e.get('field')}: {e.get('message')}" for e in exc.details)
+        message = f"{exc.message}: {details}" if details else exc.message
+        status, code = exc.status_code, exc.code
+    else:
+        status, code, message = 500, "INTERNAL_ERROR", f"{type(exc).__name__}: {exc}"
+    return {"http_status": status, "error_code": code, "error_message": message[:2000]}
+
+
+def _uuid_or_none(value: Any) -> uuid.UUID | None:
+    return uuid.UUID(value) if value else None

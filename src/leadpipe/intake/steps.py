@@ -1,0 +1,168 @@
+"""The steps of one delivery inside a batch: check it, find the earlier delivery it
+repeats and the lead it may update, then write its contact, lead, log entry and answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from leadpipe.contacts.rules import MatchType
+from leadpipe.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from leadpipe.intake.batch import Batch, Checked, ContactOutcome, LeadOutcome, Run
+from leadpipe.intake.contact_step import write_contact
+from leadpipe.intake.lead_step import KnownLeads, apply_lead, lead_key, wants_lead
+from leadpipe.intake.log import log_delivery, log_duplicate
+from leadpipe.intake.repository import Answered, DeliveryRepository, WebhookContext
+from leadpipe.intake.rules import Submission, delivery_claim, extract, validate
+from leadpipe.intake.schemas import IntakeResult
+from leadpipe.leads.repository import LeadRepository
+from leadpipe.leads.rules import LeadAction
+
+
+def check(run: Run, batch: Batch) -> Checked:
+    """The delivery's webhook and payload, checked; nothing read about its person yet."""
+    d = run.delivery
+    run.wrote = False
+    ctx = _resolve_webhook(run, batch)
+    if d.problem is not None:
+        raise d.problem
+    assert d.payload is not None
+    submission = _validate(ctx, d.payload)
+    scope = ctx.id if ctx.dedup_scope == "webhook" else ""
+    claim = delivery_claim(
+        d.delivery_key,
+        d.body,
+        now=run.now,
+        idempotency_days=run.idempotency_days,
+        duplicate_window_minutes=ctx.duplicate_window_minutes,
+    )
+    return Checked(run, ctx, submission, scope, claim)
+
+
+def find_earlier(batch: Batch, items: list[Checked]) -> None:
+    """Find the deliveries answered before that these are the same as (a provider's
+    retry, a double submit): one query. A concurrent one still being written is not
+    seen; the unique key makes this batch fail when it writes the same key, and its
+    deliveries are then done again one by one, when they see the first's answer."""
+    claiming = [(item, item.claim) for item in items if item.claim is not None]
+    if not claiming:
+        return
+    found = DeliveryRepository(batch.conn).earlier(
+        [(item.ctx.id, claim.key) for item, claim in claiming]
+    )
+    for item, claim in claiming:
+        answered = found.get((item.ctx.id, claim.key))
+        if answered is None:
+            continue
+        if answered.at >= claim.since:
+            item.earlier = answered
+        else:
+            item.key_seen_before = True
+
+
+def newest_leads(batch: Batch, items: list[Checked]) -> KnownLeads:
+    """The lead each delivery for a known contact might update: one query."""
+    keys = [
+        (item.match.matched.id, lead_key(item.submission))
+        for item in items
+        if item.match is not None
+        and item.match.matched is not None
+        and wants_lead(item.ctx, item.submission)
+    ]
+    return LeadRepository(batch.conn).newest_active_many(keys) if keys else {}
+
+
+def write(item: Checked, batch: Batch, leads_known: KnownLeads) -> IntakeResult:
+    run, ctx, submission = item.run, item.ctx, item.submission
+    assert item.match is not None
+    if item.earlier is not None:
+        return _answer_again(run, batch, item.earlier)
+    run.wrote = True
+    contact = write_contact(batch, item, run.now)
+    lead = apply_lead(batch, ctx, submission, contact, run.delivery, run.now, leads_known)
+
+    body = _response_body(run, ctx, contact, lead, submission.warnings)
+    batch.count_lead(ctx.id, run.now)
+    log_delivery(
+        run,
+        batch,
+        "success",
+        200,
+        contact_id=contact.id,
+        lead_id=lead.id,
+        match_type=contact.match_type.value,
+        lead_action=lead.decision.action.value,
+        decision_rule=lead.decision.rule.value,
+        warnings=list(submission.warnings) or None,
+    )
+    if item.claim is not None:
+        DeliveryRepository(batch.conn, batch.later).record(
+            ctx.id, item.claim.key, run.now, 200, body, renew=item.key_seen_before
+        )
+    return IntakeResult(200, body)
+
+
+def _resolve_webhook(run: Run, batch: Batch) -> WebhookContext:
+    d = run.delivery
+    ctx = batch.contexts.get(d.webhook_id)
+    run.webhook = ctx  # known from here: any refusal is kept in its delivery log
+    if ctx is None or not ctx.is_active or not ctx.workspace_active:
+        raise NotFound(f"Webhook '{d.webhook_id}' is not configured or is disabled")
+    if d.workspace_header is not None and d.workspace_header != ctx.workspace_id:
+        raise Forbidden("x-workspace-id does not match the webhook's workspace")
+    return ctx
+
+
+def _validate(ctx: WebhookContext, payload: dict[str, Any]) -> Submission:
+    extracted = extract(payload, ctx.field_mapping or {})
+    submission, errors = validate(extracted, region=ctx.region, require_phone=ctx.require_phone)
+    if submission is None:
+        raise ValidationFailed("The lead payload is invalid", errors)
+    return submission
+
+
+def _answer_again(run: Run, batch: Batch, earlier: Answered) -> IntakeResult:
+    """The same delivery as one answered before: its answer, and nothing written but the
+    log entry that says so."""
+    if earlier.response is None or earlier.status_code is None:
+        # Kept by an older leadpipe while it processed the delivery.
+        raise Conflict("This delivery is still being processed; retry shortly")
+    log_duplicate(run, batch, earlier.status_code, earlier.response)
+    return IntakeResult(earlier.status_code, earlier.response, replayed=True)
+
+
+def _response_body(
+    run: Run,
+    ctx: WebhookContext,
+    contact: ContactOutcome,
+    lead: LeadOutcome,
+    warnings: tuple[dict[str, Any], ...],
+) -> dict[str, Any]:
+    return {
+        "success": True,
+        "message": _message(contact.match_type, lead.decision.action),
+        "webhook_id": ctx.id,
+        "contact_id": str(contact.id),
+        "lead_id": str(lead.id) if lead.id else None,
+        "is_new_contact": contact.match_type is MatchType.NEW,
+        "match_type": contact.match_type.value,
+        "lead_action": lead.decision.action.value,
+        "decision": {"rule": lead.decision.rule.value, "reason": lead.decision.reason},
+        "warnings": list(warnings),
+        "processing_time": f"{run.elapsed_ms():.0f}ms",
+        "request_id": run.delivery.request_id,
+    }
+
+
+def _message(match: MatchType, action: LeadAction) -> str:
+    if match is MatchType.NEW:
+        return {
+            LeadAction.CREATE: "Contact and lead created successfully",
+            LeadAction.UPDATE: "Contact created and lead updated successfully",
+            LeadAction.NONE: "Contact created successfully",
+        }[action]
+    lead_part = {
+        LeadAction.CREATE: "; new lead created",
+        LeadAction.UPDATE: "; lead updated",
+        LeadAction.NONE: "",
+    }[action]
+    return f"Contact updated via {match.value} match{lead_part}"
