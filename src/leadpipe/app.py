@@ -17,12 +17,12 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from leadpipe import __version__, exception_handlers
-from leadpipe.analytics.endpoints import router as inbound_router
 from leadpipe.config import Settings, get_settings
-from leadpipe.contacts.endpoints import legacy_router as contacts_legacy_router
-from leadpipe.contacts.endpoints import router as contacts_router
+from leadpipe.contact_api.endpoints import legacy_router as contacts_legacy_router
+from leadpipe.contact_api.endpoints import router as contacts_router
 from leadpipe.customfields.endpoints import router as custom_fields_router
 from leadpipe.deps import DatabaseDep, refuse_unknown_query_parameters
+from leadpipe.inbound.endpoints import router as inbound_router
 from leadpipe.intake.endpoints import DeliveryShortcut
 from leadpipe.intake.endpoints import router as intake_router
 from leadpipe.intake.line import IntakeLine, forget_expired_deliveries_periodically
@@ -32,7 +32,7 @@ from leadpipe.kit.periodic import repeat_on_thread
 from leadpipe.kit.responses import JSONResponse
 from leadpipe.leads.endpoints import router as leads_router
 from leadpipe.middleware import BodyLimit, RequestContextMiddleware
-from leadpipe.pipeline.endpoints import router as pipeline_router
+from leadpipe.pipeline_api.endpoints import router as pipeline_router
 from leadpipe.storage.engine import CHECKPOINT_EVERY_SECONDS, Database
 
 DESCRIPTION = """

@@ -174,13 +174,13 @@ def test_no_api_body_allows_more_text_than_the_field_rules() -> None:
     """One place says how long each field may be; a body may be stricter, never looser."""
     import annotated_types
 
-    from leadpipe.contacts import schemas as contacts
+    from leadpipe.contact_api import schemas as contacts
     from leadpipe.customfields import schemas as customfields
     from leadpipe.intake import schemas as intake
     from leadpipe.kit.bodies import ApiBody
     from leadpipe.kit.fields import TEXT_LIMITS
     from leadpipe.leads import schemas as leads
-    from leadpipe.pipeline import schemas as pipeline
+    from leadpipe.pipeline_api import schemas as pipeline
 
     bodies = {
         model

@@ -1,1 +1,1 @@
-"""Contacts domain."""
+"""The person: identity rules, the contact lookup and the one way a contact is written."""

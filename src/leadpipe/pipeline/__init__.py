@@ -1,1 +1,1 @@
-"""Pipeline domain."""
+"""The pipeline's stages: their rules (transitions, status keywords) and their rows."""

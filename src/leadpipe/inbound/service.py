@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import Connection
 
 from leadpipe.activities.repository import ActivityQueries
-from leadpipe.analytics.repository import InboundQueries
-from leadpipe.analytics.rules import queue_metrics, start_of_day
+from leadpipe.inbound.repository import InboundQueries
+from leadpipe.inbound.rules import queue_metrics, start_of_day
 from leadpipe.kit.clock import utcnow
 from leadpipe.leads.repository import LeadFilters, LeadQueries
 from leadpipe.leads.rules import product_key

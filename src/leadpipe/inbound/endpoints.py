@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from leadpipe.accounts.auth import ReadAccess
-from leadpipe.analytics.schemas import InboundLead, InboundQueue
-from leadpipe.analytics.service import inbound
 from leadpipe.deps import DatabaseDep
+from leadpipe.inbound.schemas import InboundLead, InboundQueue
+from leadpipe.inbound.service import inbound
 from leadpipe.kit.bodies import Offset
 from leadpipe.kit.openapi import READ_ERRORS, not_found, public
 from leadpipe.kit.periods import END_DOC, START_DOC, PeriodBound, end_of, start_of

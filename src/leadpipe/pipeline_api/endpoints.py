@@ -15,7 +15,7 @@ from leadpipe.kit.openapi import READ_ERRORS, Envelope, conflict, public, public
 from leadpipe.kit.periods import END_DOC, START_DOC, PeriodBound, end_of, start_of
 from leadpipe.kit.responses import JSONResponse, ok
 from leadpipe.pipeline.rules import DATE_RANGES, date_range
-from leadpipe.pipeline.schemas import (
+from leadpipe.pipeline_api.schemas import (
     PipelineOverview,
     StageCreate,
     StageDeleted,
@@ -23,7 +23,7 @@ from leadpipe.pipeline.schemas import (
     StageReorder,
     StageUpdate,
 )
-from leadpipe.pipeline.service import pipeline
+from leadpipe.pipeline_api.service import pipeline
 
 router = APIRouter(prefix="/api/v3/leads/pipeline", tags=["pipeline"])
 STAGE_ERRORS = conflict("Slug taken, or the stage holds leads", "stage")

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from leadpipe.analytics.rules import conversion_rate, start_of_day
+from leadpipe.inbound.rules import conversion_rate, start_of_day
 
 
 @pytest.mark.parametrize(
@@ -31,7 +31,7 @@ def test_today_starts_at_utc_midnight() -> None:
 
 
 def test_queue_metrics_from_counts() -> None:
-    from leadpipe.analytics.rules import StateCount, queue_metrics
+    from leadpipe.inbound.rules import StateCount, queue_metrics
 
     states = [
         StateCount("new", True, False, 5),
@@ -58,7 +58,7 @@ def test_queue_metrics_from_counts() -> None:
 
 
 def test_leads_without_a_product_or_source_never_top_the_list() -> None:
-    from leadpipe.analytics.rules import StateCount, queue_metrics
+    from leadpipe.inbound.rules import StateCount, queue_metrics
 
     metrics = queue_metrics(
         [StateCount("new", True, False, 9)], products={"": 9}, sources={"": 8, "A": 1}, today=0
@@ -67,7 +67,7 @@ def test_leads_without_a_product_or_source_never_top_the_list() -> None:
 
 
 def test_ties_go_to_the_first_name() -> None:
-    from leadpipe.analytics.rules import StateCount, queue_metrics
+    from leadpipe.inbound.rules import StateCount, queue_metrics
 
     metrics = queue_metrics(
         [StateCount("new", True, False, 2)],

@@ -16,7 +16,7 @@ from leadpipe.leads.rules import SYSTEM, plan_move
 from leadpipe.leads.service import LeadWrites, lead
 from leadpipe.pipeline.repository import StageRepository
 from leadpipe.pipeline.rules import LOST, WON, StageInfo, pipeline_totals, slugify, weighted
-from leadpipe.pipeline.schemas import StageCreate, StageReorder, StageUpdate
+from leadpipe.pipeline_api.schemas import StageCreate, StageReorder, StageUpdate
 
 # Status words from providers map to these (DESIGN §2.5): they cannot be switched off.
 BUILT_IN = (WON, LOST)

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, func, select
 
-from leadpipe.analytics.rules import StateCount
+from leadpipe.inbound.rules import StateCount
 from leadpipe.leads.repository import (
     LEAD_COUNTS,
     LEADS,

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query
 from sqlalchemy.exc import IntegrityError
 
 from leadpipe.accounts.auth import ReadAccess, WriteAccess
-from leadpipe.contacts.schemas import ContactCreate, ContactDeleted, ContactOut, ContactUpdate
-from leadpipe.contacts.service import contact
+from leadpipe.contact_api.schemas import ContactCreate, ContactDeleted, ContactOut, ContactUpdate
+from leadpipe.contact_api.service import contact
 from leadpipe.deps import DatabaseDep
 from leadpipe.errors import Conflict
 from leadpipe.kit.bodies import Offset

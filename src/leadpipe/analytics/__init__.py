@@ -1,1 +1,0 @@
-"""Analytics: read-only aggregates (inbound queue metrics)."""

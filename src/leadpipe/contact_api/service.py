@@ -1,0 +1,205 @@
+"""The Contact API: manual create (with an optional lead: seed 000's dual write), search,
+read with leads, update and delete."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import Connection
+
+from leadpipe.accounts.repository import WorkspaceRepository
+from leadpipe.contact_api.schemas import ContactCreate, ContactFields, ContactUpdate
+from leadpipe.contacts.repository import ContactQueries, ContactRepository
+from leadpipe.contacts.rules import (
+    Identity,
+    InvalidIdentity,
+    new_contact,
+    normalize_email,
+    normalize_phone,
+    search_terms,
+)
+from leadpipe.contacts.service import ContactWrites
+from leadpipe.errors import Conflict, NotFound, ValidationFailed, field_error
+from leadpipe.kit.clock import utcnow
+from leadpipe.kit.ids import uuid7
+from leadpipe.leads.repository import LeadQueries
+from leadpipe.leads.rules import Actor
+from leadpipe.leads.schemas import LeadCreate
+from leadpipe.leads.service import lead
+
+_IDENTITY_LABELS = {"crm_id": "CRM id", "phone_number": "phone number", "email": "email"}
+
+
+def _normalised(body: ContactFields, region: str) -> dict[str, Any]:
+    """The fields the body sets, with phone in E.164 and email checked and lower-cased."""
+    values = body.model_dump(exclude_unset=True)
+    errors = []
+    if values.get("phone_number"):
+        try:
+            values["phone_number"] = normalize_phone(values["phone_number"], region)
+        except InvalidIdentity as exc:
+            errors.append(field_error("phone_number", f"'{values['phone_number']}' {exc}"))
+    if values.get("email"):
+        try:
+            values["email"] = normalize_email(values["email"])
+        except InvalidIdentity as exc:
+            errors.append(field_error("email", f"'{values['email']}' is not valid: {exc}"))
+    for key in ("phone_number", "email", "crm_id"):
+        if key in values and not values[key]:
+            values[key] = None  # "" clears an identity rather than storing an empty one
+    if errors:
+        raise ValidationFailed("Invalid contact", errors)
+    return values
+
+
+def _full_name(contact: dict[str, Any]) -> str:
+    return " ".join(p for p in (contact.get("firstname"), contact.get("lastname")) if p) or (
+        "(no name)"
+    )
+
+
+class ContactService:
+    def _refuse_duplicates(
+        self,
+        conn: Connection,
+        workspace_id: str,
+        values: dict[str, Any],
+        exclude: uuid.UUID | None = None,
+    ) -> None:
+        identity = Identity(
+            crm_id=values.get("crm_id"), phone=values.get("phone_number"), email=values.get("email")
+        )
+        holders = [
+            c
+            for c in ContactRepository(conn).find_by_identity(workspace_id, "", identity)
+            if c.id != exclude
+        ]
+        details = []
+        for holder in holders:
+            for key, attr in (("crm_id", "crm_id"), ("phone_number", "phone"), ("email", "email")):
+                if values.get(key) and getattr(holder, attr) == values[key]:
+                    details.append(
+                        {
+                            "field": key,
+                            "contact_id": str(holder.id),
+                            "message": f"already belongs to contact {holder.id}",
+                        }
+                    )
+        if details:
+            first = details[0]
+            existing = ContactQueries(conn).one(workspace_id, uuid.UUID(first["contact_id"]))
+            name = _full_name(existing or {})
+            label = _IDENTITY_LABELS[first["field"]]
+            raise Conflict(
+                f"Contact with {label} {values[first['field']]} already exists: {name}", details
+            )
+
+    def create(
+        self, conn: Connection, workspace_id: str, body: ContactCreate, actor: Actor
+    ) -> dict[str, Any]:
+        values = _normalised(body, WorkspaceRepository(conn).region(workspace_id))
+        product = values.pop("product", None)
+        estimated_value = values.pop("estimated_value", None)
+        for key in ("workspace_id", "enable_lead_tracking"):
+            values.pop(key, None)
+        if not (values.get("phone_number") or values.get("email") or values.get("crm_id")):
+            raise ValidationFailed(
+                "Invalid contact",
+                [field_error("phone_number", "phone_number, email or crm_id is required")],
+            )
+        if body.enable_lead_tracking and not product:
+            raise ValidationFailed(
+                "Invalid contact",
+                [field_error("product", "is required when enable_lead_tracking is true")],
+            )
+        self._refuse_duplicates(conn, workspace_id, values)
+        custom_fields = values.pop("custom_fields", {})
+        row = new_contact(
+            contact_id=uuid7(),
+            workspace_id=workspace_id,
+            scope="",
+            identity=Identity(
+                crm_id=values.pop("crm_id", None),
+                phone=values.pop("phone_number", None),
+                email=values.pop("email", None),
+            ),
+            fields=values,
+            custom_fields=custom_fields,
+            metadata={"created_via": "api", "actor": actor.id},
+            now=utcnow(),
+        )
+        contact_id = ContactWrites(conn).insert_if_new(row)
+        if contact_id is None:  # a concurrent request took one of its identities
+            self._refuse_duplicates(conn, workspace_id, row)
+            raise Conflict("The contact conflicts with a concurrent change; retry")
+        created = self.get(conn, workspace_id, contact_id)
+        if body.enable_lead_tracking:
+            opened = lead.create(
+                conn,
+                workspace_id,
+                LeadCreate(
+                    contact_id=contact_id,
+                    product_interest=product,
+                    lead_source=values.get("lead_source"),
+                    estimated_value=estimated_value,
+                ),
+                actor,
+            )
+            created["leads"] = [opened]
+        return created
+
+    def search(
+        self,
+        conn: Connection,
+        workspace_id: str,
+        *,
+        q: str | None,
+        phone: str | None,
+        email: str | None,
+        crm_id: str | None,
+        name: str | None,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[dict[str, Any]], int]:
+        region = WorkspaceRepository(conn).region(workspace_id)
+        terms: dict[str, str | None] = {
+            "crm_id": crm_id,
+            "text": name,
+            "email": email.strip().lower() if email else None,
+        }
+        if phone:
+            try:
+                terms["phone"] = normalize_phone(phone, region)
+            except InvalidIdentity as exc:
+                raise ValidationFailed(
+                    "Invalid search", [field_error("phone", f"'{phone}' {exc}")]
+                ) from None
+        if q:
+            terms.update(search_terms(q, region))
+        return ContactQueries(conn).search(workspace_id, limit=limit, offset=offset, **terms)
+
+    def get(self, conn: Connection, workspace_id: str, contact_id: uuid.UUID) -> dict[str, Any]:
+        contact = ContactQueries(conn).one(workspace_id, contact_id)
+        if contact is None:
+            raise NotFound(f"Contact '{contact_id}' not found")
+        contact["leads"] = LeadQueries(conn).for_contact(workspace_id, contact_id)
+        return contact
+
+    def update(
+        self, conn: Connection, workspace_id: str, contact_id: uuid.UUID, body: ContactUpdate
+    ) -> dict[str, Any]:
+        self.get(conn, workspace_id, contact_id)
+        values = _normalised(body, WorkspaceRepository(conn).region(workspace_id))
+        self._refuse_duplicates(conn, workspace_id, values, exclude=contact_id)
+        custom_fields = values.pop("custom_fields", {})
+        ContactWrites(conn).change(contact_id, values, custom_fields, utcnow())
+        return self.get(conn, workspace_id, contact_id)
+
+    def delete(self, conn: Connection, workspace_id: str, contact_id: uuid.UUID) -> dict[str, Any]:
+        contact = self.get(conn, workspace_id, contact_id)
+        ContactQueries(conn).delete(contact_id)
+        return {"deleted": str(contact_id), "leads_deleted": len(contact["leads"])}
+
+
+contact = ContactService()
