@@ -15,6 +15,7 @@ from leadpipe.contacts.rules import (
     identity_updates,
     normalize_email,
     normalize_phone,
+    search_terms,
 )
 
 
@@ -102,3 +103,24 @@ def test_identity_owned_by_another_contact_is_not_taken() -> None:
 def test_matched_contact_gains_missing_identities() -> None:
     identity = Identity(crm_id="CRM9", phone="+15557777777", email="c@example.com")
     assert identity_updates(identity, C, [C]) == {"crm_id": "CRM9", "phone_number": "+15557777777"}
+
+
+@pytest.mark.parametrize(
+    ("q", "terms"),
+    [
+        ("(626) 788-8830", {"phone": "+16267888830"}),
+        # Not valid in the US (exchange 000), so never stored by today's intake, but kept
+        # by older ones and imports: a search by it still finds it.
+        ("(512) 000-0042", {"phone": "+15120000042"}),
+        ("Bob@Example.com", {"email": "bob@example.com"}),
+        ("12345", {"text": "12345"}),
+        ("Maria Garcia", {"text": "Maria Garcia"}),
+    ],
+)
+def test_a_search_box_text_means_a_phone_an_email_or_a_name(q: str, terms: dict[str, str]) -> None:
+    assert search_terms(q, "US") == terms
+
+
+def test_a_number_that_is_not_valid_is_searched_for_but_never_stored() -> None:
+    with pytest.raises(InvalidIdentity):
+        normalize_phone("(512) 000-0042", "US")

@@ -17,6 +17,7 @@ from leadpipe.contacts.rules import (
     new_contact,
     normalize_email,
     normalize_phone,
+    phone_for_search,
     search_terms,
 )
 from leadpipe.contacts.service import ContactWrites
@@ -169,12 +170,11 @@ class ContactService:
             "email": email.strip().lower() if email else None,
         }
         if phone:
-            try:
-                terms["phone"] = normalize_phone(phone, region)
-            except InvalidIdentity as exc:
+            terms["phone"] = phone_for_search(phone, region)
+            if terms["phone"] is None:
                 raise ValidationFailed(
-                    "Invalid search", [field_error("phone", f"'{phone}' {exc}")]
-                ) from None
+                    "Invalid search", [field_error("phone", f"'{phone}' is not a phone number")]
+                )
         if q:
             terms.update(search_terms(q, region))
         return ContactQueries(conn).search(workspace_id, limit=limit, offset=offset, **terms)

@@ -46,6 +46,26 @@ def normalize_phone(raw: str, default_region: str = "US") -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def phone_for_search(raw: str, region: str) -> str | None:
+    """The E.164 form to look a phone up by: as ``normalize_phone`` stores it, or, for a
+    number that is possible but not valid (kept by an older leadpipe, or imported), the
+    same digits in E.164, so that a search still finds it. None when it is no phone."""
+    try:
+        return normalize_phone(raw, region)
+    except InvalidIdentity:
+        pass
+    try:
+        number = phonenumbers.parse(raw, region.upper())
+    except phonenumbers.NumberParseException:
+        return None
+    if (
+        phonenumbers.is_possible_number_with_reason(number)
+        != phonenumbers.ValidationResult.IS_POSSIBLE
+    ):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
 def _region_name(raw: str, region: str) -> str:
     return "its country" if raw.strip().startswith("+") else region
 
@@ -187,9 +207,6 @@ def search_terms(q: str, region: str) -> dict[str, str]:
             return {"email": normalize_email(q)}
         except InvalidIdentity:
             return {"email": q.lower()}
-    if sum(ch.isdigit() for ch in q) >= 7:
-        try:
-            return {"phone": normalize_phone(q, region)}
-        except InvalidIdentity:
-            pass
+    if sum(ch.isdigit() for ch in q) >= 7 and (phone := phone_for_search(q, region)):
+        return {"phone": phone}
     return {"text": q}
