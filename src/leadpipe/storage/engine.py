@@ -246,7 +246,7 @@ class CommitOutcomeUnknown(ServiceUnavailable):
 
 
 # Read before the COMMIT is sent, looked up after a lost connection (txid_status: PG 10+).
-_CURRENT_XID = select(func.txid_current())
+_CURRENT_XID = select(func.txid_current().label("xid"))
 _OUTCOME_POLLS = 20  # of the transaction's status, 50 ms apart, while it is in progress
 
 
