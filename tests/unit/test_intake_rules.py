@@ -8,14 +8,9 @@ from typing import Any
 import pytest
 
 from leadpipe.contacts.rules import Identity
-from leadpipe.intake.rules import (
-    ALIASES,
-    canonical_field,
-    extract,
-    get_path,
-    retry_after_when_queue_full,
-    validate,
-)
+from leadpipe.intake.rules.deliveries import retry_after_when_queue_full
+from leadpipe.intake.rules.mapping import ALIASES, canonical_field, extract, get_path
+from leadpipe.intake.rules.submission import validate
 
 # Every spelling named by the seeds and sibling systems, with the field it must land in.
 ALIAS_TABLE = [

@@ -24,7 +24,7 @@ from leadpipe.contacts.service import ContactWrites
 from leadpipe.errors import Conflict, NotFound, ValidationFailed, field_error
 from leadpipe.kit.clock import utcnow
 from leadpipe.kit.ids import uuid7
-from leadpipe.leads.repository import LeadQueries
+from leadpipe.leads.queries import LeadQueries
 from leadpipe.leads.rules import Actor
 from leadpipe.leads.schemas import LeadCreate
 from leadpipe.leads.service import lead

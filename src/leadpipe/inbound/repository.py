@@ -8,14 +8,8 @@ from typing import Any
 from sqlalchemy import Connection, Table, func, select
 
 from leadpipe.inbound.rules import StateCount
-from leadpipe.leads.repository import (
-    LEAD_COUNTS,
-    LEADS,
-    LeadFilters,
-    LeadQueries,
-    filter_conditions,
-    filter_values,
-)
+from leadpipe.leads.queries import LeadFilters, LeadQueries, filter_conditions, filter_values
+from leadpipe.leads.repository import LEAD_COUNTS, LEADS
 
 _l = LEADS.c
 _k = LEAD_COUNTS.c

@@ -12,7 +12,7 @@ from leadpipe.activities.repository import ActivityQueries
 from leadpipe.inbound.repository import InboundQueries
 from leadpipe.inbound.rules import queue_metrics, start_of_day
 from leadpipe.kit.clock import utcnow
-from leadpipe.leads.repository import LeadFilters, LeadQueries
+from leadpipe.leads.queries import LeadFilters, LeadQueries
 from leadpipe.leads.rules import product_key
 from leadpipe.leads.service import lead
 

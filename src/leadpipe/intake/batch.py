@@ -13,7 +13,8 @@ from sqlalchemy import Connection
 from leadpipe.contacts.rules import ContactIdentity, MatchType
 from leadpipe.intake.contexts import WebhookContexts
 from leadpipe.intake.repository import Answered, WebhookContext
-from leadpipe.intake.rules import Claim, Submission
+from leadpipe.intake.rules.deliveries import Claim
+from leadpipe.intake.rules.submission import Submission
 from leadpipe.intake.schemas import Delivery
 from leadpipe.leads.rules import Decision
 from leadpipe.storage.writebehind import WriteBehind

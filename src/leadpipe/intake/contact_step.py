@@ -18,7 +18,7 @@ from leadpipe.contacts.service import ContactWrites
 from leadpipe.errors import Conflict, ValidationFailed, field_error
 from leadpipe.intake.batch import Batch, Checked, ContactMatch, ContactOutcome
 from leadpipe.intake.repository import WebhookContext
-from leadpipe.intake.rules import Submission
+from leadpipe.intake.rules.submission import Submission
 from leadpipe.kit.ids import uuid7
 
 # A concurrent writer can take an identity between our read and our write; the contact

@@ -13,7 +13,7 @@ from leadpipe.contacts.rules import MatchType
 from leadpipe.intake.batch import Batch, ContactOutcome, LeadOutcome
 from leadpipe.intake.contact_step import source_of
 from leadpipe.intake.repository import WebhookContext
-from leadpipe.intake.rules import Submission
+from leadpipe.intake.rules.submission import Submission
 from leadpipe.intake.schemas import Delivery
 from leadpipe.kit.ids import uuid7
 from leadpipe.leads.repository import LeadRepository

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from leadpipe.errors import RateLimited
 from leadpipe.intake.contexts import WebhookContexts
 from leadpipe.intake.repository import DeliveryRepository
-from leadpipe.intake.rules import MAX_DUPLICATE_WINDOW, retry_after_when_queue_full
+from leadpipe.intake.rules.deliveries import MAX_DUPLICATE_WINDOW, retry_after_when_queue_full
 from leadpipe.intake.schemas import Delivery, IntakeResult
 from leadpipe.intake.service import IntakeService
 from leadpipe.kit.batching import Batcher

@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from leadpipe.intake.rules import BODY_CLAIM_PREFIX
+from leadpipe.intake.rules.deliveries import BODY_CLAIM_PREFIX
 from leadpipe.pipeline.repository import active_stages_column, stages_from_json
 from leadpipe.pipeline.rules import StageInfo
 from leadpipe.storage import fastexec

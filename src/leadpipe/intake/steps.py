@@ -12,7 +12,9 @@ from leadpipe.intake.contact_step import write_contact
 from leadpipe.intake.lead_step import KnownLeads, apply_lead, lead_key, wants_lead
 from leadpipe.intake.log import log_delivery, log_duplicate
 from leadpipe.intake.repository import Answered, DeliveryRepository, WebhookContext
-from leadpipe.intake.rules import Submission, delivery_claim, extract, validate
+from leadpipe.intake.rules.deliveries import delivery_claim
+from leadpipe.intake.rules.mapping import extract
+from leadpipe.intake.rules.submission import Submission, validate
 from leadpipe.intake.schemas import IntakeResult
 from leadpipe.leads.repository import LeadRepository
 from leadpipe.leads.rules import LeadAction

@@ -9,7 +9,7 @@ from sqlalchemy import Connection
 from leadpipe.accounts.repository import WorkspaceRepository
 from leadpipe.errors import Conflict, NotFound, ValidationFailed, field_error
 from leadpipe.intake.repository import WebhookRepository
-from leadpipe.intake.rules import MAX_DUPLICATE_WINDOW
+from leadpipe.intake.rules.deliveries import MAX_DUPLICATE_WINDOW
 from leadpipe.kit.clock import utcnow
 from leadpipe.kit.ids import short_id
 

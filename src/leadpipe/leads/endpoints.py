@@ -25,7 +25,7 @@ from leadpipe.kit.openapi import (
 )
 from leadpipe.kit.periods import END_DOC, START_DOC, PeriodBound, end_of, start_of
 from leadpipe.kit.responses import JSONResponse, ok
-from leadpipe.leads.repository import LeadFilters
+from leadpipe.leads.queries import LeadFilters
 from leadpipe.leads.rules import Actor, product_key
 from leadpipe.leads.schemas import (
     ActivityCreate,

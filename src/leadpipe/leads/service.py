@@ -17,7 +17,8 @@ from leadpipe.customfields.service import custom_fields
 from leadpipe.errors import NotFound, ValidationFailed, field_error
 from leadpipe.kit.clock import utcnow
 from leadpipe.kit.ids import uuid7
-from leadpipe.leads.repository import LeadFilters, LeadQueries, LeadRepository
+from leadpipe.leads.queries import LeadFilters, LeadQueries
+from leadpipe.leads.repository import LeadRepository
 from leadpipe.leads.rules import Actor, Transition, plan_move, plan_open, product_key
 from leadpipe.leads.schemas import ActivityCreate, LeadCreate, LeadUpdate
 from leadpipe.pipeline.repository import StageRepository

@@ -11,7 +11,8 @@ from sqlalchemy import Connection
 from leadpipe.errors import Conflict, NotFound, ValidationFailed, field_error
 from leadpipe.kit.clock import utcnow
 from leadpipe.kit.ids import uuid7
-from leadpipe.leads.repository import LeadQueries, LeadRepository
+from leadpipe.leads.queries import LeadQueries
+from leadpipe.leads.repository import LeadRepository
 from leadpipe.leads.rules import SYSTEM, plan_move
 from leadpipe.leads.service import LeadWrites, lead
 from leadpipe.pipeline.repository import StageRepository

@@ -1,16 +1,12 @@
-"""From a provider's payload to canonical fields: aliases, per-webhook paths, validation.
+"""What a delivery says, checked field by field: identity, contact and lead values,
+warnings for what cannot be read.
 
-Pure: no database, no HTTP. The service turns the result into contact and lead writes.
-"""
+Pure: no database, no HTTP."""
 
 from __future__ import annotations
 
-import copy
-import hashlib
-import math
 import re
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
 from typing import Any
 
 from leadpipe.contacts.rules import (
@@ -21,193 +17,16 @@ from leadpipe.contacts.rules import (
     normalize_phone,
 )
 from leadpipe.errors import field_error
+from leadpipe.intake.rules.mapping import (
+    CONTACT_TEXT_FIELDS,
+    KEY_NOISE,
+    LEAD_TEXT_FIELDS,
+    PRIORITIES,
+    TEMPERATURES,
+    Extracted,
+)
 from leadpipe.kit.coerce import is_blank, to_bool, to_decimal, to_text
 from leadpipe.kit.fields import MAX_MONEY, TEXT_LIMITS, money, too_long
-
-# Canonical field → the spellings providers use (seeds 000-002 and sibling systems). Keys
-# are compared after lower-casing and dropping everything but letters and digits, so
-# ``first_name``, ``firstName`` and ``First-Name`` are one spelling.
-ALIASES: dict[str, tuple[str, ...]] = {
-    "firstname": ("firstname", "fname", "givenname"),
-    "lastname": ("lastname", "lname", "surname", "familyname"),
-    "fullname": ("name", "fullname"),
-    "email": ("email", "emailaddress", "mail"),
-    "phone": (
-        "phonenumber",
-        "phone",
-        "mobile",
-        "mobilephone",
-        "cellphone",
-        "cell",
-        "telephone",
-        "tel",
-        "primaryphone",
-    ),
-    "crm_id": ("crmid", "externalcrmid", "externalid"),
-    "address": ("address", "address1", "staddress", "streetaddress", "street"),
-    "address2": ("address2", "apt", "suite", "unit"),
-    "city": ("city", "town"),
-    "state": ("state", "statecode", "province"),
-    "zip_code": ("zip", "zipcode", "postalcode", "postcode"),
-    "notes": ("notes", "note", "comments", "comment", "message"),
-    "source": ("source", "leadsource"),
-    "sub_source": ("subsource",),
-    "product": ("productid", "product", "productinterest", "interest", "productname"),
-    "status": ("leadstatus", "status"),
-    "lost_reason": ("lostreason", "reasonlost", "lossreason", "closedlostreason"),
-    "utm_source": ("utmsource",),
-    "utm_medium": ("utmmedium",),
-    "utm_campaign": ("utmcampaign",),
-    "utm_term": ("utmterm",),
-    "utm_content": ("utmcontent",),
-    "campaign_id": ("campaignid",),
-    "landing_page_url": ("landingpageurl", "landingpage", "pageurl"),
-    "conversion_event": ("conversionevent",),
-    "appointment_date": ("adate", "appointmentdate"),
-    "appointment_time": ("atime", "appointmenttime"),
-    "appointment_status": ("appointmentstatus",),
-    "consent_description": ("consentdescription", "consenttext"),
-    "consent_value": ("consentvalue",),
-    "tcpa_compliance": ("tcpacompliance", "tcpa", "tcpaconsent"),
-    "estimated_value": ("estimatedvalue", "dealvalue", "revenuepotential"),
-    "priority": ("priority",),
-    "temperature": ("temperature",),
-    "timeline": ("timeline",),
-    "budget_range": ("budgetrange", "budget"),
-    "service_type": ("servicetype",),
-    "lead_type": ("leadtype",),
-    "tags": ("tags",),
-    "ip_address": ("ipaddress", "ip"),
-    "user_agent": ("useragent",),
-}
-
-_ALIAS_TO_FIELD = {alias: name for name, aliases in ALIASES.items() for alias in aliases}
-_ALIAS_TO_FIELD.update({name.replace("_", ""): name for name in ALIASES})
-
-_KEY_NOISE = re.compile(r"[^a-z0-9]")
-
-PRIORITIES = ("low", "medium", "high", "urgent")
-TEMPERATURES = ("cold", "warm", "hot")
-
-CONTACT_TEXT_FIELDS = (
-    "firstname",
-    "lastname",
-    "address",
-    "address2",
-    "city",
-    "state",
-    "zip_code",
-    "notes",
-)
-LEAD_TEXT_FIELDS = (
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_term",
-    "utm_content",
-    "campaign_id",
-    "landing_page_url",
-    "conversion_event",
-    "timeline",
-    "budget_range",
-    "service_type",
-    "lead_type",
-    "consent_description",
-)
-
-
-def canonical_field(key: str) -> str | None:
-    """The canonical field a payload key (or a mapping target) stands for, if any."""
-    return _ALIAS_TO_FIELD.get(_KEY_NOISE.sub("", key.lower()))
-
-
-_MISSING = object()
-_PATH_PART = re.compile(r"[^.\[\]]+")
-
-
-def _path_parts(path: str) -> list[str]:
-    return _PATH_PART.findall(path.removeprefix("$").lstrip("."))
-
-
-def get_path(payload: Any, path: str) -> Any:
-    """The value at ``customer.personal.firstName`` / ``$.items[0].zip``, or _MISSING."""
-    node = payload
-    for part in _path_parts(path):
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        else:
-            return _MISSING
-    return node
-
-
-def _drop_path(payload: dict[str, Any], path: str) -> None:
-    """Remove a mapped value, and the objects it leaves empty, from the unmapped rest."""
-    parts = _path_parts(path)
-    trail: list[tuple[dict[str, Any], str]] = []
-    node: Any = payload
-    for part in parts[:-1]:
-        if not isinstance(node, dict) or not isinstance(node.get(part), dict):
-            return
-        trail.append((node, part))
-        node = node[part]
-    if isinstance(node, dict):
-        node.pop(parts[-1], None)
-    for parent, key in reversed(trail):
-        if parent[key] == {}:
-            del parent[key]
-
-
-@dataclass(slots=True)
-class Extracted:
-    fields: dict[str, Any] = field(default_factory=dict)
-    custom_fields: dict[str, Any] = field(default_factory=dict)
-
-
-def extract(payload: dict[str, Any], mapping: dict[str, str]) -> Extracted:
-    """Split a payload into canonical fields and the rest (DESIGN §2.8: never dropped).
-
-    Per-webhook mapping paths win over aliases; the first non-blank alias wins over later
-    ones; what nothing maps is kept, as sent, for the contact's custom fields.
-    """
-    out = Extracted()
-    rest = payload
-    if mapping:
-        rest = copy.deepcopy(payload)
-        for path, target in mapping.items():
-            value = get_path(payload, path)
-            if value is _MISSING:
-                continue
-            _drop_path(rest, path)
-            if is_blank(value):
-                continue
-            name = canonical_field(target)
-            if name is None:
-                out.custom_fields[target] = value
-            else:
-                out.fields[name] = value
-    for key, value in rest.items():
-        name = canonical_field(key)
-        if (
-            name is None
-            and _KEY_NOISE.sub("", key.lower()) == "consent"
-            and isinstance(value, dict)
-        ):
-            _extract_consent(value, out)
-        elif name is None:
-            if not is_blank(value):
-                out.custom_fields[key] = value
-        elif name not in out.fields and not is_blank(value):
-            out.fields[name] = value
-    return out
-
-
-def _extract_consent(consent: dict[str, Any], out: Extracted) -> None:
-    if not is_blank(consent.get("description")):
-        out.fields.setdefault("consent_description", consent["description"])
-    if "value" in consent:
-        out.fields.setdefault("consent_value", consent["value"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -384,7 +203,7 @@ _COUNTRY_NAMES = {
 def payload_region(custom_fields: dict[str, Any]) -> str | None:
     """The phone region a payload's own country field names (``AU``, ``Mexico``), if any."""
     for key, value in custom_fields.items():
-        if _KEY_NOISE.sub("", key.lower()) not in _COUNTRY_KEYS:
+        if KEY_NOISE.sub("", key.lower()) not in _COUNTRY_KEYS:
             continue
         text = to_text(value)
         if text is None:
@@ -448,48 +267,3 @@ def validate(
         lost_reason=r.text("lost_reason"),
         warnings=tuple(r.warnings),
     ), []
-
-
-BODY_CLAIM_PREFIX = "body:"
-MAX_DUPLICATE_WINDOW = timedelta(days=1)
-
-
-@dataclass(frozen=True, slots=True)
-class Claim:
-    """What makes a delivery the same as an earlier one: the provider's delivery id, or
-    else its body, and since when an earlier one counts."""
-
-    key: str
-    since: datetime
-
-
-def delivery_claim(
-    delivery_key: str | None,
-    body: bytes | None,
-    *,
-    now: datetime,
-    idempotency_days: int,
-    duplicate_window_minutes: int,
-) -> Claim | None:
-    """A delivery id is remembered for the idempotency window; without one, an identical
-    body is the same delivery within the webhook's duplicate window (DESIGN §2.14): a
-    double submit, or a provider's retry after its own timeout. None: nothing to match."""
-    if delivery_key is not None:
-        return Claim(delivery_key, now - timedelta(days=idempotency_days))
-    if duplicate_window_minutes <= 0 or body is None:
-        return None
-    fingerprint = BODY_CLAIM_PREFIX + hashlib.sha256(body).hexdigest()
-    return Claim(fingerprint, now - timedelta(minutes=duplicate_window_minutes))
-
-
-def retry_after_when_queue_full(
-    waiting: int, longest_wait: float, *, limit: int, max_wait: float
-) -> int | None:
-    """Seconds a new delivery should wait before retrying, when a worker already holds
-    ``limit`` deliveries or one that has waited ``max_wait`` seconds; None to take it.
-
-    The advice is about as long as the oldest has waited: roughly how far behind the
-    database is."""
-    if waiting < limit and longest_wait < max_wait:
-        return None
-    return max(1, math.ceil(longest_wait))

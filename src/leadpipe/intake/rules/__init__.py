@@ -1,0 +1,1 @@
+"""Intake's pure rules: mapping a payload, checking a submission, telling deliveries apart."""
