@@ -33,6 +33,7 @@ from leadpipe.kit.responses import JSONResponse
 from leadpipe.leads.endpoints import router as leads_router
 from leadpipe.middleware import BodyLimit, RequestContextMiddleware
 from leadpipe.pipeline_api.endpoints import router as pipeline_router
+from leadpipe.storage.dialect import keeps_a_log_to_checkpoint
 from leadpipe.storage.engine import CHECKPOINT_EVERY_SECONDS, Database
 
 DESCRIPTION = """
@@ -103,7 +104,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                 database, idempotency_days=settings.idempotency_window_days
             )
         ]
-        if database.dialect == "sqlite":
+        if keeps_a_log_to_checkpoint(database.dialect):
             background.append(
                 repeat_on_thread(
                     CHECKPOINT_EVERY_SECONDS, database.checkpoint, what="checkpoint SQLite's log"

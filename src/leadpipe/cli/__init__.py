@@ -14,6 +14,7 @@ from leadpipe.bootstrap import prepare
 from leadpipe.config import Settings, get_settings
 from leadpipe.errors import LeadpipeError
 from leadpipe.storage import migrate
+from leadpipe.storage.dialect import has_one_writer
 from leadpipe.storage.engine import Database
 
 APP = "leadpipe.app:create_app"
@@ -85,10 +86,10 @@ def serve(
         settings.public_url = f"http://{shown_host}:{port}"
         os.environ["LEADPIPE_PUBLIC_URL"] = settings.public_url
     started = prepare(db, settings.idempotency_window_days)
-    sqlite = db.dialect == "sqlite"
+    one_writer = has_one_writer(db.dialect)
     db.dispose()
     _print_welcome(settings, started.workspace_id, started.webhook_id, started.api_key)
-    if sqlite and workers > 1:
+    if one_writer and workers > 1:
         console.print(
             f"[yellow]note:[/yellow] {workers} workers share one SQLite file: each waits "
             "for the others' writes, and one worker is faster. Use PostgreSQL to scale out.",

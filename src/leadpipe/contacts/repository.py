@@ -26,7 +26,14 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from leadpipe.contacts.rules import ContactIdentity, Identity, holds_any
 from leadpipe.storage import fastexec
 from leadpipe.storage.base import table_of
-from leadpipe.storage.dialect import ContainsIgnoringCase, insert, json_merge, per_dialect
+from leadpipe.storage.dialect import (
+    ContainsIgnoringCase,
+    batches_lookups,
+    insert,
+    json_merge,
+    ors_indexed_lookups,
+    per_dialect,
+)
 from leadpipe.storage.models import Contact, Webhook
 from leadpipe.storage.writebehind import WriteBehind, write
 
@@ -55,7 +62,7 @@ def _find_statement(dialect: str, kinds: tuple[str, ...]) -> Any:
             _c.identity_scope == bindparam("scope"),
         )
         matches = [_IDENTITY_COLUMNS[k] == bindparam(_IDENTITY_COLUMNS[k].name) for k in kinds]
-        if dialect == "postgresql" or len(kinds) == 1:
+        if ors_indexed_lookups(dialect) or len(kinds) == 1:
             _FIND[key] = select(*columns).where(*scope, or_(*matches))
         else:
             _FIND[key] = union_all(*[select(*columns).where(*scope, m) for m in matches])
@@ -124,7 +131,7 @@ class ContactRepository:
     ) -> list[list[ContactIdentity]]:
         """``find_by_identity`` for each identity, in one query on PostgreSQL (SQLite has
         no round trips to save)."""
-        if self.conn.dialect.name != "postgresql" or len(identities) == 1:
+        if not batches_lookups(self.conn) or len(identities) == 1:
             return [self.find_by_identity(workspace_id, scope, i) for i in identities]
         rows = fastexec.execute(
             self.conn,

@@ -28,7 +28,7 @@ from leadpipe.pipeline.repository import active_stages_column, stages_from_json
 from leadpipe.pipeline.rules import StageInfo
 from leadpipe.storage import fastexec
 from leadpipe.storage.base import table_of
-from leadpipe.storage.dialect import per_dialect
+from leadpipe.storage.dialect import batches_lookups, per_dialect
 from leadpipe.storage.models import InboundRequest, Webhook, WebhookDelivery, Workspace
 from leadpipe.storage.writebehind import WriteBehind, write
 
@@ -192,7 +192,7 @@ class DeliveryRepository:
 
     def earlier(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Answered]:
         """What was answered to deliveries with these (webhook, key) before, where any."""
-        if self.conn.dialect.name != "postgresql" or len(keys) == 1:
+        if not batches_lookups(self.conn) or len(keys) == 1:
             found = {}
             for webhook_id, key in keys:
                 row = fastexec.execute(

@@ -26,7 +26,12 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from leadpipe.leads.rules import LeadSnapshot
 from leadpipe.storage import fastexec
 from leadpipe.storage.base import table_of
-from leadpipe.storage.dialect import json_merge, per_dialect
+from leadpipe.storage.dialect import (
+    batches_lookups,
+    json_merge,
+    per_dialect,
+    serializes_writers_with_locks,
+)
 from leadpipe.storage.models import Lead, LeadCount, LeadStatusHistory
 from leadpipe.storage.writebehind import WriteBehind, write, write_many
 
@@ -130,7 +135,7 @@ class LeadRepository:
         newest: dict[tuple[uuid.UUID, str | None], LeadSnapshot | None] = {
             key: self.newest_active(*key) for key in keys if key[1] is None
         }
-        if self.conn.dialect.name != "postgresql" or len(by_product) <= 1:
+        if not batches_lookups(self.conn) or len(by_product) <= 1:
             newest.update({key: self.newest_active(*key) for key in by_product})
             return newest
         newest.update(dict.fromkeys(by_product))
@@ -160,7 +165,7 @@ class LeadRepository:
     def serialize_count_writers(self, workspace_id: str) -> None:
         """Take turns with the other writers of this workspace's lead counts (PostgreSQL).
         Its answer is not read: in a pipeline the server waits, with no round trip."""
-        if self.conn.dialect.name == "postgresql":
+        if serializes_writers_with_locks(self.conn):
             fastexec.submit(self.conn, _SERIALIZE_COUNT_WRITERS, {"workspace_id": workspace_id})
 
     def update_counted(

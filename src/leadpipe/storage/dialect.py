@@ -51,6 +51,74 @@ def is_unavailable(exc: BaseException) -> bool:
     return isinstance(orig, sqlite3.OperationalError) and str(orig).startswith("database is locked")
 
 
+# -- what each backend is good at: every SQLite-versus-PostgreSQL choice outside this
+# module asks one of these, so that the reason is written once.
+
+
+def _name(conn: Connection | str) -> str:
+    return conn if isinstance(conn, str) else conn.dialect.name
+
+
+def batches_lookups(conn: Connection | str) -> bool:
+    """Whether many lookups go as one statement (arrays, a lateral join, a JSON recordset):
+    on PostgreSQL each statement costs a round trip; SQLite runs in the process, where one
+    indexed lookup per key is as fast and needs no arrays."""
+    return _name(conn) == "postgresql"
+
+
+def ors_indexed_lookups(conn: Connection | str) -> bool:
+    """Whether ``a = ? OR b = ? OR c = ?`` uses the three indexes: PostgreSQL ORs them
+    through a bitmap; SQLite cannot, and scans unless each is a query of its own."""
+    return _name(conn) == "postgresql"
+
+
+def serializes_writers_with_locks(conn: Connection | str) -> bool:
+    """Whether writers of the same rows must take turns through advisory locks, to never
+    deadlock: PostgreSQL lets transactions write concurrently; SQLite has one writer."""
+    return _name(conn) == "postgresql"
+
+
+def has_one_writer(conn: Connection | str) -> bool:
+    """Whether the database takes one write transaction at a time (SQLite): writes then
+    run one by one in the process instead of waiting on each other's locks."""
+    return _name(conn) == "sqlite"
+
+
+def runs_in_process(conn: Connection | str) -> bool:
+    """Whether the database runs inside this process (SQLite): its work never waits on a
+    network, so it is done right on the event loop instead of on a thread."""
+    return _name(conn) == "sqlite"
+
+
+def has_row_level_security(conn: Connection | str) -> bool:
+    """Whether each transaction sets its workspace for row-level security (PostgreSQL)."""
+    return _name(conn) == "postgresql"
+
+
+def pipelines_statements(conn: Connection | str) -> bool:
+    """Whether statements can be sent without waiting for each answer (psycopg's
+    pipeline mode); SQLite answers in the process, with nothing to wait for."""
+    return _name(conn) == "postgresql"
+
+
+def prepares_statements(conn: Connection | str) -> bool:
+    """Whether hot statements are prepared on the server from their first run, so that
+    one generic plan serves them (PostgreSQL); SQLite caches its own statements."""
+    return _name(conn) == "postgresql"
+
+
+def reports_commit_outcomes(conn: Connection | str) -> bool:
+    """Whether a commit whose answer was lost can be looked up by transaction id
+    (PostgreSQL); SQLite commits in the process, so it never loses the answer."""
+    return _name(conn) == "postgresql"
+
+
+def keeps_a_log_to_checkpoint(conn: Connection | str) -> bool:
+    """Whether leadpipe copies the write-ahead log back into the database itself
+    (SQLite in WAL mode); PostgreSQL checkpoints on its own."""
+    return _name(conn) == "sqlite"
+
+
 def insert(dialect: str, table: Any) -> Any:
     """An INSERT that supports ``on_conflict_do_nothing/do_update`` on both backends."""
     if dialect == "postgresql":

@@ -26,7 +26,15 @@ from leadpipe.config import Settings
 from leadpipe.errors import ServiceUnavailable
 from leadpipe.kit.serialization import json_text
 from leadpipe.storage import fastexec
-from leadpipe.storage.dialect import is_unavailable
+from leadpipe.storage.dialect import (
+    has_one_writer,
+    has_row_level_security,
+    is_unavailable,
+    keeps_a_log_to_checkpoint,
+    pipelines_statements,
+    reports_commit_outcomes,
+    runs_in_process,
+)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -259,7 +267,7 @@ class _CommitProbe:
     def __init__(self, conn: Connection) -> None:
         self.xid: int | None = None
         self._pending = (
-            fastexec.submit(conn, _CURRENT_XID, {}) if conn.dialect.name == "postgresql" else None
+            fastexec.submit(conn, _CURRENT_XID, {}) if reports_commit_outcomes(conn) else None
         )
 
     def read(self) -> None:
@@ -286,7 +294,7 @@ class Database:
         self.dialect = engine.dialect.name
         # SQLite has one writer; queueing writers of this process on a lock is cheaper and
         # fairer than letting them spin in SQLite's busy handler.
-        self._write_lock = threading.Lock() if self.dialect == "sqlite" else None
+        self._write_lock = threading.Lock() if has_one_writer(self.dialect) else None
         self._limiter: anyio.CapacityLimiter | None = None
         self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._warn_unavailable = _ThrottledWarning("database unavailable", every=10.0)
@@ -313,7 +321,7 @@ class Database:
             try:
                 with self._pipeline(conn, pipelined) as pipeline, conn.begin():
                     scope = workspace_scope.get()
-                    if scope is not None and self.dialect == "postgresql":
+                    if scope is not None and has_row_level_security(self.dialect):
                         # Row-level security compares every row's workspace with this
                         # setting: a second line of defence behind the queries' own WHERE.
                         conn.execute(_SET_WORKSPACE, {"workspace_id": scope})
@@ -372,7 +380,7 @@ class Database:
         return None
 
     def _pipeline(self, conn: Connection, wanted: bool) -> AbstractContextManager[Any]:
-        if not wanted or self.dialect != "postgresql":
+        if not wanted or not pipelines_statements(self.dialect):
             return nullcontext()
         raw = conn.connection.driver_connection
         assert raw is not None
@@ -387,7 +395,7 @@ class Database:
         writer anyway, and worker threads fighting over the GIL and the write lock made
         every transaction several times slower.
         """
-        if self.dialect == "sqlite":
+        if runs_in_process(self.dialect):
             return fn(*args, **kwargs)
         return await self._in_thread(fn, *args, **kwargs)
 
@@ -411,7 +419,7 @@ class Database:
         any workspace scope. On SQLite it runs right on the event loop, where it takes less
         time than the hop to a thread and back; on PostgreSQL without BEGIN, COMMIT and the
         workspace setting, three round trips a single statement does not need."""
-        if self.dialect == "sqlite":
+        if runs_in_process(self.dialect):
             return self._in_transaction(fn, False)
         return await self._in_thread(self._without_transaction, fn)
 
@@ -432,7 +440,7 @@ class Database:
     def checkpoint(self) -> None:
         """SQLite: copy what the write-ahead log holds into the database file, neither
         waiting for writers nor blocking them (PASSIVE). Nothing to do on PostgreSQL."""
-        if self.dialect != "sqlite":
+        if not keeps_a_log_to_checkpoint(self.dialect):
             return
         with self.engine.connect() as conn:
             # On the driver's connection: through SQLAlchemy it would begin a transaction.

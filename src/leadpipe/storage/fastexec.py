@@ -25,6 +25,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement, ColumnElement
 
 from leadpipe.kit.serialization import json_text as dumps_text
+from leadpipe.storage.dialect import batches_lookups, prepares_statements
 
 Processor = Callable[[Any], Any]
 
@@ -128,7 +129,7 @@ def _send(conn: Connection, plan: _Plan, params: Any, many: bool) -> Any:
     try:
         if many:
             cursor.executemany(plan.sql, params)
-        elif conn.dialect.name == "postgresql":
+        elif prepares_statements(conn):
             # Prepared from the first run, so planned generically (force_generic_plan):
             # psycopg would run a statement five times unprepared first, each planned for
             # its values, and with statistics older than a workspace's growth such a plan
@@ -294,7 +295,7 @@ def insert_rows(conn: Connection, stmt: Insert, rows: Sequence[dict[str, Any]]) 
     wanted by some rows and not others, a JSON column set to None) go as one multi-row
     VALUES statement instead.
     """
-    if conn.dialect.name != "postgresql" or len(rows) == 1:
+    if not batches_lookups(conn) or len(rows) == 1:
         by_keys: dict[frozenset[str], list[dict[str, Any]]] = {}
         for row in rows:
             by_keys.setdefault(frozenset(row), []).append(row)
