@@ -17,7 +17,7 @@ from leadpipe.kit.ids import uuid7
 from leadpipe.leads.repository import LeadRepository
 from leadpipe.storage.engine import Database
 from leadpipe.storage.models import Contact, Lead, LeadActivity
-from leadpipe.storage.writebehind import WriteBehind
+from leadpipe.storage.work import Work
 from tests.conftest import Tenant
 from tests.integration.helpers import count, one
 
@@ -54,22 +54,22 @@ def test_rows_leaving_out_columns_get_defaults_and_parents_go_first(
 ) -> None:
     with db.transaction() as conn:
         contact_id = _contact(conn, tenant, "+15550300000")
-        later = WriteBehind(conn)
+        work = Work.holding_writes(conn)
         plain = _lead(contact_id, tenant, product_interest="Solar")
         urgent = _lead(contact_id, tenant, priority="high", estimated_value=1200)
         # The timeline entry is held before its lead: the flush still writes the lead first.
-        ActivityRepository(conn, later).add_automated(
+        ActivityRepository(work).add_automated(
             urgent["id"],  # type: ignore[arg-type]
             tenant.workspace_id,
             [lead_created("Test")],
             {},
             NOW,
         )
-        leads = LeadRepository(conn, later)
+        leads = LeadRepository(work)
         leads.insert(urgent)
         leads.insert(plain)
         assert count(db, Lead) == 0  # nothing sent yet
-        later.flush()
+        work.flush()
 
     assert count(db, Lead) == 2
     assert count(db, LeadActivity, lead_id=urgent["id"]) == 1
@@ -118,11 +118,11 @@ def test_a_batch_of_rows_is_stored_exactly_as_rows_written_one_by_one(
         contact_id = _contact(conn, tenant, "+15550300001")
         alone = _full_lead(contact_id, tenant, 1)
         LeadRepository(conn).insert(alone)
-        later = WriteBehind(conn)
+        work = Work.holding_writes(conn)
         together = [_full_lead(contact_id, tenant, n) for n in (1, 2, 3)]
         for values in together:
-            LeadRepository(conn, later).insert(values)
-        later.flush()
+            LeadRepository(work).insert(values)
+        work.flush()
 
     def stored(lead_id: object) -> dict[str, object]:
         row = one(db, Lead, id=lead_id)
@@ -144,9 +144,9 @@ def test_a_value_too_long_for_its_column_fails_a_batch_as_it_fails_a_row(
 
     def write_two_contacts() -> None:
         with db.transaction() as conn:
-            later = WriteBehind(conn)
+            work = Work.holding_writes(conn)
             for n, state in enumerate(["FL", "x" * 101]):
-                ContactRepository(conn, later).insert(
+                ContactRepository(work).insert(
                     {
                         "id": uuid7(),
                         "workspace_id": tenant.workspace_id,
@@ -156,7 +156,7 @@ def test_a_value_too_long_for_its_column_fails_a_batch_as_it_fails_a_row(
                         "updated_at": NOW,
                     }
                 )
-            later.flush()
+            work.flush()
 
     with pytest.raises(DBAPIError, match="too long"):
         write_two_contacts()

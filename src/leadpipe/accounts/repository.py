@@ -6,9 +6,9 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select
 
-from leadpipe.storage import fastexec
 from leadpipe.storage.base import table_of
 from leadpipe.storage.models import ApiKey, Workspace
+from leadpipe.storage.work import Work
 
 WORKSPACES = table_of(Workspace)
 API_KEYS = table_of(ApiKey)
@@ -23,8 +23,9 @@ _FIND_ACTIVE = (
 
 
 class WorkspaceRepository:
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
+    def __init__(self, work: Connection | Work) -> None:
+        self.work = Work.of(work)
+        self.conn = self.work.conn
 
     def get(self, workspace_id: str) -> Any:
         return self.conn.execute(select(WORKSPACES).where(_w.id == workspace_id)).first()
@@ -44,12 +45,13 @@ class WorkspaceRepository:
 
 
 class ApiKeyRepository:
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
+    def __init__(self, work: Connection | Work) -> None:
+        self.work = Work.of(work)
+        self.conn = self.work.conn
 
     def insert(self, values: dict[str, Any]) -> None:
         self.conn.execute(insert(API_KEYS), values)
 
     def find_active(self, key_hash: str) -> dict[str, Any] | None:
         """The unrevoked key with this hash, if its workspace is active."""
-        return fastexec.execute(self.conn, _FIND_ACTIVE, {"key_hash": key_hash}).first()
+        return self.work.run(_FIND_ACTIVE, {"key_hash": key_hash}).first()

@@ -13,21 +13,21 @@ from leadpipe.activities.rules import ActivityDraft
 from leadpipe.kit.ids import uuid7
 from leadpipe.storage.base import table_of
 from leadpipe.storage.models import LeadActivity
-from leadpipe.storage.writebehind import WriteBehind, write_many
+from leadpipe.storage.work import Work
 
 ACTIVITIES = table_of(LeadActivity)
 _INSERT = insert(ACTIVITIES)
 
 
 class ActivityRepository:
-    """``later``, when given, holds the writes to the end of the transaction."""
+    """Writes wait for the end of the transaction when its work holds them."""
 
-    def __init__(self, conn: Connection, later: WriteBehind | None = None) -> None:
-        self.conn = conn
-        self.later = later
+    def __init__(self, work: Connection | Work) -> None:
+        self.work = Work.of(work)
+        self.conn = self.work.conn
 
     def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
-        write_many(self.conn, self.later, _INSERT, rows)
+        self.work.write_many(_INSERT, rows)
 
     def add_automated(
         self,
@@ -64,8 +64,9 @@ _a = ACTIVITIES.c
 
 
 class ActivityQueries:
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
+    def __init__(self, work: Connection | Work) -> None:
+        self.work = Work.of(work)
+        self.conn = self.work.conn
 
     def for_leads(
         self,

@@ -24,7 +24,6 @@ from sqlalchemy import insert as sa_insert
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from leadpipe.contacts.rules import ContactIdentity, Identity, holds_any
-from leadpipe.storage import fastexec
 from leadpipe.storage.base import table_of
 from leadpipe.storage.dialect import (
     ContainsIgnoringCase,
@@ -35,7 +34,7 @@ from leadpipe.storage.dialect import (
     per_dialect,
 )
 from leadpipe.storage.models import Contact, Webhook
-from leadpipe.storage.writebehind import WriteBehind, write
+from leadpipe.storage.work import Work
 
 CONTACTS = table_of(Contact)
 _c = CONTACTS.c
@@ -92,11 +91,11 @@ _UPDATE_MERGING = per_dialect(
 
 
 class ContactRepository:
-    """``later``, when given, holds plain inserts to the end of the transaction."""
+    """Plain inserts wait for the end of the transaction when its work holds writes."""
 
-    def __init__(self, conn: Connection, later: WriteBehind | None = None) -> None:
-        self.conn = conn
-        self.later = later
+    def __init__(self, work: Connection | Work) -> None:
+        self.work = Work.of(work)
+        self.conn = self.work.conn
 
     def find_by_identity(
         self, workspace_id: str, scope: str, identity: Identity
@@ -112,8 +111,7 @@ class ContactRepository:
         )
         if not kinds:
             return []
-        rows = fastexec.execute(
-            self.conn,
+        rows = self.work.run(
             _find_statement(self.conn.dialect.name, kinds),
             {
                 "workspace_id": workspace_id,
@@ -133,8 +131,7 @@ class ContactRepository:
         no round trips to save)."""
         if not batches_lookups(self.conn) or len(identities) == 1:
             return [self.find_by_identity(workspace_id, scope, i) for i in identities]
-        rows = fastexec.execute(
-            self.conn,
+        rows = self.work.run(
             _FIND_MANY,
             {
                 "workspace_id": workspace_id,
@@ -150,26 +147,23 @@ class ContactRepository:
     def insert(self, values: dict[str, Any]) -> None:
         """Insert, failing (IntegrityError) if one of its identities exists already: when
         held back or pipelined, only at the end of the transaction."""
-        write(self.conn, self.later, _INSERT, values)
+        self.work.write(_INSERT, values)
 
     def insert_if_new(self, values: dict[str, Any]) -> uuid.UUID | None:
         """Insert unless a unique identity already exists (a concurrent insert won)."""
-        result: uuid.UUID | None = fastexec.execute(
-            self.conn, _INSERT_IF_NEW(self.conn), values
-        ).scalar()
+        result: uuid.UUID | None = self.work.run(_INSERT_IF_NEW(self.conn), values).scalar()
         return result
 
     def update_fields(
         self, contact_id: uuid.UUID, values: dict[str, Any], custom_fields: dict[str, Any]
     ) -> None:
         if custom_fields:
-            fastexec.execute(
-                self.conn,
+            self.work.run(
                 _UPDATE_MERGING(self.conn),
                 {"_contact_id": contact_id, "_custom_fields": custom_fields, **values},
             )
         else:
-            fastexec.execute(self.conn, _UPDATE, {"_contact_id": contact_id, **values})
+            self.work.run(_UPDATE, {"_contact_id": contact_id, **values})
 
 
 _VIEW = [c for c in CONTACTS.c if c.key != "identity_scope"]
@@ -234,8 +228,9 @@ def contacts_matching_text(workspace_id: Any, text: Any, pattern: Any, *, short:
 class ContactQueries:
     """Reads and plain writes behind the Contact API."""
 
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
+    def __init__(self, work: Connection | Work) -> None:
+        self.work = Work.of(work)
+        self.conn = self.work.conn
 
     def search(
         self,

@@ -9,16 +9,16 @@ from typing import Any
 from sqlalchemy import Connection
 
 from leadpipe.contacts.repository import ContactRepository
-from leadpipe.storage.writebehind import WriteBehind
+from leadpipe.storage.work import Work
 
 
 class ContactWrites:
     """The one way a contact is inserted or changed: intake and the contact API both
-    write through it. ``later``, when given, holds plain inserts to the end of the
-    transaction (intake's batches)."""
+    write through it. A work that holds writes (intake's batches) holds plain inserts to
+    the end of the transaction."""
 
-    def __init__(self, conn: Connection, later: WriteBehind | None = None) -> None:
-        self._contacts = ContactRepository(conn, later)
+    def __init__(self, work: Connection | Work) -> None:
+        self._contacts = ContactRepository(work)
 
     def insert(self, row: dict[str, Any]) -> None:
         """Insert ``row`` (``rules.new_contact``); when held back, a concurrent insert of

@@ -10,6 +10,7 @@ from leadpipe.customfields.rules import FieldDefinition
 from leadpipe.storage.base import table_of
 from leadpipe.storage.dialect import insert
 from leadpipe.storage.models import LeadFieldDefinition
+from leadpipe.storage.work import Work
 
 DEFINITIONS = table_of(LeadFieldDefinition)
 _d = DEFINITIONS.c
@@ -17,8 +18,9 @@ _VIEW = [c for c in DEFINITIONS.c if c.key != "workspace_id"]
 
 
 class FieldDefinitionRepository:
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
+    def __init__(self, work: Connection | Work) -> None:
+        self.work = Work.of(work)
+        self.conn = self.work.conn
 
     def all(self, workspace_id: str, *, include_inactive: bool = False) -> list[dict[str, Any]]:
         stmt = select(*_VIEW).where(_d.workspace_id == workspace_id)

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Table, func, select
 from leadpipe.inbound.rules import StateCount
 from leadpipe.leads.queries import LeadFilters, LeadQueries, filter_conditions, filter_values
 from leadpipe.leads.repository import LEAD_COUNTS, LEADS
+from leadpipe.storage.work import Work
 
 _l = LEADS.c
 _k = LEAD_COUNTS.c
@@ -19,8 +20,9 @@ class InboundQueries:
     """The queue's counts come from the kept counts (``lead_counts``) when they can tell,
     as for a stage, source or product; from the leads themselves otherwise (dates)."""
 
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
+    def __init__(self, work: Connection | Work) -> None:
+        self.work = Work.of(work)
+        self.conn = self.work.conn
 
     def _counted(self, filters: LeadFilters) -> tuple[Table, list[Any], Any, dict[str, Any]]:
         """Where to count the set's leads: the table, its conditions, the count, the values."""

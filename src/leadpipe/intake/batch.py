@@ -17,7 +17,7 @@ from leadpipe.intake.rules.deliveries import Claim
 from leadpipe.intake.rules.submission import Submission
 from leadpipe.intake.schemas import Delivery
 from leadpipe.leads.rules import Decision
-from leadpipe.storage.writebehind import WriteBehind
+from leadpipe.storage.work import Work
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +44,7 @@ class LeadOutcome:
 class Batch:
     """Deliveries processed in one transaction, and the writes they leave for its end.
 
-    A delivery's lead, stage history, timeline, log entry and counter wait in ``later``
+    A delivery's lead, stage history, timeline, log entry and counter wait in ``work``
     and go out together at the end (``IntakeService._finish``). No other delivery of the
     batch needs to read them: deliveries that share a contact or an identity never share
     a batch (``IntakeService._read``).
@@ -56,7 +56,7 @@ class Batch:
         # batches do that (one round trip less per new person), and are undone whole on
         # a conflict; the deliveries processed one by one after that do not.
         self.optimistic = optimistic
-        self.later = WriteBehind(conn)
+        self.work = Work.holding_writes(conn)
         self.contexts = known.for_batch(conn)
         self.lead_workspaces: set[str] = set()  # where the batch writes leads
         self.leads_counted: dict[str, tuple[int, datetime]] = {}  # per webhook: how many, last

@@ -61,7 +61,7 @@ def match(item: Checked, candidates: list[ContactIdentity]) -> ContactMatch:
 
 def write_contact(batch: Batch, item: Checked, now: datetime) -> ContactOutcome:
     ctx, sub, found = item.ctx, item.submission, item.match
-    writes = ContactWrites(batch.conn, batch.later)
+    writes = ContactWrites(batch.work)
     for _ in range(MAX_ATTEMPTS):
         assert found is not None
         if found.matched is not None:

@@ -81,7 +81,7 @@ def apply_lead(
     target = stages.get(mapped) if mapped else None
     actor = _webhook_actor(ctx, source_of(ctx, sub), decision, now)
     batch.note_lead_write(ctx.workspace_id)
-    writes = LeadWrites(batch.conn, batch.later)
+    writes = LeadWrites(batch.work)
     also = _appointment(sub)
     if decision.action is LeadAction.UPDATE:
         assert existing is not None

@@ -22,7 +22,7 @@ def log_delivery(run: Run, batch: Batch, status: str, http_status: int, **fields
     d, ctx = run.delivery, run.webhook
     assert ctx is not None
     log_id = uuid7()
-    intake_log = InboundLogRepository(batch.conn, batch.later)
+    intake_log = InboundLogRepository(batch.work)
     intake_log.add(
         {
             "id": log_id,
@@ -67,7 +67,7 @@ def log_refusal_alone(db: Database, run: Run, exc: Exception) -> None:
         with db.transaction() as conn:
             batch = Batch(conn, WebhookContexts(), optimistic=False)
             log_refusal(run, batch, exc)
-            batch.later.flush()
+            batch.work.flush()
     except Exception:
         log.exception("could not record a failed delivery in the intake log")
 

@@ -26,11 +26,10 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from leadpipe.intake.rules.deliveries import BODY_CLAIM_PREFIX
 from leadpipe.pipeline.repository import active_stages_column, stages_from_json
 from leadpipe.pipeline.rules import StageInfo
-from leadpipe.storage import fastexec
 from leadpipe.storage.base import table_of
 from leadpipe.storage.dialect import batches_lookups, per_dialect
 from leadpipe.storage.models import InboundRequest, Webhook, WebhookDelivery, Workspace
-from leadpipe.storage.writebehind import WriteBehind, write
+from leadpipe.storage.work import Work
 
 WEBHOOKS = table_of(Webhook)
 DELIVERIES = table_of(WebhookDelivery)
@@ -141,8 +140,9 @@ _LISTED = (
 
 
 class WebhookRepository:
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
+    def __init__(self, work: Connection | Work) -> None:
+        self.work = Work.of(work)
+        self.conn = self.work.conn
 
     def context(self, webhook_id: str) -> WebhookContext | None:
         return self.context_later(webhook_id)()
@@ -150,7 +150,7 @@ class WebhookRepository:
     def context_later(self, webhook_id: str) -> Callable[[], WebhookContext | None]:
         """``context``, sent now and read when called: in a pipelined transaction it shares
         a round trip with the statements read before that."""
-        pending = fastexec.submit(self.conn, _CONTEXT(self.conn), {"webhook_id": webhook_id})
+        pending = self.work.send(_CONTEXT(self.conn), {"webhook_id": webhook_id})
 
         def read() -> WebhookContext | None:
             row = pending.result().first()
@@ -178,31 +178,26 @@ class WebhookRepository:
         self.conn.execute(update(WEBHOOKS).where(_wh.id == webhook_id).values(**values))
 
     def count_leads(self, webhook_id: str, leads: int, last_at: datetime) -> None:
-        fastexec.execute(
-            self.conn, _COUNT_LEADS, {"_webhook_id": webhook_id, "_leads": leads, "_now": last_at}
-        )
+        self.work.run(_COUNT_LEADS, {"_webhook_id": webhook_id, "_leads": leads, "_now": last_at})
 
 
 class DeliveryRepository:
-    """``later``, when given, holds the writes to the end of the transaction."""
+    """Writes wait for the end of the transaction when its work holds them."""
 
-    def __init__(self, conn: Connection, later: WriteBehind | None = None) -> None:
-        self.conn = conn
-        self.later = later
+    def __init__(self, work: Connection | Work) -> None:
+        self.work = Work.of(work)
+        self.conn = self.work.conn
 
     def earlier(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Answered]:
         """What was answered to deliveries with these (webhook, key) before, where any."""
         if not batches_lookups(self.conn) or len(keys) == 1:
             found = {}
             for webhook_id, key in keys:
-                row = fastexec.execute(
-                    self.conn, _EARLIER, {"webhook_id": webhook_id, "delivery_key": key}
-                ).rows
+                row = self.work.run(_EARLIER, {"webhook_id": webhook_id, "delivery_key": key}).rows
                 if row:
                     found[webhook_id, key] = Answered(*row[0])
             return found
-        rows = fastexec.execute(
-            self.conn,
+        rows = self.work.run(
             _EARLIER_OF_PAIRS,
             {"webhook_ids": [w for w, _ in keys], "delivery_keys": [k for _, k in keys]},
         ).rows
@@ -222,16 +217,12 @@ class DeliveryRepository:
         window (the row is still there until pruned)."""
         if renew:
             params = {"_webhook_id": webhook_id, "_delivery_key": key, "created_at": now}
-            write(
-                self.conn,
-                self.later,
+            self.work.write(
                 _RENEW,
                 {**params, "status_code": status_code, "response": response},
             )
             return
-        write(
-            self.conn,
-            self.later,
+        self.work.write(
             _RECORD,
             {
                 "webhook_id": webhook_id,
@@ -260,19 +251,19 @@ class DeliveryRepository:
 
 
 class InboundLogRepository:
-    """``later``, when given, holds the writes to the end of the transaction."""
+    """Writes wait for the end of the transaction when its work holds them."""
 
-    def __init__(self, conn: Connection, later: WriteBehind | None = None) -> None:
-        self.conn = conn
-        self.later = later
+    def __init__(self, work: Connection | Work) -> None:
+        self.work = Work.of(work)
+        self.conn = self.work.conn
 
     def add(self, values: dict[str, Any]) -> None:
-        write(self.conn, self.later, _LOG, values)
+        self.work.write(_LOG, values)
 
     def mark_replayed(self, original: uuid.UUID, replay: uuid.UUID) -> None:
         """Point a refused delivery at the replay that took it (written after the replay's
         own row: updates follow inserts)."""
-        write(self.conn, self.later, _MARK_REPLAYED, {"_original": original, "replayed_as": replay})
+        self.work.write(_MARK_REPLAYED, {"_original": original, "replayed_as": replay})
 
     def page(
         self,

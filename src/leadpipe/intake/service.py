@@ -209,7 +209,7 @@ def _finish(batch: Batch) -> None:
     with sent_together(batch.conn):  # nothing here awaits an answer
         for workspace_id in sorted(batch.lead_workspaces):
             leads.serialize_count_writers(workspace_id)
-        batch.later.flush()
+        batch.work.flush()
         webhooks = WebhookRepository(batch.conn)
         for webhook_id, (counted, last_at) in sorted(batch.leads_counted.items()):
             webhooks.count_leads(webhook_id, counted, last_at)

@@ -97,7 +97,7 @@ def write(item: Checked, batch: Batch, leads_known: KnownLeads) -> IntakeResult:
         warnings=list(submission.warnings) or None,
     )
     if item.claim is not None:
-        DeliveryRepository(batch.conn, batch.later).record(
+        DeliveryRepository(batch.work).record(
             ctx.id, item.claim.key, run.now, 200, body, renew=item.key_seen_before
         )
     return IntakeResult(200, body)

@@ -24,9 +24,9 @@ from leadpipe.contacts.repository import (
     too_short_for_trigrams,
 )
 from leadpipe.leads.repository import LEAD_COUNTS, LEADS
-from leadpipe.storage import fastexec
 from leadpipe.storage.base import table_of
 from leadpipe.storage.models import Contact
+from leadpipe.storage.work import Work
 
 _CONTACTS = table_of(Contact)
 _ct = _CONTACTS.c
@@ -188,20 +188,21 @@ def _count_statement(names: frozenset[str]) -> Any:
 class LeadQueries:
     """Reads behind the Lead API: filtered lists, one lead, one lead's contact check."""
 
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
+    def __init__(self, work: Connection | Work) -> None:
+        self.work = Work.of(work)
+        self.conn = self.work.conn
 
     def count(self, f: LeadFilters) -> int:
         values = filter_values(f)
         stmt = _count_statement(frozenset(values))
-        return int(fastexec.execute(self.conn, stmt, values).scalar())
+        return int(self.work.run(stmt, values).scalar())
 
     def page(
         self, f: LeadFilters, *, sort: str, descending: bool, limit: int, offset: int
     ) -> list[dict[str, Any]]:
         values = filter_values(f)
         stmt = _page_statement(frozenset(values), sort, descending)
-        rows = fastexec.execute(self.conn, stmt, {**values, "limit": limit, "offset": offset})
+        rows = self.work.run(stmt, {**values, "limit": limit, "offset": offset})
         return [_with_contact(r, _LIST_KEYS) for r in rows.rows]
 
     def kept_conditions(self, f: LeadFilters) -> list[Any] | None:

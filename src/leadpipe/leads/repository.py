@@ -17,23 +17,20 @@ from sqlalchemy import (
     func,
     insert,
     select,
-    text,
     true,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from leadpipe.leads.rules import LeadSnapshot
-from leadpipe.storage import fastexec
 from leadpipe.storage.base import table_of
 from leadpipe.storage.dialect import (
     batches_lookups,
     json_merge,
     per_dialect,
-    serializes_writers_with_locks,
 )
 from leadpipe.storage.models import Lead, LeadCount, LeadStatusHistory
-from leadpipe.storage.writebehind import WriteBehind, write, write_many
+from leadpipe.storage.work import Work
 
 LEADS = table_of(Lead)
 LEAD_COUNTS = table_of(LeadCount)
@@ -98,23 +95,14 @@ _UPDATE_MERGING_METADATA = per_dialect(
 _INSERT_HISTORY = insert(STATUS_HISTORY)
 # The columns of ``leads`` that ``lead_counts`` counts by (its key, named alike) or sums.
 COUNTED_COLUMNS = frozenset(c.name for c in LEAD_COUNTS.primary_key.columns) | {"estimated_value"}
-# PostgreSQL keeps lead_counts by triggers, one statement at a time, each locking its
-# counter rows in key order. A transaction that writes leads in several statements
-# (intake's batches), or in one while holding other locks (API requests), could still
-# deadlock with another over those rows; such writers take this lock on their workspace
-# first: intake just before its held-back writes and the COMMIT go out together, the API
-# when a change touches a counted column (``update_counted``).
-_SERIALIZE_COUNT_WRITERS = text(
-    "SELECT pg_advisory_xact_lock(hashtextextended('leadpipe.lead_counts:' || :workspace_id, 0))"
-)
 
 
 class LeadRepository:
-    """``later``, when given, holds the writes to the end of the transaction."""
+    """Writes wait for the end of the transaction when its work holds them."""
 
-    def __init__(self, conn: Connection, later: WriteBehind | None = None) -> None:
-        self.conn = conn
-        self.later = later
+    def __init__(self, work: Connection | Work) -> None:
+        self.work = Work.of(work)
+        self.conn = self.work.conn
 
     def newest_active(self, contact_id: uuid.UUID, product_key: str | None) -> LeadSnapshot | None:
         """The contact's newest active lead of this product key (of any, for None)."""
@@ -123,7 +111,7 @@ class LeadRepository:
             stmt = _NEWEST_ACTIVE_OF_CONTACT
         else:
             stmt, params["product_key"] = _NEWEST_ACTIVE, product_key
-        rows = fastexec.execute(self.conn, stmt, params).rows
+        rows = self.work.run(stmt, params).rows
         return LeadSnapshot(*rows[0]) if rows else None
 
     def newest_active_many(
@@ -139,8 +127,7 @@ class LeadRepository:
             newest.update({key: self.newest_active(*key) for key in by_product})
             return newest
         newest.update(dict.fromkeys(by_product))
-        rows = fastexec.execute(
-            self.conn,
+        rows = self.work.run(
             _NEWEST_ACTIVE_OF_PAIRS,
             {"contact_ids": [c for c, _ in by_product], "product_keys": [k for _, k in by_product]},
         ).rows
@@ -149,24 +136,20 @@ class LeadRepository:
         return newest
 
     def insert(self, values: dict[str, Any]) -> None:
-        write(self.conn, self.later, _INSERT, values)
+        self.work.write(_INSERT, values)
 
     def update(
         self, lead_id: uuid.UUID, values: dict[str, Any], metadata_patch: dict[str, Any]
     ) -> None:
         """Set ``values`` and merge ``metadata_patch`` into the lead's metadata."""
-        write(
-            self.conn,
-            self.later,
+        self.work.write(
             _UPDATE_MERGING_METADATA(self.conn),
             {"_lead_id": lead_id, "_metadata": metadata_patch, **values},
         )
 
     def serialize_count_writers(self, workspace_id: str) -> None:
-        """Take turns with the other writers of this workspace's lead counts (PostgreSQL).
-        Its answer is not read: in a pipeline the server waits, with no round trip."""
-        if serializes_writers_with_locks(self.conn):
-            fastexec.submit(self.conn, _SERIALIZE_COUNT_WRITERS, {"workspace_id": workspace_id})
+        """Take turns with the other writers of this workspace's lead counts."""
+        self.work.lock_workspace_writers(workspace_id)
 
     def update_counted(
         self,
@@ -194,7 +177,7 @@ class LeadRepository:
         return int(result.rowcount)
 
     def add_status_changes(self, rows: Sequence[dict[str, Any]]) -> None:
-        write_many(self.conn, self.later, _INSERT_HISTORY, rows)
+        self.work.write_many(_INSERT_HISTORY, rows)
 
 
 # -- reads for the Lead API -------------------------------------------------------------

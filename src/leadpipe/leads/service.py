@@ -23,7 +23,7 @@ from leadpipe.leads.rules import Actor, Transition, plan_move, plan_open, produc
 from leadpipe.leads.schemas import ActivityCreate, LeadCreate, LeadUpdate
 from leadpipe.pipeline.repository import StageRepository
 from leadpipe.pipeline.rules import StageInfo, default_stage, stage_typed, transition_error
-from leadpipe.storage.writebehind import WriteBehind
+from leadpipe.storage.work import Work
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,11 +55,11 @@ class Pipeline:
 
 class LeadWrites:
     """The repositories a lead change writes through, in the caller's transaction; held
-    back to its end when ``later`` is given (intake's batches)."""
+    back to its end when the work holds writes (intake's batches)."""
 
-    def __init__(self, conn: Connection, later: WriteBehind | None = None) -> None:
-        self.leads = LeadRepository(conn, later)
-        self.activities = ActivityRepository(conn, later)
+    def __init__(self, work: Connection | Work) -> None:
+        self.leads = LeadRepository(work)
+        self.activities = ActivityRepository(work)
 
 
 class LeadService:

@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, bindparam, delete, select, update
 
 from leadpipe.pipeline.rules import DEFAULT_STAGES, StageInfo
-from leadpipe.storage import fastexec
 from leadpipe.storage.base import table_of
 from leadpipe.storage.dialect import insert, json_array, json_array_agg, per_dialect
 from leadpipe.storage.models import PipelineStage
+from leadpipe.storage.work import Work
 
 STAGES = table_of(PipelineStage)
 _s = STAGES.c
@@ -49,11 +49,12 @@ def stages_from_json(rows: list[list[Any]] | None) -> tuple[StageInfo, ...]:
 
 
 class StageRepository:
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
+    def __init__(self, work: Connection | Work) -> None:
+        self.work = Work.of(work)
+        self.conn = self.work.conn
 
     def active_stages(self, workspace_id: str) -> list[StageInfo]:
-        rows = fastexec.execute(self.conn, _ACTIVE, {"workspace_id": workspace_id}).rows
+        rows = self.work.run(_ACTIVE, {"workspace_id": workspace_id}).rows
         return [StageInfo(*row) for row in rows]
 
     def ensure_default_pipeline(self, workspace_id: str, now: datetime) -> None:
