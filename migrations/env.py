@@ -8,7 +8,7 @@ from sqlalchemy import Connection
 import leadpipe.storage.models  # noqa: F401  (registers every table)
 from leadpipe.config import Settings
 from leadpipe.storage.base import Base
-from leadpipe.storage.engine import make_engine
+from leadpipe.storage.connect import make_engine
 
 target_metadata = Base.metadata
 

@@ -20,7 +20,8 @@ from leadpipe.config import Settings
 from leadpipe.intake.webhooks import webhook
 from leadpipe.storage import migrate
 from leadpipe.storage.base import Base
-from leadpipe.storage.engine import Database, normalize_url
+from leadpipe.storage.connect import normalize_url
+from leadpipe.storage.engine import Database
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]

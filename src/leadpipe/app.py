@@ -33,8 +33,9 @@ from leadpipe.kit.responses import JSONResponse
 from leadpipe.leads.endpoints import router as leads_router
 from leadpipe.middleware import BodyLimit, RequestContextMiddleware
 from leadpipe.pipeline_api.endpoints import router as pipeline_router
+from leadpipe.storage.connect import CHECKPOINT_EVERY_SECONDS
 from leadpipe.storage.dialect import keeps_a_log_to_checkpoint
-from leadpipe.storage.engine import CHECKPOINT_EVERY_SECONDS, Database
+from leadpipe.storage.engine import Database
 
 DESCRIPTION = """
 leadpipe receives leads from providers on webhooks, deduplicates the person, decides

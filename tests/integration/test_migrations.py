@@ -16,7 +16,8 @@ from sqlalchemy import Connection, create_engine, inspect, text
 from leadpipe.config import Settings
 from leadpipe.storage import migrate
 from leadpipe.storage.base import Base
-from leadpipe.storage.engine import Database, normalize_url
+from leadpipe.storage.connect import normalize_url
+from leadpipe.storage.engine import Database
 from leadpipe.storage.models.contacts import INDEXES_OUTSIDE_THE_MODELS
 from tests.conftest import BACKENDS, _pg_admin_url
 from tests.integration.test_lead_counts import assert_counts_kept, kept

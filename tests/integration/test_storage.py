@@ -15,8 +15,7 @@ from leadpipe.bootstrap import prepare
 from leadpipe.config import Settings
 from leadpipe.intake.schemas import Delivery
 from leadpipe.intake.service import IntakeService
-from leadpipe.storage import engine as engine_module
-from leadpipe.storage import migrate
+from leadpipe.storage import connect, migrate
 from leadpipe.storage.engine import Database, sent_together
 from tests.conftest import make_tenant
 
@@ -36,7 +35,7 @@ def _terminate(url: str, pid: int) -> None:
 @pytest.fixture
 def db(postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> Database:
     # Every checkout counts as after a long idle spell.
-    monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_SECONDS", 0.0)
+    monkeypatch.setattr(connect, "PING_AFTER_IDLE_SECONDS", 0.0)
     return Database.from_settings(Settings(database_url=postgres_url, database_pool_size=1))
 
 
