@@ -119,6 +119,24 @@ def keeps_a_log_to_checkpoint(conn: Connection | str) -> bool:
     return _name(conn) == "sqlite"
 
 
+def stores_datetimes_as_text(conn: Connection | str) -> bool:
+    """Whether datetimes are stored as text (SQLite, which compares them as text: naive
+    UTC so that they sort); PostgreSQL has a timestamp type with a time zone."""
+    return _name(conn) == "sqlite"
+
+
+def alters_tables_by_copying(conn: Connection | str) -> bool:
+    """Whether a migration alters a table by copying it and dropping the original
+    (SQLite): foreign keys must be off meanwhile and checked after."""
+    return _name(conn) == "sqlite"
+
+
+def needs_statistics_gathered(conn: Connection | str) -> bool:
+    """Whether the planner sees statistics only when leadpipe runs ANALYZE (SQLite);
+    PostgreSQL's autovacuum gathers them by itself, unless it is switched off."""
+    return _name(conn) == "sqlite"
+
+
 def insert(dialect: str, table: Any) -> Any:
     """An INSERT that supports ``on_conflict_do_nothing/do_update`` on both backends."""
     if dialect == "postgresql":

@@ -8,6 +8,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, text
 
+from leadpipe.storage.dialect import alters_tables_by_copying, needs_statistics_gathered
+
 MIGRATIONS = Path(__file__).resolve().parents[3] / "migrations"
 
 
@@ -24,8 +26,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the database to ``revision`` (SQLite and PostgreSQL alike)."""
     config = alembic_config()
     with engine.connect() as conn:
-        sqlite = conn.dialect.name == "sqlite"
-        if sqlite:
+        copying = alters_tables_by_copying(conn)
+        if copying:
             # SQLite alters a table by copying it and dropping the original; with foreign
             # keys on, that drop would cascade into every referencing row. The pragma only
             # takes effect outside a transaction, hence on the raw connection, first.
@@ -33,14 +35,13 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         with conn.begin():
             config.attributes["connection"] = conn
             command.upgrade(config, revision)
-            if sqlite:
+            if copying:
                 broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
                 if broken:
                     raise RuntimeError(f"migration left dangling references: {broken[:5]}")
-                # SQLite plans with statistics only ANALYZE gathers (PostgreSQL's autovacuum
-                # does it by itself).
+            if needs_statistics_gathered(conn):
                 _analyze(conn)
-        if sqlite:
+        if copying:
             conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
 
 
@@ -53,7 +54,7 @@ def refresh_statistics(engine: Engine) -> None:
 
 
 def _analyze(conn: Connection) -> None:
-    if conn.dialect.name == "sqlite":
+    if needs_statistics_gathered(conn):
         # Sampled: it stays quick on millions of rows.
         conn.exec_driver_sql("PRAGMA analysis_limit=1000")
     conn.exec_driver_sql("ANALYZE")
@@ -62,7 +63,7 @@ def _analyze(conn: Connection) -> None:
 def autovacuum_is_off(engine: Engine) -> bool:
     """PostgreSQL's autovacuum keeps the planner's statistics; without them a busy
     workspace's contact lookups read every contact of the workspace."""
-    if engine.dialect.name != "postgresql":
+    if needs_statistics_gathered(engine.dialect.name):
         return False
     with engine.connect() as conn:
         return bool(conn.execute(text("SELECT current_setting('autovacuum') = 'off'")).scalar_one())

@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, Dialect, TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB
 
+from leadpipe.storage.dialect import stores_datetimes_as_text
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC datetimes; SQLite drops the zone, so it is put back on read."""
@@ -19,18 +21,18 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         # SQLite compares datetimes as text: store them without an offset so they sort.
-        return _naive_utc(value) if dialect.name == "sqlite" else _utc(value)
+        return _naive_utc(value) if stores_datetimes_as_text(dialect.name) else _utc(value)
 
     def process_result_value(self, value: datetime | None, _dialect: Dialect) -> datetime | None:
         return None if value is None else _aware_utc(value)
 
     def bind_processor(self, dialect: Dialect) -> Any:
-        if dialect.name == "sqlite":
+        if stores_datetimes_as_text(dialect.name):
             return _sqlite_text_from_utc  # one C-level format, as result_processor parses
         return super().bind_processor(dialect)
 
     def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
-        if dialect.name == "sqlite":
+        if stores_datetimes_as_text(dialect.name):
             # SQLite hands back the stored text: one C-level parse instead of SQLAlchemy's
             # regular expression and a second pass (a page of leads has hundreds of these).
             return _utc_from_sqlite_text
