@@ -1,14 +1,17 @@
-"""First start: migrate, and give a newcomer a workspace, a webhook and a key to try."""
+"""First start: migrate, and give a newcomer a workspace, a webhook and a key to try, and
+an owner to sign in with."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
-from leadpipe.accounts.repository import WorkspaceRepository
-from leadpipe.accounts.service import account
+from leadpipe.accounts.repository import UserRepository, WorkspaceRepository
+from leadpipe.accounts.service import CreatedUser, account, user
+from leadpipe.config import Settings
 from leadpipe.intake.line import forget_expired_deliveries
 from leadpipe.intake.repository import WEBHOOKS
 from leadpipe.intake.webhooks import webhook
@@ -26,9 +29,10 @@ class Started:
     webhook_id: str | None
     api_key: str | None  # only on the very first start: keys are stored hashed
     first_start: bool
+    owner: CreatedUser | None = None  # made when there was no user yet
 
 
-def prepare(db: Database, idempotency_days: int = 7) -> Started:
+def prepare(db: Database, settings: Settings) -> Started:
     migrate.upgrade(db.engine)
     if migrate.autovacuum_is_off(db.engine):
         log.warning(
@@ -37,20 +41,37 @@ def prepare(db: Database, idempotency_days: int = 7) -> Started:
         )
     # Delivery ids only matter inside the idempotency window; each start sweeps the rest
     # (and a running server every hour).
-    forget_expired_deliveries(db, idempotency_days=idempotency_days)
+    forget_expired_deliveries(db, idempotency_days=settings.idempotency_window_days)
     with db.transaction() as conn:
-        existing = WorkspaceRepository(conn).first()
-        if existing is not None:
-            webhook_id = conn.execute(
-                select(WEBHOOKS.c.id)
-                .where(WEBHOOKS.c.workspace_id == existing.id, WEBHOOKS.c.is_active)
-                .order_by(WEBHOOKS.c.created_at)
-                .limit(1)
-            ).scalar_one_or_none()
-            return Started(existing.id, webhook_id, None, first_start=False)
-        workspace_id = account.create_workspace(
-            conn, name="Default workspace", workspace_id=DEFAULT_WORKSPACE
-        )
-        webhook_id = webhook.create(conn, workspace_id=workspace_id, name="Website leads")
-        key = account.create_api_key(conn, workspace_id=workspace_id, name="First key")
-        return Started(workspace_id, webhook_id, key.key, first_start=True)
+        started = _first_workspace(conn)
+        if UserRepository(conn).none_yet():
+            owner = user.create(
+                conn,
+                email=settings.owner_email,
+                name="Owner",
+                password=settings.owner_password,
+                workspace_id=started.workspace_id,
+                role="owner",
+            )
+            started = dataclasses.replace(started, owner=owner)
+    return started
+
+
+def _first_workspace(conn: Connection) -> Started:
+    """The workspace a newcomer starts in: the first one, or a new one with a webhook and
+    an API key to try."""
+    existing = WorkspaceRepository(conn).first()
+    if existing is not None:
+        webhook_id = conn.execute(
+            select(WEBHOOKS.c.id)
+            .where(WEBHOOKS.c.workspace_id == existing.id, WEBHOOKS.c.is_active)
+            .order_by(WEBHOOKS.c.created_at)
+            .limit(1)
+        ).scalar_one_or_none()
+        return Started(existing.id, webhook_id, None, first_start=False)
+    workspace_id = account.create_workspace(
+        conn, name="Default workspace", workspace_id=DEFAULT_WORKSPACE
+    )
+    webhook_id = webhook.create(conn, workspace_id=workspace_id, name="Website leads")
+    key = account.create_api_key(conn, workspace_id=workspace_id, name="First key")
+    return Started(workspace_id, webhook_id, key.key, first_start=True)

@@ -22,6 +22,11 @@ class Settings(BaseSettings):
     database_url: str = Field(default_factory=default_database_url)
     """SQLAlchemy URL: ``sqlite:///path.db`` (default) or ``postgresql+psycopg://…``."""
 
+    owner_email: str = "owner@example.com"
+    """The dashboard owner the first start creates, when there is no user yet."""
+    owner_password: str | None = None
+    """Its password; generated and printed once when not set."""
+
     database_pool_size: int = 10
     database_max_overflow: int = 10
     database_threads: int = 8

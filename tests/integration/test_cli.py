@@ -17,10 +17,11 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from leadpipe.accounts.passwords import verify_password
 from leadpipe.cli import app
 from leadpipe.config import get_settings
 from leadpipe.storage.engine import Database
-from leadpipe.storage.models import ApiKey, Contact, Lead, Webhook
+from leadpipe.storage.models import ApiKey, Contact, Lead, User, Webhook
 from tests.conftest import Settings
 from tests.integration.helpers import count, one, refusing_inserts, rows
 
@@ -87,6 +88,9 @@ def test_first_start_prints_a_working_curl_command(
     try:
         _wait_healthy(port)
         assert "API key:    lp_" in printed
+        assert "Owner:      owner@example.com" in printed
+        password = re.search(r"Password:\s+(\S+)\s+\(for the dashboard; shown once\)", printed)
+        assert password is not None
         curl = next(line for line in printed.splitlines() if line.startswith("curl "))
         args = shlex.split(curl)
         url = args[3]
@@ -112,12 +116,15 @@ def test_first_start_prints_a_working_curl_command(
         assert count(db, Contact) == 1
         assert count(db, Lead) == 1
         assert count(db, ApiKey) == 1
+        owner = one(db, User, email="owner@example.com")
+        assert verify_password(owner["password_hash"], password.group(1))
     finally:
         db.dispose()
 
     proc, printed = _start(fresh_env, port)  # a second start keeps what exists
     _stop(proc)
     assert "lp_" not in printed
+    assert "Password:" not in printed
     assert re.search(r"Webhook:\s+http://127\.0\.0\.1:\d+/webhooks/wh_", printed)
 
 

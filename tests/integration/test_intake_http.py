@@ -1072,7 +1072,7 @@ class TestClientAddress:
 
 
 async def test_starting_the_server_forgets_expired_delivery_ids(
-    client: httpx.AsyncClient, tenant: Tenant, db: Database
+    client: httpx.AsyncClient, tenant: Tenant, db: Database, settings: Settings
 ) -> None:
     from leadpipe.bootstrap import prepare
 
@@ -1080,7 +1080,7 @@ async def test_starting_the_server_forgets_expired_delivery_ids(
     await post(client, tenant, {"email": "b@example.com"}, **{"Idempotency-Key": "fresh"})
     backdate(db, WebhookDelivery, days=8, delivery_key="old")
 
-    prepare(db)
+    prepare(db, settings)
 
     assert [r["delivery_key"] for r in rows(db, WebhookDelivery)] == ["fresh"]
 

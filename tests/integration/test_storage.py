@@ -82,11 +82,11 @@ def test_statistics_refresh_on_demand(db: Database) -> None:
 
 
 def test_starting_on_a_server_without_autovacuum_says_so(
-    db: Database, caplog: pytest.LogCaptureFixture
+    db: Database, settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     try:
         with caplog.at_level(logging.WARNING, logger="leadpipe"):
-            prepare(db)
+            prepare(db, settings)
         warned = any("autovacuum is off" in r.getMessage() for r in caplog.records)
         assert warned == migrate.autovacuum_is_off(db.engine)
     finally:

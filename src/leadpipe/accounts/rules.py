@@ -1,8 +1,12 @@
-"""API keys: how they look and how they are stored (hashed, shown once)."""
+"""API keys (how they look, stored hashed and shown once), and users: roles, what each
+role may do, passwords and lockout."""
 
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime, timedelta
+
+from email_validator import EmailNotValidError, validate_email
 
 from leadpipe.kit.ids import token
 
@@ -21,3 +25,62 @@ def hash_api_key(key: str) -> str:
 
 def display_prefix(key: str) -> str:
     return key[:10]
+
+
+# -- users and their roles -------------------------------------------------------------
+
+ROLES = ("owner", "admin", "agent", "viewer")
+
+# What each role may do, on every entrance (dashboard and API alike): a viewer looks; an
+# agent works leads (stage, activities, assignment to self, notes); an admin also manages
+# the workspace (stages, webhooks, custom fields, settings); an owner also its members.
+ACTIONS = {
+    "view": frozenset({"owner", "admin", "agent", "viewer"}),
+    "work_leads": frozenset({"owner", "admin", "agent"}),
+    "manage_workspace": frozenset({"owner", "admin"}),
+    "manage_members": frozenset({"owner"}),
+}
+
+MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 1024  # argon2 takes any length; this bounds the work per attempt
+# Repeated failed logins lock the account for a while: enough to stop guessing, short
+# enough that a person who mistyped is not locked out for the day.
+LOCK_AFTER_FAILURES = 5
+LOCKED_FOR = timedelta(minutes=15)
+
+
+def may(role: str, action: str) -> bool:
+    """Whether a member with ``role`` may do ``action`` (one of ``ACTIONS``)."""
+    return role in ACTIONS[action]
+
+
+def role_problem(role: str) -> str | None:
+    return None if role in ROLES else f"must be one of {', '.join(ROLES)}"
+
+
+def password_problem(password: str) -> str | None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"must be at least {MIN_PASSWORD_LENGTH} characters"
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return f"must be at most {MAX_PASSWORD_LENGTH} characters"
+    return None
+
+
+def user_email(raw: str) -> str:
+    """The address a user signs in with, as stored: checked, and lower-cased so that
+    ``Ann@Example.com`` and ``ann@example.com`` are one user. Raises ValueError."""
+    try:
+        checked = validate_email(raw.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValueError(str(exc)) from None
+    return checked.normalized.lower()
+
+
+def new_password() -> str:
+    """A generated password, shown once: 128 random bits in 22 URL-safe characters."""
+    return token("", 16)
+
+
+def lock_after_failure(failures: int, now: datetime) -> datetime | None:
+    """When an account with ``failures`` failed logins in a row is locked until, if it is."""
+    return now + LOCKED_FOR if failures >= LOCK_AFTER_FAILURES else None

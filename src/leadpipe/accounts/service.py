@@ -1,16 +1,27 @@
-"""Workspaces and API keys."""
+"""Workspaces, API keys, and users with their roles."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
 
-from leadpipe.accounts.repository import ApiKeyRepository, WorkspaceRepository
-from leadpipe.accounts.rules import SCOPES, display_prefix, hash_api_key, new_api_key
-from leadpipe.errors import Conflict, ValidationFailed, field_error
+from leadpipe.accounts.passwords import hash_password
+from leadpipe.accounts.repository import ApiKeyRepository, UserRepository, WorkspaceRepository
+from leadpipe.accounts.rules import (
+    SCOPES,
+    display_prefix,
+    hash_api_key,
+    new_api_key,
+    new_password,
+    password_problem,
+    role_problem,
+    user_email,
+)
+from leadpipe.errors import Conflict, NotFound, ValidationFailed, field_error
 from leadpipe.kit.clock import utcnow
 from leadpipe.kit.ids import short_id, uuid7
 from leadpipe.pipeline.repository import StageRepository
@@ -96,3 +107,116 @@ class AccountService:
 
 
 account = AccountService()
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedUser:
+    id: uuid.UUID
+    email: str
+    password: str | None  # generated ones are shown once; only the hash is stored
+
+
+class UserService:
+    """Users who sign in to the dashboard, and their roles in workspaces."""
+
+    def create(
+        self,
+        conn: Connection,
+        *,
+        email: str,
+        name: str | None = None,
+        password: str | None = None,
+        workspace_id: str | None = None,
+        role: str | None = None,
+    ) -> CreatedUser:
+        """A new user, a member of ``workspace_id`` with ``role`` when given. Without a
+        password, one is generated and returned (shown once)."""
+        address = _checked_email(email)
+        generated = None if password is not None else new_password()
+        chosen = password if password is not None else generated
+        assert chosen is not None
+        _refuse_password(chosen)
+        if workspace_id is not None:
+            _refuse_role(role or "")
+            _workspace_must_exist(conn, workspace_id)
+        now = utcnow()
+        user_id = uuid7()
+        created = UserRepository(conn).insert_if_new(
+            {
+                "id": user_id,
+                "email": address,
+                "name": name,
+                "password_hash": hash_password(chosen),
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        if not created:
+            raise Conflict(f"A user with email {address} already exists")
+        if workspace_id is not None and role is not None:
+            UserRepository(conn).set_role(workspace_id, user_id, role, now)
+        return CreatedUser(user_id, address, generated)
+
+    def set_role(self, conn: Connection, *, email: str, workspace_id: str, role: str) -> None:
+        _refuse_role(role)
+        _workspace_must_exist(conn, workspace_id)
+        user = self._user(conn, email)
+        UserRepository(conn).set_role(workspace_id, user["id"], role, utcnow())
+
+    def reset_password(
+        self, conn: Connection, *, email: str, password: str | None = None
+    ) -> str | None:
+        """Set a new password (generated when none is given, and returned) and lift any
+        lockout."""
+        user = self._user(conn, email)
+        generated = None if password is not None else new_password()
+        chosen = password if password is not None else generated
+        assert chosen is not None
+        _refuse_password(chosen)
+        UserRepository(conn).change(
+            user["id"],
+            {
+                "password_hash": hash_password(chosen),
+                "failed_logins": 0,
+                "locked_until": None,
+                "updated_at": utcnow(),
+            },
+        )
+        return generated
+
+    def memberships(self, conn: Connection, email: str) -> list[dict[str, Any]]:
+        return UserRepository(conn).memberships(self._user(conn, email)["id"])
+
+    @staticmethod
+    def _user(conn: Connection, email: str) -> dict[str, Any]:
+        user = UserRepository(conn).by_email(_checked_email(email))
+        if user is None:
+            raise NotFound(f"No user with email {email.strip()}")
+        return user
+
+
+def _checked_email(email: str) -> str:
+    try:
+        return user_email(email)
+    except ValueError as exc:
+        raise ValidationFailed("Invalid user", [field_error("email", str(exc))]) from None
+
+
+def _refuse_password(password: str) -> None:
+    problem = password_problem(password)
+    if problem is not None:
+        raise ValidationFailed("Invalid user", [field_error("password", problem)])
+
+
+def _refuse_role(role: str) -> None:
+    problem = role_problem(role)
+    if problem is not None:
+        raise ValidationFailed("Invalid membership", [field_error("role", problem)])
+
+
+def _workspace_must_exist(conn: Connection, workspace_id: str) -> None:
+    if WorkspaceRepository(conn).get(workspace_id) is None:
+        raise NotFound(f"Workspace '{workspace_id}' not found")
+
+
+user = UserService()

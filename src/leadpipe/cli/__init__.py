@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.panel import Panel
 
-from leadpipe.bootstrap import prepare
+from leadpipe.bootstrap import Started, prepare
 from leadpipe.config import Settings, get_settings
 from leadpipe.errors import LeadpipeError
 from leadpipe.storage import migrate
@@ -24,10 +24,12 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 workspace_app = typer.Typer(help="Workspaces (tenants).", no_args_is_help=True)
 apikey_app = typer.Typer(help="API keys.", no_args_is_help=True)
 webhook_app = typer.Typer(help="Intake webhooks.", no_args_is_help=True)
+user_app = typer.Typer(help="Dashboard users and their roles.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(workspace_app, name="workspace")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(webhook_app, name="webhook")
+app.add_typer(user_app, name="user")
 
 console = Console()
 
@@ -85,10 +87,10 @@ def serve(
         shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
         settings.public_url = f"http://{shown_host}:{port}"
         os.environ["LEADPIPE_PUBLIC_URL"] = settings.public_url
-    started = prepare(db, settings.idempotency_window_days)
+    started = prepare(db, settings)
     one_writer = has_one_writer(db.dialect)
     db.dispose()
-    _print_welcome(settings, started.workspace_id, started.webhook_id, started.api_key)
+    _print_welcome(settings, started)
     if one_writer and workers > 1:
         console.print(
             f"[yellow]note:[/yellow] {workers} workers share one SQLite file: each waits "
@@ -113,9 +115,8 @@ def serve(
         uvicorn.run(APP, **options)
 
 
-def _print_welcome(
-    settings: Settings, workspace_id: str, webhook_id: str | None, api_key: str | None
-) -> None:
+def _print_welcome(settings: Settings, started: Started) -> None:
+    workspace_id, webhook_id, api_key = started.workspace_id, started.webhook_id, started.api_key
     lines = [f"Database:   {settings.database_url}", f"Workspace:  {workspace_id}"]
     if webhook_id:
         lines.append(f"Webhook:    {settings.public_url.rstrip('/')}/webhooks/{webhook_id}")
@@ -124,6 +125,10 @@ def _print_welcome(
     else:
         lines.append("API key:    shown on first start; make another with `leadpipe apikey create`")
     lines.append(f"API docs:   {settings.public_url.rstrip('/')}/docs")
+    if started.owner is not None:
+        shown = started.owner.password or "(LEADPIPE_OWNER_PASSWORD)"
+        lines.append(f"Owner:      {started.owner.email}")
+        lines.append(f"Password:   {shown}   (for the dashboard; shown once)")
     console.print(Panel("\n".join(lines), title="leadpipe is starting", expand=False))
     if webhook_id:
         console.print("Post a lead:")
@@ -174,6 +179,76 @@ def workspace_create(
     except LeadpipeError as exc:
         raise _fail(exc) from None
     console.print(f"Workspace created: {created}")
+
+
+@user_app.command("create")
+def user_create(
+    email: Annotated[str, typer.Argument(help="The address the user signs in with.")],
+    workspace_id: Annotated[str, typer.Option("--workspace", help="Workspace to join.")],
+    role: Annotated[str, typer.Option(help="owner, admin, agent or viewer.")] = "agent",
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+    password: Annotated[
+        str | None, typer.Option(help="At least 12 characters; generated when left out.")
+    ] = None,
+) -> None:
+    """Create a user, a member of a workspace; a generated password is printed once."""
+    from leadpipe.accounts.service import user
+
+    _, db = _database(migrated=True)
+    try:
+        with db.transaction() as conn:
+            created = user.create(
+                conn,
+                email=email,
+                name=name,
+                password=password,
+                workspace_id=workspace_id,
+                role=role,
+            )
+    except LeadpipeError as exc:
+        raise _fail(exc) from None
+    console.print(f"User created: {created.email} ({role} of {workspace_id})", highlight=False)
+    if created.password:
+        console.print(f"Password (shown once): {created.password}", highlight=False)
+
+
+@user_app.command("role")
+def user_role(
+    email: Annotated[str, typer.Argument(help="The user's email.")],
+    workspace_id: Annotated[str, typer.Option("--workspace", help="The workspace.")],
+    role: Annotated[str, typer.Option(help="owner, admin, agent or viewer.")],
+) -> None:
+    """Add a user to a workspace, or change the role it has there."""
+    from leadpipe.accounts.service import user
+
+    _, db = _database(migrated=True)
+    try:
+        with db.transaction() as conn:
+            user.set_role(conn, email=email, workspace_id=workspace_id, role=role)
+    except LeadpipeError as exc:
+        raise _fail(exc) from None
+    console.print(f"{email.strip()} is {role} of {workspace_id}", highlight=False)
+
+
+@user_app.command("reset-password")
+def user_reset_password(
+    email: Annotated[str, typer.Argument(help="The user's email.")],
+    password: Annotated[
+        str | None, typer.Option(help="At least 12 characters; generated when left out.")
+    ] = None,
+) -> None:
+    """Set a new password and lift a lockout; a generated one is printed once."""
+    from leadpipe.accounts.service import user
+
+    _, db = _database(migrated=True)
+    try:
+        with db.transaction() as conn:
+            generated = user.reset_password(conn, email=email, password=password)
+    except LeadpipeError as exc:
+        raise _fail(exc) from None
+    console.print(f"Password changed for {email.strip()}", highlight=False)
+    if generated:
+        console.print(f"New password (shown once): {generated}", highlight=False)
 
 
 @apikey_app.command("create")

@@ -1,6 +1,6 @@
 """Every table, imported here so Alembic and tests see the whole schema."""
 
-from leadpipe.storage.models.accounts import ApiKey, Workspace
+from leadpipe.storage.models.accounts import ApiKey, Membership, User, Workspace
 from leadpipe.storage.models.contacts import Contact
 from leadpipe.storage.models.customfields import LeadFieldDefinition
 from leadpipe.storage.models.intake import InboundRequest, Webhook, WebhookDelivery
@@ -16,7 +16,9 @@ __all__ = [
     "LeadCount",
     "LeadFieldDefinition",
     "LeadStatusHistory",
+    "Membership",
     "PipelineStage",
+    "User",
     "Webhook",
     "WebhookDelivery",
     "Workspace",
