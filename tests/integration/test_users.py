@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -13,6 +14,7 @@ from typer.testing import CliRunner
 
 from leadpipe.accounts.passwords import verify_password
 from leadpipe.accounts.repository import MEMBERS
+from leadpipe.accounts.rules import LOCK_AFTER_FAILURES, LOCKED_FOR
 from leadpipe.accounts.service import user
 from leadpipe.cli import app
 from leadpipe.config import get_settings
@@ -154,3 +156,62 @@ class TestCommands:
         )
         assert refused.exit_code != 0
         assert "role: must be one of owner, admin, agent, viewer" in refused.output
+
+
+class TestSignIn:
+    @pytest.fixture
+    def ann(self, db: Database, tenant: Tenant) -> str:
+        with db.transaction() as conn:
+            user.create(
+                conn,
+                email="ann@example.com",
+                password="the right password",
+                workspace_id=tenant.workspace_id,
+                role="agent",
+            )
+        return "ann@example.com"
+
+    def _sign_in(self, db: Database, password: str, email: str = "Ann@example.com") -> Any:
+        with db.transaction() as conn:
+            return user.authenticate(conn, email=email, password=password)
+
+    def test_the_right_password_signs_in_with_the_users_workspaces(
+        self, db: Database, tenant: Tenant, ann: str
+    ) -> None:
+        signed_in = self._sign_in(db, "the right password")
+        assert signed_in["email"] == ann
+        assert [(m["workspace_id"], m["role"]) for m in signed_in["memberships"]] == [
+            (tenant.workspace_id, "agent")
+        ]
+        assert one(db, User, email=ann)["last_login_at"] is not None
+
+    @pytest.mark.parametrize(
+        ("email", "password"),
+        [("ann@example.com", "a wrong password"), ("nobody@example.com", "the right password")],
+    )
+    def test_a_wrong_password_and_an_unknown_address_look_alike(
+        self, db: Database, ann: str, email: str, password: str
+    ) -> None:
+        assert self._sign_in(db, password, email) is None
+
+    def test_repeated_failures_lock_the_account_even_for_the_right_password(
+        self, db: Database, ann: str
+    ) -> None:
+        for _ in range(LOCK_AFTER_FAILURES):
+            assert self._sign_in(db, "a wrong password") is None
+        assert self._sign_in(db, "the right password") is None
+        assert one(db, User, email=ann)["locked_until"] is not None
+
+        with db.transaction() as conn:
+            user.reset_password(conn, email=ann, password="a brand new password")
+        assert self._sign_in(db, "a brand new password")["email"] == ann
+        assert one(db, User, email=ann)["failed_logins"] == 0
+
+    def test_a_lock_ends_by_itself(self, db: Database, ann: str) -> None:
+        for _ in range(LOCK_AFTER_FAILURES):
+            assert self._sign_in(db, "a wrong password") is None
+        later = utcnow() + LOCKED_FOR + timedelta(seconds=1)
+        with db.transaction() as conn:
+            signed_in = user.authenticate(conn, email=ann, password="the right password", now=later)
+        assert signed_in is not None
+        assert signed_in["failed_logins"] == 0

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import secrets
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -17,6 +20,17 @@ def verify_password(password_hash: str, password: str) -> bool:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+@functools.cache
+def _unmatched_hash() -> str:
+    return _hasher.hash(secrets.token_urlsafe(16))
+
+
+def spend_a_verification(password: str) -> None:
+    """Take as long as checking a password does, for an address with no account: the
+    answer's timing must not tell which addresses have one."""
+    verify_password(_unmatched_hash(), password)
 
 
 def needs_rehash(password_hash: str) -> bool:

@@ -5,16 +5,23 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
 
-from leadpipe.accounts.passwords import hash_password
+from leadpipe.accounts.passwords import (
+    hash_password,
+    needs_rehash,
+    spend_a_verification,
+    verify_password,
+)
 from leadpipe.accounts.repository import ApiKeyRepository, UserRepository, WorkspaceRepository
 from leadpipe.accounts.rules import (
     SCOPES,
     display_prefix,
     hash_api_key,
+    lock_after_failure,
     new_api_key,
     new_password,
     password_problem,
@@ -183,6 +190,41 @@ class UserService:
             },
         )
         return generated
+
+    def authenticate(
+        self, conn: Connection, *, email: str, password: str, now: datetime | None = None
+    ) -> dict[str, Any] | None:
+        """The user whose address and password these are, with its memberships; or None,
+        the same for an unknown address, a wrong password, a locked or a disabled account
+        (so that none can be told apart, by answer or by time). Failed attempts in a
+        row lock the account for a while (``rules.LOCK_AFTER_FAILURES``); they are counted
+        in the caller's transaction, which must commit even when this refuses."""
+        now = now or utcnow()
+        try:
+            address = user_email(email)
+        except ValueError:
+            spend_a_verification(password)
+            return None
+        users = UserRepository(conn)
+        found = users.by_email(address)
+        if found is None or not found["is_active"]:
+            spend_a_verification(password)  # as long as for a real account
+            return None
+        if found["locked_until"] is not None and found["locked_until"] > now:
+            spend_a_verification(password)
+            return None
+        if not verify_password(found["password_hash"], password):
+            failures = found["failed_logins"] + 1
+            users.change(
+                found["id"],
+                {"failed_logins": failures, "locked_until": lock_after_failure(failures, now)},
+            )
+            return None
+        changes: dict[str, Any] = {"failed_logins": 0, "locked_until": None, "last_login_at": now}
+        if needs_rehash(found["password_hash"]):
+            changes["password_hash"] = hash_password(password)
+        users.change(found["id"], changes)
+        return {**found, **changes, "memberships": users.memberships(found["id"])}
 
     def memberships(self, conn: Connection, email: str) -> list[dict[str, Any]]:
         return UserRepository(conn).memberships(self._user(conn, email)["id"])
