@@ -10,10 +10,11 @@ Two steps, because the server is yours to start:
     python bench/queries.py measure http://127.0.0.1:8300
 
 ``fill`` makes the largest workspace about 70,000 leads and spreads the rest over 199
-smaller ones (contacts about 0.7 per lead, a year of history, realistic stages, products
-and sources). ``measure`` runs each query against the largest workspace and prints p50
-and p95: the default lead list, a stage + source filtered list, a search by phone in
-another format than stored, the pipeline overview, and the inbound queue with metrics.
+smaller ones (contacts about 0.7 per lead, a year of history, realistic stages, products,
+sources, priorities, temperatures and scores). ``measure`` runs each query against the
+largest workspace and prints p50 and p95: the default lead list, a stage + source filtered
+list, a search by phone in another format than stored, the pipeline overview, the inbound
+queue with metrics, and the lead table's other sorts and filters.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ from leadpipe.storage.base import table_of
 from leadpipe.storage.engine import Database
 from leadpipe.storage.models import Contact, Lead
 
+PRIORITIES = ("low", "medium", "high", "urgent")
+TEMPERATURES = ("cold", "warm", "hot")
 STAGES = [
     ("new", 0.45, 10),
     ("qualified", 0.15, 25),
@@ -102,6 +105,9 @@ def fill_workspace(db: Database, workspace_id: str, leads: int, rng: random.Rand
                 "estimated_value": Decimal(round(value * rng.uniform(0.5, 1.5), -2)),
                 "stage": stage,
                 "probability": probability,
+                "priority": rng.choices(PRIORITIES, weights=[20, 50, 25, 5])[0],
+                "temperature": rng.choices(TEMPERATURES, weights=[30, 50, 20])[0],
+                "lead_score": rng.randint(0, 100),
                 "is_active": stage not in ("lost", "inactive"),
                 "is_converted": stage == "won",
                 "converted_at": created if stage == "won" else None,
@@ -109,7 +115,7 @@ def fill_workspace(db: Database, workspace_id: str, leads: int, rng: random.Rand
                 "tags": [],
                 "custom_fields": {},
                 "created_at": created,
-                "updated_at": created,
+                "updated_at": min(now, created + timedelta(seconds=rng.randint(0, 30 * 86400))),
             }
         )
     # A contact dates from its first lead (or some day of the year, if it has none), so
@@ -206,6 +212,12 @@ def measure(args: argparse.Namespace) -> None:
         "search by phone": f"/api/v3/leads?q={phone}&is_active=true",
         "pipeline overview": f"/api/v3/leads/pipeline/{ws}",
         "inbound metrics": f"/api/inbound-leads?workspace_id={ws}",
+        # The lead table's other sorts and filters (the dashboard offers each of them).
+        "sorted by last update": "/api/v3/leads?sort=updated_at",
+        "sorted by value": "/api/v3/leads?sort=estimated_value",
+        "sorted by score": "/api/v3/leads?sort=lead_score",
+        "filtered by priority": "/api/v3/leads?priority=high",
+        "filtered by temperature": "/api/v3/leads?temperature=hot",
     }
     print(f"largest workspace {ws}: {keys['leads']:,} leads; {args.runs} runs each")
     print(machine.describe())

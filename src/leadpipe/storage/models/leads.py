@@ -23,6 +23,15 @@ class Lead(Base):
         # The newest open leads; and a stage's newest leads (open or not) without a sort.
         Index("ix_leads_workspace_active", "workspace_id", "is_active", "created_at"),
         Index("ix_leads_workspace_stage", "workspace_id", "stage", "created_at"),
+        # The lead table's other sorts and filters, each with the id that breaks ties.
+        Index("ix_leads_workspace_active_updated", "workspace_id", "is_active", "updated_at", "id"),
+        Index(
+            "ix_leads_workspace_active_value", "workspace_id", "is_active", "estimated_value", "id"
+        ),
+        Index("ix_leads_workspace_active_score", "workspace_id", "is_active", "lead_score", "id"),
+        # Without is_active: covering the default list, they misled PostgreSQL's generic plan.
+        Index("ix_leads_workspace_priority", "workspace_id", "priority", "created_at"),
+        Index("ix_leads_workspace_temperature", "workspace_id", "temperature", "created_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
