@@ -137,6 +137,13 @@ def needs_statistics_gathered(conn: Connection | str) -> bool:
     return _name(conn) == "sqlite"
 
 
+def puts_nulls_last_in_ascending_indexes(conn: Connection | str) -> bool:
+    """Whether an ascending index holds NULLs after every value (PostgreSQL): read
+    backwards it gives ``DESC NULLS FIRST``, so a ``DESC NULLS LAST`` sort needs an index
+    declared ``NULLS FIRST``. SQLite holds NULLs first, and rejects the words."""
+    return _name(conn) == "postgresql"
+
+
 def insert(dialect: str, table: Any) -> Any:
     """An INSERT that supports ``on_conflict_do_nothing/do_update`` on both backends."""
     if dialect == "postgresql":
