@@ -139,10 +139,7 @@ class UserService:
         """A new user, a member of ``workspace_id`` with ``role`` when given. Without a
         password, one is generated and returned (shown once)."""
         address = _checked_email(email)
-        generated = None if password is not None else new_password()
-        chosen = password if password is not None else generated
-        assert chosen is not None
-        _refuse_password(chosen)
+        chosen, generated = _password_or_generated(password)
         if workspace_id is not None:
             _refuse_role(role or "")
             _workspace_must_exist(conn, workspace_id)
@@ -176,10 +173,7 @@ class UserService:
         """Set a new password (generated when none is given, and returned) and lift any
         lockout."""
         user = self._user(conn, email)
-        generated = None if password is not None else new_password()
-        chosen = password if password is not None else generated
-        assert chosen is not None
-        _refuse_password(chosen)
+        chosen, generated = _password_or_generated(password)
         UserRepository(conn).change(
             user["id"],
             {
@@ -242,6 +236,16 @@ def _checked_email(email: str) -> str:
         return user_email(email)
     except ValueError as exc:
         raise ValidationFailed("Invalid user", [field_error("email", str(exc))]) from None
+
+
+def _password_or_generated(password: str | None) -> tuple[str, str | None]:
+    """The password to set, checked, and the generated one to show once (None when the
+    caller chose it)."""
+    generated = None if password is not None else new_password()
+    chosen = password if password is not None else generated
+    assert chosen is not None
+    _refuse_password(chosen)
+    return chosen, generated
 
 
 def _refuse_password(password: str) -> None:

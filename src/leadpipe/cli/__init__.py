@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import shlex
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.panel import Panel
+from sqlalchemy import Connection
 
 from leadpipe.bootstrap import Started, prepare
 from leadpipe.config import Settings, get_settings
@@ -33,6 +35,8 @@ app.add_typer(user_app, name="user")
 
 console = Console()
 
+T = TypeVar("T")
+
 
 def _database(*, migrated: bool = False) -> tuple[Settings, Database]:
     """The configured database; ``migrated`` first brings its schema to head, so that admin
@@ -42,6 +46,17 @@ def _database(*, migrated: bool = False) -> tuple[Settings, Database]:
     if migrated:
         migrate.upgrade(db.engine)
     return settings, db
+
+
+def _in_a_transaction(work: Callable[[Connection], T]) -> T:
+    """Run an admin command's ``work`` in one transaction on the migrated database; a
+    refusal is printed and exits with status 1."""
+    _, db = _database(migrated=True)
+    try:
+        with db.transaction() as conn:
+            return work(conn)
+    except LeadpipeError as exc:
+        raise _fail(exc) from None
 
 
 def _fail(exc: LeadpipeError) -> typer.Exit:
@@ -166,18 +181,15 @@ def workspace_create(
     """Create a workspace with the default pipeline."""
     from leadpipe.accounts.service import account
 
-    _, db = _database(migrated=True)
-    try:
-        with db.transaction() as conn:
-            created = account.create_workspace(
-                conn,
-                name=name,
-                workspace_id=workspace_id,
-                default_region=region,
-                lead_window_days=lead_window_days,
-            )
-    except LeadpipeError as exc:
-        raise _fail(exc) from None
+    created = _in_a_transaction(
+        lambda conn: account.create_workspace(
+            conn,
+            name=name,
+            workspace_id=workspace_id,
+            default_region=region,
+            lead_window_days=lead_window_days,
+        )
+    )
     console.print(f"Workspace created: {created}")
 
 
@@ -194,19 +206,11 @@ def user_create(
     """Create a user, a member of a workspace; a generated password is printed once."""
     from leadpipe.accounts.service import user
 
-    _, db = _database(migrated=True)
-    try:
-        with db.transaction() as conn:
-            created = user.create(
-                conn,
-                email=email,
-                name=name,
-                password=password,
-                workspace_id=workspace_id,
-                role=role,
-            )
-    except LeadpipeError as exc:
-        raise _fail(exc) from None
+    created = _in_a_transaction(
+        lambda conn: user.create(
+            conn, email=email, name=name, password=password, workspace_id=workspace_id, role=role
+        )
+    )
     console.print(f"User created: {created.email} ({role} of {workspace_id})", highlight=False)
     if created.password:
         console.print(f"Password (shown once): {created.password}", highlight=False)
@@ -221,12 +225,9 @@ def user_role(
     """Add a user to a workspace, or change the role it has there."""
     from leadpipe.accounts.service import user
 
-    _, db = _database(migrated=True)
-    try:
-        with db.transaction() as conn:
-            user.set_role(conn, email=email, workspace_id=workspace_id, role=role)
-    except LeadpipeError as exc:
-        raise _fail(exc) from None
+    _in_a_transaction(
+        lambda conn: user.set_role(conn, email=email, workspace_id=workspace_id, role=role)
+    )
     console.print(f"{email.strip()} is {role} of {workspace_id}", highlight=False)
 
 
@@ -240,12 +241,9 @@ def user_reset_password(
     """Set a new password and lift a lockout; a generated one is printed once."""
     from leadpipe.accounts.service import user
 
-    _, db = _database(migrated=True)
-    try:
-        with db.transaction() as conn:
-            generated = user.reset_password(conn, email=email, password=password)
-    except LeadpipeError as exc:
-        raise _fail(exc) from None
+    generated = _in_a_transaction(
+        lambda conn: user.reset_password(conn, email=email, password=password)
+    )
     console.print(f"Password changed for {email.strip()}", highlight=False)
     if generated:
         console.print(f"New password (shown once): {generated}", highlight=False)
@@ -261,14 +259,11 @@ def apikey_create(
     from leadpipe.accounts.rules import SCOPES
     from leadpipe.accounts.service import account
 
-    _, db = _database(migrated=True)
-    try:
-        with db.transaction() as conn:
-            created = account.create_api_key(
-                conn, workspace_id=workspace_id, name=name, scopes=tuple(scope or SCOPES)
-            )
-    except LeadpipeError as exc:
-        raise _fail(exc) from None
+    created = _in_a_transaction(
+        lambda conn: account.create_api_key(
+            conn, workspace_id=workspace_id, name=name, scopes=tuple(scope or SCOPES)
+        )
+    )
     console.print(f"API key (shown once): {created.key}", highlight=False)
     console.print(f"Scopes: {', '.join(created.scopes)}")
 

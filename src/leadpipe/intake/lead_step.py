@@ -79,16 +79,16 @@ def apply_lead(
     stages = {s.slug: s for s in ctx.stages}
     mapped = stage_for_status(sub.status)
     target = stages.get(mapped) if mapped else None
-    actor = _webhook_actor(ctx, source_of(ctx, sub), decision, now)
+    source = source_of(ctx, sub)
+    actor = _webhook_actor(ctx, source, decision, now)
     batch.note_lead_write(ctx.workspace_id)
     writes = LeadWrites(batch.work)
     also = _appointment(sub)
     if decision.action is LeadAction.UPDATE:
         assert existing is not None
-        _update_lead(writes, ctx, sub, existing, target, actor, decision, now, also)
+        _update_lead(writes, ctx, sub, existing, target, actor, source, decision, now, also)
         return LeadOutcome(existing.id, decision)
     lead_id = uuid7()
-    source = actor.metadata["webhook"]["source"]
     lead.open(
         writes,
         lead_id=lead_id,
@@ -150,6 +150,7 @@ def _update_lead(
     existing: LeadSnapshot,
     target: StageInfo | None,
     actor: Actor,
+    source: str,
     decision: Decision,
     now: datetime,
     also: list[ActivityDraft],
@@ -158,7 +159,6 @@ def _update_lead(
     values.update(
         {k: v for k, v in sub.lead.items() if k in ("estimated_value", "priority", "temperature")}
     )
-    source = actor.metadata["webhook"]["source"]
     if target is None or target.slug == existing.stage:
         writes.leads.update(existing.id, values, actor.metadata)
         writes.activities.add_automated(

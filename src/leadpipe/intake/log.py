@@ -8,21 +8,21 @@ import uuid
 from typing import Any
 
 from leadpipe.errors import LeadpipeError
-from leadpipe.intake.batch import Batch, Run
-from leadpipe.intake.contexts import WebhookContexts
+from leadpipe.intake.batch import Run
 from leadpipe.intake.parsing import redacted_headers
 from leadpipe.intake.repository import InboundLogRepository
 from leadpipe.kit.ids import uuid7
 from leadpipe.storage.engine import Database
+from leadpipe.storage.work import Work
 
 log = logging.getLogger("leadpipe.intake")
 
 
-def log_delivery(run: Run, batch: Batch, status: str, http_status: int, **fields: Any) -> None:
+def log_delivery(run: Run, work: Work, status: str, http_status: int, **fields: Any) -> None:
     d, ctx = run.delivery, run.webhook
     assert ctx is not None
     log_id = uuid7()
-    intake_log = InboundLogRepository(batch.work)
+    intake_log = InboundLogRepository(work)
     intake_log.add(
         {
             "id": log_id,
@@ -45,14 +45,14 @@ def log_delivery(run: Run, batch: Batch, status: str, http_status: int, **fields
         intake_log.mark_replayed(d.replay_of, log_id)
 
 
-def log_refusal(run: Run, batch: Batch, exc: Exception) -> None:
+def log_refusal(run: Run, work: Work, exc: Exception) -> None:
     """Keep a refused delivery with its body and headers, so that it can be seen and
     replayed. Deliveries to unknown webhooks are not logged: there is no workspace."""
     if run.webhook is not None:
         d = run.delivery
         log_delivery(
             run,
-            batch,
+            work,
             "error",
             raw_body=d.body,
             request_headers=redacted_headers(d.headers) if d.headers is not None else None,
@@ -65,17 +65,15 @@ def log_refusal_alone(db: Database, run: Run, exc: Exception) -> None:
     A failure to log must not hide the error being reported, so it is only logged."""
     try:
         with db.transaction() as conn:
-            batch = Batch(conn, WebhookContexts(), optimistic=False)
-            log_refusal(run, batch, exc)
-            batch.work.flush()
+            log_refusal(run, Work(conn), exc)
     except Exception:
         log.exception("could not record a failed delivery in the intake log")
 
 
-def log_duplicate(run: Run, batch: Batch, status_code: int, body: dict[str, Any]) -> None:
+def log_duplicate(run: Run, work: Work, status_code: int, body: dict[str, Any]) -> None:
     log_delivery(
         run,
-        batch,
+        work,
         "duplicate",
         status_code,
         contact_id=_uuid_or_none(body.get("contact_id")),

@@ -162,7 +162,7 @@ class IntakeService:
         if log_refusals:
             for run, outcome in zip(runs[:end], done, strict=True):
                 if isinstance(outcome, Exception):
-                    log_refusal(run, batch, outcome)
+                    log_refusal(run, batch.work, outcome)
         _finish(batch)
         return done
 

@@ -86,7 +86,7 @@ def write(item: Checked, batch: Batch, leads_known: KnownLeads) -> IntakeResult:
     batch.count_lead(ctx.id, run.now)
     log_delivery(
         run,
-        batch,
+        batch.work,
         "success",
         200,
         contact_id=contact.id,
@@ -128,7 +128,7 @@ def _answer_again(run: Run, batch: Batch, earlier: Answered) -> IntakeResult:
     if earlier.response is None or earlier.status_code is None:
         # Kept by an older leadpipe while it processed the delivery.
         raise Conflict("This delivery is still being processed; retry shortly")
-    log_duplicate(run, batch, earlier.status_code, earlier.response)
+    log_duplicate(run, batch.work, earlier.status_code, earlier.response)
     return IntakeResult(earlier.status_code, earlier.response, replayed=True)
 
 

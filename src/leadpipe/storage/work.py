@@ -60,9 +60,6 @@ class Work:
         statements sent in between share its round trip."""
         return fastexec.submit(self.conn, stmt, params)
 
-    def run_many(self, stmt: ClauseElement, rows: Sequence[dict[str, Any]]) -> None:
-        fastexec.execute_many(self.conn, stmt, rows)
-
     def write(self, stmt: UpdateBase, params: dict[str, Any]) -> None:
         """A write nothing in the transaction reads back: held to the end when writes are
         held, run now otherwise."""
