@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -136,3 +141,32 @@ def _existing_workspaces(conn: object) -> set[str]:
 @pytest.fixture
 def tenant(db: Database) -> Tenant:
     return make_tenant(db)
+
+
+@contextmanager
+def serving(settings: Settings, db: Database) -> Iterator[str]:
+    """leadpipe served by uvicorn on a free local port, with its lifespan (live events),
+    as in production; its base URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = uvicorn.Config(create_app(settings, db), port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert thread.is_alive(), "uvicorn stopped while starting"
+        assert time.monotonic() < deadline, "uvicorn did not start within 10 s"
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def base_url(settings: Settings, db: Database) -> Iterator[str]:
+    with serving(settings, db) as url:
+        yield url

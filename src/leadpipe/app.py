@@ -33,9 +33,14 @@ from leadpipe.kit.responses import JSONResponse
 from leadpipe.leads.endpoints import router as leads_router
 from leadpipe.middleware import BodyLimit, RequestContextMiddleware
 from leadpipe.pipeline_api.endpoints import router as pipeline_router
+from leadpipe.realtime.hub import Hub, channel_for
 from leadpipe.storage.connect import CHECKPOINT_EVERY_SECONDS
 from leadpipe.storage.dialect import keeps_a_log_to_checkpoint
 from leadpipe.storage.engine import Database
+from leadpipe.web import errors as dashboard_errors
+from leadpipe.web.board import router as board_router
+from leadpipe.web.live import router as live_router
+from leadpipe.web.pages import router as dashboard_router
 
 DESCRIPTION = """
 leadpipe receives leads from providers on webhooks, deduplicates the person, decides
@@ -56,6 +61,7 @@ class ServiceHealth(BaseModel):
 
 
 STATIC = Path(__file__).parent / "static"
+DASHBOARD_ASSETS = Path(__file__).parent / "web" / "static"
 SWAGGER_UI = "/static/vendor/swagger-ui-5.35.0"
 REDOC = "/static/vendor/redoc-2.5.4"
 
@@ -63,6 +69,7 @@ REDOC = "/static/vendor/redoc-2.5.4"
 def _serve_api_docs(app: FastAPI) -> None:
     """Swagger UI at /docs and ReDoc at /redoc, from vendored files: they work offline."""
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/assets", StaticFiles(directory=DASHBOARD_ASSETS), name="assets")
 
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui() -> HTMLResponse:
@@ -96,10 +103,12 @@ def _freeze_startup_objects() -> None:
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
     database = db or Database.from_settings(settings)
+    hub = Hub(channel_for(settings, database.dialect))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         _freeze_startup_objects()
+        await hub.start()
         background = [
             forget_expired_deliveries_periodically(
                 database, idempotency_days=settings.idempotency_window_days
@@ -117,6 +126,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             task.cancel()
             with suppress(asyncio.CancelledError):
                 await task
+        await hub.stop()
         if db is None:  # only dispose what this app created
             database.dispose()
 
@@ -132,17 +142,20 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     )
     app.state.settings = settings
     app.state.db = database
+    app.state.hub = hub
     app.state.intake_line = IntakeLine(
         database,
         idempotency_days=settings.idempotency_window_days,
         queue_limit=settings.intake_queue_limit,
         queue_wait_seconds=settings.intake_queue_wait_seconds,
+        publish=hub.publish,
     )
     # Inside the request context (ids, security headers), outside everything else.
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(DeliveryShortcut)
     app.add_middleware(RequestContextMiddleware)
     exception_handlers.install(app)
+    dashboard_errors.install(app)
     app.include_router(intake_router)
     app.include_router(webhooks_router)
     # Before the leads router: /leads/pipeline/... must not be taken for /leads/{lead_id}.
@@ -152,6 +165,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(contacts_legacy_router)
     app.include_router(inbound_router)
     app.include_router(custom_fields_router)
+    app.include_router(dashboard_router)
+    app.include_router(board_router)
+    app.include_router(live_router)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

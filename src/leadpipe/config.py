@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     rate_limit_storage: str = "async+memory://"
     """Where rate-limit counters live: memory (one worker) or ``async+redis://host:6379``."""
 
+    redis_url: str | None = None
+    """``redis://host:6379/0``: live events reach every worker through Redis pub/sub.
+    Without it they go through PostgreSQL's LISTEN/NOTIFY, or stay in the process (SQLite)."""
+
     default_phone_region: str = "US"
     log_level: str = "info"
 

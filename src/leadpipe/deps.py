@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from starlette.requests import HTTPConnection
 
 from leadpipe.config import Settings
 from leadpipe.errors import ValidationFailed, field_error
@@ -43,12 +44,19 @@ SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 RequestId = Annotated[str, Depends(get_request_id)]
 
 
-async def refuse_unknown_query_parameters(request: Request) -> None:
+# The tag of the dashboard's routes (``leadpipe.web``), which are not in the API schema.
+DASHBOARD_TAG = "dashboard"
+
+
+async def refuse_unknown_query_parameters(request: HTTPConnection) -> None:
     """A query parameter the endpoint does not take is a 400 naming it: a typo such as
     ``?stage_name=won`` would otherwise return every lead, unfiltered."""
     if not request.query_params:
         return
-    known = _query_parameters(request.scope.get("route"))
+    route = request.scope.get("route")
+    if DASHBOARD_TAG in getattr(route, "tags", ()):
+        return  # the dashboard's pages build their own links, and ignore what they do not use
+    known = _query_parameters(route)
     unknown = sorted(set(request.query_params) - known)
     if unknown:
         usable = f"use {', '.join(sorted(known))}" if known else "this endpoint takes none"

@@ -49,7 +49,7 @@ def error_response(request: Request, exc: LeadpipeError) -> JSONResponse:
     )
 
 
-async def _request_validation(request: Request, exc: Exception) -> JSONResponse:
+async def request_validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     details = [
         {
@@ -113,6 +113,6 @@ async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(LeadpipeError, _leadpipe_error)
-    app.add_exception_handler(RequestValidationError, _request_validation)
+    app.add_exception_handler(RequestValidationError, request_validation)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, unexpected_error)

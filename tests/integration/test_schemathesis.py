@@ -8,9 +8,6 @@ must match the declared response schema and content type.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 import zlib
 from collections.abc import Iterator
 from typing import Any
@@ -18,13 +15,11 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
 from leadpipe.app import create_app
 from leadpipe.config import Settings
-from leadpipe.storage.engine import Database
 from tests.conftest import Tenant
 
 CHECKS = [
@@ -79,26 +74,6 @@ def _seed(http: httpx.Client, tenant: Tenant) -> dict[str, str]:
         "field_key": "roof_age",
         "vertical": "solar",
     }
-
-
-@pytest.fixture
-def base_url(settings: Settings, db: Database) -> Iterator[str]:
-    """leadpipe served by uvicorn on a free local port, as in production."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(create_app(settings, db), port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive(), "uvicorn stopped while starting"
-        assert time.monotonic() < deadline, "uvicorn did not start within 10 s"
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
 
 
 @pytest.fixture

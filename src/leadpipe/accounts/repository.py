@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
+from leadpipe.kit.ids import uuid7
 from leadpipe.storage.base import table_of
 from leadpipe.storage.dialect import insert as upsert
-from leadpipe.storage.models import ApiKey, Membership, User, Workspace
+from leadpipe.storage.models import (
+    ApiKey,
+    DashboardSession,
+    Membership,
+    SavedView,
+    User,
+    Workspace,
+)
 from leadpipe.storage.work import Work
 
 WORKSPACES = table_of(Workspace)
@@ -98,6 +106,27 @@ class UserRepository:
             )
         )
 
+    def is_member(self, workspace_id: str, user_id: Any) -> bool:
+        found = self.conn.execute(
+            select(_m.role).where(_m.workspace_id == workspace_id, _m.user_id == user_id)
+        ).first()
+        return found is not None
+
+    def members(self, workspace_id: str) -> list[dict[str, Any]]:
+        """The workspace's users and their roles, by name."""
+        rows = self.conn.execute(
+            select(_u.id, _u.email, _u.name, _u.is_active, _u.last_login_at, _m.role)
+            .join(MEMBERS, _m.user_id == _u.id)
+            .where(_m.workspace_id == workspace_id)
+            .order_by(func.coalesce(_u.name, _u.email))
+        ).mappings()
+        return [dict(r) for r in rows]
+
+    def remove_member(self, workspace_id: str, user_id: Any) -> None:
+        self.conn.execute(
+            delete(MEMBERS).where(_m.workspace_id == workspace_id, _m.user_id == user_id)
+        )
+
     def memberships(self, user_id: Any) -> list[dict[str, Any]]:
         """The user's workspaces and roles, by workspace name."""
         rows = self.conn.execute(
@@ -107,3 +136,94 @@ class UserRepository:
             .order_by(_w.name)
         ).mappings()
         return [dict(r) for r in rows]
+
+
+SESSIONS = table_of(DashboardSession)
+_s = SESSIONS.c
+
+# A session, its user, and the user's role in the session's workspace (None when the
+# membership is gone): everything a dashboard request needs, in one round trip.
+_SIGNED_IN = (
+    select(
+        _s.id,
+        _s.user_id,
+        _s.workspace_id,
+        _s.csrf_token,
+        _s.last_seen_at,
+        _s.expires_at,
+        _u.email,
+        _u.name,
+        _u.is_active,
+        _m.role,
+        _w.name.label("workspace_name"),
+    )
+    .join(USERS, _u.id == _s.user_id)
+    .outerjoin(MEMBERS, (_m.user_id == _s.user_id) & (_m.workspace_id == _s.workspace_id))
+    .outerjoin(WORKSPACES, _w.id == _s.workspace_id)
+    .where(_s.id == bindparam("id"))
+)
+
+
+class SessionRepository:
+    def __init__(self, work: Connection | Work) -> None:
+        self.work = Work.of(work)
+        self.conn = self.work.conn
+
+    def insert(self, values: dict[str, Any]) -> None:
+        self.conn.execute(insert(SESSIONS).values(**values))
+
+    def signed_in(self, session_id: str) -> dict[str, Any] | None:
+        return self.work.run(_SIGNED_IN, {"id": session_id}).first()
+
+    def change(self, session_id: str, values: dict[str, Any]) -> None:
+        self.conn.execute(update(SESSIONS).where(_s.id == session_id).values(**values))
+
+    def delete(self, session_id: str) -> None:
+        self.conn.execute(delete(SESSIONS).where(_s.id == session_id))
+
+    def delete_for_user(self, user_id: Any) -> None:
+        self.conn.execute(delete(SESSIONS).where(_s.user_id == user_id))
+
+    def delete_expired(self, now: Any) -> int:
+        return self.conn.execute(delete(SESSIONS).where(_s.expires_at < now)).rowcount
+
+
+VIEWS = table_of(SavedView)
+_v = VIEWS.c
+
+
+class SavedViewRepository:
+    def __init__(self, work: Connection | Work) -> None:
+        self.conn = Work.of(work).conn
+
+    def for_user(self, workspace_id: str, user_id: Any) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            select(_v.id, _v.name, _v.query)
+            .where(_v.workspace_id == workspace_id, _v.user_id == user_id)
+            .order_by(_v.name)
+        ).mappings()
+        return [dict(r) for r in rows]
+
+    def save(self, workspace_id: str, user_id: Any, name: str, query: str, now: Any) -> None:
+        """Under this name: a view saved again with the same name is replaced."""
+        stmt = upsert(self.conn.dialect.name, VIEWS).values(
+            id=uuid7(),
+            workspace_id=workspace_id,
+            user_id=user_id,
+            name=name,
+            query=query,
+            created_at=now,
+        )
+        self.conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[_v.workspace_id, _v.user_id, _v.name], set_={"query": query}
+            )
+        )
+
+    def delete(self, workspace_id: str, user_id: Any, view_id: Any) -> bool:
+        done = self.conn.execute(
+            delete(VIEWS).where(
+                _v.id == view_id, _v.workspace_id == workspace_id, _v.user_id == user_id
+            )
+        )
+        return done.rowcount > 0

@@ -84,3 +84,42 @@ def new_password() -> str:
 def lock_after_failure(failures: int, now: datetime) -> datetime | None:
     """When an account with ``failures`` failed logins in a row is locked until, if it is."""
     return now + LOCKED_FOR if failures >= LOCK_AFTER_FAILURES else None
+
+
+# -- dashboard sessions ----------------------------------------------------------------
+
+SESSION_COOKIE = "leadpipe_session"
+# A session lasts this long after its last use; in between, its row is refreshed at most
+# once per SESSION_TOUCH_EVERY, so that browsing writes almost nothing.
+SESSION_IDLE_LIFETIME = timedelta(days=14)
+SESSION_TOUCH_EVERY = timedelta(minutes=5)
+
+
+def new_session_token() -> str:
+    """The cookie's value: 256 random bits; only its hash is stored."""
+    return token("", 32)
+
+
+def hash_session_token(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def new_csrf_token() -> str:
+    return token("", 24)
+
+
+def session_expires(now: datetime) -> datetime:
+    return now + SESSION_IDLE_LIFETIME
+
+
+def session_needs_touch(last_seen_at: datetime, now: datetime) -> bool:
+    return now - last_seen_at >= SESSION_TOUCH_EVERY
+
+
+def chosen_workspace(memberships: list[dict[str, str]], wanted: str | None) -> str | None:
+    """The workspace a session shows: the one wanted when the user is a member there, else
+    their first; None for a user of no workspace."""
+    ids = [m["workspace_id"] for m in memberships]
+    if wanted in ids:
+        return wanted
+    return ids[0] if ids else None

@@ -132,21 +132,26 @@ def serve(
 
 def _print_welcome(settings: Settings, started: Started) -> None:
     workspace_id, webhook_id, api_key = started.workspace_id, started.webhook_id, started.api_key
-    lines = [f"Database:   {settings.database_url}", f"Workspace:  {workspace_id}"]
+    base = settings.public_url.rstrip("/")
+    lines = [
+        f"Dashboard:  {base}/login",
+        f"Database:   {settings.database_url}",
+        f"Workspace:  {workspace_id}",
+    ]
     if webhook_id:
-        lines.append(f"Webhook:    {settings.public_url.rstrip('/')}/webhooks/{webhook_id}")
+        lines.append(f"Webhook:    {base}/webhooks/{webhook_id}")
     if api_key:
         lines.append(f"API key:    {api_key}   (shown once: store it now)")
     else:
         lines.append("API key:    shown on first start; make another with `leadpipe apikey create`")
-    lines.append(f"API docs:   {settings.public_url.rstrip('/')}/docs")
+    lines.append(f"API docs:   {base}/docs")
     if started.owner is not None:
         shown = started.owner.password or "(LEADPIPE_OWNER_PASSWORD)"
         lines.append(f"Owner:      {started.owner.email}")
         lines.append(f"Password:   {shown}   (for the dashboard; shown once)")
     console.print(Panel("\n".join(lines), title="leadpipe is starting", expand=False))
     if webhook_id:
-        console.print("Post a lead:")
+        console.print("Post a lead (it appears on the dashboard at once):")
         console.print(
             curl_example(settings, webhook_id, workspace_id),
             soft_wrap=True,
@@ -156,7 +161,7 @@ def _print_welcome(settings: Settings, started: Started) -> None:
     if api_key:
         console.print("See it:")
         console.print(
-            f"curl -H 'X-API-Key: {api_key}' {settings.public_url.rstrip('/')}/api/v3/leads",
+            f"curl -H 'X-API-Key: {api_key}' {base}/api/v3/leads",
             soft_wrap=True,
             highlight=False,
             markup=False,

@@ -176,7 +176,7 @@ class ContactService:
                     "Invalid search", [field_error("phone", f"'{phone}' is not a phone number")]
                 )
         if q:
-            terms.update(search_terms(q, region))
+            terms.update(**search_terms(q, region))
         return ContactQueries(conn).search(workspace_id, limit=limit, offset=offset, **terms)
 
     def get(self, conn: Connection, workspace_id: str, contact_id: uuid.UUID) -> dict[str, Any]:

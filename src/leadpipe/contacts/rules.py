@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypedDict
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -198,7 +198,15 @@ def new_contact(
     }
 
 
-def search_terms(q: str, region: str) -> dict[str, str]:
+class SearchTerms(TypedDict, total=False):
+    """One of them: what a search box's text is looked up as."""
+
+    email: str
+    phone: str
+    text: str
+
+
+def search_terms(q: str, region: str) -> SearchTerms:
     """What a free-text search means: an email, a phone in any format (``1-626-788-8830``
     finds ``+16267888830``), or text matched against CRM ids and names."""
     q = q.strip()

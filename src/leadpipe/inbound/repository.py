@@ -58,3 +58,34 @@ class InboundQueries:
             .where(*filter_conditions(frozenset(values)), _l.created_at >= since)
         )
         return int(self.conn.execute(stmt, values).scalar_one())
+
+    def per_source_and_product(
+        self, filters: LeadFilters, limit: int
+    ) -> list[tuple[str, str, int]]:
+        """The set's leads per (source, product), most first ('' for none): the heat map."""
+        table, where, total, values = self._counted(filters)
+        source = func.coalesce(table.c.lead_source, "")
+        product = func.coalesce(table.c.product_interest, "")
+        rows = self.conn.execute(
+            select(source, product, total)
+            .where(*where)
+            .group_by(source, product)
+            .order_by(total.desc())
+            .limit(limit),
+            values,
+        )
+        return [(s, p, int(n)) for s, p, n in rows]
+
+    def names_used(self, workspace_id: str, column: str, limit: int = 100) -> list[str]:
+        """The ``lead_source`` or ``product_interest`` values of the workspace's leads, most
+        leads first (from the kept counts: one row per name, not per lead)."""
+        named = LEAD_COUNTS.c[column]
+        rows = self.conn.execute(
+            select(named)
+            .where(_k.workspace_id == workspace_id, named != "", named.is_not(None))
+            .group_by(named)
+            .having(func.sum(_k.lead_count) > 0)
+            .order_by(func.sum(_k.lead_count).desc(), named)
+            .limit(limit)
+        )
+        return [str(name) for (name,) in rows]

@@ -66,3 +66,57 @@ def queue_metrics(
         "topSource": _top(sources),
         "conversionRate": conversion_rate(converted, total),
     }
+
+
+# -- the dashboard's metrics grid -------------------------------------------------------
+
+COUNTED_METRICS = ("totalLeads", "newLeads", "pending", "todayLeads")
+
+
+def percent_change(now: int, before: int) -> float | None:
+    """``now`` against ``before`` in percent; None when there was nothing before."""
+    if before == 0:
+        return None
+    return round((now - before) * 100 / before, 1)
+
+
+def rate_points(rate: str) -> float:
+    return float(rate.rstrip("%"))
+
+
+def metric_changes(current: dict[str, Any], previous: dict[str, Any]) -> dict[str, Any]:
+    """Each metric's change against the previous period of the same length: a percent
+    for the counts, percentage points for the conversion rate, and the previous leader
+    for the top product and source."""
+    changes: dict[str, Any] = {
+        name: percent_change(current[name], previous[name]) for name in COUNTED_METRICS
+    }
+    changes["conversionRate"] = round(
+        rate_points(current["conversionRate"]) - rate_points(previous["conversionRate"]), 1
+    )
+    changes["topProduct"] = previous["topProduct"]
+    changes["topSource"] = previous["topSource"]
+    return changes
+
+
+def heat_map(cells: Iterable[tuple[str, str, int]]) -> dict[str, Any]:
+    """Counts by source (rows) and product (columns), each in order of its total, with
+    each cell's share of the largest for its shade."""
+    counts: dict[tuple[str, str], int] = {}
+    by_source: dict[str, int] = {}
+    by_product: dict[str, int] = {}
+    for source, product, n in cells:
+        counts[(source, product)] = counts.get((source, product), 0) + n
+        by_source[source] = by_source.get(source, 0) + n
+        by_product[product] = by_product.get(product, 0) + n
+    sources = sorted(by_source, key=lambda k: (-by_source[k], k))
+    products = sorted(by_product, key=lambda k: (-by_product[k], k))
+    largest = max(counts.values(), default=0)
+    return {
+        "sources": sources,
+        "products": products,
+        "cells": {
+            (s, p): {"count": n, "share": n / largest if largest else 0.0}
+            for (s, p), n in counts.items()
+        },
+    }

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
 
 from leadpipe.activities.repository import ActivityQueries
 from leadpipe.inbound.repository import InboundQueries
-from leadpipe.inbound.rules import queue_metrics, start_of_day
+from leadpipe.inbound.rules import heat_map, metric_changes, queue_metrics, start_of_day
 from leadpipe.kit.clock import utcnow
 from leadpipe.leads.queries import LeadFilters, LeadQueries
 from leadpipe.leads.rules import product_key
@@ -56,6 +56,43 @@ class InboundService:
         # The metrics already counted the set: no second count for ``total``.
         return {"success": True, "leads": leads, "metrics": metrics, "total": metrics["totalLeads"]}
 
+    def metrics(
+        self, conn: Connection, workspace_id: str, since: datetime, until: datetime
+    ) -> dict[str, Any]:
+        """Seed 001's metrics over the leads created in [since, until), with the change of
+        each against the period of the same length just before."""
+        today = start_of_day(until)
+        current = self._metrics_between(conn, workspace_id, since, until, today)
+        previous = self._metrics_between(
+            conn, workspace_id, since - (until - since), since, today - timedelta(days=1)
+        )
+        # "Today" compares with yesterday up to the same time of day.
+        previous["todayLeads"] = LeadQueries(conn).count(
+            _created_between(workspace_id, today - timedelta(days=1), until - timedelta(days=1))
+        )
+        return {"current": current, "changes": metric_changes(current, previous)}
+
+    def _metrics_between(
+        self,
+        conn: Connection,
+        workspace_id: str,
+        since: datetime,
+        until: datetime,
+        today: datetime,
+    ) -> dict[str, Any]:
+        filters = _created_between(workspace_id, since, until)
+        counted = InboundQueries(conn)
+        return queue_metrics(
+            counted.states(filters),
+            products=counted.per_name(filters, "product_interest"),
+            sources=counted.per_name(filters, "lead_source"),
+            today=counted.arrived_since(filters, today),
+        )
+
+    def heat_map(self, conn: Connection, filters: LeadFilters, limit: int = 200) -> dict[str, Any]:
+        """Lead counts by source and product over ``filters``."""
+        return heat_map(InboundQueries(conn).per_source_and_product(filters, limit))
+
     def one(self, conn: Connection, workspace_id: str, lead_id: uuid.UUID) -> dict[str, Any]:
         found = lead.get(conn, workspace_id, lead_id)
         return {
@@ -63,6 +100,12 @@ class InboundService:
             "lead": found,
             "activities": ActivityQueries(conn).for_leads([lead_id]),
         }
+
+
+def _created_between(workspace_id: str, since: datetime, until: datetime) -> LeadFilters:
+    return LeadFilters(
+        workspace_id=workspace_id, is_active=None, created_from=since, created_to=until
+    )
 
 
 inbound = InboundService()

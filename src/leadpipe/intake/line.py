@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from leadpipe.errors import RateLimited
@@ -14,6 +15,7 @@ from leadpipe.intake.service import IntakeService
 from leadpipe.kit.batching import Batcher
 from leadpipe.kit.clock import utcnow
 from leadpipe.kit.periodic import repeat_on_thread
+from leadpipe.realtime.events import Event
 from leadpipe.storage.engine import Database
 
 
@@ -34,8 +36,11 @@ class IntakeLine:
         idempotency_days: int,
         queue_limit: int = 1000,
         queue_wait_seconds: float = 5.0,
+        publish: Callable[[Iterable[Event]], None] | None = None,
     ) -> None:
         self.db = db
+        # Told what each committed delivery changed (live events).
+        self.publish = publish or (lambda _events: None)
         self.idempotency_days = idempotency_days
         self.queue_limit = queue_limit
         self.queue_wait_seconds = queue_wait_seconds
@@ -64,12 +69,15 @@ class IntakeLine:
             )
 
     async def _together(self, deliveries: list[Delivery]) -> list[IntakeResult | Exception]:
-        return await self.db.run(
+        outcomes = await self.db.run(
             self.intake.ingest_together,
             self.db,
             deliveries,
             idempotency_days=self.idempotency_days,
         )
+        # Only now: every outcome that is a result has committed.
+        self.publish(e for o in outcomes if isinstance(o, IntakeResult) for e in o.news)
+        return outcomes
 
 
 def forget_expired_deliveries(

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from leadpipe.errors import LeadpipeError
 from leadpipe.kit.bodies import ApiBody, settable
+from leadpipe.realtime.events import Event
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,8 @@ class IntakeResult:
     status_code: int
     body: dict[str, Any]
     replayed: bool = False
+    # What watchers of the workspace are told once the delivery has committed.
+    news: tuple[Event, ...] = ()
 
 
 class IntakeDecision(BaseModel):

@@ -18,6 +18,8 @@ from leadpipe.intake.rules.submission import Submission, validate
 from leadpipe.intake.schemas import IntakeResult
 from leadpipe.leads.repository import LeadRepository
 from leadpipe.leads.rules import LeadAction
+from leadpipe.realtime import events
+from leadpipe.realtime.events import Event
 
 
 def check(run: Run, batch: Batch) -> Checked:
@@ -100,7 +102,35 @@ def write(item: Checked, batch: Batch, leads_known: KnownLeads) -> IntakeResult:
         DeliveryRepository(batch.work).record(
             ctx.id, item.claim.key, run.now, 200, body, renew=item.key_seen_before
         )
-    return IntakeResult(200, body)
+    return IntakeResult(200, body, news=_news(ctx, submission, contact, lead))
+
+
+def _news(
+    ctx: WebhookContext, submission: Submission, contact: ContactOutcome, lead: LeadOutcome
+) -> tuple[Event, ...]:
+    names = submission.contact
+    news: list[Event] = []
+    if contact.match_type is MatchType.NEW:
+        news.append(
+            events.contact_created(
+                ctx.workspace_id,
+                contact.id,
+                names.get("firstname"),
+                names.get("lastname"),
+                ctx.name,
+            )
+        )
+    if lead.id is not None and lead.decision.action is not LeadAction.NONE:
+        news.append(
+            events.lead_changed(
+                ctx.workspace_id,
+                lead.id,
+                contact.id,
+                created=lead.decision.action is LeadAction.CREATE,
+                webhook_name=ctx.name,
+            )
+        )
+    return tuple(news)
 
 
 def _resolve_webhook(run: Run, batch: Batch) -> WebhookContext:

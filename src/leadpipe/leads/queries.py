@@ -58,6 +58,14 @@ class LeadFilters:
     text: str | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
+    assigned_user_id: uuid.UUID | None = None
+    # Last activity (a lead's creation counts as one) in a range, or before a time:
+    # "no activity for N days" is ``idle_since`` N days ago.
+    active_from: datetime | None = None
+    active_to: datetime | None = None
+    idle_since: datetime | None = None
+    unassigned: bool | None = None  # True: no user assigned
+    lead_id: uuid.UUID | None = None  # one lead, if it matches the rest
 
 
 _SORTS = {
@@ -90,6 +98,8 @@ _EQUALITY_FILTERS = {
     "priority": _l.priority,
     "temperature": _l.temperature,
     "assigned_to": _l.assigned_to,
+    "assigned_user_id": _l.assigned_user_id,
+    "lead_id": _l.id,
     "is_active": _l.is_active,
     "phone": _ct.phone_number,
     "email": _ct.email,
@@ -136,6 +146,15 @@ def filter_conditions(names: frozenset[str]) -> tuple[Any, ...]:
         where.append(_l.created_at >= bindparam("created_from"))
     if "created_to" in names:
         where.append(_l.created_at < bindparam("created_to"))
+    last_active = func.coalesce(_l.last_activity_at, _l.created_at)
+    if "active_from" in names:
+        where.append(last_active >= bindparam("active_from"))
+    if "active_to" in names:
+        where.append(last_active < bindparam("active_to"))
+    if "idle_since" in names:
+        where.append(last_active < bindparam("idle_since"))
+    if "unassigned" in names:
+        where.append(_l.assigned_user_id.is_(None))
     if names & _CONTACT_FILTERS:
         # Redundant with the join, but it lets the contact indexes lead the search.
         where.append(_ct.workspace_id == bindparam("workspace_id"))

@@ -152,6 +152,15 @@ class Actor:
             {"source": "api", "actor": {"id": f"api_key:{key_id}", "name": "API"}},
         )
 
+    @classmethod
+    def user(cls, user_id: Any, name: str) -> Actor:
+        """A person on the dashboard."""
+        return cls(
+            f"user:{user_id}",
+            name,
+            {"source": "dashboard", "actor": {"id": f"user:{user_id}", "name": name}},
+        )
+
 
 SYSTEM = Actor("system", "Pipeline", {"source": "system"})
 

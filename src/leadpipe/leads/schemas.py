@@ -91,6 +91,9 @@ class LeadCreate(LeadFields):
 
 class LeadUpdate(LeadFields):
     stage: str = settable()
+    assigned_user_id: uuid.UUID | None = Field(
+        default=None, description="A user of the workspace; null unassigns."
+    )
     lost_reason: str | None = Field(default=None, max_length=500)
     conversion_value: Decimal | None = Field(default=None, ge=0, max_digits=15, decimal_places=2)
     is_active: bool = settable()
@@ -198,6 +201,7 @@ class LeadOut(BaseModel):
     qualification_status: str | None
     lead_score: int | None
     assigned_to: str | None
+    assigned_user_id: uuid.UUID | None = None
     team_id: str | None
     is_active: bool
     is_converted: bool

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from leadpipe.accounts.repository import WorkspaceRepository
+from leadpipe.accounts.repository import UserRepository, WorkspaceRepository
 from leadpipe.activities.repository import ActivityQueries, ActivityRepository
 from leadpipe.activities.rules import ActivityDraft
 from leadpipe.customfields.service import custom_fields
@@ -267,6 +267,8 @@ class LeadService:
             }
         if "product_interest" in values:
             values["product_key"] = product_key(values["product_interest"])
+        if values.get("assigned_user_id") is not None:
+            _must_be_member(conn, workspace_id, values["assigned_user_id"])
         values["updated_by"] = actor.id
         self._change(conn, workspace_id, lead, body.stage, values, actor, now)
         return self.get(conn, workspace_id, lead_id)
@@ -373,3 +375,11 @@ class LeadService:
 
 
 lead = LeadService()
+
+
+def _must_be_member(conn: Connection, workspace_id: str, user_id: uuid.UUID) -> None:
+    if not UserRepository(conn).is_member(workspace_id, user_id):
+        raise ValidationFailed(
+            "Invalid assignee",
+            [field_error("assigned_user_id", "is not a user of this workspace")],
+        )

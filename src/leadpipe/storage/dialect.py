@@ -144,6 +144,11 @@ def puts_nulls_last_in_ascending_indexes(conn: Connection | str) -> bool:
     return _name(conn) == "postgresql"
 
 
+def carries_notifications(conn: Connection | str) -> bool:
+    """PostgreSQL's LISTEN/NOTIFY can carry messages between workers (live events)."""
+    return _name(conn) == "postgresql"
+
+
 def insert(dialect: str, table: Any) -> Any:
     """An INSERT that supports ``on_conflict_do_nothing/do_update`` on both backends."""
     if dialect == "postgresql":

@@ -1,6 +1,13 @@
 """Every table, imported here so Alembic and tests see the whole schema."""
 
-from leadpipe.storage.models.accounts import ApiKey, Membership, User, Workspace
+from leadpipe.storage.models.accounts import (
+    ApiKey,
+    DashboardSession,
+    Membership,
+    SavedView,
+    User,
+    Workspace,
+)
 from leadpipe.storage.models.contacts import Contact
 from leadpipe.storage.models.customfields import LeadFieldDefinition
 from leadpipe.storage.models.intake import InboundRequest, Webhook, WebhookDelivery
@@ -10,6 +17,7 @@ from leadpipe.storage.models.pipeline import PipelineStage
 __all__ = [
     "ApiKey",
     "Contact",
+    "DashboardSession",
     "InboundRequest",
     "Lead",
     "LeadActivity",
@@ -18,6 +26,7 @@ __all__ = [
     "LeadStatusHistory",
     "Membership",
     "PipelineStage",
+    "SavedView",
     "User",
     "Webhook",
     "WebhookDelivery",

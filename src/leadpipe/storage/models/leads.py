@@ -35,6 +35,7 @@ class Lead(Base):
         # Without is_active: covering the default list, they misled PostgreSQL's generic plan.
         Index("ix_leads_workspace_priority", "workspace_id", "priority", "created_at"),
         Index("ix_leads_workspace_temperature", "workspace_id", "temperature", "created_at"),
+        Index("ix_leads_workspace_assignee", "workspace_id", "assigned_user_id", "created_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
@@ -73,7 +74,12 @@ class Lead(Base):
         String(100), server_default=text("'unqualified'")
     )
     lead_score: Mapped[int] = mapped_column(server_default=text("0"))
+    # Free text from providers and older leadpipes, kept and shown; a user of the
+    # workspace is assigned by reference.
     assigned_to: Mapped[str | None] = mapped_column(String(64))
+    assigned_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
     team_id: Mapped[str | None] = mapped_column(String(64))
 
     # Status tracking

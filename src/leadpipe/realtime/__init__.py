@@ -1,0 +1,1 @@
+"""Live events: what changed in a workspace, for the dashboards watching it."""

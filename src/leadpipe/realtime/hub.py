@@ -1,0 +1,200 @@
+"""Fan-out of live events to the sockets of every worker.
+
+Writers publish after their transaction has committed (never before: a rolled-back
+change is never announced). The hub hands events to a channel that reaches every worker
+(PostgreSQL LISTEN/NOTIFY, or Redis pub/sub when Redis is configured; with one embedded
+worker, the process itself) and each worker delivers what arrives to its own subscribers.
+Publishing never waits: events queue in memory and leave in batches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from typing import Protocol
+
+from leadpipe.config import Settings
+from leadpipe.realtime.events import Event
+from leadpipe.storage.dialect import carries_notifications
+
+log = logging.getLogger("leadpipe.realtime")
+
+CHANNEL = "leadpipe_events"
+SUBSCRIBER_BUFFER = 500  # events a slow socket may fall behind by before it loses some
+RECONNECT_AFTER_SECONDS = 1.0
+
+
+class Channel(Protocol):
+    async def send(self, payloads: Sequence[str]) -> None: ...
+    def listen(self, ready: Callable[[], None]) -> AsyncIterator[str]: ...
+    async def close(self) -> None: ...
+
+
+class InProcessChannel:
+    """One process: what is sent is heard at once, by this process only."""
+
+    def __init__(self) -> None:
+        self._heard: asyncio.Queue[str] = asyncio.Queue()
+
+    async def send(self, payloads: Sequence[str]) -> None:
+        for payload in payloads:
+            self._heard.put_nowait(payload)
+
+    async def listen(self, ready: Callable[[], None]) -> AsyncIterator[str]:
+        ready()
+        while True:
+            yield await self._heard.get()
+
+    async def close(self) -> None:
+        return None
+
+
+class RedisChannel:
+    def __init__(self, url: str, channel: str) -> None:
+        import redis.asyncio as redis  # only when configured
+
+        self._redis = redis.from_url(url)
+        self.channel = channel
+
+    async def send(self, payloads: Sequence[str]) -> None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for payload in payloads:
+                pipe.publish(self.channel, payload)
+            await pipe.execute()
+
+    async def listen(self, ready: Callable[[], None]) -> AsyncIterator[str]:
+        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        try:
+            await pubsub.subscribe(self.channel)
+            ready()
+            async for message in pubsub.listen():
+                if message.get("type") == "message":
+                    data = message["data"]
+                    yield data.decode() if isinstance(data, bytes) else str(data)
+        finally:
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+
+def channel_for(settings: Settings, dialect: str) -> Channel:
+    """Redis when configured; else PostgreSQL's own when the database is PostgreSQL; else
+    the process (the embedded SQLite server runs one worker)."""
+    if settings.redis_url:
+        return RedisChannel(settings.redis_url, CHANNEL)
+    if carries_notifications(dialect):
+        from leadpipe.storage.notify import PostgresChannel
+
+        return PostgresChannel(settings.database_url, CHANNEL)
+    return InProcessChannel()
+
+
+class Hub:
+    """This worker's end of the channel: publishes, and delivers what it hears to the
+    subscribers of each workspace."""
+
+    def __init__(self, channel: Channel) -> None:
+        self.channel = channel
+        self._subscribers: dict[str, set[asyncio.Queue[Event]]] = {}
+        self._outgoing: asyncio.Queue[list[Event]] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._listening = asyncio.Event()
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._outgoing = asyncio.Queue()
+        self._tasks = [
+            asyncio.create_task(self._send_forever()),
+            asyncio.create_task(self._listen_forever()),
+        ]
+
+    async def wait_until_listening(self) -> None:
+        await self._listening.wait()
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        await self.channel.close()
+
+    def publish(self, events: Iterable[Event]) -> None:
+        """Queue committed changes for every worker's watchers; from any thread, at once."""
+        batch = list(events)
+        if not batch or self._loop is None or self._outgoing is None:
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self._loop:
+            self._outgoing.put_nowait(batch)
+        else:
+            self._loop.call_soon_threadsafe(self._outgoing.put_nowait, batch)
+
+    @asynccontextmanager
+    async def subscribe(self, workspace_id: str) -> AsyncIterator[asyncio.Queue[Event]]:
+        queue: asyncio.Queue[Event] = asyncio.Queue(SUBSCRIBER_BUFFER)
+        self._subscribers.setdefault(workspace_id, set()).add(queue)
+        try:
+            yield queue
+        finally:
+            watchers = self._subscribers.get(workspace_id)
+            if watchers is not None:
+                watchers.discard(queue)
+                if not watchers:
+                    del self._subscribers[workspace_id]
+
+    def watchers(self, workspace_id: str) -> int:
+        return len(self._subscribers.get(workspace_id, ()))
+
+    def _deliver(self, event: Event) -> None:
+        for queue in self._subscribers.get(event.workspace_id, ()):
+            if queue.full():  # a socket that stopped reading loses its oldest events
+                queue.get_nowait()
+            queue.put_nowait(event)
+
+    async def _send_forever(self) -> None:
+        assert self._outgoing is not None
+        while True:
+            batch = await self._outgoing.get()
+            while not self._outgoing.empty():  # all that waits leaves together
+                batch += self._outgoing.get_nowait()
+            payloads = [e.encode() for e in batch]
+            try:
+                await self.channel.send(payloads)
+            except Exception as exc:  # live updates are a convenience: never fail a write
+                log.warning("could not publish %d live events: %s", len(payloads), exc)
+
+    async def _listen_forever(self) -> None:
+        while True:
+            try:
+                async for payload in self.channel.listen(self._listening.set):
+                    self._deliver_payload(payload)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._listening.clear()
+                log.warning("live events channel lost (%s); reconnecting", exc)
+                await asyncio.sleep(RECONNECT_AFTER_SECONDS)
+
+    def _deliver_payload(self, payload: str) -> None:
+        try:
+            event = Event.decode(payload)
+        except (ValueError, KeyError, TypeError):
+            log.warning("ignored a malformed live event")
+            return
+        self._deliver(event)
+
+
+def publisher(hub: Hub | None) -> Callable[[Iterable[Event]], None]:
+    """``hub.publish``, or a no-op for code run without an app (CLI, demo)."""
+    return hub.publish if hub is not None else (lambda _events: None)

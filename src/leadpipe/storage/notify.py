@@ -1,0 +1,52 @@
+"""PostgreSQL's LISTEN/NOTIFY as a message channel between workers: every worker listens
+on one connection of its own, and a message sent by any reaches all of them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+
+import psycopg
+
+from leadpipe.storage.connect import normalize_url
+
+# NOTIFY refuses payloads over 8000 bytes; the sender must keep under it.
+MAX_PAYLOAD_BYTES = 7900
+_SEND = "SELECT pg_notify(%s, p) FROM unnest(%s::text[]) AS p"
+
+
+def _conninfo(database_url: str) -> str:
+    return normalize_url(database_url).set(drivername="postgresql").render_as_string(False)
+
+
+class PostgresChannel:
+    """One channel name; ``send`` and ``listen`` each hold their own connection."""
+
+    def __init__(self, database_url: str, channel: str) -> None:
+        self.conninfo = _conninfo(database_url)
+        self.channel = channel
+        self._sender: psycopg.AsyncConnection[object] | None = None
+
+    async def send(self, payloads: Sequence[str]) -> None:
+        """All ``payloads`` in one statement (one round trip)."""
+        if self._sender is None or self._sender.closed:
+            self._sender = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
+        try:
+            await self._sender.execute(_SEND, (self.channel, list(payloads)))
+        except psycopg.OperationalError:
+            await self._sender.close()
+            self._sender = None
+            raise
+
+    async def listen(self, ready: Callable[[], None]) -> AsyncIterator[str]:
+        """The payloads sent on the channel once listening (``ready`` is called then),
+        until the connection fails."""
+        async with await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True) as conn:
+            await conn.execute(f'LISTEN "{self.channel}"')
+            ready()
+            async for notice in conn.notifies():
+                yield notice.payload
+
+    async def close(self) -> None:
+        if self._sender is not None:
+            await self._sender.close()
+            self._sender = None

@@ -1,0 +1,142 @@
+"""The pipeline page: the kanban board of leads by stage (dragging a card moves the lead
+through the one lead lifecycle) and, for admins, the stages themselves."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import Connection
+
+from leadpipe.accounts.repository import UserRepository
+from leadpipe.accounts.service import SignedIn
+from leadpipe.deps import DASHBOARD_TAG, DatabaseDep
+from leadpipe.leads.queries import LeadFilters, LeadQueries
+from leadpipe.leads.schemas import LeadUpdate
+from leadpipe.leads.service import lead
+from leadpipe.pipeline_api.schemas import StageCreate, StageReorder, StageUpdate
+from leadpipe.pipeline_api.service import pipeline
+from leadpipe.realtime import events
+from leadpipe.web.auth import Admin, Agent, Viewer
+from leadpipe.web.forms import body_of, form_values
+from leadpipe.web.live import publish
+from leadpipe.web.pages import actor_of, lead_news
+from leadpipe.web.render import page
+from leadpipe.web.tables import Workspace, load_workspace
+
+router = APIRouter(tags=[DASHBOARD_TAG], include_in_schema=False)
+
+CARDS_PER_COLUMN = 30
+
+
+def _columns(conn: Connection, workspace: Workspace) -> list[dict[str, Any]]:
+    """Each stage a lead can be in, with its count, value and newest cards. Inactive
+    stages show only while leads are still in them."""
+    totals = LeadQueries(conn).stage_totals(workspace.id, None, None)
+    columns = []
+    for stage in workspace.stages:
+        count, value = totals.get(stage["stage_slug"], (0, 0))
+        if not stage["is_active"] and not count:
+            continue
+        cards, _ = lead.page(
+            conn,
+            LeadFilters(workspace_id=workspace.id, stage=stage["stage_slug"], is_active=None),
+            sort="created_at",
+            descending=True,
+            limit=CARDS_PER_COLUMN,
+            offset=0,
+            include_activities=False,
+        )
+        columns.append({"stage": stage, "count": count, "value": value, "cards": cards})
+    return columns
+
+
+def _board(conn: Connection, who: SignedIn) -> dict[str, Any]:
+    assert who.workspace_id is not None
+    workspace = load_workspace(conn, who.workspace_id)
+    return {
+        "workspace": workspace,
+        "columns": _columns(conn, workspace),
+        "memberships": UserRepository(conn).memberships(who.user_id),
+        "cards_per_column": CARDS_PER_COLUMN,
+    }
+
+
+@router.get("/app/pipeline", response_class=HTMLResponse)
+async def pipeline_page(request: Request, who: Viewer, db: DatabaseDep) -> Response:
+    data = await db.read(lambda conn: {**_board(conn, who), **_stage_list(conn, who)})
+    return page(request, "pipeline.html", data)
+
+
+@router.get("/app/pipeline/columns", response_class=HTMLResponse)
+async def board_columns(request: Request, who: Viewer, db: DatabaseDep) -> Response:
+    return page(request, "_board.html", await db.read(lambda conn: _board(conn, who)))
+
+
+@router.post("/app/pipeline/leads/{lead_id}/stage")
+async def move_card(lead_id: uuid.UUID, request: Request, who: Agent, db: DatabaseDep) -> Response:
+    """A card dropped on another column: the same stage change as everywhere else."""
+    values = await form_values(request)
+    body = body_of(LeadUpdate, {"stage": values.get("stage", "")}, "stage change")
+
+    def move(conn: Connection) -> list[events.Event]:
+        assert who.workspace_id is not None
+        return [lead_news(lead.update(conn, who.workspace_id, lead_id, body, actor_of(who)))]
+
+    publish(request, await db.write(move))
+    return Response(status_code=204)
+
+
+# -- managing stages -------------------------------------------------------------------
+
+
+def _stage_list(conn: Connection, who: SignedIn) -> dict[str, Any]:
+    assert who.workspace_id is not None
+    return {"stages": pipeline.stages(conn, who.workspace_id, include_inactive=True)}
+
+
+async def _stages_changed(
+    request: Request, who: SignedIn, db: DatabaseDep, change: Any
+) -> Response:
+    await db.write(change)
+    data = await db.read(lambda conn: _stage_list(conn, who))
+    return page(request, "_stage_list.html", data, headers={"HX-Trigger": "stagesChanged"})
+
+
+@router.post("/app/pipeline/stages", response_class=HTMLResponse)
+async def add_stage(request: Request, who: Admin, db: DatabaseDep) -> Response:
+    values: dict[str, Any] = await form_values(request)
+    body = body_of(StageCreate, values, "stage")
+    assert who.workspace_id is not None
+    workspace_id = who.workspace_id
+    return await _stages_changed(
+        request, who, db, lambda conn: pipeline.create(conn, workspace_id, body)
+    )
+
+
+@router.post("/app/pipeline/stages/order", response_class=HTMLResponse)
+async def reorder_stages(request: Request, who: Admin, db: DatabaseDep) -> Response:
+    order = [s for s in (await form_values(request)).get("order", "").split(",") if s]
+    body = body_of(StageReorder, {"order": order}, "stage order")
+    assert who.workspace_id is not None
+    workspace_id = who.workspace_id
+    return await _stages_changed(
+        request, who, db, lambda conn: pipeline.reorder(conn, workspace_id, body)
+    )
+
+
+@router.post("/app/pipeline/stages/{slug}", response_class=HTMLResponse)
+async def change_stage_settings(
+    slug: str, request: Request, who: Admin, db: DatabaseDep
+) -> Response:
+    values: dict[str, Any] = await form_values(request)
+    if "is_active" in values:
+        values["is_active"] = values["is_active"] == "true"
+    body = body_of(StageUpdate, values, "stage")
+    assert who.workspace_id is not None
+    workspace_id = who.workspace_id
+    return await _stages_changed(
+        request, who, db, lambda conn: pipeline.update(conn, workspace_id, slug, body)
+    )

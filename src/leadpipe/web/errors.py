@@ -1,0 +1,50 @@
+"""Refusals on the dashboard: a sign-in page for the signed-out, the envelope for htmx
+(the page shows its message), an error page for a page load."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+
+from leadpipe.deps import DASHBOARD_TAG
+from leadpipe.errors import LeadpipeError, NotFound, ValidationFailed, field_error
+from leadpipe.exception_handlers import error_response, request_validation
+from leadpipe.web.auth import SignInRequired, sign_in_url
+from leadpipe.web.render import page, redirect
+
+
+def _on_dashboard(request: Request) -> bool:
+    return DASHBOARD_TAG in getattr(request.scope.get("route"), "tags", ())
+
+
+async def _refusal(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, LeadpipeError)
+    if not _on_dashboard(request):
+        return error_response(request, exc)
+    if isinstance(exc, SignInRequired):
+        return redirect(sign_in_url(request), request)
+    if request.headers.get("hx-request") == "true":
+        return error_response(request, exc)
+    context = {"error": exc, "status": exc.status_code}
+    return page(request, "error.html", context, status_code=exc.status_code)
+
+
+async def _invalid_request(request: Request, exc: Exception) -> Response:
+    """A path the dashboard did not make (a malformed id): not found, as any other."""
+    assert isinstance(exc, RequestValidationError)
+    if not _on_dashboard(request):
+        return await request_validation(request, exc)
+    found = [e for e in exc.errors() if e["loc"] and e["loc"][0] == "path"]
+    refusal: LeadpipeError = (
+        NotFound("Not found")
+        if found
+        else ValidationFailed("Invalid request", [field_error("request", str(exc))])
+    )
+    return await _refusal(request, refusal)
+
+
+def install(app: FastAPI) -> None:
+    """After ``exception_handlers.install``: these take over the same exceptions."""
+    app.add_exception_handler(LeadpipeError, _refusal)
+    app.add_exception_handler(RequestValidationError, _invalid_request)

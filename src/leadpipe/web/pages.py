@@ -1,0 +1,420 @@
+"""Signing in and out, switching workspaces, and the inbound lead page: metrics, heat
+map, the lead table and the lead's sidebar with its actions."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+from dataclasses import replace
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import Connection
+
+from leadpipe.accounts.repository import SavedViewRepository, UserRepository
+from leadpipe.accounts.service import SignedIn, session, user
+from leadpipe.activities.repository import ActivityQueries
+from leadpipe.deps import DASHBOARD_TAG, DatabaseDep
+from leadpipe.errors import Forbidden, NotFound, ValidationFailed, field_error
+from leadpipe.inbound.service import inbound
+from leadpipe.kit.clock import utcnow
+from leadpipe.leads.queries import LeadFilters
+from leadpipe.leads.rules import Actor
+from leadpipe.leads.schemas import ActivityCreate, LeadUpdate
+from leadpipe.leads.service import lead
+from leadpipe.realtime import events
+from leadpipe.web.auth import (
+    Agent,
+    SignedInUser,
+    Viewer,
+    clear_session_cookie,
+    current_session,
+    set_session_cookie,
+)
+from leadpipe.web.forms import body_of, form_values
+from leadpipe.web.live import publish
+from leadpipe.web.render import color_of, page, redirect
+from leadpipe.web.rules import (
+    ACTIVITY_TYPES,
+    OUTCOMES,
+    PERIODS,
+    PRIORITIES,
+    SORTS,
+    TEMPERATURES,
+    TableQuery,
+    page_count,
+    parse_table_query,
+    period_bounds,
+    quick_filters,
+)
+from leadpipe.web.tables import (
+    Workspace,
+    lead_filters,
+    lead_page,
+    load_workspace,
+    names_to_filter_by,
+)
+
+router = APIRouter(tags=[DASHBOARD_TAG], include_in_schema=False)
+
+SLUG = re.compile(r"^[a-z][a-z0-9_]*$")
+
+LOGIN_CSRF_COOKIE = "leadpipe_login"
+
+
+# -- signing in ----------------------------------------------------------------------
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path of this site: ``next=https://evil.example`` must not redirect there."""
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return "/app"
+
+
+@router.get("/", response_class=HTMLResponse)
+async def home(request: Request, db: DatabaseDep) -> Response:
+    who = await current_session(request, db)
+    return redirect("/app" if who else "/login", request)
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_form(request: Request, db: DatabaseDep) -> Response:
+    if await current_session(request, db) is not None:
+        return redirect(_safe_next(request.query_params.get("next")), request)
+    return _login_page(request, error=None)
+
+
+def _login_page(request: Request, error: str | None, email: str = "") -> Response:
+    # Signing in changes who the browser is: the form carries a token of its own, matched
+    # with a cookie, so that another site cannot sign a visitor in as someone else.
+    token = secrets.token_urlsafe(24)
+    response = page(
+        request,
+        "login.html",
+        {
+            "login_token": token,
+            "error": error,
+            "email": email,
+            "next": _safe_next(request.query_params.get("next")),
+        },
+        status_code=401 if error else 200,
+    )
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/login",
+    )
+    return response
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(request: Request, db: DatabaseDep) -> Response:
+    form = await request.form()
+    email, password = str(form.get("email", "")), str(form.get("password", ""))
+    sent, expected = str(form.get("login_token", "")), request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not expected or not secrets.compare_digest(sent, expected):
+        return _login_page(request, "This form has expired; try again.", email)
+
+    def sign_in(conn: Connection) -> str | None:
+        found = user.authenticate(conn, email=email, password=password)
+        return session.open(conn, signed_in_user=found) if found is not None else None
+
+    value = await db.write(sign_in)
+    if value is None:
+        # One answer for every refusal: which addresses exist is nobody's business.
+        return _login_page(
+            request, "Wrong email or password, or the account is locked for now.", email
+        )
+    response = redirect(_safe_next(str(form.get("next", ""))), request)
+    set_session_cookie(request, response, value)
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, who: SignedInUser, db: DatabaseDep) -> Response:
+    await db.write(lambda conn: session.close(conn, who.session_id))
+    response = redirect("/login", request)
+    clear_session_cookie(response)
+    return response
+
+
+@router.post("/app/workspace")
+async def switch_workspace(request: Request, who: SignedInUser, db: DatabaseDep) -> Response:
+    wanted = (await form_values(request)).get("workspace_id", "")
+    await db.write(lambda conn: session.switch(conn, who, wanted))
+    return redirect("/app", request)
+
+
+# -- the inbound page ------------------------------------------------------------------
+
+
+@router.get("/app", response_class=HTMLResponse)
+async def inbound_page(request: Request, who: Viewer, db: DatabaseDep) -> Response:
+    query, ignored = parse_table_query(request.query_params)
+    period = _period(request)
+    if request.headers.get("hx-target") == "lead-table":
+        data = await db.read(lambda conn: _table(conn, who, query))
+        return page(request, "_lead_table.html", {**data, "ignored": ignored})
+    data = await db.read(lambda conn: _inbound(conn, who, query, period))
+    return page(request, "inbound.html", {**data, "ignored": ignored, "period": period})
+
+
+@router.get("/app/metrics", response_class=HTMLResponse)
+async def metrics_partial(request: Request, who: Viewer, db: DatabaseDep) -> Response:
+    period = _period(request)
+    data = await db.read(lambda conn: _metrics(conn, who, period))
+    return page(request, "_metrics.html", {**data, "period": period})
+
+
+def _period(request: Request) -> int:
+    raw = request.query_params.get("period", "")
+    return int(raw) if raw.isdigit() and int(raw) in PERIODS else 30
+
+
+def _metrics(conn: Connection, who: SignedIn, period: int) -> dict[str, Any]:
+    assert who.workspace_id is not None
+    since, until = period_bounds(period, utcnow())
+    return {"metrics": inbound.metrics(conn, who.workspace_id, since, until)}
+
+
+def _table(
+    conn: Connection, who: SignedIn, query: TableQuery, workspace: Workspace | None = None
+) -> dict[str, Any]:
+    assert who.workspace_id is not None
+    workspace = workspace or load_workspace(conn, who.workspace_id)
+    filters = lead_filters(query, who, workspace, utcnow())
+    leads, total = lead_page(conn, filters, query)
+    return {
+        "workspace": workspace,
+        "query": query,
+        "leads": leads,
+        "total": total,
+        "pages": page_count(total, query.size),
+        "sorts": SORTS,
+    }
+
+
+def _inbound(conn: Connection, who: SignedIn, query: TableQuery, period: int) -> dict[str, Any]:
+    assert who.workspace_id is not None
+    workspace = load_workspace(conn, who.workspace_id)
+    table = _table(conn, who, query, workspace)
+    since, until = period_bounds(period, utcnow())
+    heat_filters = LeadFilters(
+        workspace_id=workspace.id, is_active=None, created_from=since, created_to=until
+    )
+    return {
+        **table,
+        **_metrics(conn, who, period),
+        **names_to_filter_by(conn, workspace.id),
+        "heat": inbound.heat_map(conn, heat_filters),
+        "memberships": UserRepository(conn).memberships(who.user_id),
+        "views": SavedViewRepository(conn).for_user(workspace.id, who.user_id),
+        "quick": quick_filters(str(who.user_id)),
+        "priorities": PRIORITIES,
+        "temperatures": TEMPERATURES,
+        "periods": PERIODS,
+    }
+
+
+@router.get("/app/leads/{lead_id}/row", response_class=HTMLResponse)
+async def lead_row(lead_id: uuid.UUID, request: Request, who: Viewer, db: DatabaseDep) -> Response:
+    """One row of the table as it is now, if the lead still matches the table's filters
+    (live updates); 204 when it does not."""
+    query, _ = parse_table_query(request.query_params)
+
+    def read(conn: Connection) -> dict[str, Any] | None:
+        assert who.workspace_id is not None
+        workspace = load_workspace(conn, who.workspace_id)
+        filters = lead_filters(query, who, workspace, utcnow())
+        found, _total = lead.page(
+            conn,
+            replace(filters, lead_id=lead_id),
+            sort="created_at",
+            descending=True,
+            limit=1,
+            offset=0,
+            include_activities=False,
+        )
+        return {"workspace": workspace, "l": found[0], "query": query} if found else None
+
+    data = await db.read(read)
+    if data is None:
+        return Response(status_code=204)
+    return page(request, "_lead_row.html", data)
+
+
+# -- one lead: the sidebar and its actions ---------------------------------------------
+
+
+def _detail(conn: Connection, who: SignedIn, lead_id: uuid.UUID) -> dict[str, Any]:
+    assert who.workspace_id is not None
+    workspace = load_workspace(conn, who.workspace_id)
+    found = lead.get(conn, workspace.id, lead_id)
+    timeline = ActivityQueries(conn).for_leads([lead_id])
+    decisions: list[dict[str, Any]] = []
+    for entry in reversed(timeline):  # oldest first; one line per decision, however logged
+        decision = (entry.get("metadata") or {}).get("decision")
+        if decision and decision not in decisions:
+            decisions.append(decision)
+    return {
+        "workspace": workspace,
+        "l": found,
+        "timeline": timeline,
+        "decisions": decisions,
+        "activity_types": ACTIVITY_TYPES,
+        "outcomes": OUTCOMES,
+    }
+
+
+@router.get("/app/leads/{lead_id}", response_class=HTMLResponse)
+async def lead_detail(
+    lead_id: uuid.UUID, request: Request, who: Viewer, db: DatabaseDep
+) -> Response:
+    data = await db.read(lambda conn: _detail(conn, who, lead_id))
+    return page(request, "_lead_detail.html", data)
+
+
+async def _changed(
+    request: Request, who: SignedIn, db: DatabaseDep, lead_id: uuid.UUID, change: Any
+) -> Response:
+    """Apply ``change(conn)`` to a lead, announce it, and answer with its sidebar."""
+    news = await db.write(change)
+    publish(request, news)
+
+    data = await db.read(lambda conn: _detail(conn, who, lead_id))
+    return page(request, "_lead_detail.html", data, headers={"HX-Trigger": "leadChanged"})
+
+
+def actor_of(who: SignedIn) -> Actor:
+    return Actor.user(who.user_id, who.display_name)
+
+
+def lead_news(updated: dict[str, Any]) -> events.Event:
+    return events.lead_changed(
+        updated["workspace_id"],
+        updated["id"],
+        updated["contact_id"],
+        created=False,
+        stage=updated["stage"],
+    )
+
+
+@router.post("/app/leads/{lead_id}/stage", response_class=HTMLResponse)
+async def change_stage(
+    lead_id: uuid.UUID, request: Request, who: Agent, db: DatabaseDep
+) -> Response:
+    values = await form_values(request)
+    body = body_of(LeadUpdate, {"stage": values.get("stage", "")}, "stage change")
+
+    def change(conn: Connection) -> list[events.Event]:
+        assert who.workspace_id is not None
+        return [lead_news(lead.update(conn, who.workspace_id, lead_id, body, actor_of(who)))]
+
+    return await _changed(request, who, db, lead_id, change)
+
+
+@router.post("/app/leads/{lead_id}/assign", response_class=HTMLResponse)
+async def assign(lead_id: uuid.UUID, request: Request, who: Agent, db: DatabaseDep) -> Response:
+    """Agents take a lead (or let it go); admins and owners give it to anyone."""
+    raw = (await form_values(request)).get("assigned_user_id")
+    target = _user_id(raw)
+    if who.role == "agent" and target not in (None, who.user_id):
+        raise Forbidden("Agents may assign leads to themselves only")
+    body = LeadUpdate(assigned_user_id=target)
+
+    def change(conn: Connection) -> list[events.Event]:
+        assert who.workspace_id is not None
+        return [lead_news(lead.update(conn, who.workspace_id, lead_id, body, actor_of(who)))]
+
+    return await _changed(request, who, db, lead_id, change)
+
+
+def _user_id(raw: str | None) -> uuid.UUID | None:
+    if not raw:
+        return None
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise ValidationFailed(
+            "Invalid assignee", [field_error("assigned_user_id", "is not a user")]
+        ) from None
+
+
+@router.post("/app/leads/{lead_id}/activities", response_class=HTMLResponse)
+async def add_activity(
+    lead_id: uuid.UUID, request: Request, who: Agent, db: DatabaseDep
+) -> Response:
+    values: dict[str, Any] = await form_values(request)
+    next_step = values.pop("next_step", None)
+    if next_step:
+        values["activity_data"] = {"next_steps": next_step}
+    values.setdefault("title", str(values.get("activity_type", "note")).capitalize())
+    values["performed_by"] = str(who.user_id)
+    body = body_of(ActivityCreate, values, "activity")
+
+    def change(conn: Connection) -> list[events.Event]:
+        assert who.workspace_id is not None
+        created = lead.add_activity(conn, who.workspace_id, lead_id, body, actor_of(who))
+        return [
+            events.activity_created(who.workspace_id, created),
+            lead_news(lead.get(conn, who.workspace_id, lead_id)),
+        ]
+
+    return await _changed(request, who, db, lead_id, change)
+
+
+# -- saved views -----------------------------------------------------------------------
+
+
+@router.post("/app/views")
+async def save_view(request: Request, who: Viewer, db: DatabaseDep) -> Response:
+    values = await form_values(request)
+    name = values.get("name", "")[:100]
+    if not name:
+        raise ValidationFailed("Invalid view", [field_error("name", "give the view a name")])
+    query, _ = parse_table_query(values)
+    stored = query.url("").lstrip("?")
+
+    def save(conn: Connection) -> None:
+        assert who.workspace_id is not None
+        SavedViewRepository(conn).save(who.workspace_id, who.user_id, name, stored, utcnow())
+
+    await db.write(save)
+    return redirect(query.url("/app"), request)
+
+
+@router.post("/app/views/{view_id}/delete")
+async def delete_view(
+    view_id: uuid.UUID, request: Request, who: Viewer, db: DatabaseDep
+) -> Response:
+    def delete(conn: Connection) -> None:
+        assert who.workspace_id is not None
+        if not SavedViewRepository(conn).delete(who.workspace_id, who.user_id, view_id):
+            raise NotFound("No such view")
+
+    await db.write(delete)
+    return redirect("/app", request)
+
+
+@router.get("/app/stages.css")
+async def stage_colors(who: Viewer, db: DatabaseDep) -> Response:
+    """Each stage's colour as a class: the page's styles come from files only (CSP)."""
+
+    def read(conn: Connection) -> Workspace:
+        assert who.workspace_id is not None
+        return load_workspace(conn, who.workspace_id)
+
+    workspace = await db.read(read)
+    css = "\n".join(
+        f".stage-{slug} {{ --stage: {color_of(color)}; }}"
+        for slug, color in workspace.stage_colors.items()
+        if SLUG.match(slug)
+    )
+    return Response(css, media_type="text/css", headers={"Cache-Control": "no-store"})

@@ -1,0 +1,113 @@
+"""Rendering the dashboard's templates: one Jinja2 environment (autoescaped), the context
+every page shares, and the formats values are shown in."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from leadpipe import __version__
+from leadpipe.accounts.rules import may
+from leadpipe.accounts.service import SignedIn
+from leadpipe.kit.clock import utcnow
+from leadpipe.web.rules import full_name, initials, zone
+
+TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
+STATIC_VERSION = __version__  # in asset URLs, so that an upgrade is never served stale
+
+# The dashboard loads its scripts and styles from itself only; no inline script runs.
+# ``connect-src 'self'`` covers the live socket on the same host (ws: and wss:).
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+        "object-src 'none'",
+    ]
+)
+
+
+def page(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    who: SignedIn | None = getattr(request.state, "signed_in", None)
+    shared = {
+        "request": request,
+        "who": who,
+        "may": (lambda action: who is not None and who.role is not None and may(who.role, action)),
+        "static_version": STATIC_VERSION,
+        "path": request.url.path,
+        "is_htmx": request.headers.get("hx-request") == "true",
+    }
+    response = TEMPLATES.TemplateResponse(
+        request, template, {**shared, **context}, status_code=status_code, headers=headers
+    )
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def redirect(url: str, request: Request) -> Response:
+    """A redirect after a form: htmx follows ``HX-Redirect``, a browser the 303."""
+    if request.headers.get("hx-request") == "true":
+        return Response(status_code=204, headers={"HX-Redirect": url})
+    return Response(status_code=303, headers={"Location": url})
+
+
+def _when(value: datetime | None, tz_name: str = "UTC") -> str:
+    if value is None:
+        return ""
+    return value.astimezone(zone(tz_name)).strftime("%b %d, %Y %H:%M")
+
+
+def _ago(value: datetime | None, now: datetime | None = None) -> str:
+    if value is None:
+        return "never"
+    seconds = int(((now or utcnow()) - value).total_seconds())
+    if seconds < 60:
+        return "just now"
+    for size, unit in ((86400 * 30, "mo"), (86400, "d"), (3600, "h"), (60, "min")):
+        if seconds >= size:
+            return f"{seconds // size} {unit} ago"
+    return "just now"
+
+
+def _money(value: Decimal | float | int | None) -> str:
+    if value is None:
+        return "—"
+    return f"${Decimal(value):,.0f}"
+
+
+def _change(value: float | None) -> str:
+    if value is None:
+        return "new"
+    return f"{value:+.1f}%"
+
+
+_HEX_COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
+
+
+def color_of(value: str | None) -> str:
+    """A stage's colour for a stylesheet: only ever ``#rrggbb``."""
+    return value if value and _HEX_COLOR.match(value) else "#64748b"
+
+
+TEMPLATES.env.filters.update(when=_when, ago=_ago, money=_money, change=_change, color=color_of)
+TEMPLATES.env.globals.update(full_name=full_name, initials=initials)
