@@ -38,7 +38,10 @@ from leadpipe.storage.connect import CHECKPOINT_EVERY_SECONDS
 from leadpipe.storage.dialect import keeps_a_log_to_checkpoint
 from leadpipe.storage.engine import Database
 from leadpipe.web import errors as dashboard_errors
+from leadpipe.web.admin import router as admin_router
 from leadpipe.web.board import router as board_router
+from leadpipe.web.bulk import router as bulk_router
+from leadpipe.web.contacts import router as contacts_page_router
 from leadpipe.web.live import router as live_router
 from leadpipe.web.pages import router as dashboard_router
 
@@ -167,6 +170,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(custom_fields_router)
     app.include_router(dashboard_router)
     app.include_router(board_router)
+    app.include_router(bulk_router)
+    app.include_router(contacts_page_router)
+    app.include_router(admin_router)
     app.include_router(live_router)
 
     def openapi() -> dict[str, Any]:

@@ -50,6 +50,9 @@ class WorkspaceRepository:
         ).scalar_one_or_none()
         return str(region) if region else "US"
 
+    def change(self, workspace_id: str, values: dict[str, Any]) -> None:
+        self.conn.execute(update(WORKSPACES).where(_w.id == workspace_id).values(**values))
+
     def first(self) -> Any:
         return self.conn.execute(select(WORKSPACES).order_by(_w.created_at).limit(1)).first()
 

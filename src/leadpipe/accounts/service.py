@@ -89,6 +89,32 @@ class AccountService:
         StageRepository(conn).ensure_default_pipeline(workspace_id, now)
         return workspace_id
 
+    def change_workspace(
+        self,
+        conn: Connection,
+        workspace_id: str,
+        *,
+        name: str,
+        default_region: str,
+        lead_window_days: int,
+        time_zone: str,
+    ) -> None:
+        """The settings an admin changes on the dashboard (checked by the caller)."""
+        workspaces = WorkspaceRepository(conn)
+        found = workspaces.get(workspace_id)
+        if found is None:
+            raise NotFound(f"Workspace '{workspace_id}' not found")
+        workspaces.change(
+            workspace_id,
+            {
+                "name": name,
+                "default_region": default_region,
+                "lead_window_days": lead_window_days,
+                "settings": {**(found.settings or {}), "time_zone": time_zone},
+                "updated_at": utcnow(),
+            },
+        )
+
     def create_api_key(
         self,
         conn: Connection,
@@ -232,6 +258,24 @@ class UserService:
         users.change(found["id"], changes)
         return {**found, **changes, "memberships": users.memberships(found["id"])}
 
+    def set_member_role(
+        self, conn: Connection, *, workspace_id: str, user_id: uuid.UUID, role: str
+    ) -> None:
+        _refuse_role(role)
+        users = UserRepository(conn)
+        if not users.is_member(workspace_id, user_id):
+            raise NotFound("Not a member of this workspace")
+        if role != "owner":
+            _keep_an_owner(users, workspace_id, user_id)
+        users.set_role(workspace_id, user_id, role, utcnow())
+
+    def remove_member(self, conn: Connection, *, workspace_id: str, user_id: uuid.UUID) -> None:
+        users = UserRepository(conn)
+        if not users.is_member(workspace_id, user_id):
+            raise NotFound("Not a member of this workspace")
+        _keep_an_owner(users, workspace_id, user_id)
+        users.remove_member(workspace_id, user_id)
+
     def memberships(self, conn: Connection, email: str) -> list[dict[str, Any]]:
         return UserRepository(conn).memberships(self._user(conn, email)["id"])
 
@@ -241,6 +285,13 @@ class UserService:
         if user is None:
             raise NotFound(f"No user with email {email.strip()}")
         return user
+
+
+def _keep_an_owner(users: UserRepository, workspace_id: str, leaving: uuid.UUID) -> None:
+    """A workspace always keeps an owner: the last one cannot leave or step down."""
+    owners = [m["id"] for m in users.members(workspace_id) if m["role"] == "owner"]
+    if owners == [leaving]:
+        raise Conflict("A workspace needs an owner: make someone else owner first")
 
 
 def _checked_email(email: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shlex
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
@@ -15,6 +14,7 @@ from sqlalchemy import Connection
 from leadpipe.bootstrap import Started, prepare
 from leadpipe.config import Settings, get_settings
 from leadpipe.errors import LeadpipeError
+from leadpipe.intake.examples import curl_example
 from leadpipe.storage import migrate
 from leadpipe.storage.dialect import has_one_writer
 from leadpipe.storage.engine import Database
@@ -64,23 +64,6 @@ def _fail(exc: LeadpipeError) -> typer.Exit:
     for detail in exc.details:
         console.print(f"  - {detail.get('field')}: {detail.get('message')}")
     return typer.Exit(code=1)
-
-
-def curl_example(settings: Settings, webhook_id: str, workspace_id: str) -> str:
-    payload = {
-        "firstname": "John",
-        "lastname": "Doe",
-        "email": "john@example.com",
-        "phone_number": "5551234567",
-        "productid": "Solar Panels",
-        "lead_status": "New",
-        "source": "Website",
-    }
-    url = f"{settings.public_url.rstrip('/')}/webhooks/{webhook_id}"
-    return (
-        f"curl -X POST {shlex.quote(url)} -H 'Content-Type: application/json' "
-        f"-H 'x-workspace-id: {workspace_id}' -d {shlex.quote(json.dumps(payload))}"
-    )
 
 
 @app.command()
@@ -153,7 +136,7 @@ def _print_welcome(settings: Settings, started: Started) -> None:
     if webhook_id:
         console.print("Post a lead (it appears on the dashboard at once):")
         console.print(
-            curl_example(settings, webhook_id, workspace_id),
+            curl_example(settings.public_url, webhook_id, workspace_id),
             soft_wrap=True,
             highlight=False,
             markup=False,
@@ -331,7 +314,10 @@ def webhook_create(
         raise _fail(exc) from None
     console.print(f"Webhook created: {settings.public_url.rstrip('/')}/webhooks/{created}")
     console.print(
-        curl_example(settings, created, workspace_id), soft_wrap=True, highlight=False, markup=False
+        curl_example(settings.public_url, created, workspace_id),
+        soft_wrap=True,
+        highlight=False,
+        markup=False,
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shlex
 from typing import Any
 
 SEED_NEW_LEAD: dict[str, Any] = {
@@ -24,3 +26,22 @@ SEED_STATUS_UPDATE: dict[str, Any] = {
     "lead_status": "Converted",
     "appointment_status": "completed",
 }
+
+
+def curl_example(public_url: str, webhook_id: str, workspace_id: str) -> str:
+    """A command that posts a lead to the webhook, as printed at start and on the
+    dashboard's webhook page."""
+    payload = {
+        "firstname": "John",
+        "lastname": "Doe",
+        "email": "john@example.com",
+        "phone_number": "5551234567",
+        "productid": "Solar Panels",
+        "lead_status": "New",
+        "source": "Website",
+    }
+    url = f"{public_url.rstrip('/')}/webhooks/{webhook_id}"
+    return (
+        f"curl -X POST {shlex.quote(url)} -H 'Content-Type: application/json' "
+        f"-H 'x-workspace-id: {workspace_id}' -d {shlex.quote(json.dumps(payload))}"
+    )

@@ -174,6 +174,12 @@ class WebhookRepository:
         )
         return dict(row) if row is not None else None
 
+    def for_workspace(self, workspace_id: str) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            select(WEBHOOKS).where(_wh.workspace_id == workspace_id).order_by(_wh.created_at)
+        ).mappings()
+        return [dict(r) for r in rows]
+
     def update(self, webhook_id: str, values: dict[str, Any]) -> None:
         self.conn.execute(update(WEBHOOKS).where(_wh.id == webhook_id).values(**values))
 

@@ -93,6 +93,9 @@ class WebhookService:
             raise NotFound(f"No webhook '{webhook_id}' in this workspace")
         return found
 
+    def for_workspace(self, conn: Connection, workspace_id: str) -> list[dict[str, Any]]:
+        return WebhookRepository(conn).for_workspace(workspace_id)
+
     def update(
         self, conn: Connection, workspace_id: str, webhook_id: str, changes: dict[str, Any]
     ) -> dict[str, Any]:

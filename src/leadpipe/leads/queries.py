@@ -306,6 +306,28 @@ class LeadQueries:
         )
         return [r[0] for r in rows]
 
+    def ids(self, f: LeadFilters) -> list[uuid.UUID]:
+        """Every lead matching ``f``, newest first (a bulk action on all of them)."""
+        values = filter_values(f)
+        names = frozenset(values)
+        stmt = (
+            select(_l.id)
+            .select_from(_filtered_from(names))
+            .where(*filter_conditions(names))
+            .order_by(_l.created_at.desc(), _l.id.desc())
+        )
+        return [row[0] for row in self.conn.execute(stmt, values)]
+
+    def by_ids(self, workspace_id: str, lead_ids: Sequence[uuid.UUID]) -> list[dict[str, Any]]:
+        """These leads of the workspace, with their contacts, newest first."""
+        rows = self.conn.execute(
+            select(*_LIST_COLUMNS, *_CONTACT_COLUMNS)
+            .select_from(_JOINED)
+            .where(_l.workspace_id == workspace_id, _l.id.in_(list(lead_ids)))
+            .order_by(_l.created_at.desc(), _l.id.desc())
+        )
+        return [_with_contact(r, _LIST_KEYS) for r in rows]
+
     def for_contact(self, workspace_id: str, contact_id: uuid.UUID) -> list[dict[str, Any]]:
         rows = self.conn.execute(
             select(*_LIST_COLUMNS)

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Uuid,
     bindparam,
     column,
+    delete,
     func,
     insert,
     select,
@@ -173,6 +174,14 @@ class LeadRepository:
             update(LEADS)
             .where(_l.workspace_id == workspace_id, _l.stage == from_stage)
             .values(**values)
+        )
+        return int(result.rowcount)
+
+    def delete_many(self, workspace_id: str, lead_ids: Sequence[uuid.UUID]) -> int:
+        """Delete these leads of the workspace with their timelines; returns how many."""
+        self.serialize_count_writers(workspace_id)
+        result = self.conn.execute(
+            delete(LEADS).where(_l.workspace_id == workspace_id, _l.id.in_(list(lead_ids)))
         )
         return int(result.rowcount)
 

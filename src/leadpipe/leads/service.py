@@ -317,6 +317,12 @@ class LeadService:
             metadata_patch=patch,
         )
 
+    def delete_many(
+        self, conn: Connection, workspace_id: str, lead_ids: Sequence[uuid.UUID]
+    ) -> int:
+        """Delete leads with their timelines and stage history; how many there were."""
+        return LeadRepository(conn).delete_many(workspace_id, lead_ids)
+
     def add_activity(
         self,
         conn: Connection,

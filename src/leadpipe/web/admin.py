@@ -1,0 +1,286 @@
+"""Webhooks (list, create, enable or disable, deliveries with replay), the workspace's
+settings, and its members."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import Connection
+
+from leadpipe.accounts.repository import UserRepository, WorkspaceRepository
+from leadpipe.accounts.rules import ROLES
+from leadpipe.accounts.service import SignedIn, account, user
+from leadpipe.deps import DASHBOARD_TAG, DatabaseDep, RequestId, SettingsDep
+from leadpipe.errors import NotFound, ValidationFailed, field_error
+from leadpipe.intake.deliveries import deliveries
+from leadpipe.intake.endpoints import intake_line_of
+from leadpipe.intake.examples import curl_example
+from leadpipe.intake.webhooks import webhook
+from leadpipe.web.auth import Admin, Owner, Viewer
+from leadpipe.web.forms import form_values
+from leadpipe.web.render import page, redirect
+from leadpipe.web.rules import zone
+
+router = APIRouter(tags=[DASHBOARD_TAG], include_in_schema=False)
+
+DELIVERIES_SHOWN = 50
+
+
+def _memberships(conn: Connection, who: SignedIn) -> list[dict[str, Any]]:
+    return UserRepository(conn).memberships(who.user_id)
+
+
+# -- webhooks --------------------------------------------------------------------------
+
+
+@router.get("/app/webhooks", response_class=HTMLResponse)
+async def webhooks_page(
+    request: Request, who: Viewer, db: DatabaseDep, settings: SettingsDep
+) -> Response:
+    def read(conn: Connection) -> dict[str, Any]:
+        assert who.workspace_id is not None
+        hooks = webhook.for_workspace(conn, who.workspace_id)
+        return {"webhooks": hooks, "memberships": _memberships(conn, who)}
+
+    data = await db.read(read)
+    base = settings.public_url.rstrip("/")
+    for hook in data["webhooks"]:
+        hook["url"] = f"{base}/webhooks/{hook['id']}"
+        hook["curl"] = curl_example(settings.public_url, hook["id"], hook["workspace_id"])
+    return page(request, "webhooks.html", data)
+
+
+@router.post("/app/webhooks")
+async def create_webhook(request: Request, who: Admin, db: DatabaseDep) -> Response:
+    values = await form_values(request)
+    name = values.get("name", "")
+    if not name:
+        raise ValidationFailed("Invalid webhook", [field_error("name", "give it a name")])
+
+    def create(conn: Connection) -> str:
+        assert who.workspace_id is not None
+        return webhook.create(
+            conn,
+            workspace_id=who.workspace_id,
+            name=name[:200],
+            lead_type=values.get("lead_type") or None,
+            default_source=values.get("default_source") or None,
+            require_phone=values.get("require_phone") == "on",
+            always_create_lead=values.get("always_create_lead") == "on",
+        )
+
+    created = await db.write(create)
+    return redirect(f"/app/webhooks/{created}", request)
+
+
+@router.post("/app/webhooks/{webhook_id}/status")
+async def set_webhook_status(
+    webhook_id: str, request: Request, who: Admin, db: DatabaseDep
+) -> Response:
+    enabled = (await form_values(request)).get("enabled") == "true"
+
+    def change(conn: Connection) -> None:
+        assert who.workspace_id is not None
+        webhook.update(conn, who.workspace_id, webhook_id, {"is_active": enabled})
+
+    await db.write(change)
+    back = request.headers.get("referer", "")
+    target = f"/app/webhooks/{webhook_id}" if webhook_id in back else "/app/webhooks"
+    return redirect(target, request)
+
+
+@router.get("/app/webhooks/{webhook_id}", response_class=HTMLResponse)
+async def webhook_page(
+    webhook_id: str, request: Request, who: Viewer, db: DatabaseDep, settings: SettingsDep
+) -> Response:
+    status = request.query_params.get("status") or None
+    if status not in (None, "success", "error", "duplicate"):
+        status = None
+
+    def read(conn: Connection) -> dict[str, Any]:
+        assert who.workspace_id is not None
+        hook = webhook.get(conn, who.workspace_id, webhook_id)
+        rows, total = deliveries.page(
+            conn,
+            who.workspace_id,
+            webhook_id,
+            status=status,
+            created_from=None,
+            created_to=None,
+            limit=DELIVERIES_SHOWN,
+            offset=0,
+        )
+        return {
+            "hook": hook,
+            "deliveries": rows,
+            "total": total,
+            "status": status or "",
+            "memberships": _memberships(conn, who),
+            "time_zone": _time_zone(conn, who.workspace_id),
+        }
+
+    data = await db.read(read)
+    data["url"] = f"{settings.public_url.rstrip('/')}/webhooks/{webhook_id}"
+    data["curl"] = curl_example(settings.public_url, webhook_id, data["hook"]["workspace_id"])
+    return page(request, "webhook.html", data)
+
+
+def _time_zone(conn: Connection, workspace_id: str) -> str:
+    found = WorkspaceRepository(conn).get(workspace_id)
+    return str((found.settings or {}).get("time_zone", "UTC"))
+
+
+@router.get("/app/webhooks/{webhook_id}/deliveries/{delivery_id}", response_class=HTMLResponse)
+async def delivery_page(
+    webhook_id: str, delivery_id: uuid.UUID, request: Request, who: Viewer, db: DatabaseDep
+) -> Response:
+    def read(conn: Connection) -> dict[str, Any]:
+        assert who.workspace_id is not None
+        return {
+            "hook": webhook.get(conn, who.workspace_id, webhook_id),
+            "d": deliveries.one(conn, who.workspace_id, webhook_id, delivery_id),
+            "memberships": _memberships(conn, who),
+            "time_zone": _time_zone(conn, who.workspace_id),
+        }
+
+    return page(request, "delivery.html", await db.read(read))
+
+
+@router.post("/app/webhooks/{webhook_id}/deliveries/{delivery_id}/replay")
+async def replay(
+    webhook_id: str,
+    delivery_id: uuid.UUID,
+    request: Request,
+    who: Admin,
+    db: DatabaseDep,
+    request_id: RequestId,
+) -> Response:
+    """Run a refused delivery again, as the API's replay does."""
+    assert who.workspace_id is not None
+    outcome = await deliveries.replay(
+        db, intake_line_of(request), who.workspace_id, webhook_id, delivery_id, request_id
+    )
+    target = outcome["replayed_as"] or delivery_id
+    return redirect(f"/app/webhooks/{webhook_id}/deliveries/{target}", request)
+
+
+# -- settings and members --------------------------------------------------------------
+
+
+@router.get("/app/settings", response_class=HTMLResponse)
+async def settings_page(request: Request, who: Admin, db: DatabaseDep) -> Response:
+    def read(conn: Connection) -> dict[str, Any]:
+        assert who.workspace_id is not None
+        found = WorkspaceRepository(conn).get(who.workspace_id)
+        return {
+            "workspace": found,
+            "time_zone": (found.settings or {}).get("time_zone", "UTC"),
+            "members": UserRepository(conn).members(who.workspace_id),
+            "roles": ROLES,
+            "memberships": _memberships(conn, who),
+            "created": request.query_params.get("created"),
+        }
+
+    return page(request, "settings.html", await db.read(read))
+
+
+@router.post("/app/settings")
+async def save_settings(request: Request, who: Admin, db: DatabaseDep) -> Response:
+    values = await form_values(request)
+    errors = []
+    time_zone = values.get("time_zone", "UTC")
+    if zone(time_zone).key != time_zone:
+        errors.append(field_error("time_zone", "not a time zone, e.g. America/Chicago"))
+    window = values.get("lead_window_days", "")
+    if not window.isdigit() or not 1 <= int(window) <= 3650:
+        errors.append(field_error("lead_window_days", "a whole number of days, 1 to 3650"))
+    region = values.get("default_region", "").upper()
+    if len(region) != 2 or not region.isalpha():
+        errors.append(field_error("default_region", "a two-letter country code, e.g. US"))
+    name = values.get("name", "")[:200]
+    if not name:
+        errors.append(field_error("name", "the workspace needs a name"))
+    if errors:
+        raise ValidationFailed("Invalid settings", errors)
+
+    def save(conn: Connection) -> None:
+        assert who.workspace_id is not None
+        account.change_workspace(
+            conn,
+            who.workspace_id,
+            name=name,
+            default_region=region,
+            lead_window_days=int(window),
+            time_zone=time_zone,
+        )
+
+    await db.write(save)
+    return redirect("/app/settings", request)
+
+
+@router.post("/app/settings/members")
+async def add_member(request: Request, who: Owner, db: DatabaseDep) -> Response:
+    """Make a user a member (creating the user when new, with a password shown once)."""
+    values = await form_values(request)
+    email, role = values.get("email", ""), values.get("role", "")
+
+    def add(conn: Connection) -> str | None:
+        assert who.workspace_id is not None
+        try:
+            user.set_role(conn, email=email, workspace_id=who.workspace_id, role=role)
+            return None
+        except NotFound:
+            created = user.create(
+                conn,
+                email=email,
+                name=values.get("name") or None,
+                workspace_id=who.workspace_id,
+                role=role,
+            )
+            return created.password
+
+    password = await db.write(add)
+    if password is None:
+        return redirect("/app/settings", request)
+    # The one time it is shown: on the page the owner is looking at, never in a URL.
+    return await _settings_with_new_password(request, who, db, email, password)
+
+
+async def _settings_with_new_password(
+    request: Request, who: SignedIn, db: DatabaseDep, email: str, password: str
+) -> Response:
+    def read(conn: Connection) -> dict[str, Any]:
+        assert who.workspace_id is not None
+        found = WorkspaceRepository(conn).get(who.workspace_id)
+        return {
+            "workspace": found,
+            "time_zone": (found.settings or {}).get("time_zone", "UTC"),
+            "members": UserRepository(conn).members(who.workspace_id),
+            "roles": ROLES,
+            "memberships": _memberships(conn, who),
+            "new_user": {"email": email, "password": password},
+        }
+
+    return page(request, "settings.html", await db.read(read))
+
+
+@router.post("/app/settings/members/{user_id}")
+async def change_member(
+    user_id: uuid.UUID, request: Request, who: Owner, db: DatabaseDep
+) -> Response:
+    values = await form_values(request)
+
+    def change(conn: Connection) -> None:
+        assert who.workspace_id is not None
+        if values.get("remove") == "1":
+            user.remove_member(conn, workspace_id=who.workspace_id, user_id=user_id)
+        else:
+            user.set_member_role(
+                conn, workspace_id=who.workspace_id, user_id=user_id, role=values.get("role", "")
+            )
+
+    await db.write(change)
+    return redirect("/app/settings", request)
