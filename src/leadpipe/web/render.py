@@ -97,7 +97,7 @@ def _money(value: Decimal | float | int | None) -> str:
 
 def _change(value: float | None) -> str:
     if value is None:
-        return "new"
+        return "—"
     return f"{value:+.1f}%"
 
 
@@ -109,5 +109,12 @@ def color_of(value: str | None) -> str:
     return value if value and _HEX_COLOR.match(value) else "#64748b"
 
 
-TEMPLATES.env.filters.update(when=_when, ago=_ago, money=_money, change=_change, color=color_of)
+def _count(n: int, noun: str) -> str:
+    """``1 lead``, ``2,000 leads``."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+TEMPLATES.env.filters.update(
+    count=_count, when=_when, ago=_ago, money=_money, change=_change, color=color_of
+)
 TEMPLATES.env.globals.update(full_name=full_name, initials=initials)
