@@ -8,6 +8,7 @@ Two steps, because the server is yours to start:
     LEADPIPE_DATABASE_URL=sqlite:////tmp/bench-queries.db \\
         LEADPIPE_API_RATE_LIMIT=1000000/minute leadpipe serve --port 8300
     python bench/queries.py measure http://127.0.0.1:8300
+    python bench/queries.py dashboard http://127.0.0.1:8300   # the dashboard's pages
 
 ``fill`` makes the largest workspace about 70,000 leads and spreads the rest over 199
 smaller ones (contacts about 0.7 per lead, a year of history, realistic stages, products,
@@ -33,7 +34,7 @@ import httpx
 import machine
 from sqlalchemy import Connection, Table, insert, select, text
 
-from leadpipe.accounts.service import account
+from leadpipe.accounts.service import account, user
 from leadpipe.cli.demo import FIRST, LAST, PRODUCTS, SOURCES
 from leadpipe.config import Settings
 from leadpipe.kit.clock import utcnow
@@ -65,11 +66,38 @@ def workspace_sizes(total: int, count: int, largest: int) -> list[int]:
     return [largest, *sizes]
 
 
-def fill_workspace(db: Database, workspace_id: str, leads: int, rng: random.Random) -> str:
+DASHBOARD_USER = "bench@example.com"
+DASHBOARD_PASSWORD = "bench-password-1234"
+
+
+def fill_workspace(
+    db: Database, workspace_id: str, leads: int, rng: random.Random, *, with_team: bool = False
+) -> str:
+    """The workspace's leads; ``with_team``: an owner to sign in with (``DASHBOARD_USER``)
+    and five agents, who have most of the leads assigned."""
     now = utcnow()
+    agents: list[Any] = [None]
     with db.transaction() as conn:
         account.create_workspace(conn, name=f"Bench {workspace_id}", workspace_id=workspace_id)
         key = account.create_api_key(conn, workspace_id=workspace_id, name="bench").key
+        if with_team:
+            user.create(
+                conn,
+                email=DASHBOARD_USER,
+                password=DASHBOARD_PASSWORD,
+                workspace_id=workspace_id,
+                role="owner",
+            )
+            agents += [
+                user.create(
+                    conn,
+                    email=f"agent{i}@example.com",
+                    name=f"Agent {i}",
+                    workspace_id=workspace_id,
+                    role="agent",
+                ).id
+                for i in range(5)
+            ]
     contacts_n = max(1, int(leads * 0.7))
     contact_ids = [uuid7() for _ in range(contacts_n)]
     contacts = [
@@ -116,8 +144,10 @@ def fill_workspace(db: Database, workspace_id: str, leads: int, rng: random.Rand
                 "custom_fields": {},
                 "created_at": created,
                 "updated_at": min(now, created + timedelta(seconds=rng.randint(0, 30 * 86400))),
+                "assigned_user_id": rng.choices(agents, weights=[2] + [1] * (len(agents) - 1))[0],
             }
         )
+        rows[-1]["last_activity_at"] = rows[-1]["updated_at"]
     # A contact dates from its first lead (or some day of the year, if it has none), so
     # that the contact list's newest-first order is as varied as real data's.
     first_lead: dict[Any, Any] = {}
@@ -172,7 +202,7 @@ def fill(args: argparse.Namespace) -> None:
     started = time.perf_counter()
     for i, size in enumerate(sizes):
         workspace_id = f"bench{i:03d}"
-        key = fill_workspace(db, workspace_id, size, rng)
+        key = fill_workspace(db, workspace_id, size, rng, with_team=i == 0)
         if i == 0:
             keys = {
                 "workspace_id": workspace_id,
@@ -236,6 +266,76 @@ def measure(args: argparse.Namespace) -> None:
             print(f"  {label:32s} p50 {statistics.median(times):7.1f} ms   p95 {p95:7.1f} ms")
 
 
+def measure_dashboard(args: argparse.Namespace) -> None:
+    """The dashboard's pages and every sort and filter of its lead table, signed in as the
+    largest workspace's owner."""
+    keys = json.loads(Path(args.keys).read_text())
+    e164 = keys.get("phone", "+15120000042")
+    phone = f"({e164[2:5]}) {e164[5:8]}-{e164[8:]}"
+    with httpx.Client(base_url=args.server, timeout=30) as client:
+        form = client.get("/login").text
+        token = form.split('name="login_token" value="')[1].split('"')[0]
+        signed = client.post(
+            "/login",
+            data={"email": DASHBOARD_USER, "password": DASHBOARD_PASSWORD, "login_token": token},
+        )
+        assert signed.status_code == 303, signed.text
+        table = {"HX-Request": "true", "HX-Target": "lead-table"}
+        page = client.get("/app").text
+        lead_id = page.split('data-lead-id="')[1].split('"')[0]
+        contact_id = page.split('href="/app/contacts/')[1].split('"')[0]
+        agent = page.split('name="assignee"><option value="">Anyone</option>')[1]
+        agent_id = agent.split('<option value="', 2)[2].split('"')[0]
+        year_ago = (utcnow() - timedelta(days=365)).date().isoformat()
+        month_ago = (utcnow() - timedelta(days=30)).date().isoformat()
+        pages: dict[str, tuple[str, dict[str, str]]] = {
+            "inbound page (full)": ("/app", {}),
+            "metrics grid": ("/app/metrics", {}),
+            "pipeline board": ("/app/pipeline", {}),
+            "lead sidebar": (f"/app/leads/{lead_id}", {}),
+            "contact page": (f"/app/contacts/{contact_id}", {}),
+            "webhooks": ("/app/webhooks", {}),
+            "settings": ("/app/settings", {}),
+        }
+        for sort in ("created_at", "updated_at", "estimated_value", "lead_score"):
+            for order in ("desc", "asc"):
+                pages[f"table sorted by {sort} {order}"] = (
+                    f"/app?sort={sort}&order={order}",
+                    table,
+                )
+        filters = {
+            "stage": "stage=qualified",
+            "source": "source=Google%20Ads",
+            "product": "product=Solar%20Panels",
+            "assignee": f"assignee={agent_id}",
+            "unassigned": "assignee=none",
+            "priority": "priority=high",
+            "temperature": "temperature=hot",
+            "created range": f"created_from={year_ago}&created_to={month_ago}",
+            "last activity range": f"active_from={month_ago}",
+            "no activity 7 days": "idle_days=7",
+            "closed leads": "status=closed",
+            "search by phone": f"q={phone}",
+            "search by name": "q=garcia",
+            "page 500": "page=500",
+        }
+        for label, query in filters.items():
+            pages[f"table filter: {label}"] = (f"/app?{query}", table)
+        print(machine.describe())
+        for label, (path, headers) in pages.items():
+            for _ in range(3):
+                assert client.get(path, headers=headers).status_code == 200
+            times = []
+            for _ in range(args.runs):
+                start = time.perf_counter()
+                response = client.get(path, headers=headers)
+                times.append((time.perf_counter() - start) * 1000)
+                assert response.status_code == 200, response.text
+            times.sort()
+            p95 = times[min(len(times) - 1, int(len(times) * 0.95))]
+            print(f"  {label:40s} p50 {statistics.median(times):7.1f} ms   p95 {p95:7.1f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -250,14 +350,17 @@ def main() -> None:
     m = sub.add_parser("measure")
     m.add_argument("server")
     m.add_argument("--runs", type=int, default=100)
-    for p in (f, m):
+    d = sub.add_parser("dashboard")
+    d.add_argument("server")
+    d.add_argument("--runs", type=int, default=40)
+    for p in (f, m, d):
         p.add_argument(
             "--keys",
             default="bench-queries-keys.json",
             help="where fill writes the largest workspace's API key",
         )
     args = parser.parse_args()
-    {"fill": fill, "measure": measure}[args.command](args)
+    {"fill": fill, "measure": measure, "dashboard": measure_dashboard}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, func, select
 
-from leadpipe.inbound.rules import StateCount
+from leadpipe.inbound.rules import Breakdown, StateCount
 from leadpipe.leads.queries import LeadFilters, LeadQueries, filter_conditions, filter_values
 from leadpipe.leads.repository import LEAD_COUNTS, LEADS
 from leadpipe.storage.work import Work
@@ -59,22 +59,21 @@ class InboundQueries:
         )
         return int(self.conn.execute(stmt, values).scalar_one())
 
-    def per_source_and_product(
-        self, filters: LeadFilters, limit: int
-    ) -> list[tuple[str, str, int]]:
-        """The set's leads per (source, product), most first ('' for none): the heat map."""
+    def breakdown(self, filters: LeadFilters) -> list[Breakdown]:
+        """The set's leads per stage, state, source and product, in one pass: everything
+        the metrics grid and the heat map show ('' for no source or product)."""
         table, where, total, values = self._counted(filters)
-        source = func.coalesce(table.c.lead_source, "")
-        product = func.coalesce(table.c.product_interest, "")
-        rows = self.conn.execute(
-            select(source, product, total)
-            .where(*where)
-            .group_by(source, product)
-            .order_by(total.desc())
-            .limit(limit),
-            values,
+        keys = (
+            table.c.stage,
+            table.c.is_active,
+            table.c.is_converted,
+            func.coalesce(table.c.lead_source, ""),
+            func.coalesce(table.c.product_interest, ""),
         )
-        return [(s, p, int(n)) for s, p, n in rows]
+        rows = self.conn.execute(
+            select(*keys, total).where(*where).group_by(*keys).having(total > 0), values
+        )
+        return [Breakdown(*row) for row in rows]
 
     def names_used(self, workspace_id: str, column: str, limit: int = 100) -> list[str]:
         """The ``lead_source`` or ``product_interest`` values of the workspace's leads, most

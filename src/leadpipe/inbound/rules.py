@@ -34,6 +34,37 @@ class StateCount:
     count: int
 
 
+@dataclass(frozen=True, slots=True)
+class Breakdown:
+    """How many leads of a set share a stage, state, source and product."""
+
+    stage: str
+    is_active: bool
+    is_converted: bool
+    source: str
+    product: str
+    count: int
+
+
+def metrics_of(cells: Iterable[Breakdown], today: int) -> dict[str, Any]:
+    """``queue_metrics`` from a breakdown of the set."""
+    cells = list(cells)
+    states: dict[tuple[str, bool, bool], int] = {}
+    products: dict[str, int] = {}
+    sources: dict[str, int] = {}
+    for c in cells:
+        key = (c.stage, bool(c.is_active), bool(c.is_converted))
+        states[key] = states.get(key, 0) + c.count
+        products[c.product] = products.get(c.product, 0) + c.count
+        sources[c.source] = sources.get(c.source, 0) + c.count
+    return queue_metrics(
+        [StateCount(*key, n) for key, n in states.items()],
+        products=products,
+        sources=sources,
+        today=today,
+    )
+
+
 def _top(counts: Mapping[str, int]) -> str | None:
     # Most leads first; ties go to the alphabetically first name, so the answer is stable.
     named = {name: n for name, n in counts.items() if name and n > 0}

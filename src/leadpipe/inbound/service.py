@@ -10,7 +10,13 @@ from sqlalchemy import Connection
 
 from leadpipe.activities.repository import ActivityQueries
 from leadpipe.inbound.repository import InboundQueries
-from leadpipe.inbound.rules import heat_map, metric_changes, queue_metrics, start_of_day
+from leadpipe.inbound.rules import (
+    heat_map,
+    metric_changes,
+    metrics_of,
+    queue_metrics,
+    start_of_day,
+)
 from leadpipe.kit.clock import utcnow
 from leadpipe.leads.queries import LeadFilters, LeadQueries
 from leadpipe.leads.rules import product_key
@@ -59,39 +65,27 @@ class InboundService:
     def metrics(
         self, conn: Connection, workspace_id: str, since: datetime, until: datetime
     ) -> dict[str, Any]:
-        """Seed 001's metrics over the leads created in [since, until), with the change of
-        each against the period of the same length just before."""
+        """Seed 001's metrics over the leads created in [since, until), the change of each
+        against the period of the same length just before, and the period's heat map."""
+        counted, queries = InboundQueries(conn), LeadQueries(conn)
         today = start_of_day(until)
-        current = self._metrics_between(conn, workspace_id, since, until, today)
-        previous = self._metrics_between(
-            conn, workspace_id, since - (until - since), since, today - timedelta(days=1)
+        cells = counted.breakdown(_created_between(workspace_id, since, until))
+        current = metrics_of(
+            cells, today=queries.count(_created_between(workspace_id, today, until))
         )
         # "Today" compares with yesterday up to the same time of day.
-        previous["todayLeads"] = LeadQueries(conn).count(
-            _created_between(workspace_id, today - timedelta(days=1), until - timedelta(days=1))
+        yesterday = _created_between(
+            workspace_id, today - timedelta(days=1), until - timedelta(days=1)
         )
-        return {"current": current, "changes": metric_changes(current, previous)}
-
-    def _metrics_between(
-        self,
-        conn: Connection,
-        workspace_id: str,
-        since: datetime,
-        until: datetime,
-        today: datetime,
-    ) -> dict[str, Any]:
-        filters = _created_between(workspace_id, since, until)
-        counted = InboundQueries(conn)
-        return queue_metrics(
-            counted.states(filters),
-            products=counted.per_name(filters, "product_interest"),
-            sources=counted.per_name(filters, "lead_source"),
-            today=counted.arrived_since(filters, today),
+        previous = metrics_of(
+            counted.breakdown(_created_between(workspace_id, since - (until - since), since)),
+            today=queries.count(yesterday),
         )
-
-    def heat_map(self, conn: Connection, filters: LeadFilters, limit: int = 200) -> dict[str, Any]:
-        """Lead counts by source and product over ``filters``."""
-        return heat_map(InboundQueries(conn).per_source_and_product(filters, limit))
+        return {
+            "current": current,
+            "changes": metric_changes(current, previous),
+            "heat": heat_map((c.source, c.product, c.count) for c in cells),
+        }
 
     def one(self, conn: Connection, workspace_id: str, lead_id: uuid.UUID) -> dict[str, Any]:
         found = lead.get(conn, workspace_id, lead_id)

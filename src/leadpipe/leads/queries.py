@@ -59,8 +59,8 @@ class LeadFilters:
     created_from: datetime | None = None
     created_to: datetime | None = None
     assigned_user_id: uuid.UUID | None = None
-    # Last activity (a lead's creation counts as one) in a range, or before a time:
-    # "no activity for N days" is ``idle_since`` N days ago.
+    # Last activity (a lead's creation is its first) in a range, or before a time: "no
+    # activity for N days" is ``idle_since`` N days ago.
     active_from: datetime | None = None
     active_to: datetime | None = None
     idle_since: datetime | None = None
@@ -146,7 +146,7 @@ def filter_conditions(names: frozenset[str]) -> tuple[Any, ...]:
         where.append(_l.created_at >= bindparam("created_from"))
     if "created_to" in names:
         where.append(_l.created_at < bindparam("created_to"))
-    last_active = func.coalesce(_l.last_activity_at, _l.created_at)
+    last_active = _l.last_activity_at  # never NULL since migration 0013
     if "active_from" in names:
         where.append(last_active >= bindparam("active_from"))
     if "active_to" in names:

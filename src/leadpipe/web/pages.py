@@ -20,7 +20,6 @@ from leadpipe.deps import DASHBOARD_TAG, DatabaseDep
 from leadpipe.errors import Forbidden, NotFound, ValidationFailed, field_error
 from leadpipe.inbound.service import inbound
 from leadpipe.kit.clock import utcnow
-from leadpipe.leads.queries import LeadFilters
 from leadpipe.leads.rules import Actor
 from leadpipe.leads.schemas import ActivityCreate, LeadUpdate
 from leadpipe.leads.service import lead
@@ -162,7 +161,9 @@ async def inbound_page(request: Request, who: Viewer, db: DatabaseDep) -> Respon
     if request.headers.get("hx-target") == "lead-table":
         data = await db.read(lambda conn: _table(conn, who, query))
         return page(request, "_lead_table.html", {**data, "ignored": ignored})
-    data = await db.read(lambda conn: _inbound(conn, who, query, period))
+    # The metrics and the heat map follow in a request of their own (``/app/metrics``):
+    # the table shows first.
+    data = await db.read(lambda conn: _inbound(conn, who, query))
     return page(request, "inbound.html", {**data, "ignored": ignored, "period": period})
 
 
@@ -201,19 +202,13 @@ def _table(
     }
 
 
-def _inbound(conn: Connection, who: SignedIn, query: TableQuery, period: int) -> dict[str, Any]:
+def _inbound(conn: Connection, who: SignedIn, query: TableQuery) -> dict[str, Any]:
     assert who.workspace_id is not None
     workspace = load_workspace(conn, who.workspace_id)
     table = _table(conn, who, query, workspace)
-    since, until = period_bounds(period, utcnow())
-    heat_filters = LeadFilters(
-        workspace_id=workspace.id, is_active=None, created_from=since, created_to=until
-    )
     return {
         **table,
-        **_metrics(conn, who, period),
         **names_to_filter_by(conn, workspace.id),
-        "heat": inbound.heat_map(conn, heat_filters),
         "memberships": UserRepository(conn).memberships(who.user_id),
         "views": SavedViewRepository(conn).for_user(workspace.id, who.user_id),
         "quick": quick_filters(str(who.user_id)),

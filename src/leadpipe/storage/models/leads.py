@@ -32,10 +32,26 @@ class Lead(Base):
         # The lead table's other sorts and filters, each with the id that breaks ties.
         Index("ix_leads_workspace_active_updated", "workspace_id", "is_active", "updated_at", "id"),
         Index("ix_leads_workspace_active_score", "workspace_id", "is_active", "lead_score", "id"),
-        # Without is_active: covering the default list, they misled PostgreSQL's generic plan.
-        Index("ix_leads_workspace_priority", "workspace_id", "priority", "created_at"),
-        Index("ix_leads_workspace_temperature", "workspace_id", "temperature", "created_at"),
-        Index("ix_leads_workspace_assignee", "workspace_id", "assigned_user_id", "created_at"),
+        # is_active after the filtered column, never before it: leading with it, they misled
+        # PostgreSQL's generic plan for the default list (migrations 0010 and 0013).
+        Index("ix_leads_workspace_priority", "workspace_id", "priority", "is_active", "created_at"),
+        Index(
+            "ix_leads_workspace_temperature",
+            "workspace_id",
+            "temperature",
+            "is_active",
+            "created_at",
+        ),
+        Index(
+            "ix_leads_workspace_assignee",
+            "workspace_id",
+            "assigned_user_id",
+            "is_active",
+            "created_at",
+        ),
+        Index(
+            "ix_leads_workspace_active_activity", "workspace_id", "is_active", "last_activity_at"
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
