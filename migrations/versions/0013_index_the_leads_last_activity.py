@@ -5,7 +5,8 @@ time, so that the filter compares one indexed column. The priority, temperature 
 assignee indexes get ``is_active`` after their own column: the lead table counts the open
 leads of such a filter from the index alone, and reads their newest in index order. (Not
 before it: leading with ``is_active`` misled PostgreSQL's generic plan for the default
-list, migration 0010.)
+list, migration 0010.) The newest open leads' index gets the id that breaks ties, as the
+other sort indexes have: a deep page is skipped to in the index alone.
 
 Revision ID: 0013
 Revises: 0012
@@ -39,9 +40,17 @@ def upgrade() -> None:
     for name, column in FILTERED.items():
         op.drop_index(name, table_name="leads")
         op.create_index(name, "leads", ["workspace_id", column, "is_active", "created_at"])
+    op.drop_index("ix_leads_workspace_active", table_name="leads")
+    op.create_index(
+        "ix_leads_workspace_active", "leads", ["workspace_id", "is_active", "created_at", "id"]
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_leads_workspace_active", table_name="leads")
+    op.create_index(
+        "ix_leads_workspace_active", "leads", ["workspace_id", "is_active", "created_at"]
+    )
     for name, column in FILTERED.items():
         op.drop_index(name, table_name="leads")
         op.create_index(name, "leads", ["workspace_id", column, "created_at"])

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, select
 
 from leadpipe.accounts.repository import UserRepository, WorkspaceRepository
+from leadpipe.accounts.rules import user_email
 from leadpipe.accounts.service import CreatedUser, account, user
 from leadpipe.config import Settings
 from leadpipe.intake.line import forget_expired_deliveries
@@ -29,7 +30,7 @@ class Started:
     webhook_id: str | None
     api_key: str | None  # only on the very first start: keys are stored hashed
     first_start: bool
-    owner: CreatedUser | None = None  # made when there was no user yet
+    owner: CreatedUser | None = None  # made when no workspace had an owner yet
 
 
 def prepare(db: Database, settings: Settings) -> Started:
@@ -44,7 +45,10 @@ def prepare(db: Database, settings: Settings) -> Started:
     forget_expired_deliveries(db, idempotency_days=settings.idempotency_window_days)
     with db.transaction() as conn:
         started = _first_workspace(conn)
-        if UserRepository(conn).none_yet():
+        users = UserRepository(conn)
+        # The first start, or a start after `leadpipe demo` made its team: someone must
+        # be able to sign in and manage the members.
+        if users.no_owner_yet() and users.by_email(user_email(settings.owner_email)) is None:
             owner = user.create(
                 conn,
                 email=settings.owner_email,

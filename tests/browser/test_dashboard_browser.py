@@ -252,3 +252,34 @@ def test_every_page_renders_for_an_owner(
     screenshot(page, "inbound-tablet")
     assert errors == []
     page.context.close()
+
+
+def test_the_first_load_of_a_full_inbound_page_stays_under_300_kb(
+    browser: Browser, base_url: str, db: Database, tenant: Tenant
+) -> None:
+    with httpx.Client(base_url=base_url) as client:
+        for i in range(60):
+            client.post(
+                tenant.url,
+                json={
+                    "firstname": f"Person{i}",
+                    "lastname": "Weight",
+                    "email": f"w{i}@example.com",
+                    "phone_number": f"512555{i:04d}",
+                    "productid": ["Solar Panels", "HVAC", "Roofing"][i % 3],
+                    "source": ["Google Ads", "Facebook Ads"][i % 2],
+                },
+            )
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.goto(f"{base_url}/login")
+    page.fill("#email", add_member(db, tenant.workspace_id, "agent"))
+    page.fill("#password", "a-long-enough-password")
+    sizes: list[int] = []
+    page.on("response", lambda r: sizes.append(len(r.body())))
+    page.click("button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    expect(page.locator(".lead-row")).to_have_count(50)
+    expect(page.locator("#heat table")).to_be_visible()
+    assert sum(sizes) <= 300 * 1024, f"{sum(sizes) / 1024:.0f} KB"
+    context.close()

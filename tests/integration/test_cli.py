@@ -18,10 +18,11 @@ import pytest
 from typer.testing import CliRunner
 
 from leadpipe.accounts.passwords import verify_password
+from leadpipe.bootstrap import prepare
 from leadpipe.cli import app
 from leadpipe.config import get_settings
 from leadpipe.storage.engine import Database
-from leadpipe.storage.models import ApiKey, Contact, Lead, User, Webhook
+from leadpipe.storage.models import ApiKey, Contact, Lead, LeadActivity, User, Webhook
 from tests.conftest import Settings
 from tests.integration.helpers import count, one, refusing_inserts, rows
 
@@ -380,6 +381,27 @@ class TestAdminCommands:
         assert 80 < contacts < 150
         assert contacts < leads <= 150
         assert {"new", "won"} <= stages
+
+    def test_the_demo_team_works_its_leads_and_the_start_after_it_makes_an_owner(
+        self, runner: CliRunner
+    ) -> None:
+        assert runner.invoke(app, ["demo", "--leads", "120"]).exit_code == 0
+        settings = get_settings()
+        db = Database.from_settings(settings)
+        try:
+            leads = rows(db, Lead)
+            worked = [lead for lead in leads if lead["assigned_user_id"] is not None]
+            calls = count(db, LeadActivity, activity_type="call")
+            assert len(worked) > len(leads) / 3
+            assert calls > 0
+            assert count(db, User) == 5  # the team; nobody owns the workspace yet
+            started = prepare(db, settings)
+            assert started.workspace_id == "demo"
+            assert started.owner is not None
+            assert started.owner.email == "owner@example.com"
+            assert prepare(db, settings).owner is None  # only once
+        finally:
+            db.dispose()
 
 
 def test_an_internal_error_leaves_the_clients_connection_usable(

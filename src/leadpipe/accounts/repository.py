@@ -88,8 +88,10 @@ class UserRepository:
         )
         return self.conn.execute(stmt).scalar() is not None
 
-    def none_yet(self) -> bool:
-        return self.conn.execute(select(_u.id).limit(1)).first() is None
+    def no_owner_yet(self) -> bool:
+        """No workspace has an owner: nobody could manage the members."""
+        found = self.conn.execute(select(_m.user_id).where(_m.role == "owner").limit(1))
+        return found.first() is None
 
     def by_email(self, email: str) -> dict[str, Any] | None:
         row = self.conn.execute(select(USERS).where(_u.email == email)).mappings().first()

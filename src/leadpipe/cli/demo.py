@@ -11,19 +11,24 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 
 from leadpipe.accounts.repository import WorkspaceRepository
-from leadpipe.accounts.service import account
+from leadpipe.accounts.service import account, user
 from leadpipe.intake.schemas import Delivery
 from leadpipe.intake.service import IntakeService
 from leadpipe.intake.webhooks import webhook
 from leadpipe.kit.clock import utcnow
 from leadpipe.kit.ids import request_id
+from leadpipe.leads.rules import Actor
+from leadpipe.leads.schemas import ActivityCreate, LeadUpdate
+from leadpipe.leads.service import lead
 from leadpipe.storage import migrate
 from leadpipe.storage.base import table_of
 from leadpipe.storage.engine import Database
 from leadpipe.storage.models import Contact, Lead
+
+_LEADS = table_of(Lead)
 
 FIRST = [
     "James",
@@ -241,6 +246,95 @@ class DemoSummary:
     api_key: str | None
 
 
+TEAM = [
+    ("Dana Whitfield", "dana.whitfield", "admin"),
+    ("Sam Rivera", "sam.rivera", "agent"),
+    ("Priya Nair", "priya.nair", "agent"),
+    ("Marcus Lee", "marcus.lee", "agent"),
+    ("Jo Kowalski", "jo.kowalski", "viewer"),
+]
+# What a sales team logs while it works a lead: type, title, outcome, minutes, next step.
+WORK = [
+    ("call", "Intro call", "positive", 12, "Book a site visit"),
+    ("call", "Left a voicemail", "pending", 2, "Call again tomorrow"),
+    ("sms", "Texted to confirm the visit", "neutral", None, None),
+    ("email", "Sent the brochure", "neutral", None, "Follow up in 3 days"),
+    ("meeting", "Site visit", "positive", 45, "Send the quote"),
+    ("quote", "Sent the quote", "pending", None, "Review the quote together"),
+    ("note", "Prefers evenings; wife decides on financing", None, None, None),
+    ("call", "Not interested right now", "negative", 5, None),
+]
+TAGS = ["financing", "referral", "spanish", "repeat-customer", "commercial", "hoa"]
+
+
+def work_the_leads(db: Database, workspace_id: str, rng: random.Random) -> None:
+    """A team for the demo workspace (an admin, three agents, a viewer), who have taken
+    most open leads, logged calls, visits and quotes on them, and tagged a few: through
+    the lead lifecycle, at the times they would have."""
+    members = []
+    with db.transaction() as conn:
+        for name, handle, role in TEAM:
+            created = user.create(
+                conn,
+                email=f"{handle}@example.com",
+                name=name,
+                workspace_id=workspace_id,
+                role=role,
+            )
+            if role != "viewer":
+                members.append((created.id, name))
+        leads = conn.execute(
+            select(_LEADS.c.id, _LEADS.c.created_at)
+            .where(_LEADS.c.workspace_id == workspace_id, _LEADS.c.is_active)
+            .order_by(_LEADS.c.created_at)
+        ).all()
+    now = utcnow()
+    for start in range(0, len(leads), 200):
+        with db.transaction() as conn:
+            for lead_id, created_at in leads[start : start + 200]:
+                if rng.random() < 0.2:
+                    continue  # still waiting for someone to take it
+                _work_one(conn, workspace_id, lead_id, created_at, now, members, rng)
+
+
+def _work_one(
+    conn: Connection,
+    workspace_id: str,
+    lead_id: Any,
+    created_at: datetime,
+    now: datetime,
+    members: list[tuple[Any, str]],
+    rng: random.Random,
+) -> None:
+    member_id, name = rng.choice(members)
+    actor = Actor.user(member_id, name)
+    when = min(now, created_at + timedelta(hours=rng.uniform(0.2, 30)))
+    changes: dict[str, Any] = {"assigned_user_id": member_id}
+    if rng.random() < 0.3:
+        changes["temperature"] = rng.choice(["hot", "cold"])
+    if rng.random() < 0.15:
+        changes["priority"] = rng.choice(["high", "urgent"])
+    if rng.random() < 0.12:
+        changes["tags"] = rng.sample(TAGS, rng.randint(1, 2))
+    lead.update(conn, workspace_id, lead_id, LeadUpdate(**changes), actor, now=when)
+    for kind, title, outcome, minutes, next_step in rng.sample(WORK, rng.randint(1, 3)):
+        when = min(now, when + timedelta(hours=rng.uniform(1, 72)))
+        lead.add_activity(
+            conn,
+            workspace_id,
+            lead_id,
+            ActivityCreate(
+                activity_type=kind,
+                title=title,
+                outcome=outcome,
+                duration_minutes=minutes,
+                activity_data={"next_steps": next_step} if next_step else None,
+            ),
+            actor,
+            now=when,
+        )
+
+
 def run_demo(db: Database, *, workspace_id: str, deliveries: int, seed: int) -> DemoSummary:
     api_key = None
     with db.transaction() as conn:
@@ -274,6 +368,8 @@ def run_demo(db: Database, *, workspace_id: str, deliveries: int, seed: int) -> 
             now=when,
         )
         updates += result.body["lead_action"] == "updated"
+    if api_key is not None:  # a new demo workspace: its team works the leads
+        work_the_leads(db, workspace_id, random.Random(seed))
     migrate.refresh_statistics(db.engine)
     with db.transaction(write=False) as conn:
         contacts = conn.execute(

@@ -133,11 +133,14 @@ def filter_values(f: LeadFilters) -> dict[str, Any]:
 
 
 @functools.lru_cache(maxsize=256)
-def filter_conditions(names: frozenset[str]) -> tuple[Any, ...]:
+def filter_conditions(names: frozenset[str], *, ordered: bool = False) -> tuple[Any, ...]:
     """WHERE conditions for the filters named, with bind parameters in place of values.
 
     Built once per combination of filters, so that the list statements can be cached: for
-    a page of 50 leads, building and compiling the statement cost as much as running it."""
+    a page of 50 leads, building and compiling the statement cost as much as running it.
+    ``ordered``: for a page read in a sort's index order, where "no activity since" (which
+    most open leads match) must not lead the search: through the last-activity index the
+    page would sort all of them; in the sort's order it stops after a page of matches."""
     where: list[Any] = [_l.workspace_id == bindparam("workspace_id")]
     where += [
         column == bindparam(name) for name, column in _EQUALITY_FILTERS.items() if name in names
@@ -152,7 +155,8 @@ def filter_conditions(names: frozenset[str]) -> tuple[Any, ...]:
     if "active_to" in names:
         where.append(last_active < bindparam("active_to"))
     if "idle_since" in names:
-        where.append(last_active < bindparam("idle_since"))
+        idle = func.coalesce(last_active, _l.created_at) if ordered else last_active
+        where.append(idle < bindparam("idle_since"))
     if "unassigned" in names:
         where.append(_l.assigned_user_id.is_(None))
     if names & _CONTACT_FILTERS:
@@ -186,7 +190,7 @@ def _page_statement(names: frozenset[str], sort: str, descending: bool) -> Any:
     page_ids = (
         select(_l.id)
         .select_from(_filtered_from(names))
-        .where(*filter_conditions(names))
+        .where(*filter_conditions(names, ordered=True))
         .order_by(*order)
         .limit(bindparam("limit"))
         .offset(bindparam("offset"))

@@ -256,9 +256,11 @@ class LeadService:
         lead_id: uuid.UUID,
         body: LeadUpdate,
         actor: Actor,
+        now: datetime | None = None,
     ) -> dict[str, Any]:
+        """``now`` is only given by backfills such as the demo."""
         lead = self.get(conn, workspace_id, lead_id)
-        now = utcnow()
+        now = now or utcnow()
         values = body.model_dump(exclude={"stage"}, exclude_unset=True)
         if values.get("custom_fields") is not None:
             values["custom_fields"] = {
@@ -330,9 +332,11 @@ class LeadService:
         lead_id: uuid.UUID,
         body: ActivityCreate,
         actor: Actor,
+        now: datetime | None = None,
     ) -> dict[str, Any]:
+        """``now`` is only given by backfills such as the demo."""
         lead = self.get(conn, workspace_id, lead_id)
-        now = utcnow()
+        now = now or utcnow()
         self._change(conn, workspace_id, lead, body.stage, {"last_activity_at": now}, actor, now)
         activity_id = uuid7()
         ActivityRepository(conn).add_many(

@@ -28,7 +28,7 @@ from leadpipe.web.tables import Workspace, load_workspace
 
 router = APIRouter(tags=[DASHBOARD_TAG], include_in_schema=False)
 
-CARDS_PER_COLUMN = 30
+CARDS_PER_COLUMN = 20
 
 
 def _columns(conn: Connection, workspace: Workspace) -> list[dict[str, Any]]:

@@ -67,8 +67,9 @@ class TableQuery:
 
     @property
     def is_default_view(self) -> bool:
-        """The newest open leads, unfiltered, first page: where a new lead shows up."""
-        return not self.params(page=1, size=self.size, sort="created_at", order="desc")
+        """The newest open leads, unfiltered, first page (of any size): where a new lead
+        shows up on top."""
+        return not self.params(size=DEFAULT_PAGE_SIZE)
 
     @property
     def filters_given(self) -> int:

@@ -27,7 +27,7 @@ class Lead(Base):
         Index("ix_leads_contact_product", "contact_id", "product_key", "created_at"),
         Index("ix_leads_workspace_created", "workspace_id", "created_at"),
         # The newest open leads; and a stage's newest leads (open or not) without a sort.
-        Index("ix_leads_workspace_active", "workspace_id", "is_active", "created_at"),
+        Index("ix_leads_workspace_active", "workspace_id", "is_active", "created_at", "id"),
         Index("ix_leads_workspace_stage", "workspace_id", "stage", "created_at"),
         # The lead table's other sorts and filters, each with the id that breaks ties.
         Index("ix_leads_workspace_active_updated", "workspace_id", "is_active", "updated_at", "id"),

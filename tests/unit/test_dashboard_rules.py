@@ -1,0 +1,175 @@
+"""The dashboard's pure rules: the lead table's query string, dates in the workspace's
+zone, the metrics' changes, the heat map, sessions and workspaces."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from leadpipe.accounts.rules import (
+    SESSION_TOUCH_EVERY,
+    chosen_workspace,
+    hash_session_token,
+    new_session_token,
+    session_needs_touch,
+)
+from leadpipe.inbound.rules import Breakdown, heat_map, metric_changes, metrics_of
+from leadpipe.kit.memo import Remembered
+from leadpipe.web.rules import (
+    TableQuery,
+    day_end,
+    day_start,
+    initials,
+    page_count,
+    parse_table_query,
+    zone,
+)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected", "ignored"),
+    [
+        ({}, TableQuery(), []),
+        ({"q": "  ana  ", "stage": "won"}, TableQuery(q="ana", stage="won"), []),
+        ({"priority": "sky-high"}, TableQuery(), ["priority: one of low, medium, high, urgent"]),
+        (
+            {"sort": "name"},
+            TableQuery(),
+            ["sort: one of created_at, updated_at, estimated_value, lead_score"],
+        ),
+        ({"created_from": "2026-13-01"}, TableQuery(), ["created_from: not a date (YYYY-MM-DD)"]),
+        ({"created_from": "2026-10-01"}, TableQuery(created_from=date(2026, 10, 1)), []),
+        ({"idle_days": "0"}, TableQuery(), ["idle_days: a whole number from 1 to 3650"]),
+        ({"idle_days": "7", "page": "3"}, TableQuery(idle_days=7, page=3), []),
+        ({"size": "1000"}, TableQuery(), ["size: one of 25, 50, 100"]),
+        ({"assignee": "bob"}, TableQuery(), ["assignee: not a user"]),
+        ({"assignee": "none"}, TableQuery(assignee="none"), []),
+        ({"status": "all"}, TableQuery(status="all"), []),
+    ],
+)
+def test_the_table_query_is_read_leniently_and_says_what_it_ignored(
+    raw: dict[str, str], expected: TableQuery, ignored: list[str]
+) -> None:
+    assert parse_table_query(raw) == (expected, ignored)
+
+
+def test_a_table_query_links_only_what_differs_from_the_defaults() -> None:
+    query = TableQuery(stage="won", page=3)
+    assert query.url("/app") == "/app?stage=won&page=3"
+    assert query.url("/app", page=1) == "/app?stage=won"
+    assert TableQuery().url("/app") == "/app"
+    assert TableQuery(created_from=date(2026, 1, 2)).params() == {"created_from": "2026-01-02"}
+
+
+@pytest.mark.parametrize(
+    ("query", "default"),
+    [
+        (TableQuery(), True),
+        (TableQuery(size=100), True),
+        (TableQuery(page=2), False),
+        (TableQuery(stage="new"), False),
+        (TableQuery(order="asc"), False),
+        (TableQuery(status="all"), False),
+    ],
+)
+def test_new_leads_are_put_on_top_of_the_default_view_only(
+    query: TableQuery, default: bool
+) -> None:
+    assert query.is_default_view is default
+
+
+def test_dates_are_days_of_the_workspaces_zone() -> None:
+    chicago = zone("America/Chicago")
+    assert day_start(date(2026, 7, 4), chicago) == datetime(2026, 7, 4, 5, tzinfo=UTC)
+    assert day_end(date(2026, 7, 4), chicago) == datetime(2026, 7, 5, 5, tzinfo=UTC)
+    assert zone("Not/AZone").key == "UTC"
+    assert zone(None).key == "UTC"
+
+
+def test_pages_and_initials() -> None:
+    assert [page_count(n, 50) for n in (0, 1, 50, 51)] == [1, 1, 1, 2]
+    assert initials("ana", "lopez") == "AL"
+    assert initials(None, None, "zed@example.com") == "Z"
+    assert initials(None, None) == "?"
+
+
+def _cells(*rows: tuple[str, bool, bool, str, str, int]) -> list[Breakdown]:
+    return [Breakdown(*row) for row in rows]
+
+
+def test_metrics_from_one_breakdown() -> None:
+    cells = _cells(
+        ("new", True, False, "Google Ads", "Solar", 6),
+        ("qualified", True, False, "Google Ads", "HVAC", 2),
+        ("won", True, True, "Referral", "Solar", 2),
+    )
+    metrics = metrics_of(cells, today=3)
+    assert metrics == {
+        "totalLeads": 10,
+        "newLeads": 6,
+        "pending": 2,
+        "todayLeads": 3,
+        "topProduct": "Solar",
+        "topSource": "Google Ads",
+        "conversionRate": "20.0%",
+    }
+
+
+def test_changes_against_the_previous_period() -> None:
+    now = metrics_of(_cells(("new", True, False, "Web", "Solar", 12)), today=4)
+    before = metrics_of(
+        _cells(("new", True, False, "Ads", "HVAC", 8), ("won", True, True, "Ads", "HVAC", 2)),
+        today=0,
+    )
+    changes = metric_changes(now, before)
+    assert changes["totalLeads"] == 20.0  # 12 against 10
+    assert changes["newLeads"] == 50.0  # 12 against 8
+    assert changes["todayLeads"] is None  # nothing to compare with
+    assert changes["conversionRate"] == -20.0  # points: 0% against 20%
+    assert (changes["topProduct"], changes["topSource"]) == ("HVAC", "Ads")
+
+
+def test_the_heat_map_orders_by_totals_and_shades_by_the_largest_cell() -> None:
+    heat = heat_map(
+        [("Ads", "Solar", 10), ("Web", "Solar", 2), ("Web", "HVAC", 5), ("Ads", "Solar", 10)]
+    )
+    assert heat["sources"] == ["Ads", "Web"]
+    assert heat["products"] == ["Solar", "HVAC"]
+    assert heat["cells"][("Ads", "Solar")] == {"count": 20, "share": 1.0}
+    assert heat["cells"][("Web", "HVAC")]["share"] == 0.25
+    assert heat_map([]) == {"sources": [], "products": [], "cells": {}}
+
+
+def test_a_session_shows_a_workspace_of_its_user() -> None:
+    memberships = [{"workspace_id": "a"}, {"workspace_id": "b"}]
+    assert chosen_workspace(memberships, "b") == "b"
+    assert chosen_workspace(memberships, "elsewhere") == "a"
+    assert chosen_workspace([], None) is None
+
+
+def test_session_tokens_are_random_and_stored_hashed() -> None:
+    one, two = new_session_token(), new_session_token()
+    assert one != two
+    assert len(one) >= 43  # 256 bits
+    assert hash_session_token(one) != one
+    assert len(hash_session_token(one)) == 64
+
+
+def test_a_session_is_touched_now_and_then_not_on_every_request() -> None:
+    seen = datetime(2026, 12, 3, 12, tzinfo=UTC)
+    assert not session_needs_touch(seen, seen + SESSION_TOUCH_EVERY - timedelta(seconds=1))
+    assert session_needs_touch(seen, seen + SESSION_TOUCH_EVERY)
+
+
+def test_a_remembered_value_is_made_again_once_it_expired() -> None:
+    made: list[int] = []
+
+    def make() -> int:
+        made.append(1)
+        return len(made)
+
+    kept = Remembered[int](seconds=60)
+    assert [kept.get("k", make), kept.get("k", make), kept.get("other", make)] == [1, 1, 2]
+    fresh = Remembered[int](seconds=0)
+    assert [fresh.get("k", make), fresh.get("k", make)] == [3, 4]
