@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
@@ -17,6 +18,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from leadpipe import __version__, exception_handlers
+from leadpipe.accounts.service import forget_expired_sessions
 from leadpipe.config import Settings, get_settings
 from leadpipe.contact_api.endpoints import legacy_router as contacts_legacy_router
 from leadpipe.contact_api.endpoints import router as contacts_router
@@ -117,6 +119,13 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                 database, idempotency_days=settings.idempotency_window_days
             )
         ]
+        background.append(
+            repeat_on_thread(
+                3600,
+                functools.partial(forget_expired_sessions, database),
+                what="forget expired sessions",
+            )
+        )
         if keeps_a_log_to_checkpoint(database.dialect):
             background.append(
                 repeat_on_thread(

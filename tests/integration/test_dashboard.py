@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
 
-from leadpipe.accounts.service import user
+from leadpipe.accounts.service import forget_expired_sessions, user
+from leadpipe.app import create_app
+from leadpipe.config import Settings
+from leadpipe.storage.base import table_of
 from leadpipe.storage.engine import Database
 from leadpipe.storage.models import (
     DashboardSession,
@@ -427,3 +432,36 @@ async def test_saved_views_are_the_users_own(
         assert "Hot solar" not in (await other.get("/app")).text
     await client.post(f"/app/views/{view['id']}/delete", data={"csrf_token": csrf})
     assert count(db, SavedView) == 0
+
+
+async def test_the_session_cookie_is_secure_behind_https(
+    settings: Settings, db: Database, tenant: Tenant
+) -> None:
+    """Behind a proxy that ends TLS, the public URL says https: the cookie is Secure."""
+    behind_tls = settings.model_copy(update={"public_url": "https://leads.example.com"})
+    app = create_app(behind_tls, db)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        email = add_member(db, tenant.workspace_id, "agent")
+        form = await client.get("/login")
+        answer = await client.post(
+            "/login",
+            data={"email": email, "password": PASSWORD, "login_token": login_form_token(form.text)},
+        )
+    assert "secure" in answer.headers["set-cookie"].lower()
+    assert "httponly" in answer.headers["set-cookie"].lower()
+
+
+async def test_an_idle_session_expires_and_is_forgotten(
+    client: httpx.AsyncClient, db: Database, tenant: Tenant
+) -> None:
+    await sign_in(client, add_member(db, tenant.workspace_id, "agent"))
+    with db.transaction() as conn:
+        conn.execute(
+            update(table_of(DashboardSession)).values(
+                expires_at=datetime.now(UTC) - timedelta(minutes=1)
+            )
+        )
+    assert (await client.get("/app")).status_code == 303
+    assert forget_expired_sessions(db) == 1
+    assert count(db, DashboardSession) == 0

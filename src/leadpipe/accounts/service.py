@@ -43,6 +43,7 @@ from leadpipe.errors import Conflict, NotFound, ValidationFailed, field_error
 from leadpipe.kit.clock import utcnow
 from leadpipe.kit.ids import short_id, uuid7
 from leadpipe.pipeline.repository import StageRepository
+from leadpipe.storage.engine import Database
 
 
 @dataclass(frozen=True, slots=True)
@@ -416,3 +417,9 @@ class SessionService:
 
 
 session = SessionService()
+
+
+def forget_expired_sessions(db: Database) -> int:
+    """Delete the sessions past their idle lifetime (every hour, from the running app)."""
+    with db.transaction() as conn:
+        return session.forget_expired(conn)

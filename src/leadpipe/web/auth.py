@@ -37,17 +37,23 @@ def sign_in_url(request: Request) -> str:
     return f"/login?next={quote(target, safe='')}"
 
 
+def over_https(request: Request) -> bool:
+    """Whether the browser reached us over HTTPS: directly, or through a proxy that ends
+    TLS in front of a server whose public URL is https (``LEADPIPE_PUBLIC_URL``)."""
+    public_url: str = request.app.state.settings.public_url
+    return request.url.scheme == "https" or public_url.startswith("https://")
+
+
 def set_session_cookie(request: Request, response: object, value: str) -> None:
     """HttpOnly (no script reads it), SameSite=Lax (no cross-site POST carries it), and
-    Secure when the dashboard is reached over HTTPS (directly or behind a proxy that says
-    so, see ``--proxy-headers``)."""
+    Secure when the dashboard is reached over HTTPS."""
     response.set_cookie(  # type: ignore[attr-defined]
         SESSION_COOKIE,
         value,
         max_age=int(SESSION_IDLE_LIFETIME.total_seconds()),
         httponly=True,
         samesite="lax",
-        secure=request.url.scheme == "https",
+        secure=over_https(request),
         path="/",
     )
 

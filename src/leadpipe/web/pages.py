@@ -30,6 +30,7 @@ from leadpipe.web.auth import (
     Viewer,
     clear_session_cookie,
     current_session,
+    over_https,
     set_session_cookie,
 )
 from leadpipe.web.forms import body_of, form_values
@@ -106,7 +107,7 @@ def _login_page(request: Request, error: str | None, email: str = "") -> Respons
         token,
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
+        secure=over_https(request),
         path="/login",
     )
     return response
