@@ -13,7 +13,15 @@ from sqlalchemy import select
 from leadpipe.accounts.repository import MEMBERS
 from leadpipe.intake.webhooks import webhook
 from leadpipe.storage.engine import Database
-from leadpipe.storage.models import Lead, LeadActivity, Membership, User, Webhook, Workspace
+from leadpipe.storage.models import (
+    Lead,
+    LeadActivity,
+    Membership,
+    PipelineStage,
+    User,
+    Webhook,
+    Workspace,
+)
 from tests.conftest import Tenant
 from tests.integration.dashboard import add_member, sign_in
 from tests.integration.helpers import count, one, rows
@@ -310,3 +318,94 @@ async def test_the_last_owner_cannot_step_down(
     )
     assert answer.status_code == 409
     assert _role(db, me) == "owner"
+
+
+async def test_the_api_assigns_leads_to_users_of_the_workspace_and_filters_by_them(
+    client: httpx.AsyncClient, db: Database, tenant: Tenant
+) -> None:
+    ids = await _people(client, tenant, 2)
+    add_member(db, tenant.workspace_id, "agent")
+    agent = one(db, User, email="agent@example.com")["id"]
+    headers = {"X-API-Key": tenant.api_key}
+    answer = await client.put(
+        f"/api/v3/leads/{ids[0]}", json={"assigned_user_id": str(agent)}, headers=headers
+    )
+    assert answer.status_code == 200
+    assert answer.json()["data"]["assigned_user_id"] == str(agent)
+    listed = await client.get(
+        "/api/v3/leads", params={"assigned_user_id": str(agent)}, headers=headers
+    )
+    assert [lead["id"] for lead in listed.json()["data"]] == [ids[0]]
+    stranger = await client.put(
+        f"/api/v3/leads/{ids[1]}",
+        json={"assigned_user_id": "0199b5a4-3c1e-7e4b-9a51-3f0c2a6b1d22"},
+        headers=headers,
+    )
+    assert stranger.status_code == 400
+    assert stranger.json()["details"][0]["field"] == "assigned_user_id"
+
+
+async def test_admins_add_rename_reorder_and_deactivate_stages(
+    client: httpx.AsyncClient, db: Database, tenant: Tenant
+) -> None:
+    csrf = await sign_in(client, add_member(db, tenant.workspace_id, "admin"))
+    hx = _hx(csrf)
+    added = await client.post(
+        "/app/pipeline/stages",
+        data={"stage_name": "Site visit", "color": "#0EA5E9", "conversion_probability": "40"},
+        headers=hx,
+    )
+    assert added.status_code == 200
+    assert "Site visit" in added.text
+    renamed = await client.post(
+        "/app/pipeline/stages/site_visit",
+        data={"stage_name": "Home visit", "color": "#0EA5E9", "is_active": "false"},
+        headers=hx,
+    )
+    assert renamed.status_code == 200
+    stage = one(db, PipelineStage, workspace_id=tenant.workspace_id, stage_slug="site_visit")
+    assert (stage["stage_name"], stage["is_active"]) == ("Home visit", False)
+    slugs = [
+        r["stage_slug"]
+        for r in sorted(
+            rows(db, PipelineStage, workspace_id=tenant.workspace_id),
+            key=lambda r: r["stage_order"],
+        )
+    ]
+    reordered = await client.post(
+        "/app/pipeline/stages/order", data={"order": ",".join(reversed(slugs))}, headers=hx
+    )
+    assert reordered.status_code == 200
+    first = min(
+        rows(db, PipelineStage, workspace_id=tenant.workspace_id), key=lambda r: r["stage_order"]
+    )
+    assert first["stage_slug"] == slugs[-1]
+    bad = await client.post("/app/pipeline/stages/order", data={"order": "new"}, headers=hx)
+    assert bad.status_code == 400
+
+
+@pytest.mark.parametrize("role", ["owner", "admin", "agent", "viewer"])
+async def test_managing_the_workspace_is_for_admins_and_owners(
+    client: httpx.AsyncClient, db: Database, tenant: Tenant, role: str
+) -> None:
+    csrf = await sign_in(client, add_member(db, tenant.workspace_id, role))
+    hx = _hx(csrf)
+    answers = {
+        "settings page": await client.get("/app/settings", headers=hx),
+        "add a stage": await client.post(
+            "/app/pipeline/stages", data={"stage_name": f"By {role}"}, headers=hx
+        ),
+        "create a webhook": await client.post(
+            "/app/webhooks", data={"name": f"By {role}"}, headers=hx
+        ),
+        "disable a webhook": await client.post(
+            f"/app/webhooks/{tenant.webhook_id}/status", data={"enabled": "false"}, headers=hx
+        ),
+    }
+    manages = role in ("owner", "admin")
+    for action, answer in answers.items():
+        assert (answer.status_code < 400) is manages, (role, action, answer.status_code)
+        if not manages:
+            assert answer.status_code == 403
+    assert count(db, Webhook, name=f"By {role}") == (1 if manages else 0)
+    assert one(db, Webhook, id=tenant.webhook_id)["is_active"] is not manages

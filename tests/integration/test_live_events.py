@@ -214,3 +214,20 @@ def test_redis_carries_events_to_every_worker(
             _deliver(urls[0], tenant, email="via-redis@example.com", productid="Windows")
             events = _next_events(ws, 2)
             assert [e["type"] for e in events] == ["webhook:contact_created", "lead.created"]
+
+
+def test_a_change_through_the_api_is_announced_too(
+    base_url: str, db: Database, tenant: Tenant
+) -> None:
+    answer = _deliver(base_url, tenant, email="api@example.com", productid="Roofing")
+    headers = {"X-API-Key": tenant.api_key}
+    with _socket(base_url, **headers) as ws:
+        changed = httpx.put(
+            f"{base_url}/api/v3/leads/{answer['lead_id']}",
+            json={"stage": "qualified"},
+            headers=headers,
+        )
+        assert changed.status_code == 200
+        (updated,) = _next_events(ws, 1)
+        assert updated["type"] == "lead.updated"
+        assert updated["data"]["stage"] == "qualified"

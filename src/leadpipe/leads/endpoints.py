@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 from sqlalchemy import Connection
 
@@ -38,6 +38,8 @@ from leadpipe.leads.schemas import (
     TemperatureFilter,
 )
 from leadpipe.leads.service import lead
+from leadpipe.realtime import events
+from leadpipe.realtime.hub import publish
 
 router = APIRouter(prefix="/api/v3", tags=["leads"])
 
@@ -68,6 +70,9 @@ async def list_leads(
     priority: PriorityFilter | None = None,
     temperature: TemperatureFilter | None = None,
     assigned_to: str | None = None,
+    assigned_user_id: Annotated[
+        uuid.UUID | None, Query(description="The user of the workspace the leads are assigned to")
+    ] = None,
     is_active: Annotated[
         bool, Query(description="true (default): open leads; false: lost and inactive ones")
     ] = True,
@@ -96,6 +101,7 @@ async def list_leads(
             priority=priority,
             temperature=temperature,
             assigned_to=assigned_to,
+            assigned_user_id=assigned_user_id,
             is_active=is_active,
             created_from=start_of(created_from),
             created_to=end_of(created_to),
@@ -118,7 +124,9 @@ async def list_leads(
 @router.post(
     "/leads", status_code=201, response_model=Envelope[LeadOut], responses=not_found("contact")
 )
-async def create_lead(body: LeadCreate, principal: WriteAccess, db: DatabaseDep) -> JSONResponse:
+async def create_lead(
+    body: LeadCreate, principal: WriteAccess, db: DatabaseDep, request: Request
+) -> JSONResponse:
     """Create a lead for an existing contact; it starts in the workspace's default stage."""
     principal.check_workspace(body.workspace_id)
     created = await db.write(
@@ -126,6 +134,7 @@ async def create_lead(body: LeadCreate, principal: WriteAccess, db: DatabaseDep)
             conn, principal.workspace_id, body, Actor.api_key(principal.key_id)
         )
     )
+    publish(request.app, [events.lead_as_changed(created, created=True)])
     return ok(public(LeadOut, created), status_code=201)
 
 
@@ -138,7 +147,7 @@ async def get_lead(lead_id: uuid.UUID, principal: ReadAccess, db: DatabaseDep) -
 
 @router.put("/leads/{lead_id}", response_model=Envelope[LeadOut], responses=ONE_ERRORS)
 async def update_lead(
-    lead_id: uuid.UUID, body: LeadUpdate, principal: WriteAccess, db: DatabaseDep
+    lead_id: uuid.UUID, body: LeadUpdate, principal: WriteAccess, db: DatabaseDep, request: Request
 ) -> JSONResponse:
     """Change some of a lead's fields; a stage change is checked and recorded."""
     updated = await db.write(
@@ -146,6 +155,7 @@ async def update_lead(
             conn, principal.workspace_id, lead_id, body, Actor.api_key(principal.key_id)
         )
     )
+    publish(request.app, [events.lead_as_changed(updated)])
     return ok(public(LeadOut, updated))
 
 
@@ -175,7 +185,11 @@ async def list_activities(
     responses=ONE_ERRORS,
 )
 async def create_activity(
-    lead_id: uuid.UUID, body: ActivityCreate, principal: WriteAccess, db: DatabaseDep
+    lead_id: uuid.UUID,
+    body: ActivityCreate,
+    principal: WriteAccess,
+    db: DatabaseDep,
+    request: Request,
 ) -> JSONResponse:
     """Log a call, email, meeting, note or quote; it may move the lead's stage too."""
     created = await db.write(
@@ -183,4 +197,5 @@ async def create_activity(
             conn, principal.workspace_id, lead_id, body, Actor.api_key(principal.key_id)
         )
     )
+    publish(request.app, [events.activity_created(principal.workspace_id, created)])
     return ok(public(ActivityOut, created), status_code=201)

@@ -71,6 +71,13 @@ def lead_changed(
     )
 
 
+def lead_as_changed(lead: dict[str, Any], *, created: bool = False) -> Event:
+    """``lead.updated`` (or ``lead.created``) for a lead as a change left it."""
+    return lead_changed(
+        lead["workspace_id"], lead["id"], lead["contact_id"], created=created, stage=lead["stage"]
+    )
+
+
 def activity_created(workspace_id: str, activity: dict[str, Any]) -> Event:
     return Event(
         workspace_id,

@@ -14,7 +14,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
-from typing import Protocol
+from typing import Any, Protocol
 
 from leadpipe.config import Settings
 from leadpipe.realtime.events import Event
@@ -195,6 +195,9 @@ class Hub:
         self._deliver(event)
 
 
-def publisher(hub: Hub | None) -> Callable[[Iterable[Event]], None]:
-    """``hub.publish``, or a no-op for code run without an app (CLI, demo)."""
-    return hub.publish if hub is not None else (lambda _events: None)
+def publish(app: Any, news: Iterable[Event]) -> None:
+    """Tell the watchers of the events' workspaces what a committed write changed, through
+    the app's hub (none in an app made without its lifespan, as some tests do)."""
+    hub: Hub | None = getattr(app.state, "hub", None)
+    if hub is not None:
+        hub.publish(news)

@@ -20,9 +20,8 @@ from leadpipe.pipeline_api.schemas import StageCreate, StageReorder, StageUpdate
 from leadpipe.pipeline_api.service import pipeline
 from leadpipe.realtime import events
 from leadpipe.web.auth import Admin, Agent, Viewer
+from leadpipe.web.changes import actor_of, lead_news, write_and_announce
 from leadpipe.web.forms import body_of, form_values
-from leadpipe.web.live import publish
-from leadpipe.web.pages import actor_of, lead_news
 from leadpipe.web.render import page
 from leadpipe.web.tables import Workspace, load_workspace
 
@@ -85,7 +84,7 @@ async def move_card(lead_id: uuid.UUID, request: Request, who: Agent, db: Databa
         assert who.workspace_id is not None
         return [lead_news(lead.update(conn, who.workspace_id, lead_id, body, actor_of(who)))]
 
-    publish(request, await db.write(move))
+    await write_and_announce(request, db, move)
     return Response(status_code=204)
 
 

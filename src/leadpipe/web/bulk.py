@@ -25,9 +25,8 @@ from leadpipe.leads.schemas import LeadUpdate
 from leadpipe.leads.service import lead
 from leadpipe.realtime import events
 from leadpipe.web.auth import Agent, Viewer
+from leadpipe.web.changes import actor_of, lead_news, write_and_announce
 from leadpipe.web.forms import body_of, form_lists, form_values
-from leadpipe.web.live import publish
-from leadpipe.web.pages import actor_of, lead_news
 from leadpipe.web.render import redirect
 from leadpipe.web.rules import TableQuery, parse_table_query
 from leadpipe.web.tables import Workspace, lead_filters, load_workspace
@@ -139,8 +138,9 @@ async def bulk(request: Request, who: Agent, db: DatabaseDep) -> Response:
     change = _change_for(action, values, who)
     done = 0
     for chunk in _chunks(ids):
-        news = await db.write(functools.partial(change, workspace_id=workspace_id, ids=chunk))
-        publish(request, news)
+        await write_and_announce(
+            request, db, functools.partial(change, workspace_id=workspace_id, ids=chunk)
+        )
         done += len(chunk)
     query = dict(parse_qsl(values.get("filter", "")))
     response = redirect("/app" + (f"?{values['filter']}" if query else ""), request)

@@ -18,9 +18,8 @@ from leadpipe.leads.schemas import LeadCreate
 from leadpipe.leads.service import lead
 from leadpipe.realtime import events
 from leadpipe.web.auth import Agent, Viewer
+from leadpipe.web.changes import actor_of, write_and_announce
 from leadpipe.web.forms import body_of, form_values
-from leadpipe.web.live import publish
-from leadpipe.web.pages import actor_of
 from leadpipe.web.render import page, redirect
 from leadpipe.web.rules import ACTIVITY_TYPES, OUTCOMES, PRIORITIES, TEMPERATURES
 from leadpipe.web.tables import load_workspace
@@ -70,12 +69,14 @@ async def create_lead(
     values: dict[str, Any] = await form_values(request)
     body = body_of(LeadCreate, {**values, "contact_id": str(contact_id)}, "lead")
 
-    def create(conn: Connection) -> events.Event:
+    def create(conn: Connection) -> list[events.Event]:
         assert who.workspace_id is not None
         created = lead.create(conn, who.workspace_id, body, actor_of(who))
-        return events.lead_changed(
-            who.workspace_id, created["id"], contact_id, created=True, stage=created["stage"]
-        )
+        return [
+            events.lead_changed(
+                who.workspace_id, created["id"], contact_id, created=True, stage=created["stage"]
+            )
+        ]
 
-    publish(request, [await db.write(create)])
+    await write_and_announce(request, db, create)
     return redirect(f"/app/contacts/{contact_id}", request)

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from leadpipe.accounts.repository import ApiKeyRepository
 from leadpipe.accounts.rules import SESSION_COOKIE, hash_api_key
@@ -29,13 +28,6 @@ PING_EVERY_SECONDS = 25.0
 
 def hub_of(app: object) -> Hub | None:
     return getattr(app.state, "hub", None)  # type: ignore[attr-defined]
-
-
-def publish(request: Request, news: Iterable[Event]) -> None:
-    """Tell the workspace's watchers what a committed write changed."""
-    hub = hub_of(request.app)
-    if hub is not None:
-        hub.publish(news)
 
 
 def _same_origin(socket: WebSocket) -> bool:

@@ -20,7 +20,6 @@ from leadpipe.deps import DASHBOARD_TAG, DatabaseDep
 from leadpipe.errors import Forbidden, NotFound, ValidationFailed, field_error
 from leadpipe.inbound.service import inbound
 from leadpipe.kit.clock import utcnow
-from leadpipe.leads.rules import Actor
 from leadpipe.leads.schemas import ActivityCreate, LeadUpdate
 from leadpipe.leads.service import lead
 from leadpipe.realtime import events
@@ -33,8 +32,8 @@ from leadpipe.web.auth import (
     over_https,
     set_session_cookie,
 )
+from leadpipe.web.changes import actor_of, lead_news, write_and_announce
 from leadpipe.web.forms import body_of, form_values
-from leadpipe.web.live import publish
 from leadpipe.web.render import color_of, page, redirect
 from leadpipe.web.rules import (
     ACTIVITY_TYPES,
@@ -281,25 +280,9 @@ async def _changed(
     request: Request, who: SignedIn, db: DatabaseDep, lead_id: uuid.UUID, change: Any
 ) -> Response:
     """Apply ``change(conn)`` to a lead, announce it, and answer with its sidebar."""
-    news = await db.write(change)
-    publish(request, news)
-
+    await write_and_announce(request, db, change)
     data = await db.read(lambda conn: _detail(conn, who, lead_id))
     return page(request, "_lead_detail.html", data, headers={"HX-Trigger": "leadChanged"})
-
-
-def actor_of(who: SignedIn) -> Actor:
-    return Actor.user(who.user_id, who.display_name)
-
-
-def lead_news(updated: dict[str, Any]) -> events.Event:
-    return events.lead_changed(
-        updated["workspace_id"],
-        updated["id"],
-        updated["contact_id"],
-        created=False,
-        stage=updated["stage"],
-    )
 
 
 @router.post("/app/leads/{lead_id}/stage", response_class=HTMLResponse)

@@ -137,12 +137,25 @@
   let pendingNew = 0;
   let metricsTimer = null;
 
+  // The metrics are redrawn at most every 2 s however fast leads arrive: each redraw is a
+  // request, and every watching agent makes it.
   function refreshMetricsSoon() {
     if (metricsTimer) return;
     metricsTimer = setTimeout(() => {
       metricsTimer = null;
       document.body.dispatchEvent(new Event("refreshMetrics"));
-    }, 400);
+    }, 2000);
+  }
+
+  // More than a few new leads a second are counted on the "new leads" button instead of
+  // fetched row by row: a flood must not turn every watcher into a stream of requests.
+  const BURST = 5;
+  let recent = [];
+  function inBurst() {
+    const now = Date.now();
+    recent = recent.filter((t) => now - t < 1000);
+    recent.push(now);
+    return recent.length > BURST;
   }
 
   function rowQuery() {
@@ -182,7 +195,8 @@
   async function leadCreated(data) {
     const body = document.getElementById("lead-rows");
     if (!body) return;
-    const canPrepend = body.dataset.livePrepend === "true" && selectedCount() === 0;
+    const canPrepend =
+      body.dataset.livePrepend === "true" && selectedCount() === 0 && !inBurst() && pendingNew === 0;
     if (!canPrepend) {
       pendingNew += 1;
       showNewBanner();
