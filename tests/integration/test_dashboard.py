@@ -465,3 +465,39 @@ async def test_an_idle_session_expires_and_is_forgotten(
     assert (await client.get("/app")).status_code == 303
     assert forget_expired_sessions(db) == 1
     assert count(db, DashboardSession) == 0
+
+
+async def test_a_user_changes_their_password_and_their_other_sessions_end(
+    client: httpx.AsyncClient, db: Database, tenant: Tenant
+) -> None:
+    email = add_member(db, tenant.workspace_id, "agent")
+    other = httpx.AsyncClient(transport=client._transport, base_url="http://testserver")
+    async with other:
+        await sign_in(other, email)
+        csrf = await sign_in(client, email)
+        form = {"csrf_token": csrf, "current_password": "wrong-password-entirely"}
+        wrong = await client.post(
+            "/app/account/password",
+            data={
+                **form,
+                "new_password": "a-brand-new-password",
+                "repeat_password": "a-brand-new-password",
+            },
+            headers={"HX-Request": "true"},
+        )
+        assert wrong.status_code == 400
+        assert wrong.json()["details"][0]["field"] == "current_password"
+        changed = await client.post(
+            "/app/account/password",
+            data={
+                **form,
+                "current_password": PASSWORD,
+                "new_password": "a-brand-new-password",
+                "repeat_password": "a-brand-new-password",
+            },
+        )
+        assert changed.status_code == 303
+        assert (await client.get("/app")).status_code == 200  # this session stays
+        assert (await other.get("/app")).status_code == 303  # the other one ended
+    await client.post("/logout", data={"csrf_token": csrf})
+    await sign_in(client, email, "a-brand-new-password")

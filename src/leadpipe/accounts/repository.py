@@ -93,6 +93,10 @@ class UserRepository:
         found = self.conn.execute(select(_m.user_id).where(_m.role == "owner").limit(1))
         return found.first() is None
 
+    def by_id(self, user_id: Any) -> dict[str, Any] | None:
+        row = self.conn.execute(select(USERS).where(_u.id == user_id)).mappings().first()
+        return dict(row) if row else None
+
     def by_email(self, email: str) -> dict[str, Any] | None:
         row = self.conn.execute(select(USERS).where(_u.email == email)).mappings().first()
         return dict(row) if row else None
@@ -186,8 +190,12 @@ class SessionRepository:
     def delete(self, session_id: str) -> None:
         self.conn.execute(delete(SESSIONS).where(_s.id == session_id))
 
-    def delete_for_user(self, user_id: Any) -> None:
-        self.conn.execute(delete(SESSIONS).where(_s.user_id == user_id))
+    def delete_for_user(self, user_id: Any, *, keep: str | None = None) -> None:
+        """The user's sessions, but ``keep`` (the one changing the password)."""
+        stmt = delete(SESSIONS).where(_s.user_id == user_id)
+        if keep is not None:
+            stmt = stmt.where(_s.id != keep)
+        self.conn.execute(stmt)
 
     def delete_expired(self, now: Any) -> int:
         return self.conn.execute(delete(SESSIONS).where(_s.expires_at < now)).rowcount

@@ -224,6 +224,27 @@ class UserService:
         SessionRepository(conn).delete_for_user(user["id"])  # a new password signs out
         return generated
 
+    def change_password(
+        self,
+        conn: Connection,
+        *,
+        user_id: uuid.UUID,
+        current: str,
+        new: str,
+        keep_session: str | None = None,
+    ) -> None:
+        """A user's own change: the current password first; every other session of the
+        user ends (a stolen cookie stops working)."""
+        users = UserRepository(conn)
+        found = users.by_id(user_id)
+        if found is None or not verify_password(found["password_hash"], current):
+            raise ValidationFailed(
+                "Password not changed", [field_error("current_password", "is not your password")]
+            )
+        _refuse_password(new)
+        users.change(user_id, {"password_hash": hash_password(new), "updated_at": utcnow()})
+        SessionRepository(conn).delete_for_user(user_id, keep=keep_session)
+
     def authenticate(
         self, conn: Connection, *, email: str, password: str, now: datetime | None = None
     ) -> dict[str, Any] | None:

@@ -172,19 +172,19 @@ async def replay(
 
 @router.get("/app/settings", response_class=HTMLResponse)
 async def settings_page(request: Request, who: Admin, db: DatabaseDep) -> Response:
-    def read(conn: Connection) -> dict[str, Any]:
-        assert who.workspace_id is not None
-        found = WorkspaceRepository(conn).get(who.workspace_id)
-        return {
-            "workspace": found,
-            "time_zone": (found.settings or {}).get("time_zone", "UTC"),
-            "members": UserRepository(conn).members(who.workspace_id),
-            "roles": ROLES,
-            "memberships": _memberships(conn, who),
-            "created": request.query_params.get("created"),
-        }
+    return page(request, "settings.html", await db.read(lambda c: _settings(c, who)))
 
-    return page(request, "settings.html", await db.read(read))
+
+def _settings(conn: Connection, who: SignedIn) -> dict[str, Any]:
+    assert who.workspace_id is not None
+    found = WorkspaceRepository(conn).get(who.workspace_id)
+    return {
+        "workspace": found,
+        "time_zone": (found.settings or {}).get("time_zone", "UTC"),
+        "members": UserRepository(conn).members(who.workspace_id),
+        "roles": ROLES,
+        "memberships": _memberships(conn, who),
+    }
 
 
 @router.post("/app/settings")
@@ -246,25 +246,10 @@ async def add_member(request: Request, who: Owner, db: DatabaseDep) -> Response:
     if password is None:
         return redirect("/app/settings", request)
     # The one time it is shown: on the page the owner is looking at, never in a URL.
-    return await _settings_with_new_password(request, who, db, email, password)
-
-
-async def _settings_with_new_password(
-    request: Request, who: SignedIn, db: DatabaseDep, email: str, password: str
-) -> Response:
-    def read(conn: Connection) -> dict[str, Any]:
-        assert who.workspace_id is not None
-        found = WorkspaceRepository(conn).get(who.workspace_id)
-        return {
-            "workspace": found,
-            "time_zone": (found.settings or {}).get("time_zone", "UTC"),
-            "members": UserRepository(conn).members(who.workspace_id),
-            "roles": ROLES,
-            "memberships": _memberships(conn, who),
-            "new_user": {"email": email, "password": password},
-        }
-
-    return page(request, "settings.html", await db.read(read))
+    data = await db.read(lambda conn: _settings(conn, who))
+    return page(
+        request, "settings.html", {**data, "new_user": {"email": email, "password": password}}
+    )
 
 
 @router.post("/app/settings/members/{user_id}")

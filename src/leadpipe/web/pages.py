@@ -397,3 +397,38 @@ async def stage_colors(who: Viewer, db: DatabaseDep) -> Response:
         if SLUG.match(slug)
     )
     return Response(css, media_type="text/css", headers={"Cache-Control": "no-store"})
+
+
+# -- the user's own account --------------------------------------------------------------
+
+
+@router.get("/app/account", response_class=HTMLResponse)
+async def account_page(request: Request, who: SignedInUser, db: DatabaseDep) -> Response:
+    memberships = await db.read(lambda conn: UserRepository(conn).memberships(who.user_id))
+    return page(
+        request,
+        "account.html",
+        {"memberships": memberships, "changed": request.query_params.get("changed") == "1"},
+    )
+
+
+@router.post("/app/account/password")
+async def change_password(request: Request, who: SignedInUser, db: DatabaseDep) -> Response:
+    values = await form_values(request)
+    new = values.get("new_password", "")
+    if new != values.get("repeat_password", ""):
+        raise ValidationFailed(
+            "Password not changed", [field_error("repeat_password", "does not match")]
+        )
+
+    def change(conn: Connection) -> None:
+        user.change_password(
+            conn,
+            user_id=who.user_id,
+            current=values.get("current_password", ""),
+            new=new,
+            keep_session=who.session_id,
+        )
+
+    await db.write(change)
+    return redirect("/app/account?changed=1", request)
