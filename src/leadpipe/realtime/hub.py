@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -86,7 +87,9 @@ def channel_for(settings: Settings, dialect: str) -> Channel:
     """Redis when configured; else PostgreSQL's own when the database is PostgreSQL; else
     the process (the embedded SQLite server runs one worker)."""
     if settings.redis_url:
-        return RedisChannel(settings.redis_url, CHANNEL)
+        # Named after the database: installations that share a Redis never hear each other.
+        database = hashlib.sha256(settings.database_url.encode()).hexdigest()[:16]
+        return RedisChannel(settings.redis_url, f"{CHANNEL}:{database}")
     if carries_notifications(dialect):
         from leadpipe.storage.notify import PostgresChannel
 
