@@ -174,7 +174,14 @@ class LeadService:
         filters = self.as_stored(conn, filters)
         total = queries.kept_count(filters)
         if total is not None and offset >= total:
-            leads = []  # nothing there: no need to look (a rare stage would scan the index)
+            leads: list[
+                dict[str, Any]
+            ] = []  # nothing there: no need to look (a rare stage would scan the index)
+        elif filters.text is not None:
+            # A search visits all its matches to count them: the page comes with the count.
+            leads, total = queries.counted_page(
+                filters, sort=sort, descending=descending, limit=limit, offset=offset
+            )
         else:
             leads = queries.page(
                 filters, sort=sort, descending=descending, limit=limit, offset=offset
