@@ -1114,3 +1114,33 @@ async def test_a_running_server_forgets_expired_delivery_ids_in_chunks(
     finally:
         sweeper.cancel()
     assert [r["delivery_key"] for r in rows(db, WebhookDelivery)] == ["fresh"]
+
+
+async def test_a_form_posted_as_field_data_is_mapped_by_question_name(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    """Facebook Lead Ads' ``field_data`` as Zapier or a page's own code posts it: mapped by
+    each answer's name, so a question added to the form shifts nothing."""
+    tenant = make_tenant(
+        db,
+        field_mapping={
+            "field_data[name=full_name].values[0]": "fullname",
+            "field_data[name=email].values[0]": "email",
+            "field_data[name=phone_number].values[0]": "phone",
+            "field_data[name=product].values[0]": "productid",
+        },
+    )
+    answers = [
+        {"name": "how_soon", "values": ["this month"]},  # added to the form later
+        {"name": "full_name", "values": ["Ana Lopez"]},
+        {"name": "phone_number", "values": ["(512) 555-0142"]},
+        {"name": "email", "values": ["Ana@Example.com"]},
+        {"name": "product", "values": ["Solar Panels"]},
+    ]
+    answer = await client.post(tenant.url, json={"field_data": answers})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["lead_action"] == "created"
+    contact = one(db, Contact)
+    assert (contact["firstname"], contact["lastname"]) == ("Ana", "Lopez")
+    assert (contact["email"], contact["phone_number"]) == ("ana@example.com", "+15125550142")
+    assert one(db, Lead)["product_interest"] == "Solar Panels"

@@ -115,6 +115,51 @@ def test_paths(path: str, expected: Any) -> None:
     assert (value if isinstance(value, str) else None) == expected
 
 
+FACEBOOK_FIELD_DATA = {
+    "field_data": [
+        {"name": "full_name", "values": ["Ana Lopez"]},
+        {"name": "email", "values": ["ana@example.com"]},
+        {"name": "phone_number", "values": ["+15125550142"]},
+        {"name": "zip_code", "values": ["78701"]},
+    ]
+}
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("field_data[name=email].values[0]", "ana@example.com"),
+        ("field_data[name='phone_number'].values[0]", "+15125550142"),
+        ('field_data[name="zip_code"].values[0]', "78701"),
+        ("field_data[name=missing].values[0]", None),
+        ("field_data[1].values[0]", "ana@example.com"),
+        ("field_data[name=email].values[5]", None),
+        ("field_data.name=email", None),
+    ],
+)
+def test_paths_select_list_items_by_a_fields_value(path: str, expected: Any) -> None:
+    value = get_path(FACEBOOK_FIELD_DATA, path)
+    assert (value if isinstance(value, str) else None) == expected
+
+
+def test_a_question_added_to_a_form_shifts_nothing_mapped_by_name() -> None:
+    mapping = {
+        "field_data[name=email].values[0]": "email",
+        "field_data[name=full_name].values[0]": "fullname",
+    }
+    before = extract(FACEBOOK_FIELD_DATA, mapping).fields
+    grown = {
+        "field_data": [
+            {"name": "how_soon", "values": ["this month"]},
+            *FACEBOOK_FIELD_DATA["field_data"],
+        ]
+    }
+    after = extract(grown, mapping)
+    assert after.fields == before
+    assert after.fields["email"] == "ana@example.com"
+    assert "field_data" in after.custom_fields  # the answers are kept, never dropped
+
+
 def _validate(payload: dict[str, Any], **kwargs: Any) -> Any:
     return validate(
         extract(payload, {}),

@@ -109,18 +109,49 @@ def canonical_field(key: str) -> str | None:
 
 
 _MISSING = object()
-_PATH_PART = re.compile(r"[^.\[\]]+")
+# A key, or what a pair of brackets holds: a position (``[0]``) or a selector
+# (``[name=email]``).
+_PATH_PART = re.compile(r"\[([^\]]*)\]|([^.\[\]]+)")
 
 
-def _path_parts(path: str) -> list[str]:
-    return _PATH_PART.findall(path.removeprefix("$").lstrip("."))
+@dataclass(frozen=True, slots=True)
+class _Select:
+    """The first item of a list whose ``key`` holds ``value`` (compared as text)."""
+
+    key: str
+    value: str
+
+    def pick(self, items: list[Any]) -> Any:
+        for item in items:
+            if isinstance(item, dict) and str(item.get(self.key)) == self.value:
+                return item
+        return _MISSING
+
+
+def _path_parts(path: str) -> list[str | _Select]:
+    parts: list[str | _Select] = []
+    for bracketed, plain in _PATH_PART.findall(path.removeprefix("$").lstrip(".")):
+        if plain:
+            parts.append(plain)
+        elif "=" in bracketed:
+            key, _, value = bracketed.partition("=")
+            parts.append(_Select(key.strip(), value.strip().strip("'\"")))
+        else:
+            parts.append(bracketed.strip())
+    return parts
 
 
 def get_path(payload: Any, path: str) -> Any:
-    """The value at ``customer.personal.firstName`` / ``$.items[0].zip``, or _MISSING."""
+    """The value at ``customer.personal.firstName``, ``$.items[0].zip`` or
+    ``field_data[name=email].values[0]`` (the item whose ``name`` is ``email``: a form
+    that gains a question shifts no field), or _MISSING."""
     node = payload
     for part in _path_parts(path):
-        if isinstance(node, dict) and part in node:
+        if isinstance(part, _Select):
+            node = part.pick(node) if isinstance(node, list) else _MISSING
+            if node is _MISSING:
+                return _MISSING
+        elif isinstance(node, dict) and part in node:
             node = node[part]
         elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
             node = node[int(part)]
@@ -134,12 +165,15 @@ def _drop_path(payload: dict[str, Any], path: str) -> None:
     parts = _path_parts(path)
     trail: list[tuple[dict[str, Any], str]] = []
     node: Any = payload
+    if any(isinstance(part, _Select) for part in parts):
+        return  # a value inside a list stays in the rest with its list
     for part in parts[:-1]:
+        assert isinstance(part, str)
         if not isinstance(node, dict) or not isinstance(node.get(part), dict):
             return
         trail.append((node, part))
         node = node[part]
-    if isinstance(node, dict):
+    if isinstance(node, dict) and isinstance(parts[-1], str):
         node.pop(parts[-1], None)
     for parent, key in reversed(trail):
         if parent[key] == {}:
