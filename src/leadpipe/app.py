@@ -29,6 +29,7 @@ from leadpipe.intake.endpoints import DeliveryShortcut
 from leadpipe.intake.endpoints import router as intake_router
 from leadpipe.intake.line import IntakeLine, forget_expired_deliveries_periodically
 from leadpipe.intake.webhook_endpoints import router as webhooks_router
+from leadpipe.intake.webhooks import purge_deleted_webhooks
 from leadpipe.kit.openapi import as_sent
 from leadpipe.kit.periodic import repeat_on_thread
 from leadpipe.kit.responses import JSONResponse
@@ -119,6 +120,13 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                 database, idempotency_days=settings.idempotency_window_days
             )
         ]
+        background.append(
+            repeat_on_thread(
+                3600,
+                functools.partial(purge_deleted_webhooks, database),
+                what="purge deleted webhooks",
+            )
+        )
         background.append(
             repeat_on_thread(
                 3600,

@@ -409,3 +409,24 @@ async def test_managing_the_workspace_is_for_admins_and_owners(
             assert answer.status_code == 403
     assert count(db, Webhook, name=f"By {role}") == (1 if manages else 0)
     assert one(db, Webhook, id=tenant.webhook_id)["is_active"] is not manages
+
+
+async def test_a_webhook_deleted_on_the_dashboard_can_be_restored_there(
+    client: httpx.AsyncClient, db: Database, tenant: Tenant
+) -> None:
+    csrf = await sign_in(client, add_member(db, tenant.workspace_id, "admin"))
+    deleted = await client.post(
+        f"/app/webhooks/{tenant.webhook_id}/delete", data={"csrf_token": csrf}
+    )
+    assert deleted.status_code == 303
+    assert one(db, Webhook, id=tenant.webhook_id)["deleted_at"] is not None
+    listing = (await client.get("/app/webhooks")).text
+    assert "restorable until" in listing
+    page = (await client.get(f"/app/webhooks/{tenant.webhook_id}")).text
+    assert "Deleted" in page
+    restored = await client.post(
+        f"/app/webhooks/{tenant.webhook_id}/restore", data={"csrf_token": csrf}
+    )
+    assert restored.status_code == 303
+    hook = one(db, Webhook, id=tenant.webhook_id)
+    assert (hook["deleted_at"], hook["is_active"]) == (None, True)

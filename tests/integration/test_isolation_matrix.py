@@ -30,6 +30,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v3/leads/pipeline/{workspace_id}/stages/reorder"): {"order": ["new"]},
     ("PUT", "/api/v3/custom-fields/{field_key}"): {"label": "x"},
     ("PATCH", "/api/v3/webhooks/{webhook_id}"): {"name": "Hijacked"},
+    ("PATCH", "/api/v3/webhooks/{webhook_id}/status"): {"enabled": False},
 }
 OWN_SCOPE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v3/custom-fields"): {"field_key": "mine", "label": "Mine", "field_type": "text"},

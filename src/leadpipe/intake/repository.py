@@ -180,6 +180,14 @@ class WebhookRepository:
         ).mappings()
         return [dict(r) for r in rows]
 
+    def delete(self, webhook_id: str) -> None:
+        """With its delivery log (the leads it brought in keep its id)."""
+        self.conn.execute(delete(WEBHOOKS).where(_wh.id == webhook_id))
+
+    def delete_deleted_before(self, before: datetime) -> int:
+        result = self.conn.execute(delete(WEBHOOKS).where(_wh.deleted_at < before))
+        return int(result.rowcount)
+
     def update(self, webhook_id: str, values: dict[str, Any]) -> None:
         self.conn.execute(update(WEBHOOKS).where(_wh.id == webhook_id).values(**values))
 

@@ -93,8 +93,55 @@ class WebhookOut(BaseModel):
     duplicate_window_minutes: int
     total_leads: int
     last_lead_at: datetime | None
+    deleted_at: datetime | None = Field(
+        default=None, description="Set while deleted: restorable for 24 hours after it."
+    )
     created_at: datetime
     updated_at: datetime
+
+
+class WebhookCreate(ApiBody):
+    """A new webhook of the key's workspace; its URL is ``/webhooks/{id}``."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "example": {
+                "name": "Facebook solar form",
+                "lead_type": "solar",
+                "default_source": "Facebook Ads",
+                "field_mapping": {"field_data[name=email].values[0]": "email"},
+            }
+        },
+    )
+
+    name: str = Field(min_length=1, max_length=200)
+    id: str | None = Field(
+        default=None,
+        min_length=3,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="Generated (wh_...) when omitted.",
+    )
+    description: str | None = Field(default=None, max_length=2_000)
+    lead_type: str | None = Field(default=None, max_length=50)
+    field_mapping: dict[str, str] = Field(default_factory=dict)
+    require_phone: bool = False
+    always_create_lead: bool = False
+    dedup_scope: Literal["workspace", "webhook"] = "workspace"
+    default_source: str | None = Field(default=None, max_length=255)
+    duplicate_window_minutes: int = Field(default=60, ge=0, le=24 * 60)
+
+
+class WebhookStatus(ApiBody):
+    """Whether the webhook takes deliveries."""
+
+    model_config = ConfigDict(
+        extra="forbid", str_strip_whitespace=True, json_schema_extra={"example": {"enabled": False}}
+    )
+
+    enabled: bool
 
 
 class WebhookPatch(ApiBody):

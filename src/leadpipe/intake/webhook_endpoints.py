@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from sqlalchemy import Connection
 
 from leadpipe.accounts.auth import AdminAccess, ReadAccess, WriteAccess
 from leadpipe.deps import DatabaseDep, RequestId
@@ -16,12 +17,15 @@ from leadpipe.intake.schemas import (
     DeliveryOut,
     DeliveryStatus,
     ReplayOut,
+    WebhookCreate,
     WebhookOut,
     WebhookPatch,
+    WebhookStatus,
 )
 from leadpipe.intake.webhooks import webhook
 from leadpipe.kit.bodies import Offset
 from leadpipe.kit.openapi import (
+    READ_ERRORS,
     Envelope,
     PageEnvelope,
     conflict,
@@ -42,6 +46,44 @@ def _webhook_out(row: dict[str, Any]) -> dict[str, Any]:
     return public(WebhookOut, {**row, "url_path": f"/webhooks/{row['id']}"})
 
 
+@router.get("", response_model=Envelope[list[WebhookOut]], responses=READ_ERRORS)
+async def list_webhooks(
+    principal: ReadAccess,
+    db: DatabaseDep,
+    include_deleted: Annotated[
+        bool, Query(description="Also the deleted ones that can still be restored")
+    ] = False,
+) -> JSONResponse:
+    """The workspace's webhooks, oldest first."""
+    found = await db.read(
+        lambda conn: webhook.for_workspace(
+            conn, principal.workspace_id, include_deleted=include_deleted
+        )
+    )
+    return ok([_webhook_out(row) for row in found])
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=Envelope[WebhookOut],
+    responses=conflict("A webhook with this id exists", "workspace"),
+)
+async def create_webhook(
+    body: WebhookCreate, principal: AdminAccess, db: DatabaseDep
+) -> JSONResponse:
+    """Create a webhook; providers post to ``/webhooks/{id}``."""
+    settings = body.model_dump(exclude={"id"})
+
+    def create(conn: Connection) -> dict[str, Any]:
+        created = webhook.create(
+            conn, workspace_id=principal.workspace_id, webhook_id=body.id, **settings
+        )
+        return webhook.get(conn, principal.workspace_id, created)
+
+    return ok(_webhook_out(await db.write(create)), status_code=201)
+
+
 @router.get("/{webhook_id}", response_model=Envelope[WebhookOut], responses=WEBHOOK_ERRORS)
 async def get_webhook(webhook_id: str, principal: ReadAccess, db: DatabaseDep) -> JSONResponse:
     """A webhook's settings and counters."""
@@ -60,6 +102,57 @@ async def update_webhook(
         lambda conn: webhook.update(conn, principal.workspace_id, webhook_id, changes)
     )
     return ok(_webhook_out(updated))
+
+
+@router.patch(
+    "/{webhook_id}/status",
+    response_model=Envelope[WebhookOut],
+    responses=conflict("The webhook is deleted: restore it first", "webhook"),
+)
+async def set_webhook_status(
+    webhook_id: str, body: WebhookStatus, principal: AdminAccess, db: DatabaseDep
+) -> JSONResponse:
+    """Enable or disable a webhook: a disabled one answers its deliveries with 404."""
+    updated = await db.write(
+        lambda conn: webhook.update(
+            conn, principal.workspace_id, webhook_id, {"is_active": body.enabled}
+        )
+    )
+    return ok(_webhook_out(updated))
+
+
+@router.delete(
+    "/{webhook_id}",
+    response_model=Envelope[WebhookOut | None],
+    responses=conflict("Deleted already (delete with force=true)", "webhook"),
+)
+async def delete_webhook(
+    webhook_id: str,
+    principal: AdminAccess,
+    db: DatabaseDep,
+    force: Annotated[
+        bool, Query(description="Delete at once, with its delivery log; not restorable")
+    ] = False,
+) -> JSONResponse:
+    """Delete a webhook: it stops taking deliveries and can be restored for 24 hours, then
+    it is purged; ``force=true`` deletes it at once. Its leads stay either way."""
+    deleted = await db.write(
+        lambda conn: webhook.delete(conn, principal.workspace_id, webhook_id, force=force)
+    )
+    return ok(_webhook_out(deleted) if deleted is not None else None)
+
+
+@router.post(
+    "/{webhook_id}/restore",
+    response_model=Envelope[WebhookOut],
+    responses=conflict("Not deleted, or deleted over 24 hours ago", "webhook"),
+)
+async def restore_webhook(webhook_id: str, principal: AdminAccess, db: DatabaseDep) -> JSONResponse:
+    """Undo a delete within 24 hours: the webhook is enabled again."""
+    restored = await db.write(
+        lambda conn: webhook.restore(conn, principal.workspace_id, webhook_id)
+    )
+    return ok(_webhook_out(restored))
 
 
 @router.get(

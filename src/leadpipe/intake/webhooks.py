@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
@@ -10,8 +11,10 @@ from leadpipe.accounts.repository import WorkspaceRepository
 from leadpipe.errors import Conflict, NotFound, ValidationFailed, field_error
 from leadpipe.intake.repository import WebhookRepository
 from leadpipe.intake.rules.deliveries import MAX_DUPLICATE_WINDOW
+from leadpipe.intake.rules.webhooks import may_restore, purge_before
 from leadpipe.kit.clock import utcnow
 from leadpipe.kit.ids import short_id
+from leadpipe.storage.engine import Database
 
 DEDUP_SCOPES = ("workspace", "webhook")
 DEFAULT_DUPLICATE_WINDOW_MINUTES = 60
@@ -46,6 +49,7 @@ class WebhookService:
         workspace_id: str,
         name: str,
         webhook_id: str | None = None,
+        description: str | None = None,
         lead_type: str | None = None,
         field_mapping: dict[str, str] | None = None,
         require_phone: bool = False,
@@ -56,6 +60,7 @@ class WebhookService:
     ) -> str:
         settings = {
             "name": name,
+            "description": description,
             "lead_type": lead_type,
             "field_mapping": field_mapping or {},
             "require_phone": require_phone,
@@ -93,15 +98,63 @@ class WebhookService:
             raise NotFound(f"No webhook '{webhook_id}' in this workspace")
         return found
 
-    def for_workspace(self, conn: Connection, workspace_id: str) -> list[dict[str, Any]]:
-        return WebhookRepository(conn).for_workspace(workspace_id)
+    def for_workspace(
+        self, conn: Connection, workspace_id: str, *, include_deleted: bool = False
+    ) -> list[dict[str, Any]]:
+        """The workspace's webhooks, oldest first; deleted ones (still restorable) too
+        when asked."""
+        hooks = WebhookRepository(conn).for_workspace(workspace_id)
+        return [h for h in hooks if include_deleted or h["deleted_at"] is None]
+
+    def delete(
+        self,
+        conn: Connection,
+        workspace_id: str,
+        webhook_id: str,
+        *,
+        force: bool = False,
+        now: datetime | None = None,
+    ) -> dict[str, Any] | None:
+        """Deleted softly (inactive, restorable for a day; the webhook as it is now), or
+        at once with ``force`` (None). The leads it brought in stay."""
+        found = self.get(conn, workspace_id, webhook_id)
+        webhooks = WebhookRepository(conn)
+        if force:
+            webhooks.delete(webhook_id)
+            return None
+        if found["deleted_at"] is not None:
+            raise Conflict(
+                "This webhook is deleted already; restore it, or delete it with force=true"
+            )
+        now = now or utcnow()
+        webhooks.update(webhook_id, {"is_active": False, "deleted_at": now, "updated_at": now})
+        return self.get(conn, workspace_id, webhook_id)
+
+    def restore(
+        self, conn: Connection, workspace_id: str, webhook_id: str, now: datetime | None = None
+    ) -> dict[str, Any]:
+        found = self.get(conn, workspace_id, webhook_id)
+        now = now or utcnow()
+        if found["deleted_at"] is None:
+            raise Conflict("This webhook is not deleted")
+        if not may_restore(found["deleted_at"], now):
+            raise Conflict("This webhook was deleted more than a day ago and cannot be restored")
+        WebhookRepository(conn).update(
+            webhook_id, {"is_active": True, "deleted_at": None, "updated_at": now}
+        )
+        return self.get(conn, workspace_id, webhook_id)
+
+    def purge_deleted(self, conn: Connection, now: datetime | None = None) -> int:
+        """Delete for good the webhooks deleted over a day ago; how many."""
+        return WebhookRepository(conn).delete_deleted_before(purge_before(now or utcnow()))
 
     def update(
         self, conn: Connection, workspace_id: str, webhook_id: str, changes: dict[str, Any]
     ) -> dict[str, Any]:
         """Change some settings; deliveries after the commit see them (intake confirms its
         remembered settings with every batch)."""
-        self.get(conn, workspace_id, webhook_id)
+        if self.get(conn, workspace_id, webhook_id)["deleted_at"] is not None and changes:
+            raise Conflict("This webhook is deleted; restore it first")
         errors = _settings_errors(changes)
         if errors:
             raise ValidationFailed("Invalid webhook", errors)
@@ -111,3 +164,9 @@ class WebhookService:
 
 
 webhook = WebhookService()
+
+
+def purge_deleted_webhooks(db: Database) -> int:
+    """``WebhookService.purge_deleted`` in its own transaction (hourly, from the app)."""
+    with db.transaction() as conn:
+        return webhook.purge_deleted(conn)

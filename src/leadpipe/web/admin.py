@@ -42,7 +42,7 @@ async def webhooks_page(
 ) -> Response:
     def read(conn: Connection) -> dict[str, Any]:
         assert who.workspace_id is not None
-        hooks = webhook.for_workspace(conn, who.workspace_id)
+        hooks = webhook.for_workspace(conn, who.workspace_id, include_deleted=True)
         return {"webhooks": hooks, "memberships": _memberships(conn, who)}
 
     data = await db.read(read)
@@ -90,6 +90,32 @@ async def set_webhook_status(
     back = request.headers.get("referer", "")
     target = f"/app/webhooks/{webhook_id}" if webhook_id in back else "/app/webhooks"
     return redirect(target, request)
+
+
+@router.post("/app/webhooks/{webhook_id}/delete")
+async def delete_webhook(
+    webhook_id: str, request: Request, who: Admin, db: DatabaseDep
+) -> Response:
+    """Deleted softly: it stops taking deliveries and can be restored for a day."""
+
+    def delete(conn: Connection) -> None:
+        assert who.workspace_id is not None
+        webhook.delete(conn, who.workspace_id, webhook_id)
+
+    await db.write(delete)
+    return redirect("/app/webhooks", request)
+
+
+@router.post("/app/webhooks/{webhook_id}/restore")
+async def restore_webhook(
+    webhook_id: str, request: Request, who: Admin, db: DatabaseDep
+) -> Response:
+    def restore(conn: Connection) -> None:
+        assert who.workspace_id is not None
+        webhook.restore(conn, who.workspace_id, webhook_id)
+
+    await db.write(restore)
+    return redirect(f"/app/webhooks/{webhook_id}", request)
 
 
 @router.get("/app/webhooks/{webhook_id}", response_class=HTMLResponse)

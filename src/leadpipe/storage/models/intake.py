@@ -33,6 +33,8 @@ class Webhook(Base):
     duplicate_window_minutes: Mapped[int] = mapped_column(server_default=text("60"))
     total_leads: Mapped[int] = mapped_column(server_default=text("0"))
     last_lead_at: Mapped[datetime | None]
+    # Deleted softly: inactive, restorable until a day later, then purged.
+    deleted_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -329,6 +329,12 @@
   }
   document.addEventListener("htmx:afterSettle", startBoard);
 
+  // A form that asks first (deleting a webhook).
+  document.addEventListener("submit", (e) => {
+    const form = e.target.closest("form[data-confirm]");
+    if (form && !window.confirm(form.dataset.confirm)) e.preventDefault();
+  });
+
   // -- copy buttons ----------------------------------------------------------------------
   document.addEventListener("click", (e) => {
     const button = e.target.closest("[data-copy]");
