@@ -24,6 +24,7 @@ from leadpipe.config import get_settings
 from leadpipe.storage.engine import Database
 from leadpipe.storage.models import ApiKey, Contact, Lead, LeadActivity, User, Webhook
 from tests.conftest import Settings
+from tests.integration.dashboard import login_form_token
 from tests.integration.helpers import count, one, refusing_inserts, rows
 
 
@@ -109,6 +110,23 @@ def test_first_start_prints_a_working_curl_command(
         listed = httpx.get(see_it[-1], headers=dict([see_it[2].split(": ", 1)]), timeout=10)
         assert [lead["id"] for lead in listed.json()["data"]] == [response.json()["lead_id"]]
         assert httpx.get(f"http://127.0.0.1:{port}/health").json()["status"] == "ok"
+
+        # The printed dashboard URL, signed in with the printed credentials, shows the lead.
+        dashboard = re.search(r"Dashboard:\s+(\S+)", printed)
+        assert dashboard is not None
+        with httpx.Client(timeout=10) as browser:
+            form = browser.get(dashboard.group(1)).text
+            signed = browser.post(
+                dashboard.group(1),
+                data={
+                    "email": "owner@example.com",
+                    "password": password.group(1),
+                    "login_token": login_form_token(form),
+                },
+                follow_redirects=True,
+            )
+            assert signed.status_code == 200
+            assert "John Doe" in signed.text
     finally:
         _stop(proc)
 
