@@ -372,6 +372,65 @@ class TestAdminCommands:
         assert bad.exit_code == 1
         assert "does not exist" in bad.output
 
+    def test_webhooks_and_keys_are_listed_shown_and_changed_by_workspace_name(
+        self, runner: CliRunner
+    ) -> None:
+        assert (
+            runner.invoke(app, ["workspace", "create", "Sunny Solar", "--id", "39135"]).exit_code
+            == 0
+        )
+        assert (
+            runner.invoke(
+                app, ["webhook", "create", "39135", "--id", "wh_cli", "--name", "Ads"]
+            ).exit_code
+            == 0
+        )
+        made = runner.invoke(app, ["apikey", "create", "Sunny Solar", "--name", "Zapier"])
+        assert made.exit_code == 0, made.output
+
+        listed = runner.invoke(app, ["workspace", "list"])
+        assert "Sunny Solar" in listed.output
+        hooks = runner.invoke(app, ["webhook", "list", "sunny solar"])
+        assert hooks.exit_code == 0, hooks.output
+        assert "wh_cli" in hooks.output
+        assert "enabled" in hooks.output
+        shown = runner.invoke(app, ["webhook", "show", "39135", "wh_cli"])
+        assert "/webhooks/wh_cli" in shown.output
+        assert "set LEADPIPE_PUBLIC_URL" in shown.output
+        assert "curl -X POST" in shown.output
+
+        updated = runner.invoke(
+            app, ["webhook", "update", "39135", "wh_cli", "--mapping", '{"mail": "email"}']
+        )
+        assert updated.exit_code == 0, updated.output
+        assert runner.invoke(app, ["webhook", "disable", "39135", "wh_cli"]).exit_code == 0
+        db = Database.from_settings(get_settings())
+        try:
+            hook = one(db, Webhook, id="wh_cli")
+            assert (hook["field_mapping"], hook["is_active"]) == ({"mail": "email"}, False)
+            assert runner.invoke(app, ["webhook", "enable", "39135", "wh_cli"]).exit_code == 0
+            assert runner.invoke(app, ["webhook", "delete", "39135", "wh_cli"]).exit_code == 0
+            assert one(db, Webhook, id="wh_cli")["deleted_at"] is not None
+            again = runner.invoke(app, ["webhook", "delete", "39135", "wh_cli"])
+            assert again.exit_code == 1
+            assert "force" in again.output
+            assert runner.invoke(app, ["webhook", "restore", "39135", "wh_cli"]).exit_code == 0
+            assert one(db, Webhook, id="wh_cli")["is_active"] is True
+
+            key = one(db, ApiKey, name="Zapier")
+            keys = runner.invoke(app, ["apikey", "list", "39135"])
+            assert str(key["id"]) in keys.output
+            assert "lp_" in keys.output
+            assert made.output.split("shown once): ")[1][:24] not in keys.output
+            assert runner.invoke(app, ["apikey", "revoke", str(key["id"])]).exit_code == 0
+            assert one(db, ApiKey, name="Zapier")["revoked_at"] is not None
+            assert runner.invoke(app, ["apikey", "revoke", str(key["id"])]).exit_code == 1
+        finally:
+            db.dispose()
+        unknown = runner.invoke(app, ["webhook", "list", "Nobody Inc"])
+        assert unknown.exit_code == 1
+        assert "No workspace with id or name" in unknown.output
+
     def test_admin_commands_work_on_a_database_nobody_has_migrated(
         self, fresh_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
     ) -> None:

@@ -56,6 +56,15 @@ class WorkspaceRepository:
     def first(self) -> Any:
         return self.conn.execute(select(WORKSPACES).order_by(_w.created_at).limit(1)).first()
 
+    def all(self) -> list[Any]:
+        return list(self.conn.execute(select(WORKSPACES).order_by(_w.created_at)))
+
+    def named(self, name: str) -> list[Any]:
+        """The workspaces with this name, case aside."""
+        return list(
+            self.conn.execute(select(WORKSPACES).where(func.lower(_w.name) == name.lower()))
+        )
+
     def insert(self, values: dict[str, Any]) -> None:
         self.conn.execute(insert(WORKSPACES), values)
 
@@ -67,6 +76,19 @@ class ApiKeyRepository:
 
     def insert(self, values: dict[str, Any]) -> None:
         self.conn.execute(insert(API_KEYS), values)
+
+    def for_workspace(self, workspace_id: str) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            select(API_KEYS).where(_k.workspace_id == workspace_id).order_by(_k.created_at)
+        ).mappings()
+        return [dict(r) for r in rows]
+
+    def revoke(self, key_id: Any, now: Any) -> bool:
+        """Whether an unrevoked key with this id was revoked."""
+        done = self.conn.execute(
+            update(API_KEYS).where(_k.id == key_id, _k.revoked_at.is_(None)).values(revoked_at=now)
+        )
+        return done.rowcount > 0
 
     def find_active(self, key_hash: str) -> dict[str, Any] | None:
         """The unrevoked key with this hash, if its workspace is active."""

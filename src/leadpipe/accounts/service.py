@@ -116,6 +116,27 @@ class AccountService:
             },
         )
 
+    def resolve_workspace(self, conn: Connection, given: str) -> str:
+        """A workspace named by its id or by its name (as the CLI takes it)."""
+        workspaces = WorkspaceRepository(conn)
+        if workspaces.get(given) is not None:
+            return given
+        named = workspaces.named(given)
+        if len(named) == 1:
+            return str(named[0].id)
+        if named:
+            ids = ", ".join(str(w.id) for w in named)
+            raise Conflict(f"Several workspaces are named '{given}' ({ids}): give the id")
+        raise NotFound(f"No workspace with id or name '{given}'")
+
+    def revoke_api_key(self, conn: Connection, key_id: str) -> None:
+        try:
+            parsed = uuid.UUID(key_id)
+        except ValueError:
+            raise NotFound(f"No API key '{key_id}'") from None
+        if not ApiKeyRepository(conn).revoke(parsed, utcnow()):
+            raise NotFound(f"No API key '{key_id}' that is not revoked already")
+
     def create_api_key(
         self,
         conn: Connection,

@@ -12,6 +12,7 @@ from rich.panel import Panel
 from sqlalchemy import Connection
 
 from leadpipe.bootstrap import Started, prepare
+from leadpipe.cli import admin
 from leadpipe.config import Settings, get_settings
 from leadpipe.errors import LeadpipeError
 from leadpipe.intake.examples import curl_example
@@ -239,7 +240,7 @@ def user_reset_password(
 
 @apikey_app.command("create")
 def apikey_create(
-    workspace_id: Annotated[str, typer.Argument(help="Workspace the key belongs to.")],
+    workspace_id: Annotated[str, typer.Argument(help="Workspace (id or name) of the key.")],
     name: Annotated[str, typer.Option(help="What the key is for.")] = "CLI key",
     scope: Annotated[list[str] | None, typer.Option(help="read, write, admin (repeat).")] = None,
 ) -> None:
@@ -249,7 +250,10 @@ def apikey_create(
 
     created = _in_a_transaction(
         lambda conn: account.create_api_key(
-            conn, workspace_id=workspace_id, name=name, scopes=tuple(scope or SCOPES)
+            conn,
+            workspace_id=account.resolve_workspace(conn, workspace_id),
+            name=name,
+            scopes=tuple(scope or SCOPES),
         )
     )
     console.print(f"API key (shown once): {created.key}", highlight=False)
@@ -312,13 +316,16 @@ def webhook_create(
             )
     except LeadpipeError as exc:
         raise _fail(exc) from None
-    console.print(f"Webhook created: {settings.public_url.rstrip('/')}/webhooks/{created}")
+    console.print(f"Webhook created: {admin.webhook_url(created)}", highlight=False, markup=False)
     console.print(
         curl_example(settings.public_url, created, workspace_id),
         soft_wrap=True,
         highlight=False,
         markup=False,
     )
+
+
+admin.register(console, _in_a_transaction, workspace_app, webhook_app, apikey_app)
 
 
 @app.command()
