@@ -6,10 +6,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import httpx
+from sqlalchemy import select, update
 
 from leadpipe.accounts.service import account
 from leadpipe.intake.webhooks import purge_deleted_webhooks, webhook
 from leadpipe.kit.clock import utcnow
+from leadpipe.storage.base import table_of
 from leadpipe.storage.engine import Database
 from leadpipe.storage.models import InboundRequest, Lead, Webhook
 from tests.conftest import Tenant, make_tenant
@@ -17,6 +19,7 @@ from tests.integration.helpers import count, one
 from tests.integration.test_lead_api import auth, deliver
 
 BASE = "/api/v3/webhooks"
+INBOUND = table_of(InboundRequest)
 
 
 async def test_an_admin_key_creates_a_webhook_that_takes_deliveries(
@@ -169,3 +172,34 @@ async def test_another_workspaces_webhook_is_not_found(
         answer = await client.request(method, path, json=body, headers=auth(tenant))
         assert answer.status_code == 404, (method, path)
     assert one(db, Webhook, id=other.webhook_id)["is_active"] is True
+
+
+async def test_stats_count_outcomes_and_times_per_period(
+    client: httpx.AsyncClient, db: Database, tenant: Tenant
+) -> None:
+    await deliver(client, tenant, email="one@example.com", productid="Solar")
+    again = await client.post(tenant.url, json={"email": "one@example.com", "productid": "Solar"})
+    assert again.status_code == 200  # the same body: a duplicate
+    refused = await client.post(tenant.url, json={"firstname": "No identity"})
+    assert refused.status_code == 400
+    await deliver(client, tenant, email="old@example.com", productid="HVAC")
+    with db.transaction() as conn:  # the last delivery took place three days ago
+        newest = conn.execute(
+            select(INBOUND.c.id).order_by(INBOUND.c.created_at.desc()).limit(1)
+        ).scalar()
+        conn.execute(
+            update(INBOUND)
+            .where(INBOUND.c.id == newest)
+            .values(created_at=utcnow() - timedelta(days=3))
+        )
+    answer = await client.get(f"{BASE}/{tenant.webhook_id}/stats", headers=auth(tenant))
+    assert answer.status_code == 200, answer.text
+    stats = answer.json()["data"]
+    assert stats["total_leads"] == 2
+    day, week = stats["periods"]["24h"], stats["periods"]["7d"]
+    assert (day["deliveries"], day["success"], day["error"], day["duplicate"]) == (3, 1, 1, 1)
+    assert day["error_rate"] == 33.3
+    assert (week["deliveries"], week["success"]) == (4, 2)
+    assert stats["periods"]["30d"] == week
+    assert day["processing_ms"]["p50"] is not None
+    assert day["processing_ms"]["p50"] <= day["processing_ms"]["p99"]

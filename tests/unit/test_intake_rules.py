@@ -11,6 +11,7 @@ from leadpipe.contacts.rules import Identity
 from leadpipe.intake.rules.deliveries import retry_after_when_queue_full
 from leadpipe.intake.rules.mapping import ALIASES, canonical_field, extract, get_path
 from leadpipe.intake.rules.submission import validate
+from leadpipe.intake.rules.webhooks import percentile, period_stats
 
 # Every spelling named by the seeds and sibling systems, with the field it must land in.
 ALIAS_TABLE = [
@@ -294,4 +295,36 @@ def test_a_full_queue_refuses_with_advice(
 ) -> None:
     assert (
         retry_after_when_queue_full(waiting, longest_wait, limit=1000, max_wait=5.0) == retry_after
+    )
+
+
+@pytest.mark.parametrize(
+    ("values", "q", "expected"),
+    [
+        ([], 50, None),
+        ([7.0], 99, 7.0),
+        ([1.0, 2.0, 3.0, 4.0], 50, 2.0),
+        ([float(i) for i in range(1, 101)], 95, 95.0),
+        ([float(i) for i in range(1, 101)], 99, 99.0),
+        ([1.0, 2.0], 100, 2.0),
+    ],
+)
+def test_percentiles_by_nearest_rank(values: list[float], q: float, expected: float | None) -> None:
+    assert percentile(values, q) == expected
+
+
+def test_a_periods_stats_give_shares_and_processing_times() -> None:
+    stats = period_stats({"success": 6, "error": 3, "duplicate": 1}, [5.0, 1.0, 3.0, 2.0, 4.0])
+    assert stats["deliveries"] == 10
+    assert (stats["success_rate"], stats["error_rate"], stats["duplicate_rate"]) == (
+        60.0,
+        30.0,
+        10.0,
+    )
+    assert stats["processing_ms"] == {"p50": 3.0, "p95": 5.0, "p99": 5.0}
+    empty = period_stats({}, [])
+    assert (empty["deliveries"], empty["success_rate"], empty["processing_ms"]["p50"]) == (
+        0,
+        0.0,
+        None,
     )

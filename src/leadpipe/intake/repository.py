@@ -37,6 +37,7 @@ INBOUND_LOG = table_of(InboundRequest)
 _wh = WEBHOOKS.c
 _ws = table_of(Workspace).c
 _d = DELIVERIES.c
+_log = INBOUND_LOG.c
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,6 +274,15 @@ class InboundLogRepository:
 
     def add(self, values: dict[str, Any]) -> None:
         self.work.write(_LOG, values)
+
+    def outcomes_since(self, webhook_id: str, since: datetime) -> list[tuple[datetime, str, float]]:
+        """Every delivery since ``since``: when, its outcome, how long it took."""
+        rows = self.conn.execute(
+            select(_log.created_at, _log.status, _log.processing_ms).where(
+                _log.webhook_id == webhook_id, _log.created_at >= since
+            )
+        )
+        return [(when, status, float(ms)) for when, status, ms in rows]
 
     def mark_replayed(self, original: uuid.UUID, replay: uuid.UUID) -> None:
         """Point a refused delivery at the replay that took it (written after the replay's

@@ -134,6 +134,30 @@ class WebhookCreate(ApiBody):
     duplicate_window_minutes: int = Field(default=60, ge=0, le=24 * 60)
 
 
+class ProcessingTimes(BaseModel):
+    p50: float | None
+    p95: float | None
+    p99: float | None
+
+
+class PeriodStats(BaseModel):
+    deliveries: int
+    success: int
+    error: int
+    duplicate: int
+    success_rate: float = Field(description="Percent of the period's deliveries.")
+    error_rate: float
+    duplicate_rate: float
+    processing_ms: ProcessingTimes
+
+
+class WebhookStats(BaseModel):
+    webhook_id: str
+    total_leads: int
+    last_lead_at: datetime | None
+    periods: dict[Literal["24h", "7d", "30d"], PeriodStats]
+
+
 class WebhookStatus(ApiBody):
     """Whether the webhook takes deliveries."""
 

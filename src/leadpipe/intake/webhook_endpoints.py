@@ -20,6 +20,7 @@ from leadpipe.intake.schemas import (
     WebhookCreate,
     WebhookOut,
     WebhookPatch,
+    WebhookStats,
     WebhookStatus,
 )
 from leadpipe.intake.webhooks import webhook
@@ -102,6 +103,14 @@ async def update_webhook(
         lambda conn: webhook.update(conn, principal.workspace_id, webhook_id, changes)
     )
     return ok(_webhook_out(updated))
+
+
+@router.get("/{webhook_id}/stats", response_model=Envelope[WebhookStats], responses=WEBHOOK_ERRORS)
+async def webhook_stats(webhook_id: str, principal: ReadAccess, db: DatabaseDep) -> JSONResponse:
+    """Total leads and last lead, and over the last 24 hours, 7 and 30 days the deliveries
+    by outcome (success, error, duplicate) with their rates and processing times."""
+    found = await db.read(lambda conn: webhook.stats(conn, principal.workspace_id, webhook_id))
+    return ok(public(WebhookStats, found))
 
 
 @router.patch(

@@ -9,9 +9,14 @@ from sqlalchemy import Connection
 
 from leadpipe.accounts.repository import WorkspaceRepository
 from leadpipe.errors import Conflict, NotFound, ValidationFailed, field_error
-from leadpipe.intake.repository import WebhookRepository
+from leadpipe.intake.repository import InboundLogRepository, WebhookRepository
 from leadpipe.intake.rules.deliveries import MAX_DUPLICATE_WINDOW
-from leadpipe.intake.rules.webhooks import may_restore, purge_before
+from leadpipe.intake.rules.webhooks import (
+    STATS_PERIODS,
+    may_restore,
+    period_stats,
+    purge_before,
+)
 from leadpipe.kit.clock import utcnow
 from leadpipe.kit.ids import short_id
 from leadpipe.storage.engine import Database
@@ -143,6 +148,29 @@ class WebhookService:
             webhook_id, {"is_active": True, "deleted_at": None, "updated_at": now}
         )
         return self.get(conn, workspace_id, webhook_id)
+
+    def stats(
+        self, conn: Connection, workspace_id: str, webhook_id: str, now: datetime | None = None
+    ) -> dict[str, Any]:
+        """Its counters, and per period (24 hours, 7 and 30 days) its deliveries by
+        outcome and their processing times, from its delivery log."""
+        found = self.get(conn, workspace_id, webhook_id)
+        now = now or utcnow()
+        longest = max(STATS_PERIODS.values())
+        log = InboundLogRepository(conn).outcomes_since(webhook_id, now - longest)
+        periods = {}
+        for label, length in STATS_PERIODS.items():
+            inside = [(status, ms) for when, status, ms in log if when >= now - length]
+            counts: dict[str, int] = {}
+            for status, _ in inside:
+                counts[status] = counts.get(status, 0) + 1
+            periods[label] = period_stats(counts, [ms for _, ms in inside])
+        return {
+            "webhook_id": webhook_id,
+            "total_leads": found["total_leads"],
+            "last_lead_at": found["last_lead_at"],
+            "periods": periods,
+        }
 
     def purge_deleted(self, conn: Connection, now: datetime | None = None) -> int:
         """Delete for good the webhooks deleted over a day ago; how many."""
