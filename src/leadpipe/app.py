@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from leadpipe import __version__, exception_handlers
-from leadpipe.accounts.service import forget_expired_sessions
+from leadpipe.accounts.sessions import forget_expired_sessions
 from leadpipe.config import Settings, get_settings
 from leadpipe.contact_api.endpoints import legacy_router as contacts_legacy_router
 from leadpipe.contact_api.endpoints import router as contacts_router
@@ -41,6 +41,7 @@ from leadpipe.storage.connect import CHECKPOINT_EVERY_SECONDS
 from leadpipe.storage.dialect import keeps_a_log_to_checkpoint
 from leadpipe.storage.engine import Database
 from leadpipe.web import errors as dashboard_errors
+from leadpipe.web.account import router as account_router
 from leadpipe.web.admin import router as admin_router
 from leadpipe.web.board import router as board_router
 from leadpipe.web.bulk import router as bulk_router
@@ -185,6 +186,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(contacts_legacy_router)
     app.include_router(inbound_router)
     app.include_router(custom_fields_router)
+    app.include_router(account_router)
     app.include_router(dashboard_router)
     app.include_router(board_router)
     app.include_router(bulk_router)

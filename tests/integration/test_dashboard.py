@@ -9,7 +9,8 @@ import httpx
 import pytest
 from sqlalchemy import update
 
-from leadpipe.accounts.service import forget_expired_sessions, user
+from leadpipe.accounts.service import user
+from leadpipe.accounts.sessions import forget_expired_sessions
 from leadpipe.app import create_app
 from leadpipe.config import Settings
 from leadpipe.storage.base import table_of

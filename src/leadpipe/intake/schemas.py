@@ -104,8 +104,6 @@ class WebhookCreate(ApiBody):
     """A new webhook of the key's workspace; its URL is ``/webhooks/{id}``."""
 
     model_config = ConfigDict(
-        extra="forbid",
-        str_strip_whitespace=True,
         json_schema_extra={
             "example": {
                 "name": "Facebook solar form",
@@ -161,9 +159,7 @@ class WebhookStats(BaseModel):
 class WebhookStatus(ApiBody):
     """Whether the webhook takes deliveries."""
 
-    model_config = ConfigDict(
-        extra="forbid", str_strip_whitespace=True, json_schema_extra={"example": {"enabled": False}}
-    )
+    model_config = ConfigDict(json_schema_extra={"example": {"enabled": False}})
 
     enabled: bool
 

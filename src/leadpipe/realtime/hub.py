@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
@@ -30,7 +30,7 @@ RECONNECT_AFTER_SECONDS = 1.0
 
 class Channel(Protocol):
     async def send(self, payloads: Sequence[str]) -> None: ...
-    def listen(self, ready: Callable[[], None]) -> AsyncIterator[str]: ...
+    def listen(self) -> AsyncIterator[str]: ...
     async def close(self) -> None: ...
 
 
@@ -44,8 +44,7 @@ class InProcessChannel:
         for payload in payloads:
             self._heard.put_nowait(payload)
 
-    async def listen(self, ready: Callable[[], None]) -> AsyncIterator[str]:
-        ready()
+    async def listen(self) -> AsyncIterator[str]:
         while True:
             yield await self._heard.get()
 
@@ -66,11 +65,10 @@ class RedisChannel:
                 pipe.publish(self.channel, payload)
             await pipe.execute()
 
-    async def listen(self, ready: Callable[[], None]) -> AsyncIterator[str]:
+    async def listen(self) -> AsyncIterator[str]:
         pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
         try:
             await pubsub.subscribe(self.channel)
-            ready()
             async for message in pubsub.listen():
                 if message.get("type") == "message":
                     data = message["data"]
@@ -107,7 +105,6 @@ class Hub:
         self._outgoing: asyncio.Queue[list[Event]] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        self._listening = asyncio.Event()
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -116,9 +113,6 @@ class Hub:
             asyncio.create_task(self._send_forever()),
             asyncio.create_task(self._listen_forever()),
         ]
-
-    async def wait_until_listening(self) -> None:
-        await self._listening.wait()
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -156,9 +150,6 @@ class Hub:
                 if not watchers:
                     del self._subscribers[workspace_id]
 
-    def watchers(self, workspace_id: str) -> int:
-        return len(self._subscribers.get(workspace_id, ()))
-
     def _deliver(self, event: Event) -> None:
         for queue in self._subscribers.get(event.workspace_id, ()):
             if queue.full():  # a socket that stopped reading loses its oldest events
@@ -180,12 +171,11 @@ class Hub:
     async def _listen_forever(self) -> None:
         while True:
             try:
-                async for payload in self.channel.listen(self._listening.set):
+                async for payload in self.channel.listen():
                     self._deliver_payload(payload)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                self._listening.clear()
                 log.warning("live events channel lost (%s); reconnecting", exc)
                 await asyncio.sleep(RECONNECT_AFTER_SECONDS)
 

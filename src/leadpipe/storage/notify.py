@@ -3,7 +3,7 @@ on one connection of its own, and a message sent by any reaches all of them."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 
 import psycopg
 
@@ -37,12 +37,10 @@ class PostgresChannel:
             self._sender = None
             raise
 
-    async def listen(self, ready: Callable[[], None]) -> AsyncIterator[str]:
-        """The payloads sent on the channel once listening (``ready`` is called then),
-        until the connection fails."""
+    async def listen(self) -> AsyncIterator[str]:
+        """The payloads sent on the channel from now on, until the connection fails."""
         async with await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True) as conn:
             await conn.execute(f'LISTEN "{self.channel}"')
-            ready()
             async for notice in conn.notifies():
                 yield notice.payload
 

@@ -12,7 +12,8 @@ from sqlalchemy import Connection
 
 from leadpipe.accounts.repository import UserRepository, WorkspaceRepository
 from leadpipe.accounts.rules import ROLES
-from leadpipe.accounts.service import SignedIn, account, user
+from leadpipe.accounts.service import account, user
+from leadpipe.accounts.sessions import SignedIn
 from leadpipe.deps import DASHBOARD_TAG, DatabaseDep, RequestId, SettingsDep
 from leadpipe.errors import NotFound, ValidationFailed, field_error
 from leadpipe.intake.deliveries import deliveries
@@ -23,14 +24,11 @@ from leadpipe.web.auth import Admin, Owner, Viewer
 from leadpipe.web.forms import form_values
 from leadpipe.web.render import page, redirect
 from leadpipe.web.rules import zone
+from leadpipe.web.tables import memberships_of
 
 router = APIRouter(tags=[DASHBOARD_TAG], include_in_schema=False)
 
 DELIVERIES_SHOWN = 50
-
-
-def _memberships(conn: Connection, who: SignedIn) -> list[dict[str, Any]]:
-    return UserRepository(conn).memberships(who.user_id)
 
 
 # -- webhooks --------------------------------------------------------------------------
@@ -43,7 +41,7 @@ async def webhooks_page(
     def read(conn: Connection) -> dict[str, Any]:
         assert who.workspace_id is not None
         hooks = webhook.for_workspace(conn, who.workspace_id, include_deleted=True)
-        return {"webhooks": hooks, "memberships": _memberships(conn, who)}
+        return {"webhooks": hooks, "memberships": memberships_of(conn, who)}
 
     data = await db.read(read)
     base = settings.public_url.rstrip("/")
@@ -144,7 +142,7 @@ async def webhook_page(
             "deliveries": rows,
             "total": total,
             "status": status or "",
-            "memberships": _memberships(conn, who),
+            "memberships": memberships_of(conn, who),
             "time_zone": _time_zone(conn, who.workspace_id),
         }
 
@@ -168,7 +166,7 @@ async def delivery_page(
         return {
             "hook": webhook.get(conn, who.workspace_id, webhook_id),
             "d": deliveries.one(conn, who.workspace_id, webhook_id, delivery_id),
-            "memberships": _memberships(conn, who),
+            "memberships": memberships_of(conn, who),
             "time_zone": _time_zone(conn, who.workspace_id),
         }
 
@@ -209,7 +207,7 @@ def _settings(conn: Connection, who: SignedIn) -> dict[str, Any]:
         "time_zone": (found.settings or {}).get("time_zone", "UTC"),
         "members": UserRepository(conn).members(who.workspace_id),
         "roles": ROLES,
-        "memberships": _memberships(conn, who),
+        "memberships": memberships_of(conn, who),
     }
 
 

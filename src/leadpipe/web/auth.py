@@ -10,7 +10,7 @@ from urllib.parse import quote
 from fastapi import Depends, Request
 
 from leadpipe.accounts.rules import SESSION_COOKIE, SESSION_IDLE_LIFETIME, may
-from leadpipe.accounts.service import SignedIn, session
+from leadpipe.accounts.sessions import SignedIn, session
 from leadpipe.deps import DatabaseDep
 from leadpipe.errors import Forbidden, LeadpipeError
 from leadpipe.storage.engine import workspace_scope

@@ -10,20 +10,18 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Connection
 
-from leadpipe.accounts.repository import UserRepository
-from leadpipe.accounts.service import SignedIn
+from leadpipe.accounts.sessions import SignedIn
 from leadpipe.deps import DASHBOARD_TAG, DatabaseDep
 from leadpipe.leads.queries import LeadFilters, LeadQueries
 from leadpipe.leads.schemas import LeadUpdate
 from leadpipe.leads.service import lead
 from leadpipe.pipeline_api.schemas import StageCreate, StageReorder, StageUpdate
 from leadpipe.pipeline_api.service import pipeline
-from leadpipe.realtime import events
 from leadpipe.web.auth import Admin, Agent, Viewer
-from leadpipe.web.changes import actor_of, lead_news, write_and_announce
+from leadpipe.web.changes import update_lead, write_and_announce
 from leadpipe.web.forms import body_of, form_values
 from leadpipe.web.render import page
-from leadpipe.web.tables import Workspace, load_workspace
+from leadpipe.web.tables import Workspace, load_workspace, memberships_of
 
 router = APIRouter(tags=[DASHBOARD_TAG], include_in_schema=False)
 
@@ -58,7 +56,7 @@ def _board(conn: Connection, who: SignedIn) -> dict[str, Any]:
     return {
         "workspace": workspace,
         "columns": _columns(conn, workspace),
-        "memberships": UserRepository(conn).memberships(who.user_id),
+        "memberships": memberships_of(conn, who),
         "cards_per_column": CARDS_PER_COLUMN,
     }
 
@@ -80,11 +78,7 @@ async def move_card(lead_id: uuid.UUID, request: Request, who: Agent, db: Databa
     values = await form_values(request)
     body = body_of(LeadUpdate, {"stage": values.get("stage", "")}, "stage change")
 
-    def move(conn: Connection) -> list[events.Event]:
-        assert who.workspace_id is not None
-        return [lead_news(lead.update(conn, who.workspace_id, lead_id, body, actor_of(who)))]
-
-    await write_and_announce(request, db, move)
+    await write_and_announce(request, db, lambda conn: update_lead(conn, who, lead_id, body))
     return Response(status_code=204)
 
 

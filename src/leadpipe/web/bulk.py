@@ -16,7 +16,7 @@ from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import Connection
 
 from leadpipe.accounts.rules import may
-from leadpipe.accounts.service import SignedIn
+from leadpipe.accounts.sessions import SignedIn
 from leadpipe.deps import DASHBOARD_TAG, DatabaseDep
 from leadpipe.errors import Forbidden, ValidationFailed, field_error
 from leadpipe.kit.clock import utcnow
@@ -25,7 +25,7 @@ from leadpipe.leads.schemas import LeadUpdate
 from leadpipe.leads.service import lead
 from leadpipe.realtime import events
 from leadpipe.web.auth import Agent, Viewer
-from leadpipe.web.changes import actor_of, lead_news, write_and_announce
+from leadpipe.web.changes import actor_of, write_and_announce
 from leadpipe.web.forms import body_of, form_lists, form_values
 from leadpipe.web.render import redirect
 from leadpipe.web.rules import TableQuery, parse_table_query
@@ -180,7 +180,9 @@ def _change_for(action: str, values: dict[str, str], who: SignedIn) -> Any:
                 current = lead.get(conn, workspace_id, lead_id)["tags"] or []
                 merged = current + [t for t in body.tags if t not in current]
                 this = LeadUpdate(tags=merged)
-            news.append(lead_news(lead.update(conn, workspace_id, lead_id, this, actor)))
+            news.append(
+                events.lead_as_changed(lead.update(conn, workspace_id, lead_id, this, actor))
+            )
         return news
 
     return update

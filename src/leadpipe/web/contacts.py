@@ -10,7 +10,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Connection
 
-from leadpipe.accounts.repository import UserRepository
 from leadpipe.activities.repository import ActivityQueries
 from leadpipe.contact_api.service import contact
 from leadpipe.deps import DASHBOARD_TAG, DatabaseDep
@@ -22,7 +21,7 @@ from leadpipe.web.changes import actor_of, write_and_announce
 from leadpipe.web.forms import body_of, form_values
 from leadpipe.web.render import page, redirect
 from leadpipe.web.rules import ACTIVITY_TYPES, OUTCOMES, PRIORITIES, TEMPERATURES
-from leadpipe.web.tables import load_workspace
+from leadpipe.web.tables import load_workspace, memberships_of
 
 router = APIRouter(tags=[DASHBOARD_TAG], include_in_schema=False)
 
@@ -56,7 +55,7 @@ async def contact_page(
             "outcomes": OUTCOMES,
             "priorities": PRIORITIES,
             "temperatures": TEMPERATURES,
-            "memberships": UserRepository(conn).memberships(who.user_id),
+            "memberships": memberships_of(conn, who),
         }
 
     return page(request, "contact.html", await db.read(read))
@@ -72,11 +71,7 @@ async def create_lead(
     def create(conn: Connection) -> list[events.Event]:
         assert who.workspace_id is not None
         created = lead.create(conn, who.workspace_id, body, actor_of(who))
-        return [
-            events.lead_changed(
-                who.workspace_id, created["id"], contact_id, created=True, stage=created["stage"]
-            )
-        ]
+        return [events.lead_as_changed(created, created=True)]
 
     await write_and_announce(request, db, create)
     return redirect(f"/app/contacts/{contact_id}", request)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from leadpipe.accounts.repository import ApiKeyRepository
 from leadpipe.accounts.rules import SESSION_COOKIE, hash_api_key
-from leadpipe.accounts.service import session
+from leadpipe.accounts.sessions import session
 from leadpipe.deps import DASHBOARD_TAG
 from leadpipe.realtime.events import Event
 from leadpipe.realtime.hub import Hub

@@ -1,10 +1,9 @@
-"""Signing in and out, switching workspaces, and the inbound lead page: metrics, heat
-map, the lead table and the lead's sidebar with its actions."""
+"""The inbound lead page: metrics, heat map, the lead table and the lead's sidebar with
+its actions; saved views; the stages' colours."""
 
 from __future__ import annotations
 
 import re
-import secrets
 import uuid
 from dataclasses import replace
 from typing import Any
@@ -13,8 +12,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Connection
 
-from leadpipe.accounts.repository import SavedViewRepository, UserRepository
-from leadpipe.accounts.service import SignedIn, session, user
+from leadpipe.accounts.repository import SavedViewRepository
+from leadpipe.accounts.sessions import SignedIn
 from leadpipe.activities.repository import ActivityQueries
 from leadpipe.deps import DASHBOARD_TAG, DatabaseDep
 from leadpipe.errors import Forbidden, NotFound, ValidationFailed, field_error
@@ -22,17 +21,13 @@ from leadpipe.inbound.service import inbound
 from leadpipe.kit.clock import utcnow
 from leadpipe.leads.schemas import ActivityCreate, LeadUpdate
 from leadpipe.leads.service import lead
+from leadpipe.pipeline.repository import StageRepository
 from leadpipe.realtime import events
 from leadpipe.web.auth import (
     Agent,
-    SignedInUser,
     Viewer,
-    clear_session_cookie,
-    current_session,
-    over_https,
-    set_session_cookie,
 )
-from leadpipe.web.changes import actor_of, lead_news, write_and_announce
+from leadpipe.web.changes import actor_of, update_lead, write_and_announce
 from leadpipe.web.forms import body_of, form_values
 from leadpipe.web.render import color_of, page, redirect
 from leadpipe.web.rules import (
@@ -53,102 +48,13 @@ from leadpipe.web.tables import (
     lead_filters,
     lead_page,
     load_workspace,
+    memberships_of,
     names_to_filter_by,
 )
 
 router = APIRouter(tags=[DASHBOARD_TAG], include_in_schema=False)
 
 SLUG = re.compile(r"^[a-z][a-z0-9_]*$")
-
-LOGIN_CSRF_COOKIE = "leadpipe_login"
-
-
-# -- signing in ----------------------------------------------------------------------
-
-
-def _safe_next(target: str | None) -> str:
-    """Only a path of this site: ``next=https://evil.example`` must not redirect there."""
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return "/app"
-
-
-@router.get("/", response_class=HTMLResponse)
-async def home(request: Request, db: DatabaseDep) -> Response:
-    who = await current_session(request, db)
-    return redirect("/app" if who else "/login", request)
-
-
-@router.get("/login", response_class=HTMLResponse)
-async def login_form(request: Request, db: DatabaseDep) -> Response:
-    if await current_session(request, db) is not None:
-        return redirect(_safe_next(request.query_params.get("next")), request)
-    return _login_page(request, error=None)
-
-
-def _login_page(request: Request, error: str | None, email: str = "") -> Response:
-    # Signing in changes who the browser is: the form carries a token of its own, matched
-    # with a cookie, so that another site cannot sign a visitor in as someone else.
-    token = secrets.token_urlsafe(24)
-    response = page(
-        request,
-        "login.html",
-        {
-            "login_token": token,
-            "error": error,
-            "email": email,
-            "next": _safe_next(request.query_params.get("next")),
-        },
-        status_code=401 if error else 200,
-    )
-    response.set_cookie(
-        LOGIN_CSRF_COOKIE,
-        token,
-        httponly=True,
-        samesite="strict",
-        secure=over_https(request),
-        path="/login",
-    )
-    return response
-
-
-@router.post("/login", response_class=HTMLResponse)
-async def login(request: Request, db: DatabaseDep) -> Response:
-    form = await request.form()
-    email, password = str(form.get("email", "")), str(form.get("password", ""))
-    sent, expected = str(form.get("login_token", "")), request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    if not expected or not secrets.compare_digest(sent, expected):
-        return _login_page(request, "This form has expired; try again.", email)
-
-    def sign_in(conn: Connection) -> str | None:
-        found = user.authenticate(conn, email=email, password=password)
-        return session.open(conn, signed_in_user=found) if found is not None else None
-
-    value = await db.write(sign_in)
-    if value is None:
-        # One answer for every refusal: which addresses exist is nobody's business.
-        return _login_page(
-            request, "Wrong email or password, or the account is locked for now.", email
-        )
-    response = redirect(_safe_next(str(form.get("next", ""))), request)
-    set_session_cookie(request, response, value)
-    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
-    return response
-
-
-@router.post("/logout")
-async def logout(request: Request, who: SignedInUser, db: DatabaseDep) -> Response:
-    await db.write(lambda conn: session.close(conn, who.session_id))
-    response = redirect("/login", request)
-    clear_session_cookie(response)
-    return response
-
-
-@router.post("/app/workspace")
-async def switch_workspace(request: Request, who: SignedInUser, db: DatabaseDep) -> Response:
-    wanted = (await form_values(request)).get("workspace_id", "")
-    await db.write(lambda conn: session.switch(conn, who, wanted))
-    return redirect("/app", request)
 
 
 # -- the inbound page ------------------------------------------------------------------
@@ -209,7 +115,7 @@ def _inbound(conn: Connection, who: SignedIn, query: TableQuery) -> dict[str, An
     return {
         **table,
         **names_to_filter_by(conn, workspace.id),
-        "memberships": UserRepository(conn).memberships(who.user_id),
+        "memberships": memberships_of(conn, who),
         "views": SavedViewRepository(conn).for_user(workspace.id, who.user_id),
         "quick": quick_filters(str(who.user_id)),
         "priorities": PRIORITIES,
@@ -292,11 +198,9 @@ async def change_stage(
     values = await form_values(request)
     body = body_of(LeadUpdate, {"stage": values.get("stage", "")}, "stage change")
 
-    def change(conn: Connection) -> list[events.Event]:
-        assert who.workspace_id is not None
-        return [lead_news(lead.update(conn, who.workspace_id, lead_id, body, actor_of(who)))]
-
-    return await _changed(request, who, db, lead_id, change)
+    return await _changed(
+        request, who, db, lead_id, lambda conn: update_lead(conn, who, lead_id, body)
+    )
 
 
 @router.post("/app/leads/{lead_id}/assign", response_class=HTMLResponse)
@@ -308,11 +212,9 @@ async def assign(lead_id: uuid.UUID, request: Request, who: Agent, db: DatabaseD
         raise Forbidden("Agents may assign leads to themselves only")
     body = LeadUpdate(assigned_user_id=target)
 
-    def change(conn: Connection) -> list[events.Event]:
-        assert who.workspace_id is not None
-        return [lead_news(lead.update(conn, who.workspace_id, lead_id, body, actor_of(who)))]
-
-    return await _changed(request, who, db, lead_id, change)
+    return await _changed(
+        request, who, db, lead_id, lambda conn: update_lead(conn, who, lead_id, body)
+    )
 
 
 def _user_id(raw: str | None) -> uuid.UUID | None:
@@ -343,7 +245,7 @@ async def add_activity(
         created = lead.add_activity(conn, who.workspace_id, lead_id, body, actor_of(who))
         return [
             events.activity_created(who.workspace_id, created),
-            lead_news(lead.get(conn, who.workspace_id, lead_id)),
+            events.lead_as_changed(lead.get(conn, who.workspace_id, lead_id)),
         ]
 
     return await _changed(request, who, db, lead_id, change)
@@ -386,49 +288,13 @@ async def delete_view(
 async def stage_colors(who: Viewer, db: DatabaseDep) -> Response:
     """Each stage's colour as a class: the page's styles come from files only (CSP)."""
 
-    def read(conn: Connection) -> Workspace:
+    def read(conn: Connection) -> list[dict[str, Any]]:
         assert who.workspace_id is not None
-        return load_workspace(conn, who.workspace_id)
+        return StageRepository(conn).all(who.workspace_id)
 
-    workspace = await db.read(read)
     css = "\n".join(
-        f".stage-{slug} {{ --stage: {color_of(color)}; }}"
-        for slug, color in workspace.stage_colors.items()
-        if SLUG.match(slug)
+        f".stage-{s['stage_slug']} {{ --stage: {color_of(s['color'])}; }}"
+        for s in await db.read(read)
+        if SLUG.match(s["stage_slug"])
     )
     return Response(css, media_type="text/css", headers={"Cache-Control": "no-store"})
-
-
-# -- the user's own account --------------------------------------------------------------
-
-
-@router.get("/app/account", response_class=HTMLResponse)
-async def account_page(request: Request, who: SignedInUser, db: DatabaseDep) -> Response:
-    memberships = await db.read(lambda conn: UserRepository(conn).memberships(who.user_id))
-    return page(
-        request,
-        "account.html",
-        {"memberships": memberships, "changed": request.query_params.get("changed") == "1"},
-    )
-
-
-@router.post("/app/account/password")
-async def change_password(request: Request, who: SignedInUser, db: DatabaseDep) -> Response:
-    values = await form_values(request)
-    new = values.get("new_password", "")
-    if new != values.get("repeat_password", ""):
-        raise ValidationFailed(
-            "Password not changed", [field_error("repeat_password", "does not match")]
-        )
-
-    def change(conn: Connection) -> None:
-        user.change_password(
-            conn,
-            user_id=who.user_id,
-            current=values.get("current_password", ""),
-            new=new,
-            keep_session=who.session_id,
-        )
-
-    await db.write(change)
-    return redirect("/app/account?changed=1", request)

@@ -15,7 +15,7 @@ from fastapi.templating import Jinja2Templates
 
 from leadpipe import __version__
 from leadpipe.accounts.rules import may
-from leadpipe.accounts.service import SignedIn
+from leadpipe.accounts.sessions import SignedIn
 from leadpipe.intake.rules.webhooks import restorable_until
 from leadpipe.kit.clock import utcnow
 from leadpipe.web.rules import full_name, initials, zone
@@ -115,13 +115,9 @@ def _count(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
-def _restorable_until(deleted_at: datetime) -> datetime:
-    return restorable_until(deleted_at)
-
-
 TEMPLATES.env.filters.update(
     count=_count,
-    restorable_until=_restorable_until,
+    restorable_until=restorable_until,
     when=_when,
     ago=_ago,
     money=_money,

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from leadpipe.accounts.repository import UserRepository, WorkspaceRepository
-from leadpipe.accounts.service import SignedIn
+from leadpipe.accounts.sessions import SignedIn
 from leadpipe.contacts.rules import search_terms
 from leadpipe.inbound.repository import InboundQueries
 from leadpipe.leads.queries import LeadFilters
@@ -38,10 +38,6 @@ class Workspace:
         return {s["stage_slug"]: s["stage_name"] for s in self.stages}
 
     @property
-    def stage_colors(self) -> dict[str, str]:
-        return {s["stage_slug"]: s["color"] or "#64748b" for s in self.stages}
-
-    @property
     def active_stages(self) -> list[dict[str, Any]]:
         return [s for s in self.stages if s["is_active"]]
 
@@ -62,6 +58,11 @@ def load_workspace(conn: Connection, workspace_id: str) -> Workspace:
         stages=StageRepository(conn).all(workspace_id),
         members=UserRepository(conn).members(workspace_id),
     )
+
+
+def memberships_of(conn: Connection, who: SignedIn) -> list[dict[str, Any]]:
+    """The signed-in user's workspaces, for every page's workspace switcher."""
+    return UserRepository(conn).memberships(who.user_id)
 
 
 def lead_filters(
