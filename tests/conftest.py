@@ -138,6 +138,20 @@ def _existing_workspaces(conn: object) -> set[str]:
     return {r[0] for r in rows}
 
 
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The local Redis, for what several workers share (required when CI=true)."""
+    url = os.environ.get("LEADPIPE_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+    host, port = url.removeprefix("redis://").split("/")[0].split(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=1).close()
+    except OSError:
+        if _in_ci():
+            pytest.fail(f"CI=true requires Redis at {url}")
+        pytest.skip(f"Redis not reachable at {url}")
+    return url
+
+
 @pytest.fixture
 def tenant(db: Database) -> Tenant:
     return make_tenant(db)

@@ -27,7 +27,11 @@ from leadpipe.deps import DatabaseDep, refuse_unknown_query_parameters
 from leadpipe.inbound.endpoints import router as inbound_router
 from leadpipe.intake.endpoints import DeliveryShortcut
 from leadpipe.intake.endpoints import router as intake_router
+from leadpipe.intake.facebook import GraphApi
+from leadpipe.intake.guard import IntakeGuard
+from leadpipe.intake.limits import IntakeLimits
 from leadpipe.intake.line import IntakeLine, forget_expired_deliveries_periodically
+from leadpipe.intake.provider_endpoints import router as providers_router
 from leadpipe.intake.webhook_endpoints import router as webhooks_router
 from leadpipe.intake.webhooks import purge_deleted_webhooks
 from leadpipe.kit.openapi import as_sent
@@ -48,6 +52,7 @@ from leadpipe.web.bulk import router as bulk_router
 from leadpipe.web.contacts import router as contacts_page_router
 from leadpipe.web.live import router as live_router
 from leadpipe.web.pages import router as dashboard_router
+from leadpipe.web.providers import router as providers_page_router
 
 DESCRIPTION = """
 leadpipe receives leads from providers on webhooks, deduplicates the person, decides
@@ -148,6 +153,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             with suppress(asyncio.CancelledError):
                 await task
         await hub.stop()
+        await app.state.graph.close()
         if db is None:  # only dispose what this app created
             database.dispose()
 
@@ -164,12 +170,14 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.settings = settings
     app.state.db = database
     app.state.hub = hub
+    app.state.graph = GraphApi(settings.facebook_graph_url)
     app.state.intake_line = IntakeLine(
         database,
         idempotency_days=settings.idempotency_window_days,
         queue_limit=settings.intake_queue_limit,
         queue_wait_seconds=settings.intake_queue_wait_seconds,
         publish=hub.publish,
+        guard=IntakeGuard(IntakeLimits.from_settings(settings)),
     )
     # Inside the request context (ids, security headers), outside everything else.
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
@@ -179,6 +187,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     dashboard_errors.install(app)
     app.include_router(intake_router)
     app.include_router(webhooks_router)
+    app.include_router(providers_router)
     # Before the leads router: /leads/pipeline/... must not be taken for /leads/{lead_id}.
     app.include_router(pipeline_router)
     app.include_router(leads_router)
@@ -192,6 +201,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(bulk_router)
     app.include_router(contacts_page_router)
     app.include_router(admin_router)
+    app.include_router(providers_page_router)
     app.include_router(live_router)
 
     def openapi() -> dict[str, Any]:

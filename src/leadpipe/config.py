@@ -50,7 +50,14 @@ class Settings(BaseSettings):
     api_rate_limit: str = "100/minute"
     """Requests per API key, in the `limits` notation ("100/minute", "10/second")."""
     rate_limit_storage: str = "async+memory://"
-    """Where rate-limit counters live: memory (one worker) or ``async+redis://host:6379``."""
+    """Where rate-limit counters live: memory (one worker) or ``async+redis://host:6379``
+    (every worker shares them). Intake's limits use the same storage."""
+    intake_ip_rate_limit: str = "600/minute"
+    """Deliveries per client IP that carry neither a provider credential nor a valid
+    signature; meant to stop floods, not customers."""
+
+    facebook_graph_url: str = "https://graph.facebook.com/v21.0"
+    """Where Facebook leadgen leads are fetched from (the Graph API, with its version)."""
 
     redis_url: str | None = None
     """``redis://host:6379/0``: live events reach every worker through Redis pub/sub.

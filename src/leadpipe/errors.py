@@ -77,6 +77,13 @@ class RateLimited(LeadpipeError):
     code = "RATE_LIMITED"
 
 
+class BadGateway(LeadpipeError):
+    """A service we depend on failed (the Graph API): the sender should retry."""
+
+    status_code = 502
+    code = "BAD_GATEWAY"
+
+
 class ServiceUnavailable(LeadpipeError):
     """The database cannot be reached or is busy for now: worth retrying shortly."""
 

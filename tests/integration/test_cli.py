@@ -18,11 +18,12 @@ import pytest
 from typer.testing import CliRunner
 
 from leadpipe.accounts.passwords import verify_password
+from leadpipe.accounts.rules import hash_api_key
 from leadpipe.bootstrap import prepare
 from leadpipe.cli import app
 from leadpipe.config import get_settings
 from leadpipe.storage.engine import Database
-from leadpipe.storage.models import ApiKey, Contact, Lead, LeadActivity, User, Webhook
+from leadpipe.storage.models import ApiKey, Contact, Lead, LeadActivity, Provider, User, Webhook
 from tests.conftest import Settings
 from tests.integration.dashboard import login_form_token
 from tests.integration.helpers import count, one, refusing_inserts, rows
@@ -370,7 +371,55 @@ class TestAdminCommands:
 
         bad = runner.invoke(app, ["webhook", "create", "nope"])
         assert bad.exit_code == 1
-        assert "does not exist" in bad.output
+        assert "No workspace with id or name" in bad.output
+
+    def test_providers_are_created_listed_and_rotated_by_workspace_name(
+        self, runner: CliRunner
+    ) -> None:
+        assert (
+            runner.invoke(app, ["workspace", "create", "Sunny Solar", "--id", "39135"]).exit_code
+            == 0
+        )
+        hook = runner.invoke(
+            app, ["webhook", "create", "Sunny Solar", "--id", "wh_fb", "--preset", "facebook"]
+        )
+        assert hook.exit_code == 0, hook.output
+        assert "Signing secret (shown once): whsec_" in hook.output
+        made = runner.invoke(
+            app,
+            [
+                "provider",
+                "create",
+                "sunny solar",
+                "--name",
+                "Click Ventures",
+                "--id",
+                "click",
+                "--webhook",
+                "wh_fb",
+            ],
+        )
+        assert made.exit_code == 0, made.output
+        key = made.output.split("Credential (shown once): ")[1].split()[0]
+        assert key.startswith("lpp_")
+        listed = runner.invoke(app, ["provider", "list", "39135"])
+        assert "Click Ventures" in listed.output
+        assert "wh_fb" in listed.output
+        assert key not in listed.output
+        rotated = runner.invoke(app, ["provider", "rotate", "39135", "click"])
+        assert rotated.exit_code == 0, rotated.output
+        new_key = rotated.output.split("(shown once): ")[1].split()[0]
+        assert new_key != key
+        db = Database.from_settings(get_settings())
+        try:
+            assert one(db, Webhook, id="wh_fb")["preset"] == "facebook"
+            stored = one(db, Provider, id="click")
+            assert stored["key_hash"] == hash_api_key(new_key)
+            assert stored["allowed_webhooks"] == ["wh_fb"]
+        finally:
+            db.dispose()
+        unknown = runner.invoke(app, ["provider", "rotate", "39135", "nobody"])
+        assert unknown.exit_code == 1
 
     def test_webhooks_and_keys_are_listed_shown_and_changed_by_workspace_name(
         self, runner: CliRunner

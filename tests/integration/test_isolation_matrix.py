@@ -31,6 +31,8 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PUT", "/api/v3/custom-fields/{field_key}"): {"label": "x"},
     ("PATCH", "/api/v3/webhooks/{webhook_id}"): {"name": "Hijacked"},
     ("PATCH", "/api/v3/webhooks/{webhook_id}/status"): {"enabled": False},
+    ("POST", "/api/v3/webhooks/{webhook_id}/secrets"): {},
+    ("PATCH", "/api/v3/providers/{provider_id}"): {"name": "Hijacked"},
 }
 OWN_SCOPE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v3/custom-fields"): {"field_key": "mine", "label": "Mine", "field_type": "text"},
@@ -66,7 +68,9 @@ async def victim(client: httpx.AsyncClient, tenant: Tenant) -> dict[str, str]:
         params={"status": "error"},
         headers=auth(tenant),
     )
+    made = await client.post("/api/v3/providers", json={"name": "Victim's"}, headers=auth(tenant))
     return {
+        "provider_id": made.json()["data"]["id"],
         "webhook_id": tenant.webhook_id,
         "delivery_id": refused.json()["data"][0]["id"],
         "lead_id": delivered["lead_id"],

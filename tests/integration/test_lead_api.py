@@ -595,20 +595,9 @@ class TestActivities:
 
 
 async def test_rate_limit_is_shared_by_workers_through_redis(
-    settings: Settings, db: Database, tenant: Tenant
+    settings: Settings, db: Database, tenant: Tenant, redis_url: str
 ) -> None:
     """Two app instances (as two workers would be) draw from one Redis counter per key."""
-    import os
-    import socket
-
-    redis_url = os.environ.get("LEADPIPE_TEST_REDIS_URL", "redis://127.0.0.1:6379")
-    host, port = redis_url.removeprefix("redis://").split("/")[0].split(":")
-    try:
-        socket.create_connection((host, int(port)), timeout=1).close()
-    except OSError:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"CI=true requires Redis at {redis_url}")
-        pytest.skip(f"Redis not reachable at {redis_url}")
     shared = settings.model_copy(
         update={
             "api_rate_limit": "4/minute",

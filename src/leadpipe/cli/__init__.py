@@ -27,11 +27,13 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 workspace_app = typer.Typer(help="Workspaces (tenants).", no_args_is_help=True)
 apikey_app = typer.Typer(help="API keys.", no_args_is_help=True)
 webhook_app = typer.Typer(help="Intake webhooks.", no_args_is_help=True)
+provider_app = typer.Typer(help="Lead providers and their credentials.", no_args_is_help=True)
 user_app = typer.Typer(help="Dashboard users and their roles.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(workspace_app, name="workspace")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(webhook_app, name="webhook")
+app.add_typer(provider_app, name="provider")
 app.add_typer(user_app, name="user")
 
 console = Console()
@@ -262,9 +264,13 @@ def apikey_create(
 
 @webhook_app.command("create")
 def webhook_create(
-    workspace_id: Annotated[str, typer.Argument(help="Workspace that owns the webhook.")],
+    workspace: Annotated[str, typer.Argument(help="Workspace id or name.")],
     name: Annotated[str, typer.Option(help="Display name.")] = "Webhook",
     webhook_id: Annotated[str | None, typer.Option("--id", help="Public id.")] = None,
+    preset: Annotated[
+        str,
+        typer.Option(help="generic, facebook, google, typeform, unbounce, zapier, html_form."),
+    ] = "generic",
     lead_type: Annotated[str | None, typer.Option(help="solar, hvac, insurance, ...")] = None,
     mapping: Annotated[
         str | None,
@@ -275,9 +281,12 @@ def webhook_create(
     ] = None,
     require_phone: Annotated[bool, typer.Option(help="Refuse leads without a phone.")] = False,
     always_create_lead: Annotated[
-        bool,
-        typer.Option(help="Open a lead for every delivery, even without status/product/notes."),
-    ] = False,
+        bool | None,
+        typer.Option(
+            help="Open a lead for every delivery, even without status/product/notes "
+            "[default: on for a form's preset]."
+        ),
+    ] = None,
     dedup_scope: Annotated[str, typer.Option(help="workspace or webhook.")] = "workspace",
     duplicate_window_minutes: Annotated[
         int | None,
@@ -286,37 +295,50 @@ def webhook_create(
             "[default: 60]"
         ),
     ] = None,
+    signature_mode: Annotated[
+        str, typer.Option(help="off, optional (checked when sent) or required.")
+    ] = "off",
+    provider_required: Annotated[
+        bool, typer.Option(help="Take deliveries only with a provider's credential.")
+    ] = False,
 ) -> None:
-    """Create an intake webhook and print its URL."""
+    """Create an intake webhook; print its URL, a curl example and its signing secret."""
+    from leadpipe.accounts.service import account
     from leadpipe.intake.webhooks import DEFAULT_DUPLICATE_WINDOW_MINUTES, webhook
 
-    settings, db = _database(migrated=True)
+    settings, _ = _database(migrated=True)
     try:
         field_mapping = json.loads(mapping) if mapping else {}
     except json.JSONDecodeError as exc:
         console.print(f"[red]error:[/red] --mapping is not JSON: {exc}")
         raise typer.Exit(code=1) from None
-    try:
-        with db.transaction() as conn:
-            created = webhook.create(
-                conn,
-                workspace_id=workspace_id,
-                name=name,
-                webhook_id=webhook_id,
-                lead_type=lead_type,
-                field_mapping=field_mapping,
-                require_phone=require_phone,
-                always_create_lead=always_create_lead,
-                dedup_scope=dedup_scope,
-                duplicate_window_minutes=(
-                    DEFAULT_DUPLICATE_WINDOW_MINUTES
-                    if duplicate_window_minutes is None
-                    else duplicate_window_minutes
-                ),
-            )
-    except LeadpipeError as exc:
-        raise _fail(exc) from None
+
+    def create(conn: Connection) -> tuple[str, str, str]:
+        workspace_id = account.resolve_workspace(conn, workspace)
+        created = webhook.create(
+            conn,
+            workspace_id=workspace_id,
+            name=name,
+            webhook_id=webhook_id,
+            preset=preset,
+            lead_type=lead_type,
+            field_mapping=field_mapping,
+            require_phone=require_phone,
+            always_create_lead=always_create_lead,
+            dedup_scope=dedup_scope,
+            duplicate_window_minutes=(
+                DEFAULT_DUPLICATE_WINDOW_MINUTES
+                if duplicate_window_minutes is None
+                else duplicate_window_minutes
+            ),
+            signature_mode=signature_mode,
+            provider_required=provider_required,
+        )
+        return workspace_id, created, webhook.first_secret(conn, workspace_id, created)
+
+    workspace_id, created, secret = _in_a_transaction(create)
     console.print(f"Webhook created: {admin.webhook_url(created)}", highlight=False, markup=False)
+    console.print(f"Signing secret (shown once): {secret}", highlight=False, markup=False)
     console.print(
         curl_example(settings.public_url, created, workspace_id),
         soft_wrap=True,
@@ -325,7 +347,7 @@ def webhook_create(
     )
 
 
-admin.register(console, _in_a_transaction, workspace_app, webhook_app, apikey_app)
+admin.register(console, _in_a_transaction, workspace_app, webhook_app, apikey_app, provider_app)
 
 
 @app.command()

@@ -15,6 +15,7 @@ from leadpipe.accounts.repository import ApiKeyRepository, WorkspaceRepository
 from leadpipe.accounts.service import account
 from leadpipe.config import get_settings
 from leadpipe.intake.examples import curl_example
+from leadpipe.intake.providers import provider
 from leadpipe.intake.webhooks import webhook
 
 
@@ -46,6 +47,7 @@ def register(
     workspace_app: typer.Typer,
     webhook_app: typer.Typer,
     apikey_app: typer.Typer,
+    provider_app: typer.Typer,
 ) -> None:
     """Adds the commands to the ``leadpipe`` command's groups."""
 
@@ -211,3 +213,76 @@ def register(
         """Refuse a key from now on."""
         in_a_transaction(lambda conn: account.revoke_api_key(conn, key_id))
         console.print(f"API key {key_id} revoked", highlight=False)
+
+    @provider_app.command("create")
+    def provider_create(
+        workspace: WorkspaceArg,
+        name: Annotated[str, typer.Option(help="The provider's name.")],
+        provider_id: Annotated[str | None, typer.Option("--id", help="Its id.")] = None,
+        company: Annotated[str | None, typer.Option()] = None,
+        contact_name: Annotated[str | None, typer.Option()] = None,
+        email: Annotated[str | None, typer.Option()] = None,
+        phone: Annotated[str | None, typer.Option()] = None,
+        webhook_ids: Annotated[
+            list[str] | None,
+            typer.Option("--webhook", help="A webhook it may deliver to (repeat; none: all)."),
+        ] = None,
+        hourly_limit: Annotated[int, typer.Option(help="Deliveries per hour.")] = 1000,
+        notes: Annotated[str | None, typer.Option()] = None,
+    ) -> None:
+        """Add a provider and print its credential, shown once."""
+
+        def create(conn: Connection) -> tuple[dict[str, Any], str]:
+            return provider.create(
+                conn,
+                account.resolve_workspace(conn, workspace),
+                name=name,
+                provider_id=provider_id,
+                company=company,
+                contact_name=contact_name,
+                email=email,
+                phone=phone,
+                allowed_webhooks=webhook_ids or None,
+                hourly_limit=hourly_limit,
+                notes=notes,
+            )
+
+        made, key = in_a_transaction(create)
+        console.print(f"Provider created: {made['id']}", highlight=False, markup=False)
+        console.print(f"Credential (shown once): {key}", highlight=False, markup=False)
+        console.print("It sends: Authorization: Bearer <credential>", highlight=False, markup=False)
+
+    @provider_app.command("list")
+    def provider_list(workspace: WorkspaceArg) -> None:
+        """A workspace's providers."""
+
+        def read(conn: Connection) -> list[dict[str, Any]]:
+            return provider.for_workspace(conn, account.resolve_workspace(conn, workspace))
+
+        rows = [
+            (
+                p["id"],
+                p["name"],
+                p["company"] or "-",
+                "active" if p["is_active"] else "inactive",
+                ",".join(p["allowed_webhooks"] or []) or "all",
+                f"{p['hourly_limit']:,}/h",
+                f"{p['last_used_at']:%Y-%m-%d %H:%M}" if p["last_used_at"] else "never",
+            )
+            for p in in_a_transaction(read)
+        ]
+        headers = ("id", "name", "company", "status", "webhooks", "limit", "last used")
+        print_rows(console, headers, rows)
+
+    @provider_app.command("rotate")
+    def provider_rotate(
+        workspace: WorkspaceArg,
+        provider_id: Annotated[str, typer.Argument(help="The provider's id.")],
+    ) -> None:
+        """A new credential, shown once; the old one stops working at once."""
+
+        def rotate(conn: Connection) -> tuple[dict[str, Any], str]:
+            return provider.rotate(conn, account.resolve_workspace(conn, workspace), provider_id)
+
+        _, key = in_a_transaction(rotate)
+        console.print(f"New credential (shown once): {key}", highlight=False, markup=False)

@@ -6,14 +6,16 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import Connection
 
 from leadpipe.contacts.rules import ContactIdentity, MatchType
 from leadpipe.intake.contexts import WebhookContexts
+from leadpipe.intake.guard import IntakeGuard
 from leadpipe.intake.repository import Answered, WebhookContext
 from leadpipe.intake.rules.deliveries import Claim
+from leadpipe.intake.rules.providers import USAGE_COLUMNS
 from leadpipe.intake.rules.submission import Submission
 from leadpipe.intake.schemas import Delivery
 from leadpipe.leads.rules import Decision
@@ -50,8 +52,11 @@ class Batch:
     a batch (``IntakeService._read``).
     """
 
-    def __init__(self, conn: Connection, known: WebhookContexts, *, optimistic: bool) -> None:
+    def __init__(
+        self, conn: Connection, known: WebhookContexts, guard: IntakeGuard, *, optimistic: bool
+    ) -> None:
         self.conn = conn
+        self.guard = guard  # who may deliver, and how often
         # Whether new contacts are inserted without waiting for the database's answer:
         # batches do that (one round trip less per new person), and are undone whole on
         # a conflict; the deliveries processed one by one after that do not.
@@ -60,10 +65,22 @@ class Batch:
         self.contexts = known.for_batch(conn)
         self.lead_workspaces: set[str] = set()  # where the batch writes leads
         self.leads_counted: dict[str, tuple[int, datetime]] = {}  # per webhook: how many, last
+        # Per (provider, webhook, day, workspace): deliveries by outcome.
+        self.usage: dict[tuple[str, str, date, str], dict[str, int]] = {}
+        self.providers_used: dict[str, datetime] = {}  # provider -> its last acceptance
 
     def count_lead(self, webhook_id: str, now: datetime) -> None:
         counted, last = self.leads_counted.get(webhook_id, (0, now))
         self.leads_counted[webhook_id] = (counted + 1, max(last, now))
+
+    def count_usage(self, run: Run, status: str) -> None:
+        """Count a provider's delivery (``status``: success, error or duplicate)."""
+        key = run.usage_key()
+        counts = self.usage.setdefault(key, {})
+        for column in ("request_count", USAGE_COLUMNS[status]):
+            counts[column] = counts.get(column, 0) + 1
+        if status == "success":
+            self.providers_used[key[0]] = run.now
 
     def note_lead_write(self, workspace_id: str) -> None:
         self.lead_workspaces.add(workspace_id)
@@ -77,9 +94,19 @@ class Run:
         self.now = now
         self.idempotency_days = idempotency_days
         self.webhook: WebhookContext | None = None
+        # Who sent it, once its credential checked out, and when it was signed (Standard
+        # Webhooks): both known before anything is written.
+        self.provider_id: str | None = None
+        self.signed_at: int | None = None
         # Set before the delivery's first write: a refusal after it cannot be undone
         # without undoing its whole transaction.
         self.wrote = False
+
+    def usage_key(self) -> tuple[str, str, date, str]:
+        """Where its provider's usage is counted: (provider, webhook, day, workspace)."""
+        assert self.provider_id is not None
+        assert self.webhook is not None
+        return (self.provider_id, self.webhook.id, self.now.date(), self.webhook.workspace_id)
 
     def elapsed_ms(self) -> float:
         return (time.perf_counter() - self.delivery.started) * 1000
@@ -98,6 +125,7 @@ class Checked:
     match: ContactMatch | None = None
     earlier: Answered | None = None  # the answer to the earlier one: this is a duplicate
     key_seen_before: bool = False  # its key was used before the window, and is taken over
+    test: bool = False  # a sender's test lead: logged, not stored
 
     def identity_keys(self) -> set[tuple[str, ...]]:
         identity = self.submission.identity

@@ -118,6 +118,7 @@ class DeliveryLogService:
             body=body,
             headers=headers,
             replay_of=delivery_id,
+            from_admin=True,
         )
         try:
             result = await line.submit(delivery)

@@ -2,23 +2,35 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import re
 import time
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from leadpipe.deps import request_id_of, settings_of
-from leadpipe.errors import LeadpipeError
+from leadpipe.accounts.auth import ReadAccess
+from leadpipe.deps import DatabaseDep, RequestId, request_id_of, settings_of
+from leadpipe.errors import BadGateway, Forbidden, LeadpipeError, NotFound, ValidationFailed
 from leadpipe.exception_handlers import error_response
+from leadpipe.intake.dry_run import dry_run
 from leadpipe.intake.examples import SEED_NEW_LEAD, SEED_STATUS_UPDATE
+from leadpipe.intake.facebook import GraphApi
 from leadpipe.intake.line import IntakeLine
 from leadpipe.intake.parsing import delivery_key, read_payload
-from leadpipe.intake.schemas import Delivery, IntakeResponse
+from leadpipe.intake.repository import WebhookContext
+from leadpipe.intake.rules.presets import leadgen_changes, verification_answer
+from leadpipe.intake.rules.signatures import valid_secrets, verify
+from leadpipe.intake.schemas import Delivery, DryRunOut, IntakeResponse, IntakeResult
+from leadpipe.kit.clock import utcnow
 from leadpipe.kit.net import client_ip, parse_networks
+from leadpipe.kit.openapi import Envelope, not_found, public
 from leadpipe.kit.openapi import error as _error
-from leadpipe.kit.responses import JSONResponse
+from leadpipe.kit.responses import JSONResponse, ok
 
 router = APIRouter(tags=["intake"])
 
@@ -84,12 +96,12 @@ def intake_line_of(request: Request) -> IntakeLine:
     summary="Receive a lead",
 )
 @router.post("/webhook/{webhook_id}", include_in_schema=False)
-async def receive(webhook_id: str, request: Request) -> JSONResponse:
+async def receive(webhook_id: str, request: Request) -> Response:
     """Receive a lead: dedupe the contact, then create or update its lead."""
     return await deliver(request, webhook_id)
 
 
-async def deliver(request: Request, webhook_id: str) -> JSONResponse:
+async def deliver(request: Request, webhook_id: str) -> Response:
     """Read a delivery, hand it to the intake line, and answer with its outcome."""
     started = time.perf_counter()
     settings, request_id = settings_of(request), request_id_of(request)
@@ -113,12 +125,125 @@ async def deliver(request: Request, webhook_id: str) -> JSONResponse:
         body=body,
         headers=headers,
     )
+    line = intake_line_of(request)
+    changes = leadgen_changes(payload) if payload is not None else []
+    if changes:
+        ctx = await line.webhook(webhook_id)
+        if ctx is not None and ctx.preset == "facebook":
+            return await _leadgen(request, line, ctx, delivery, changes)
     try:
-        result = await intake_line_of(request).submit(delivery)
+        result = await line.submit(delivery)
     except LeadpipeError as exc:
         return error_response(request, exc)
+    if result.redirect is not None:
+        return RedirectResponse(result.redirect, status_code=303)  # a visitor's browser
     headers_out = {"Idempotent-Replayed": "true"} if result.replayed else None
     return JSONResponse(result.body, status_code=result.status_code, headers=headers_out)
+
+
+async def _leadgen(
+    request: Request,
+    line: IntakeLine,
+    ctx: WebhookContext,
+    notice: Delivery,
+    changes: list[dict[str, Any]],
+) -> Response:
+    """A Facebook leadgen notification: each lead it names is fetched from the Graph API
+    and taken as a delivery of its own (its leadgen id makes Facebook's retries
+    duplicates). A notification whose signature fails is refused before any fetch; a
+    lead that cannot be fetched is refused with 502, kept in the log, and Facebook
+    retries the notification."""
+    try:
+        headers = notice.headers or {}
+        secrets = valid_secrets(ctx.secrets, utcnow())
+        verify(ctx.signature_mode, secrets, headers, notice.body or b"", time.time())
+    except LeadpipeError:
+        leads = [notice]  # refused by intake as it is, and kept in the log
+    else:
+        graph: GraphApi = request.app.state.graph
+        leads = await asyncio.gather(*(_fetched(graph, ctx, notice, change) for change in changes))
+    outcomes = await asyncio.gather(*(line.submit(d) for d in leads), return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, LeadpipeError):
+            return error_response(request, outcome)
+        if isinstance(outcome, BaseException):
+            raise outcome
+    return JSONResponse(
+        {"success": True, "leads": [o.body for o in outcomes if isinstance(o, IntakeResult)]}
+    )
+
+
+async def _fetched(
+    graph: GraphApi, ctx: WebhookContext, notice: Delivery, change: dict[str, Any]
+) -> Delivery:
+    token = ctx.preset_settings.get("page_token")
+    if not token:
+        problem = ValidationFailed("This Facebook webhook needs a page_token to fetch its leads")
+        return dataclasses.replace(notice, payload=None, problem=problem)
+    try:
+        lead = await graph.lead(str(change["leadgen_id"]), str(token))
+    except BadGateway as exc:
+        return dataclasses.replace(notice, payload=None, problem=exc)
+    return dataclasses.replace(notice, payload={**change, **lead})
+
+
+@router.get(
+    "/webhooks/{webhook_id}",
+    summary="Answer Facebook's subscription check",
+    response_model=None,
+    responses={
+        200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
+        400: _error("Unknown query parameters (VALIDATION_ERROR)"),
+        403: _error("hub.verify_token does not match (FORBIDDEN)"),
+        404: _error("Unknown or disabled webhook (NOT_FOUND)"),
+        405: _error("Not a Facebook webhook: deliveries are POSTed (METHOD_NOT_ALLOWED)"),
+    },
+)
+async def verify_subscription(
+    webhook_id: str,
+    request: Request,
+    mode: Annotated[str | None, Query(alias="hub.mode")] = None,
+    verify_token: Annotated[str | None, Query(alias="hub.verify_token")] = None,
+    challenge: Annotated[str | None, Query(alias="hub.challenge")] = None,
+) -> PlainTextResponse:
+    """Facebook checks a leadgen webhook with a GET before it sends leads: the challenge
+    is echoed when the verify token is the webhook's (its ``preset_settings``)."""
+    ctx = await intake_line_of(request).webhook(webhook_id)
+    if ctx is None or not ctx.is_active:
+        raise NotFound(f"Webhook '{webhook_id}' is not configured or is disabled")
+    if ctx.preset != "facebook":  # only Facebook's subscription check GETs a webhook
+        raise StarletteHTTPException(status_code=405, detail="Method Not Allowed")
+    query = {
+        "hub.mode": mode or "",
+        "hub.verify_token": verify_token or "",
+        "hub.challenge": challenge or "",
+    }
+    answer = verification_answer(ctx.preset_settings, query)
+    if answer is None:
+        raise Forbidden("hub.verify_token does not match this webhook's verify token")
+    return PlainTextResponse(answer)
+
+
+@router.post(
+    "/webhooks/{webhook_id}/test",
+    response_model=Envelope[DryRunOut],
+    responses=not_found("webhook"),
+    summary="Dry-run a payload",
+)
+async def test_payload(
+    webhook_id: str,
+    body: dict[str, Any],
+    principal: ReadAccess,
+    db: DatabaseDep,
+    request_id: RequestId,
+) -> JSONResponse:
+    """What the webhook would do with this payload: the mapped fields, warnings, the
+    contact it would match and why, and the lead decision with its rule. Nothing is
+    written; signatures, provider credentials and limits are not checked."""
+    outcome = await db.read(
+        lambda conn: dry_run(conn, principal.workspace_id, webhook_id, body, request_id)
+    )
+    return ok(public(DryRunOut, outcome))
 
 
 _DELIVERY_PATH = re.compile(r"^/webhooks?/([^/]+)$")

@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 
 from leadpipe.errors import RateLimited
 from leadpipe.intake.contexts import WebhookContexts
-from leadpipe.intake.repository import DeliveryRepository
+from leadpipe.intake.guard import IntakeGuard
+from leadpipe.intake.repository import DeliveryRepository, WebhookContext, WebhookRepository
 from leadpipe.intake.rules.deliveries import MAX_DUPLICATE_WINDOW, retry_after_when_queue_full
 from leadpipe.intake.schemas import Delivery, IntakeResult
 from leadpipe.intake.service import IntakeService
@@ -37,6 +38,7 @@ class IntakeLine:
         queue_limit: int = 1000,
         queue_wait_seconds: float = 5.0,
         publish: Callable[[Iterable[Event]], None] | None = None,
+        guard: IntakeGuard | None = None,
     ) -> None:
         self.db = db
         # Told what each committed delivery changed (live events).
@@ -44,8 +46,15 @@ class IntakeLine:
         self.idempotency_days = idempotency_days
         self.queue_limit = queue_limit
         self.queue_wait_seconds = queue_wait_seconds
-        self.intake = IntakeService(WebhookContexts())
+        self.intake = IntakeService(WebhookContexts(), guard)
         self._batcher: Batcher[Delivery, IntakeResult] = Batcher(self._together)
+
+    async def webhook(self, webhook_id: str) -> WebhookContext | None:
+        """A webhook's settings: as this worker remembers them, else as stored."""
+        known = self.intake.contexts.get(webhook_id)
+        if known is not None:
+            return known
+        return await self.db.read(lambda conn: WebhookRepository(conn).context(webhook_id))
 
     async def submit(self, delivery: Delivery) -> IntakeResult:
         self._refuse_when_queue_full()

@@ -10,7 +10,7 @@ from typing import Any
 from leadpipe.errors import LeadpipeError
 from leadpipe.intake.batch import Run
 from leadpipe.intake.parsing import redacted_headers
-from leadpipe.intake.repository import InboundLogRepository
+from leadpipe.intake.repository import InboundLogRepository, ProviderRepository
 from leadpipe.kit.ids import uuid7
 from leadpipe.storage.engine import Database
 from leadpipe.storage.work import Work
@@ -37,6 +37,7 @@ def log_delivery(run: Run, work: Work, status: str, http_status: int, **fields: 
             "ip_address": d.ip_address,
             "user_agent": d.user_agent,
             "replay_of": d.replay_of,
+            "provider_id": run.provider_id,
             "created_at": run.now,
             **fields,
         }
@@ -66,6 +67,10 @@ def log_refusal_alone(db: Database, run: Run, exc: Exception) -> None:
     try:
         with db.transaction() as conn:
             log_refusal(run, Work(conn), exc)
+            if run.provider_id is not None and run.webhook is not None:
+                ProviderRepository(conn).add_usage(
+                    run.usage_key(), {"request_count": 1, "refused": 1}
+                )
     except Exception:
         log.exception("could not record a failed delivery in the intake log")
 

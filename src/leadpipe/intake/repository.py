@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     Connection,
+    Integer,
     String,
     and_,
     bindparam,
+    cast,
     column,
     delete,
     func,
@@ -24,11 +26,21 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from leadpipe.intake.rules.deliveries import BODY_CLAIM_PREFIX
+from leadpipe.leads.rules import LeadAction
 from leadpipe.pipeline.repository import active_stages_column, stages_from_json
 from leadpipe.pipeline.rules import StageInfo
 from leadpipe.storage.base import table_of
 from leadpipe.storage.dialect import batches_lookups, per_dialect
-from leadpipe.storage.models import InboundRequest, Webhook, WebhookDelivery, Workspace
+from leadpipe.storage.dialect import insert as upsert
+from leadpipe.storage.models import (
+    InboundRequest,
+    Lead,
+    Provider,
+    ProviderUsage,
+    Webhook,
+    WebhookDelivery,
+    Workspace,
+)
 from leadpipe.storage.work import Work
 
 WEBHOOKS = table_of(Webhook)
@@ -47,6 +59,7 @@ class Answered:
     at: datetime
     status_code: int | None
     response: dict[str, Any] | None
+    signed_at: int | None = None  # the signed delivery's webhook-timestamp
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +81,13 @@ class WebhookContext:
     window_days: int
     duplicate_window_minutes: int
     stages: tuple[StageInfo, ...]
+    provider_required: bool = False
+    signature_mode: str = "off"
+    secrets: list[Any] = field(default_factory=list, repr=False)  # never in a log line
+    rate_limit: int | None = None
+    rate_window_seconds: int | None = None
+    preset: str = "generic"
+    preset_settings: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
 _CONTEXT = per_dialect(
@@ -88,6 +108,13 @@ _CONTEXT = per_dialect(
             _ws.lead_window_days.label("window_days"),
             _wh.duplicate_window_minutes,
             active_stages_column(d, _ws.id),  # the pipeline rides along: one round trip
+            _wh.provider_required,
+            _wh.signature_mode,
+            _wh.secrets,
+            _wh.rate_limit,
+            _wh.rate_window_seconds,
+            _wh.preset,
+            _wh.preset_settings,
         )
         .join(table_of(Workspace), _ws.id == _wh.workspace_id)
         .where(_wh.id == bindparam("webhook_id"))
@@ -100,7 +127,7 @@ _COUNT_LEADS = (
 )
 # A delivery's earlier answers, by (webhook, delivery key); on PostgreSQL for a whole
 # batch in one query over the pairs.
-_EARLIER = select(_d.created_at, _d.status_code, _d.response).where(
+_EARLIER = select(_d.created_at, _d.status_code, _d.response, _d.signed_at).where(
     _d.webhook_id == bindparam("webhook_id"), _d.delivery_key == bindparam("delivery_key")
 )
 _CLAIM_PAIRS = (
@@ -112,7 +139,7 @@ _CLAIM_PAIRS = (
     .render_derived(name="pairs")
 )
 _EARLIER_OF_PAIRS = select(
-    _d.webhook_id, _d.delivery_key, _d.created_at, _d.status_code, _d.response
+    _d.webhook_id, _d.delivery_key, _d.created_at, _d.status_code, _d.response, _d.signed_at
 ).select_from(
     _CLAIM_PAIRS.join(
         DELIVERIES,
@@ -227,25 +254,17 @@ class DeliveryRepository:
         response: dict[str, Any],
         *,
         renew: bool,
+        signed_at: int | None = None,
     ) -> None:
         """Remember the answer to a delivery; ``renew`` takes over a key seen before the
         window (the row is still there until pruned)."""
+        answer = {"status_code": status_code, "response": response, "signed_at": signed_at}
         if renew:
             params = {"_webhook_id": webhook_id, "_delivery_key": key, "created_at": now}
-            self.work.write(
-                _RENEW,
-                {**params, "status_code": status_code, "response": response},
-            )
+            self.work.write(_RENEW, {**params, **answer})
             return
         self.work.write(
-            _RECORD,
-            {
-                "webhook_id": webhook_id,
-                "delivery_key": key,
-                "created_at": now,
-                "status_code": status_code,
-                "response": response,
-            },
+            _RECORD, {"webhook_id": webhook_id, "delivery_key": key, "created_at": now, **answer}
         )
 
     def prune(
@@ -329,3 +348,108 @@ class InboundLogRepository:
             .first()
         )
         return dict(row) if row is not None else None
+
+
+PROVIDERS = table_of(Provider)
+USAGE = table_of(ProviderUsage)
+_p = PROVIDERS.c
+_u = USAGE.c
+_leads = table_of(Lead).c
+# What intake needs to admit a provider's delivery.
+_PROVIDER_BY_KEY = select(
+    _p.id, _p.workspace_id, _p.is_active, _p.allowed_webhooks, _p.hourly_limit
+).where(_p.key_hash == bindparam("key_hash"))
+_USAGE_COLUMNS = ("request_count", "accepted", "refused", "duplicates")
+
+
+def _add_usage(dialect: str) -> Any:
+    stmt = upsert(dialect, USAGE)
+    return stmt.on_conflict_do_update(
+        index_elements=[_u.provider_id, _u.webhook_id, _u.day],
+        set_={name: USAGE.c[name] + stmt.excluded[name] for name in _USAGE_COLUMNS},
+    )
+
+
+_ADD_USAGE = per_dialect(_add_usage)
+_TOUCH_PROVIDER = (
+    update(PROVIDERS)
+    .where(_p.id == bindparam("_provider_id"))
+    .values(last_used_at=bindparam("_now"))
+)
+
+
+class ProviderRepository:
+    def __init__(self, work: Connection | Work) -> None:
+        self.work = Work.of(work)
+        self.conn = self.work.conn
+
+    def by_key_hash(self, key_hash: str) -> dict[str, Any] | None:
+        rows = self.work.run(_PROVIDER_BY_KEY, {"key_hash": key_hash}).rows
+        if not rows:
+            return None
+        names = ("id", "workspace_id", "is_active", "allowed_webhooks", "hourly_limit")
+        return dict(zip(names, rows[0], strict=True))
+
+    def insert(self, values: dict[str, Any]) -> None:
+        self.conn.execute(insert(PROVIDERS), values)
+
+    def get(self, workspace_id: str, provider_id: str) -> dict[str, Any] | None:
+        row = (
+            self.conn.execute(
+                select(PROVIDERS).where(_p.id == provider_id, _p.workspace_id == workspace_id)
+            )
+            .mappings()
+            .first()
+        )
+        return dict(row) if row is not None else None
+
+    def for_workspace(self, workspace_id: str) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            select(PROVIDERS).where(_p.workspace_id == workspace_id).order_by(_p.created_at)
+        ).mappings()
+        return [dict(r) for r in rows]
+
+    def update(self, provider_id: str, values: dict[str, Any]) -> None:
+        self.conn.execute(update(PROVIDERS).where(_p.id == provider_id).values(**values))
+
+    def add_usage(self, key: tuple[str, str, Any, str], counts: dict[str, int]) -> None:
+        """Add a batch's deliveries to (provider, webhook, day)'s counts."""
+        provider_id, webhook_id, day, workspace_id = key
+        row = {name: counts.get(name, 0) for name in _USAGE_COLUMNS}
+        self.work.run(
+            _ADD_USAGE(self.conn),
+            {
+                "provider_id": provider_id,
+                "webhook_id": webhook_id,
+                "day": day,
+                "workspace_id": workspace_id,
+                **row,
+            },
+        )
+
+    def touch(self, provider_id: str, now: datetime) -> None:
+        self.work.run(_TOUCH_PROVIDER, {"_provider_id": provider_id, "_now": now})
+
+    def usage(self, provider_id: str, since: Any) -> list[dict[str, Any]]:
+        """Its usage per webhook and day since ``since``, newest first."""
+        rows = self.conn.execute(
+            select(USAGE)
+            .where(_u.provider_id == provider_id, _u.day >= since)
+            .order_by(_u.day.desc(), _u.webhook_id)
+        ).mappings()
+        return [dict(r) for r in rows]
+
+    def leads_brought(self, provider_id: str) -> tuple[int, int]:
+        """How many leads its deliveries created, and how many of those converted."""
+        created = (
+            select(_log.lead_id)
+            .where(_log.provider_id == provider_id, _log.lead_action == LeadAction.CREATE.value)
+            .scalar_subquery()
+        )
+        row = self.conn.execute(
+            select(
+                func.count(),
+                func.coalesce(func.sum(cast(_leads.is_converted, Integer)), 0),
+            ).where(_leads.id.in_(created))
+        ).one()
+        return int(row[0]), int(row[1])

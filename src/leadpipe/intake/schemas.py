@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -33,6 +33,8 @@ class Delivery:
     body: bytes | None = None
     headers: Mapping[str, str] | None = None
     replay_of: uuid.UUID | None = None  # the refused delivery this one replays
+    # Sent by an administrator (a replay, a dry run): no credential, signature or limit.
+    from_admin: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +42,8 @@ class IntakeResult:
     status_code: int
     body: dict[str, Any]
     replayed: bool = False
+    # Where a browser that posted a form goes next (the html_form preset's thank-you page).
+    redirect: str | None = None
     # What watchers of the workspace are told once the delivery has committed.
     news: tuple[Event, ...] = ()
 
@@ -75,6 +79,16 @@ class IntakeResponse(BaseModel):
     request_id: str
 
 
+SignatureMode = Literal["off", "optional", "required"]
+
+
+class SecretOut(BaseModel):
+    preview: str = Field(description="The secret's first characters.")
+    created_at: datetime
+    expires_at: datetime | None = Field(description="Stops verifying then (after a rotation).")
+    valid: bool
+
+
 class WebhookOut(BaseModel):
     """A webhook's settings and counters."""
 
@@ -91,6 +105,15 @@ class WebhookOut(BaseModel):
     dedup_scope: Literal["workspace", "webhook"]
     default_source: str | None
     duplicate_window_minutes: int
+    preset: str = Field(description="The kind of sender it is set up for.")
+    preset_settings: dict[str, Any] = Field(
+        description="What its preset needs; tokens and keys are shown as set, never as sent."
+    )
+    provider_required: bool = Field(description="Deliveries must carry a provider credential.")
+    signature_mode: SignatureMode
+    secrets: list[SecretOut] = Field(description="The secrets that verify its signatures.")
+    rate_limit: int | None = Field(description="Deliveries per window; null: no limit.")
+    rate_window_seconds: int | None
     total_leads: int
     last_lead_at: datetime | None
     deleted_at: datetime | None = Field(
@@ -126,10 +149,20 @@ class WebhookCreate(ApiBody):
     lead_type: str | None = Field(default=None, max_length=50)
     field_mapping: dict[str, str] = Field(default_factory=dict)
     require_phone: bool = False
-    always_create_lead: bool = False
+    always_create_lead: bool | None = Field(
+        default=None, description="Default: true for a form's preset, false for generic."
+    )
     dedup_scope: Literal["workspace", "webhook"] = "workspace"
     default_source: str | None = Field(default=None, max_length=255)
     duplicate_window_minutes: int = Field(default=60, ge=0, le=24 * 60)
+    preset: str = Field(default="generic", description="See GET /api/v3/webhooks/presets.")
+    preset_settings: dict[str, Any] = Field(default_factory=dict)
+    provider_required: bool = False
+    signature_mode: SignatureMode = "off"
+    rate_limit: int | None = Field(
+        default=None, ge=1, le=1_000_000, description="Off by default; 100 per 60 s suggested."
+    )
+    rate_window_seconds: int | None = Field(default=None, ge=1, le=86_400)
 
 
 class ProcessingTimes(BaseModel):
@@ -193,9 +226,15 @@ class WebhookPatch(ApiBody):
     dedup_scope: Literal["workspace", "webhook"] = settable()
     default_source: str | None = Field(default=None, max_length=255)
     duplicate_window_minutes: int = settable(ge=0, le=24 * 60)
+    preset: str = settable()
+    preset_settings: dict[str, Any] = settable()
+    provider_required: bool = settable()
+    signature_mode: SignatureMode = settable()
+    rate_limit: int | None = Field(default=None, ge=1, le=1_000_000)
+    rate_window_seconds: int | None = Field(default=None, ge=1, le=86_400)
 
 
-DeliveryStatus = Literal["success", "error", "duplicate"]
+DeliveryStatus = Literal["success", "error", "duplicate", "test"]
 
 
 class DeliveryOut(BaseModel):
@@ -238,4 +277,165 @@ class ReplayOut(BaseModel):
     http_status: int = Field(description="What intake answered the replay.")
     response: dict[str, Any] = Field(
         description="Intake's answer: its success body, or the error envelope."
+    )
+
+
+class PresetOut(BaseModel):
+    name: str
+    title: str
+    description: str
+    settings: list[str] = Field(description="What it reads in preset_settings.")
+    always_create_lead: bool
+    default_source: str | None = Field(description="Given to a webhook created from it.")
+    signature: str | None = Field(description="The header its sender signs with.")
+
+
+class WebhookCreated(WebhookOut):
+    secret: str = Field(
+        description="Its first signing secret, shown this once (signature_mode sets its use)."
+    )
+
+
+class SecretRotation(ApiBody):
+    """A new signing secret; the current ones keep verifying until ``keep_old_until``."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"example": {"keep_old_until": "2026-12-31T00:00:00Z"}}
+    )
+
+    secret: str | None = Field(
+        default=None,
+        min_length=16,
+        max_length=200,
+        description="One the sender gave (Typeform's, Facebook's app secret); generated "
+        "(whsec_...) when omitted.",
+    )
+    keep_old_until: datetime | None = Field(
+        default=None, description="When the current secrets stop verifying; in 24 hours if omitted."
+    )
+
+
+class SecretRotated(BaseModel):
+    secret: str = Field(description="The new secret, shown this once.")
+    secrets: list[SecretOut]
+
+
+class ProviderOut(BaseModel):
+    """A lead provider (seed 002's lead_source_providers)."""
+
+    id: str
+    workspace_id: str
+    name: str
+    company: str | None
+    contact_name: str | None
+    email: str | None
+    phone: str | None
+    key_prefix: str = Field(description="The credential's first characters.")
+    is_active: bool
+    allowed_webhooks: list[str] | None = Field(description="Null: every webhook.")
+    hourly_limit: int
+    notes: str | None
+    last_used_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProviderCreated(ProviderOut):
+    key: str = Field(description="Its credential, shown this once: Authorization: Bearer <key>.")
+
+
+class ProviderCreate(ApiBody):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "name": "Click Ventures",
+                "company": "Click Ventures LLC",
+                "email": "ops@clickventures.example",
+                "allowed_webhooks": ["wh_solar_fb"],
+                "hourly_limit": 1000,
+            }
+        }
+    )
+
+    name: str = Field(min_length=1, max_length=200)
+    id: str | None = Field(default=None, min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    company: str | None = Field(default=None, max_length=200)
+    contact_name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=32)
+    allowed_webhooks: list[str] | None = None
+    hourly_limit: int = Field(default=1000, ge=1, le=1_000_000)
+    notes: str | None = Field(default=None, max_length=5_000)
+
+
+class ProviderPatch(ApiBody):
+    """The settings to change; the others stay."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"example": {"is_active": False, "hourly_limit": 500}}
+    )
+
+    name: str = settable(min_length=1, max_length=200)
+    company: str | None = Field(default=None, max_length=200)
+    contact_name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=32)
+    is_active: bool = settable()
+    allowed_webhooks: list[str] | None = None
+    hourly_limit: int = settable(ge=1, le=1_000_000)
+    notes: str | None = Field(default=None, max_length=5_000)
+
+
+class ProviderKey(BaseModel):
+    key: str = Field(description="The new credential, shown this once; the old one stops now.")
+    provider: ProviderOut
+
+
+class ProviderUsageOut(BaseModel):
+    webhook_id: str
+    day: date
+    request_count: int
+    accepted: int
+    refused: int
+    duplicates: int
+
+
+class ProviderStats(BaseModel):
+    provider_id: str
+    deliveries: int = Field(description="Over the last 30 days, as the usage below.")
+    accepted: int
+    refused: int
+    duplicates: int
+    leads: int = Field(description="Leads its deliveries created.")
+    converted: int
+    conversion_rate: float = Field(description="Percent of its leads converted.")
+    usage: list[ProviderUsageOut] = Field(description="Per webhook and day, newest first.")
+
+
+class DryRunContact(BaseModel):
+    match_type: str = Field(description="crm_id, phone, email or new.")
+    contact_id: str | None = Field(description="The contact it would update; null: a new one.")
+    candidates: int = Field(description="Contacts holding any of its identities.")
+
+
+class DryRunLead(BaseModel):
+    action: str = Field(description="created, updated or none.")
+    rule: str = Field(description="The decision matrix's rule that fired.")
+    reason: str
+    lead_id: str | None = Field(description="The lead it would update.")
+
+
+class DryRunOut(BaseModel):
+    """What intake would do with the payload; nothing was written."""
+
+    accepted: bool
+    http_status: int = Field(description="What the sender would be answered.")
+    test: bool = Field(default=False, description="A sender's test lead: logged, not stored.")
+    fields: dict[str, Any] | None = Field(default=None, description="The mapped fields.")
+    custom_fields: dict[str, Any] | None = None
+    warnings: list[FieldWarning] | None = None
+    contact: DryRunContact | None = None
+    lead: DryRunLead | None = None
+    refusal: dict[str, Any] | None = Field(
+        default=None, description="The error envelope it would be answered with."
     )

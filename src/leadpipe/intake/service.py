@@ -18,8 +18,9 @@ from leadpipe.intake import steps
 from leadpipe.intake.batch import Batch, Checked, Run
 from leadpipe.intake.contact_step import find_contacts, match
 from leadpipe.intake.contexts import WebhookContexts
+from leadpipe.intake.guard import IntakeGuard
 from leadpipe.intake.log import log_refusal, log_refusal_alone
-from leadpipe.intake.repository import WebhookRepository
+from leadpipe.intake.repository import ProviderRepository, WebhookRepository
 from leadpipe.intake.schemas import Delivery, IntakeResult
 from leadpipe.kit.clock import utcnow
 from leadpipe.leads.repository import LeadRepository
@@ -36,8 +37,11 @@ class IntakeService:
     """Processes deliveries; ``contexts`` is the memory of webhook settings, which the
     running app owns (one per process)."""
 
-    def __init__(self, contexts: WebhookContexts | None = None) -> None:
+    def __init__(
+        self, contexts: WebhookContexts | None = None, guard: IntakeGuard | None = None
+    ) -> None:
         self.contexts = contexts or WebhookContexts()
+        self.guard = guard or IntakeGuard()
 
     def ingest(
         self,
@@ -142,7 +146,7 @@ class IntakeService:
         there, so that no delivery needs to see another's held-back writes. Then the
         deliveries write, in the contacts' global lock order.
         """
-        batch = Batch(conn, self.contexts, optimistic=optimistic)
+        batch = Batch(conn, self.contexts, self.guard, optimistic=optimistic)
         outcomes, ready, end = _read(batch, runs)
         while not batch.contexts.confirm():
             outcomes, ready, end = _read(batch, runs)
@@ -159,10 +163,12 @@ class IntakeService:
                     raise
                 outcomes[i] = exc
         done = [outcomes[i] for i in range(end)]  # the rest are checked again in the next
-        if log_refusals:
-            for run, outcome in zip(runs[:end], done, strict=True):
-                if isinstance(outcome, Exception):
-                    log_refusal(run, batch.work, outcome)
+        for run, outcome in zip(runs[:end], done, strict=True):
+            refused = isinstance(outcome, Exception)
+            if isinstance(outcome, Exception) and log_refusals:
+                log_refusal(run, batch.work, outcome)
+            if run.provider_id is not None and (log_refusals or not refused):
+                batch.count_usage(run, _status_of(outcome))
         _finish(batch)
         return done
 
@@ -213,3 +219,15 @@ def _finish(batch: Batch) -> None:
         webhooks = WebhookRepository(batch.conn)
         for webhook_id, (counted, last_at) in sorted(batch.leads_counted.items()):
             webhooks.count_leads(webhook_id, counted, last_at)
+        providers = ProviderRepository(batch.conn)
+        for key, counts in sorted(batch.usage.items()):
+            providers.add_usage(key, counts)
+        for provider_id, last_at in sorted(batch.providers_used.items()):
+            providers.touch(provider_id, last_at)
+
+
+def _status_of(outcome: IntakeResult | Exception) -> str:
+    """How the intake log names an outcome."""
+    if isinstance(outcome, Exception):
+        return "error"
+    return "duplicate" if outcome.replayed else "success"

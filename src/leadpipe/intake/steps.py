@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from leadpipe.contacts.rules import MatchType
-from leadpipe.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from leadpipe.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from leadpipe.intake.batch import Batch, Checked, ContactOutcome, LeadOutcome, Run
 from leadpipe.intake.contact_step import write_contact
 from leadpipe.intake.lead_step import KnownLeads, apply_lead, lead_key, wants_lead
@@ -14,6 +14,7 @@ from leadpipe.intake.log import log_delivery, log_duplicate
 from leadpipe.intake.repository import Answered, DeliveryRepository, WebhookContext
 from leadpipe.intake.rules.deliveries import delivery_claim
 from leadpipe.intake.rules.mapping import extract
+from leadpipe.intake.rules.presets import flattened
 from leadpipe.intake.rules.submission import Submission, validate
 from leadpipe.intake.schemas import IntakeResult
 from leadpipe.leads.repository import LeadRepository
@@ -27,19 +28,21 @@ def check(run: Run, batch: Batch) -> Checked:
     d = run.delivery
     run.wrote = False
     ctx = _resolve_webhook(run, batch)
+    batch.guard.admit(run, ctx, batch.conn)
     if d.problem is not None:
         raise d.problem
     assert d.payload is not None
-    submission = _validate(ctx, d.payload)
+    flat = flattened(ctx.preset, d.payload, ctx.preset_settings)
+    submission = _validate(ctx, flat.payload)
     scope = ctx.id if ctx.dedup_scope == "webhook" else ""
     claim = delivery_claim(
-        d.delivery_key,
+        d.delivery_key or flat.key,
         d.body,
         now=run.now,
         idempotency_days=run.idempotency_days,
         duplicate_window_minutes=ctx.duplicate_window_minutes,
     )
-    return Checked(run, ctx, submission, scope, claim)
+    return Checked(run, ctx, submission, scope, claim, test=flat.test)
 
 
 def find_earlier(batch: Batch, items: list[Checked]) -> None:
@@ -78,7 +81,14 @@ def newest_leads(batch: Batch, items: list[Checked]) -> KnownLeads:
 def write(item: Checked, batch: Batch, leads_known: KnownLeads) -> IntakeResult:
     run, ctx, submission = item.run, item.ctx, item.submission
     assert item.match is not None
+    if item.test:
+        return _test_received(run, batch, ctx)
     if item.earlier is not None:
+        if run.signed_at is not None and item.earlier.signed_at == run.signed_at:
+            # A provider's retry is signed anew; the same id at the same time is a copy.
+            raise Unauthorized(
+                "This signed delivery (webhook-id and timestamp) was received before"
+            )
         return _answer_again(run, batch, item.earlier)
     run.wrote = True
     contact = write_contact(batch, item, run.now)
@@ -100,9 +110,37 @@ def write(item: Checked, batch: Batch, leads_known: KnownLeads) -> IntakeResult:
     )
     if item.claim is not None:
         DeliveryRepository(batch.work).record(
-            ctx.id, item.claim.key, run.now, 200, body, renew=item.key_seen_before
+            ctx.id,
+            item.claim.key,
+            run.now,
+            200,
+            body,
+            renew=item.key_seen_before,
+            signed_at=run.signed_at,
         )
-    return IntakeResult(200, body, news=_news(ctx, submission, contact, lead))
+    return IntakeResult(
+        200, body, redirect=_thank_you_page(ctx), news=_news(ctx, submission, contact, lead)
+    )
+
+
+def _thank_you_page(ctx: WebhookContext) -> str | None:
+    if ctx.preset != "html_form":
+        return None
+    return ctx.preset_settings.get("redirect_url") or None
+
+
+def _test_received(run: Run, batch: Batch, ctx: WebhookContext) -> IntakeResult:
+    """A sender's test lead: kept in the delivery log, with its body, to be seen; never a
+    lead, so never in the metrics."""
+    log_delivery(run, batch.work, "test", 200, raw_body=run.delivery.body)
+    body = {
+        "success": True,
+        "message": "Test lead received: kept in the delivery log, not stored as a lead",
+        "webhook_id": ctx.id,
+        "test": True,
+        "request_id": run.delivery.request_id,
+    }
+    return IntakeResult(200, body)
 
 
 def _news(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -12,12 +13,17 @@ from leadpipe.accounts.auth import AdminAccess, ReadAccess, WriteAccess
 from leadpipe.deps import DatabaseDep, RequestId
 from leadpipe.intake.deliveries import deliveries
 from leadpipe.intake.endpoints import intake_line_of
+from leadpipe.intake.rules.presets import PRESETS
 from leadpipe.intake.schemas import (
     DeliveryDetail,
     DeliveryOut,
     DeliveryStatus,
+    PresetOut,
     ReplayOut,
+    SecretRotated,
+    SecretRotation,
     WebhookCreate,
+    WebhookCreated,
     WebhookOut,
     WebhookPatch,
     WebhookStats,
@@ -64,25 +70,59 @@ async def list_webhooks(
     return ok([_webhook_out(row) for row in found])
 
 
+@router.get("/presets", response_model=Envelope[list[PresetOut]], responses=READ_ERRORS)
+async def list_presets(_principal: ReadAccess) -> JSONResponse:
+    """The senders a webhook can be set up for, with the mapping and settings each uses."""
+    return ok([public(PresetOut, asdict(p)) for p in PRESETS.values()])
+
+
 @router.post(
     "",
     status_code=201,
-    response_model=Envelope[WebhookOut],
+    response_model=Envelope[WebhookCreated],
     responses=conflict("A webhook with this id exists", "workspace"),
 )
 async def create_webhook(
     body: WebhookCreate, principal: AdminAccess, db: DatabaseDep
 ) -> JSONResponse:
-    """Create a webhook; providers post to ``/webhooks/{id}``."""
+    """Create a webhook; providers post to ``/webhooks/{id}``. The answer holds its first
+    signing secret, shown this once: ``signature_mode`` says whether it is checked."""
     settings = body.model_dump(exclude={"id"})
 
     def create(conn: Connection) -> dict[str, Any]:
         created = webhook.create(
             conn, workspace_id=principal.workspace_id, webhook_id=body.id, **settings
         )
-        return webhook.get(conn, principal.workspace_id, created)
+        secret = webhook.first_secret(conn, principal.workspace_id, created)
+        return {**webhook.get(conn, principal.workspace_id, created), "secret": secret}
 
-    return ok(_webhook_out(await db.write(create)), status_code=201)
+    created = await db.write(create)
+    return ok(
+        public(WebhookCreated, {**created, "url_path": f"/webhooks/{created['id']}"}),
+        status_code=201,
+    )
+
+
+@router.post(
+    "/{webhook_id}/secrets",
+    response_model=Envelope[SecretRotated],
+    responses=WEBHOOK_ERRORS,
+)
+async def rotate_secret(
+    webhook_id: str, body: SecretRotation, principal: AdminAccess, db: DatabaseDep
+) -> JSONResponse:
+    """Add a signing secret, shown this once. The current ones keep verifying until
+    ``keep_old_until`` (24 hours by default), so that senders can switch without a gap."""
+    secret, updated = await db.write(
+        lambda conn: webhook.rotate_secret(
+            conn,
+            principal.workspace_id,
+            webhook_id,
+            secret=body.secret,
+            keep_old_until=body.keep_old_until,
+        )
+    )
+    return ok(public(SecretRotated, {"secret": secret, "secrets": updated["secrets"]}))
 
 
 @router.get("/{webhook_id}", response_model=Envelope[WebhookOut], responses=WEBHOOK_ERRORS)

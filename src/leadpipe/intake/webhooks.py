@@ -11,6 +11,16 @@ from leadpipe.accounts.repository import WorkspaceRepository
 from leadpipe.errors import Conflict, NotFound, ValidationFailed, field_error
 from leadpipe.intake.repository import InboundLogRepository, WebhookRepository
 from leadpipe.intake.rules.deliveries import MAX_DUPLICATE_WINDOW
+from leadpipe.intake.rules.presets import PRESETS, merged_settings, shown_settings
+from leadpipe.intake.rules.signatures import (
+    DEFAULT_OVERLAP,
+    MODES,
+    described,
+    new_secret,
+    rotated,
+    secret_problem,
+    valid_secrets,
+)
 from leadpipe.intake.rules.webhooks import (
     STATS_PERIODS,
     may_restore,
@@ -28,7 +38,7 @@ MAX_DUPLICATE_WINDOW_MINUTES = int(MAX_DUPLICATE_WINDOW.total_seconds() // 60)
 
 def _settings_errors(values: dict[str, Any]) -> list[dict[str, Any]]:
     """What is wrong with these settings, whether a new webhook's or a change's."""
-    errors = [
+    errors = _intake_errors(values) + [
         field_error(f"field_mapping.{path}", "target must be a field name")
         for path, target in (values.get("field_mapping") or {}).items()
         if not isinstance(target, str) or not target
@@ -46,6 +56,41 @@ def _settings_errors(values: dict[str, Any]) -> list[dict[str, Any]]:
     return errors
 
 
+def _intake_errors(values: dict[str, Any]) -> list[dict[str, Any]]:
+    """What is wrong with who may deliver and how often."""
+    errors = []
+    if values.get("signature_mode", "off") not in MODES:
+        errors.append(field_error("signature_mode", f"must be one of {', '.join(MODES)}"))
+    if values.get("rate_window_seconds") is not None and values.get("rate_limit") is None:
+        errors.append(field_error("rate_limit", "is needed with rate_window_seconds"))
+    if "preset" in values and values["preset"] not in PRESETS:
+        errors.append(field_error("preset", f"must be one of {', '.join(PRESETS)}"))
+    if values.get("signature_mode", "off") != "off" and not valid_secrets(
+        values.get("secrets") or [], utcnow()
+    ):
+        errors.append(field_error("signature_mode", "needs a valid secret: rotate one in first"))
+    return errors
+
+
+def _preset_source(preset: str) -> str | None:
+    known = PRESETS.get(preset)
+    return known.default_source if known is not None else None
+
+
+def _preset_leads(preset: str) -> bool:
+    known = PRESETS.get(preset)
+    return known.always_create_lead if known is not None else False
+
+
+def _shown(row: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """A webhook as administrators see it: its secrets described, never given."""
+    return {
+        **row,
+        "secrets": described(row["secrets"], now),
+        "preset_settings": shown_settings(row["preset_settings"]),
+    }
+
+
 class WebhookService:
     def create(
         self,
@@ -58,21 +103,40 @@ class WebhookService:
         lead_type: str | None = None,
         field_mapping: dict[str, str] | None = None,
         require_phone: bool = False,
-        always_create_lead: bool = False,
+        always_create_lead: bool | None = None,
         dedup_scope: str = "workspace",
         default_source: str | None = None,
         duplicate_window_minutes: int = DEFAULT_DUPLICATE_WINDOW_MINUTES,
+        preset: str = "generic",
+        preset_settings: dict[str, Any] | None = None,
+        provider_required: bool = False,
+        signature_mode: str = "off",
+        rate_limit: int | None = None,
+        rate_window_seconds: int | None = None,
+        secret: str | None = None,
     ) -> str:
+        """A new webhook, with a first signing secret (``secret``, or generated: see
+        ``first_secret``); its id."""
+        now = utcnow()
         settings = {
             "name": name,
             "description": description,
             "lead_type": lead_type,
             "field_mapping": field_mapping or {},
             "require_phone": require_phone,
-            "always_create_lead": always_create_lead,
+            "always_create_lead": (
+                always_create_lead if always_create_lead is not None else _preset_leads(preset)
+            ),
             "dedup_scope": dedup_scope,
-            "default_source": default_source,
+            "default_source": default_source or _preset_source(preset),
             "duplicate_window_minutes": duplicate_window_minutes,
+            "preset": preset,
+            "preset_settings": preset_settings or {},
+            "provider_required": provider_required,
+            "signature_mode": signature_mode,
+            "rate_limit": rate_limit,
+            "rate_window_seconds": rate_window_seconds,
+            "secrets": rotated([], secret or new_secret(), now, now),
         }
         errors = _settings_errors(settings)
         if WorkspaceRepository(conn).get(workspace_id) is None:
@@ -83,7 +147,6 @@ class WebhookService:
         webhooks = WebhookRepository(conn)
         if webhooks.context(webhook_id) is not None:
             raise Conflict(f"Webhook '{webhook_id}' already exists")
-        now = utcnow()
         webhooks.insert(
             {
                 **settings,
@@ -98,10 +161,38 @@ class WebhookService:
         return webhook_id
 
     def get(self, conn: Connection, workspace_id: str, webhook_id: str) -> dict[str, Any]:
+        return _shown(self._row(conn, workspace_id, webhook_id), utcnow())
+
+    def _row(self, conn: Connection, workspace_id: str, webhook_id: str) -> dict[str, Any]:
         found = WebhookRepository(conn).get(workspace_id, webhook_id)
         if found is None:
             raise NotFound(f"No webhook '{webhook_id}' in this workspace")
         return found
+
+    def first_secret(self, conn: Connection, workspace_id: str, webhook_id: str) -> str:
+        """The secret a webhook was created with, for its creator's answer alone."""
+        return str(self._row(conn, workspace_id, webhook_id)["secrets"][-1]["secret"])
+
+    def rotate_secret(
+        self,
+        conn: Connection,
+        workspace_id: str,
+        webhook_id: str,
+        *,
+        secret: str | None = None,
+        keep_old_until: datetime | None = None,
+    ) -> tuple[str, dict[str, Any]]:
+        """Add a signing secret; the current ones keep verifying until ``keep_old_until``
+        (in 24 hours by default). The new secret, and the webhook."""
+        found = self._row(conn, workspace_id, webhook_id)
+        problem = secret_problem(secret) if secret is not None else None
+        if problem is not None:
+            raise ValidationFailed("Invalid secret", [field_error("secret", problem)])
+        now = utcnow()
+        secret = secret or new_secret()
+        held = rotated(found["secrets"], secret, now, keep_old_until or now + DEFAULT_OVERLAP)
+        WebhookRepository(conn).update(webhook_id, {"secrets": held, "updated_at": now})
+        return secret, self.get(conn, workspace_id, webhook_id)
 
     def for_workspace(
         self, conn: Connection, workspace_id: str, *, include_deleted: bool = False
@@ -109,7 +200,8 @@ class WebhookService:
         """The workspace's webhooks, oldest first; deleted ones (still restorable) too
         when asked."""
         hooks = WebhookRepository(conn).for_workspace(workspace_id)
-        return [h for h in hooks if include_deleted or h["deleted_at"] is None]
+        now = utcnow()
+        return [_shown(h, now) for h in hooks if include_deleted or h["deleted_at"] is None]
 
     def delete(
         self,
@@ -181,9 +273,16 @@ class WebhookService:
     ) -> dict[str, Any]:
         """Change some settings; deliveries after the commit see them (intake confirms its
         remembered settings with every batch)."""
-        if self.get(conn, workspace_id, webhook_id)["deleted_at"] is not None and changes:
+        found = self._row(conn, workspace_id, webhook_id)
+        if found["deleted_at"] is not None and changes:
             raise Conflict("This webhook is deleted; restore it first")
-        errors = _settings_errors(changes)
+        if "preset_settings" in changes:
+            held = found["preset_settings"]
+            changes = {
+                **changes,
+                "preset_settings": merged_settings(held, changes["preset_settings"]),
+            }
+        errors = _settings_errors({**found, **changes})
         if errors:
             raise ValidationFailed("Invalid webhook", errors)
         if changes:

@@ -75,7 +75,7 @@ class RedisChannel:
                     yield data.decode() if isinstance(data, bytes) else str(data)
         finally:
             with contextlib.suppress(Exception):
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
+                await pubsub.aclose()  # type: ignore[no-untyped-call, unused-ignore]
 
     async def close(self) -> None:
         await self._redis.aclose()

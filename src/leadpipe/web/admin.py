@@ -3,6 +3,7 @@ settings, and its members."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -14,14 +15,19 @@ from leadpipe.accounts.repository import UserRepository, WorkspaceRepository
 from leadpipe.accounts.rules import ROLES
 from leadpipe.accounts.service import account, user
 from leadpipe.accounts.sessions import SignedIn
+from leadpipe.config import Settings
 from leadpipe.deps import DASHBOARD_TAG, DatabaseDep, RequestId, SettingsDep
 from leadpipe.errors import NotFound, ValidationFailed, field_error
 from leadpipe.intake.deliveries import deliveries
+from leadpipe.intake.dry_run import dry_run
 from leadpipe.intake.endpoints import intake_line_of
 from leadpipe.intake.examples import curl_example
+from leadpipe.intake.rules.presets import PRESETS
+from leadpipe.intake.schemas import WebhookPatch
 from leadpipe.intake.webhooks import webhook
+from leadpipe.storage.engine import Database
 from leadpipe.web.auth import Admin, Owner, Viewer
-from leadpipe.web.forms import form_values
+from leadpipe.web.forms import body_of, form_values
 from leadpipe.web.render import page, redirect
 from leadpipe.web.rules import zone
 from leadpipe.web.tables import memberships_of
@@ -29,6 +35,9 @@ from leadpipe.web.tables import memberships_of
 router = APIRouter(tags=[DASHBOARD_TAG], include_in_schema=False)
 
 DELIVERIES_SHOWN = 50
+DELIVERY_STATUSES = ("success", "error", "duplicate", "test")
+# The preset settings the webhook page's form may send.
+PRESET_FIELDS = ("verify_token", "page_token", "google_key", "redirect_url")
 
 
 # -- webhooks --------------------------------------------------------------------------
@@ -41,7 +50,7 @@ async def webhooks_page(
     def read(conn: Connection) -> dict[str, Any]:
         assert who.workspace_id is not None
         hooks = webhook.for_workspace(conn, who.workspace_id, include_deleted=True)
-        return {"webhooks": hooks, "memberships": memberships_of(conn, who)}
+        return {"webhooks": hooks, "memberships": memberships_of(conn, who), "presets": PRESETS}
 
     data = await db.read(read)
     base = settings.public_url.rstrip("/")
@@ -64,10 +73,11 @@ async def create_webhook(request: Request, who: Admin, db: DatabaseDep) -> Respo
             conn,
             workspace_id=who.workspace_id,
             name=name[:200],
+            preset=values.get("preset", "generic"),
             lead_type=values.get("lead_type") or None,
             default_source=values.get("default_source") or None,
             require_phone=values.get("require_phone") == "on",
-            always_create_lead=values.get("always_create_lead") == "on",
+            always_create_lead=True if values.get("always_create_lead") == "on" else None,
         )
 
     created = await db.write(create)
@@ -121,7 +131,22 @@ async def webhook_page(
     webhook_id: str, request: Request, who: Viewer, db: DatabaseDep, settings: SettingsDep
 ) -> Response:
     status = request.query_params.get("status") or None
-    if status not in (None, "success", "error", "duplicate"):
+    return await _webhook_page(request, who, db, settings, webhook_id, status=status)
+
+
+async def _webhook_page(
+    request: Request,
+    who: SignedIn,
+    db: Database,
+    settings: Settings,
+    webhook_id: str,
+    *,
+    status: str | None = None,
+    shown: dict[str, Any] | None = None,
+) -> Response:
+    """The webhook's page; ``shown``: what an action shows once (a new secret, a dry
+    run's outcome)."""
+    if status not in DELIVERY_STATUSES:
         status = None
 
     def read(conn: Connection) -> dict[str, Any]:
@@ -149,7 +174,81 @@ async def webhook_page(
     data = await db.read(read)
     data["url"] = f"{settings.public_url.rstrip('/')}/webhooks/{webhook_id}"
     data["curl"] = curl_example(settings.public_url, webhook_id, data["hook"]["workspace_id"])
-    return page(request, "webhook.html", data)
+    data["presets"] = PRESETS
+    data["preset"] = PRESETS.get(data["hook"]["preset"], PRESETS["generic"])
+    return page(request, "webhook.html", {**data, **(shown or {})})
+
+
+@router.post("/app/webhooks/{webhook_id}/intake")
+async def set_webhook_intake(
+    webhook_id: str, request: Request, who: Admin, db: DatabaseDep
+) -> Response:
+    """Who may deliver and how often, and the preset with its settings."""
+    values = await form_values(request)
+    preset_settings = {k: values.pop(k) for k in PRESET_FIELDS if k in values}
+    changes: dict[str, Any] = {
+        "preset": values.get("preset", "generic"),
+        "signature_mode": values.get("signature_mode", "off"),
+        "provider_required": values.get("provider_required") == "on",
+        "rate_limit": values.get("rate_limit"),
+        "rate_window_seconds": values.get("rate_window_seconds"),
+        "preset_settings": preset_settings,
+    }
+    body = body_of(WebhookPatch, changes, "webhook")
+
+    def change(conn: Connection) -> None:
+        assert who.workspace_id is not None
+        webhook.update(conn, who.workspace_id, webhook_id, body.model_dump(exclude_unset=True))
+
+    await db.write(change)
+    return redirect(f"/app/webhooks/{webhook_id}", request)
+
+
+@router.post("/app/webhooks/{webhook_id}/secrets", response_class=HTMLResponse)
+async def rotate_webhook_secret(
+    webhook_id: str, request: Request, who: Admin, db: DatabaseDep, settings: SettingsDep
+) -> Response:
+    """A new signing secret, shown on the page this once; the old ones verify for a day."""
+    values = await form_values(request)
+
+    def rotate(conn: Connection) -> str:
+        assert who.workspace_id is not None
+        secret, _ = webhook.rotate_secret(
+            conn, who.workspace_id, webhook_id, secret=values.get("secret")
+        )
+        return secret
+
+    secret = await db.write(rotate)
+    return await _webhook_page(request, who, db, settings, webhook_id, shown={"new_secret": secret})
+
+
+@router.post("/app/webhooks/{webhook_id}/test", response_class=HTMLResponse)
+async def test_webhook_payload(
+    webhook_id: str,
+    request: Request,
+    who: Viewer,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    request_id: RequestId,
+) -> Response:
+    """The dry run of a pasted payload, shown under the box it was pasted into."""
+    text = (await form_values(request)).get("payload", "")
+    problem: str | None = None
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as exc:
+        payload, problem = None, f"This is not JSON: {exc}"
+    if problem is None and not isinstance(payload, dict):
+        problem = "Paste a JSON object: { ... }"
+    outcome = None
+    if problem is None:
+        assert who.workspace_id is not None
+        workspace_id = who.workspace_id
+        outcome = await db.read(
+            lambda conn: dry_run(conn, workspace_id, webhook_id, payload, request_id)
+        )
+    shown = {"dry_run": outcome, "dry_run_problem": problem, "dry_run_payload": text}
+    return await _webhook_page(request, who, db, settings, webhook_id, shown=shown)
 
 
 def _time_zone(conn: Connection, workspace_id: str) -> str:

@@ -10,7 +10,13 @@ from leadpipe.storage.models.accounts import (
 )
 from leadpipe.storage.models.contacts import Contact
 from leadpipe.storage.models.customfields import LeadFieldDefinition
-from leadpipe.storage.models.intake import InboundRequest, Webhook, WebhookDelivery
+from leadpipe.storage.models.intake import (
+    InboundRequest,
+    Provider,
+    ProviderUsage,
+    Webhook,
+    WebhookDelivery,
+)
 from leadpipe.storage.models.leads import Lead, LeadActivity, LeadCount, LeadStatusHistory
 from leadpipe.storage.models.pipeline import PipelineStage
 
@@ -26,6 +32,8 @@ __all__ = [
     "LeadStatusHistory",
     "Membership",
     "PipelineStage",
+    "Provider",
+    "ProviderUsage",
     "SavedView",
     "User",
     "Webhook",

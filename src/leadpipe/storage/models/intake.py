@@ -1,10 +1,20 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leadpipe.kit.ids import uuid7
@@ -35,6 +45,20 @@ class Webhook(Base):
     last_lead_at: Mapped[datetime | None]
     # Deleted softly: inactive, restorable until a day later, then purged.
     deleted_at: Mapped[datetime | None]
+    # Who may deliver: a provider's credential when required; signatures off, optional
+    # (verified when sent) or required, with the secrets that verify them.
+    provider_required: Mapped[bool] = mapped_column(server_default=text("false"))
+    signature_mode: Mapped[str] = mapped_column(String(10), server_default=text("'off'"))
+    secrets: Mapped[list[Any]] = mapped_column(default=list, server_default=text("'[]'"))
+    # Deliveries per window, when set (off by default).
+    rate_limit: Mapped[int | None]
+    rate_window_seconds: Mapped[int | None]
+    # The kind of sender it is set up for (generic, facebook, google, typeform, ...) and
+    # what that kind needs (verify token, page token, Google key, thank-you page).
+    preset: Mapped[str] = mapped_column(String(30), server_default=text("'generic'"))
+    preset_settings: Mapped[dict[str, Any]] = mapped_column(
+        default=dict, server_default=text("'{}'")
+    )
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -50,6 +74,8 @@ class WebhookDelivery(Base):
     delivery_key: Mapped[str] = mapped_column(String(255))
     status_code: Mapped[int | None]
     response: Mapped[dict[str, Any] | None] = mapped_column()
+    # A signed delivery's webhook-timestamp: the same id and time again is a replay.
+    signed_at: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(index=True)
 
 
@@ -89,4 +115,50 @@ class InboundRequest(Base):
     request_headers: Mapped[dict[str, Any] | None] = mapped_column()
     replay_of: Mapped[uuid.UUID | None]  # the refused delivery this one replayed
     replayed_as: Mapped[uuid.UUID | None]  # the replay that took this refused delivery
+    provider_id: Mapped[str | None] = mapped_column(String(64))  # who sent it, when known
     created_at: Mapped[datetime]
+
+
+class Provider(Base):
+    """A lead provider (seed 002's lead_source_providers): who sends leads to a
+    workspace's webhooks, authenticated by a credential of which only the hash is kept."""
+
+    __tablename__ = "providers"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    company: Mapped[str | None] = mapped_column(String(200))
+    contact_name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    key_prefix: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    is_active: Mapped[bool] = mapped_column(server_default=text("true"))
+    # Webhook ids it may deliver to; null: every webhook of its workspace.
+    allowed_webhooks: Mapped[list[Any] | None] = mapped_column()
+    hourly_limit: Mapped[int] = mapped_column(server_default=text("1000"))
+    notes: Mapped[str | None] = mapped_column(Text)
+    last_used_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class ProviderUsage(Base):
+    """Deliveries per (provider, webhook, day) by outcome (seed 002's provider_usage_log),
+    counted in each delivery's own transaction."""
+
+    __tablename__ = "provider_usage"
+
+    provider_id: Mapped[str] = mapped_column(
+        ForeignKey("providers.id", ondelete="CASCADE"), primary_key=True
+    )
+    webhook_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    request_count: Mapped[int] = mapped_column(server_default=text("0"))
+    accepted: Mapped[int] = mapped_column(server_default=text("0"))
+    refused: Mapped[int] = mapped_column(server_default=text("0"))
+    duplicates: Mapped[int] = mapped_column(server_default=text("0"))

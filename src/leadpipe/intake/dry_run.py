@@ -1,0 +1,98 @@
+"""A dry run of a webhook: what intake would do with a payload, written nowhere."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy import Connection
+
+from leadpipe.errors import LeadpipeError, NotFound
+from leadpipe.intake import steps
+from leadpipe.intake.batch import Batch, Run
+from leadpipe.intake.contact_step import find_contacts, match, source_of
+from leadpipe.intake.contexts import WebhookContexts
+from leadpipe.intake.guard import IntakeGuard
+from leadpipe.intake.lead_step import lead_key, wants_lead
+from leadpipe.intake.repository import WebhookRepository
+from leadpipe.intake.schemas import Delivery
+from leadpipe.kit.clock import utcnow
+from leadpipe.leads.repository import LeadRepository
+from leadpipe.leads.rules import Decision, LeadAction, Rule, decide
+
+
+def dry_run(
+    conn: Connection, workspace_id: str, webhook_id: str, payload: dict[str, Any], request_id: str
+) -> dict[str, Any]:
+    """The fields a payload maps to, its warnings, the contact it would match and why,
+    and the lead decision with its rule; or the refusal it would get. Signatures,
+    credentials and limits are the sender's, and are not checked here."""
+    ctx = WebhookRepository(conn).context(webhook_id)
+    if ctx is None or ctx.workspace_id != workspace_id:
+        raise NotFound(f"No webhook '{webhook_id}' in this workspace")
+    delivery = Delivery(
+        webhook_id=webhook_id,
+        payload=payload,
+        problem=None,
+        workspace_header=None,
+        delivery_key=None,
+        content_type="application/json",
+        ip_address=None,
+        user_agent=None,
+        request_id=request_id,
+        started=time.perf_counter(),
+        from_admin=True,
+    )
+    run = Run(delivery, utcnow(), idempotency_days=0)
+    batch = Batch(conn, WebhookContexts(), IntakeGuard(), optimistic=False)
+    try:
+        item = steps.check(run, batch)
+        (candidates,) = find_contacts(batch, [item])
+        item.match = match(item, candidates)
+    except LeadpipeError as exc:
+        return {"accepted": False, "refusal": exc.body(request_id), "http_status": exc.status_code}
+    sub, found = item.submission, item.match
+    decision = Decision(LeadAction.NONE, Rule.NO_LEAD_DATA)
+    existing = None
+    if wants_lead(ctx, sub):
+        if found.matched is not None:
+            key = (found.matched.id, lead_key(sub))
+            existing = LeadRepository(conn).newest_active_many([key])[key]
+        decision = decide(
+            existing,
+            status=sub.status,
+            now=run.now,
+            window_days=ctx.window_days,
+            product_named=sub.product is not None,
+        )
+    return {
+        "accepted": True,
+        "http_status": 200,
+        "test": item.test,
+        "fields": {
+            **sub.contact,
+            **sub.lead,
+            "phone_number": sub.identity.phone,
+            "email": sub.identity.email,
+            "crm_id": sub.identity.crm_id,
+            "source": source_of(ctx, sub),
+            "product": sub.product,
+            "status": sub.status,
+            "notes": sub.notes,
+        },
+        "custom_fields": sub.custom_fields,
+        "warnings": list(sub.warnings),
+        "contact": {
+            "match_type": found.match_type.value,
+            "contact_id": str(found.matched.id) if found.matched is not None else None,
+            "candidates": len(found.candidates),
+        },
+        "lead": {
+            "action": decision.action.value,
+            "rule": decision.rule.value,
+            "reason": decision.reason,
+            "lead_id": str(existing.id)
+            if decision.action is LeadAction.UPDATE and existing
+            else None,
+        },
+    }

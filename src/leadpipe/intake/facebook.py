@@ -1,0 +1,61 @@
+"""Facebook's real-time leadgen webhook: each notification names leads by id, and each
+lead is fetched from the Graph API with the page's token (outbound HTTP through httpx)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from leadpipe.errors import BadGateway
+
+# What a lead is asked for: its answers and the ids that say where it came from.
+LEAD_FIELDS = "id,created_time,field_data,ad_id,adgroup_id,campaign_id,form_id,platform"
+
+
+class GraphApi:
+    """Fetches leads from the Graph API; one connection pool per app."""
+
+    def __init__(self, base_url: str, timeout: float = 10.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self._client: httpx.AsyncClient | None = None
+
+    async def lead(self, leadgen_id: str, page_token: str) -> dict[str, Any]:
+        """The lead, or ``BadGateway`` saying why it could not be had."""
+        try:
+            response = await self._http().get(
+                f"{self.base_url}/{leadgen_id}",
+                params={"access_token": page_token, "fields": LEAD_FIELDS},
+            )
+        except httpx.HTTPError as exc:
+            raise BadGateway(f"The Graph API could not be reached: {type(exc).__name__}") from None
+        if response.status_code != 200:
+            raise BadGateway(
+                f"The Graph API answered {response.status_code} for lead {leadgen_id}: "
+                f"{_graph_error(response)}"
+            )
+        try:
+            lead = response.json()
+        except ValueError:
+            raise BadGateway("The Graph API answered with something that is not JSON") from None
+        if not isinstance(lead, dict):
+            raise BadGateway("The Graph API answered with something that is not a lead")
+        return lead
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=self.timeout)
+        return self._client
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+
+def _graph_error(response: httpx.Response) -> str:
+    try:
+        return str(response.json()["error"]["message"])[:300]
+    except (ValueError, KeyError, TypeError):
+        return response.text[:300]
