@@ -5,6 +5,7 @@ Starts nothing by itself. Start leadpipe first (see README "Benchmarks"), then:
     python bench/intake.py http://127.0.0.1:8000/webhooks/WEBHOOK_ID
     python bench/intake.py URL --mode rate --rate 200 --duration 20
     python bench/intake.py URL --mode full --concurrency 32 --duration 20
+    python bench/intake.py URL --secret whsec_... --provider-key lpp_...   # signed, by a provider
 
 About 30% of the payloads repeat a known contact (status progressions by crm_id and new
 projects), across products, sources and statuses (leadpipe.cli.demo.PayloadFactory). The
@@ -27,6 +28,7 @@ import machine
 import orjson
 
 from leadpipe.cli.demo import PayloadFactory
+from leadpipe.intake.rules.signatures import sign_standard
 
 
 @dataclass
@@ -62,18 +64,42 @@ class Connection:
         return status
 
 
-def encode_requests(url: str, count: int, seed: int) -> tuple[str, int, list[bytes]]:
+@dataclass(frozen=True)
+class Sender:
+    """How the requests authenticate: a signing secret (Standard Webhooks headers, signed
+    when the payloads are made) and a provider credential, each when given."""
+
+    secret: str | None = None
+    provider_key: str | None = None
+
+    def headers(self, body: bytes, n: int, seed: int) -> str:
+        lines = ""
+        if self.secret is not None:
+            msg_id, at = f"msg_{seed}_{n}", int(time.time())
+            signature = sign_standard(self.secret, msg_id, at, body)
+            lines += f"webhook-id: {msg_id}\r\nwebhook-timestamp: {at}\r\n"
+            lines += f"webhook-signature: {signature}\r\n"
+        if self.provider_key is not None:
+            lines += f"Authorization: Bearer {self.provider_key}\r\n"
+        return lines
+
+
+def encode_requests(
+    url: str, count: int, seed: int, sender: Sender | None = None
+) -> tuple[str, int, list[bytes]]:
+    sender = sender or Sender()
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     # Repeats wait for 500 newer people: at full speed the connections that open last
     # send their first request after hundreds of others.
     factory = PayloadFactory(seed, tag=f"b{seed}", settle=500)
     requests = []
-    for _ in range(count):
+    for n in range(count):
         body = orjson.dumps(factory.next())
         requests.append(
             f"POST {parts.path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+            f"{sender.headers(body, n, seed)}"
             f"User-Agent: leadpipe-bench\r\n\r\n".encode()
             + body
         )
@@ -175,16 +201,19 @@ def main() -> None:
         default=None,
         help="the same seed posts the same people again (then known contacts); default: new",
     )
+    parser.add_argument("--secret", help="sign every request with this webhook secret")
+    parser.add_argument("--provider-key", help="send this provider credential with each")
     args = parser.parse_args()
+    sender = Sender(args.secret, args.provider_key)
     if args.seed is None:
         args.seed = random.SystemRandom().randrange(1_000_000)
 
     # Payloads are made before the clock starts; full speed gets up to --max-rate per second.
     count = int(max(args.rate, args.max_rate) * args.duration) + 1000
-    host, port, requests = encode_requests(args.url, count, args.seed)
+    host, port, requests = encode_requests(args.url, count, args.seed, sender)
     # A short warm-up (other people, so the measured run's contacts are still new):
     # first connections, statement caches, page cache.
-    _, _, warmup = encode_requests(args.url, 500, args.seed + 1000)
+    _, _, warmup = encode_requests(args.url, 500, args.seed + 1000, sender)
     asyncio.run(full_speed(host, port, warmup, 8, 2.0))
     print(machine.describe())
     print(machine.describe_disk())

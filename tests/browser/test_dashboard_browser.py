@@ -237,6 +237,7 @@ def test_every_page_renders_for_an_owner(
         "pipeline": "/app/pipeline",
         "webhooks": "/app/webhooks",
         "webhook": f"/app/webhooks/{tenant.webhook_id}",
+        "providers": "/app/providers",
         "settings": "/app/settings",
         "account": "/app/account",
     }
@@ -252,6 +253,39 @@ def test_every_page_renders_for_an_owner(
     page.goto(base_url + "/app")
     screenshot(page, "inbound-tablet")
     assert errors == []
+    page.context.close()
+
+
+def test_an_admin_tests_a_payload_and_adds_a_provider(
+    browser: Browser, base_url: str, db: Database, tenant: Tenant
+) -> None:
+    _post(base_url, tenant, firstname="Known", email="known@example.com", productid="Solar")
+    page = signed_in_page(browser, base_url, add_member(db, tenant.workspace_id, "admin"))
+    page.goto(f"{base_url}/app/webhooks/{tenant.webhook_id}")
+    page.get_by_label("Payload (JSON)").fill(
+        '{"first_name": "Known", "Email Address": "known@example.com", "status": "Qualified"}'
+    )
+    page.get_by_role("button", name="Test it").click()
+    result = page.locator(".dry-run")
+    expect(result).to_contain_text("Would be accepted (200)")
+    expect(result).to_contain_text("matched by email")
+    screenshot(page, "webhook-dry-run")
+
+    page.goto(f"{base_url}/app/providers")
+    page.get_by_label("Name", exact=True).fill("Click Ventures")
+    page.get_by_label("Company").fill("Click Ventures LLC")
+    page.get_by_role("button", name="Add provider").click()
+    key = page.locator("#new-key")
+    expect(key).to_contain_text("lpp_")
+    screenshot(page, "provider-created")
+    answer = httpx.post(
+        f"{base_url}{tenant.url}",
+        json={"email": "fromprovider@example.com", "productid": "HVAC"},
+        headers={"Authorization": f"Bearer {key.inner_text().strip()}"},
+    )
+    assert answer.status_code == 200
+    page.goto(f"{base_url}/app/providers")
+    expect(page.get_by_text("1 accepted")).to_be_visible()
     page.context.close()
 
 

@@ -146,3 +146,35 @@ async def test_agents_and_viewers_see_providers_but_change_nothing(
     assert settings.status_code == 403
     assert count(db, Provider) == 0
     assert count(db, Lead) == 0
+
+
+async def test_an_admin_writes_intake_rules_on_the_webhook_page(
+    client: httpx.AsyncClient, db: Database, tenant: Tenant
+) -> None:
+    csrf = await sign_in(client, add_member(db, tenant.workspace_id, "admin"))
+    rules = [
+        {
+            "name": "Roofing is urgent",
+            "priority": 40,
+            "conditions": [{"field": "product", "operator": "equals", "value": "Roofing"}],
+            "actions": {"priority": "urgent", "assignee": "admin@example.com"},
+        }
+    ]
+    saved = await client.post(
+        f"/app/webhooks/{tenant.webhook_id}/rules",
+        data={"csrf_token": csrf, "default_status": "qualified", "intake_rules": json.dumps(rules)},
+    )
+    assert saved.status_code == 303, saved.text
+    shown = await client.get(f"/app/webhooks/{tenant.webhook_id}")
+    assert "Roofing is urgent" in shown.text
+    answer = await deliver(client, tenant, email="roof@example.com", product="Roofing")
+    lead = one(db, Lead, id=answer["lead_id"])
+    assert (lead["priority"], lead["stage"]) == ("urgent", "qualified")
+    sidebar = await client.get(f"/app/leads/{lead['id']}")
+    assert "Intake rule <strong>Roofing is urgent</strong>" in sidebar.text
+    broken = await client.post(
+        f"/app/webhooks/{tenant.webhook_id}/rules",
+        data={"csrf_token": csrf, "intake_rules": "[{"},
+    )
+    assert broken.status_code == 400
+    assert len(one(db, Webhook, id=tenant.webhook_id)["intake_rules"]) == 1

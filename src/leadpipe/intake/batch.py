@@ -41,6 +41,7 @@ class ContactMatch:
 class LeadOutcome:
     id: uuid.UUID | None
     decision: Decision
+    rule_applied: str | None = None  # the webhook's intake rule that fired
 
 
 class Batch:

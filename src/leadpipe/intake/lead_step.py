@@ -13,6 +13,12 @@ from leadpipe.contacts.rules import MatchType
 from leadpipe.intake.batch import Batch, ContactOutcome, LeadOutcome
 from leadpipe.intake.contact_step import source_of
 from leadpipe.intake.repository import WebhookContext
+from leadpipe.intake.rules.routing import (
+    fields_for_rules,
+    first_match,
+    opening_stage,
+    rule_values,
+)
 from leadpipe.intake.rules.submission import Submission
 from leadpipe.intake.schemas import Delivery
 from leadpipe.kit.ids import uuid7
@@ -78,9 +84,18 @@ def apply_lead(
         return LeadOutcome(None, decision)
     stages = {s.slug: s for s in ctx.stages}
     mapped = stage_for_status(sub.status)
-    target = stages.get(mapped) if mapped else None
     source = source_of(ctx, sub)
-    actor = _webhook_actor(ctx, source, decision, now)
+    fired = None
+    if decision.action is LeadAction.CREATE and ctx.intake_rules:
+        fired = first_match(ctx.intake_rules, fields_for_rules(sub, source), d.payload or {})
+        source = (fired or {}).get("actions", {}).get("source") or source
+        mapped = opening_stage(
+            fired, mapped, ctx.default_status, new_contact=contact.match_type is MatchType.NEW
+        )
+    elif decision.action is LeadAction.CREATE and contact.match_type is MatchType.NEW:
+        mapped = mapped or ctx.default_status
+    target = stages.get(mapped) if mapped else None
+    actor = _webhook_actor(ctx, source, decision, now, fired)
     batch.note_lead_write(ctx.workspace_id)
     writes = LeadWrites(batch.work)
     also = _appointment(sub)
@@ -107,6 +122,7 @@ def apply_lead(
             "ip_address": sub.ip_address or d.ip_address,
             "user_agent": sub.user_agent or d.user_agent,
             "metadata": actor.metadata,
+            **rule_values(fired, sub.lead),
         },
         plan=plan_open(
             target or default_stage(stages.values()),
@@ -119,15 +135,28 @@ def apply_lead(
         now=now,
         also=also,
     )
-    return LeadOutcome(lead_id, decision)
+    return LeadOutcome(lead_id, decision, fired["name"] if fired else None)
 
 
-def _webhook_actor(ctx: WebhookContext, source: str, decision: Decision, now: datetime) -> Actor:
-    """The webhook as the actor of a lead change, with the decision that made it."""
+def _webhook_actor(
+    ctx: WebhookContext,
+    source: str,
+    decision: Decision,
+    now: datetime,
+    fired: dict[str, Any] | None = None,
+) -> Actor:
+    """The webhook as the actor of a lead change, with the decision that made it and the
+    intake rule that fired, if one did."""
+    fired_rule = (
+        {"intake_rule": {"name": fired["name"], "priority": fired.get("priority", 0)}}
+        if fired
+        else {}
+    )
     return Actor(
         f"webhook:{ctx.id}",
         ctx.name,
         {
+            **fired_rule,
             "webhook": {
                 "id": ctx.id,
                 "name": ctx.name,
@@ -157,7 +186,11 @@ def _update_lead(
 ) -> None:
     values: dict[str, Any] = {"last_activity_at": now, "updated_at": now}
     values.update(
-        {k: v for k, v in sub.lead.items() if k in ("estimated_value", "priority", "temperature")}
+        {
+            k: v
+            for k, v in sub.lead.items()
+            if k in ("estimated_value", "priority", "temperature", "consent_proof")
+        }
     )
     if target is None or target.slug == existing.stage:
         writes.leads.update(existing.id, values, actor.metadata)

@@ -88,6 +88,8 @@ class WebhookContext:
     rate_window_seconds: int | None = None
     preset: str = "generic"
     preset_settings: dict[str, Any] = field(default_factory=dict, repr=False)
+    intake_rules: list[Any] = field(default_factory=list)
+    default_status: str | None = None
 
 
 _CONTEXT = per_dialect(
@@ -115,6 +117,8 @@ _CONTEXT = per_dialect(
             _wh.rate_window_seconds,
             _wh.preset,
             _wh.preset_settings,
+            _wh.intake_rules,
+            _wh.default_status,
         )
         .join(table_of(Workspace), _ws.id == _wh.workspace_id)
         .where(_wh.id == bindparam("webhook_id"))

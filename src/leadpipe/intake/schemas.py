@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from leadpipe.errors import LeadpipeError
+from leadpipe.intake.rules.routing import Operator
 from leadpipe.kit.bodies import ApiBody, settable
 from leadpipe.realtime.events import Event
 
@@ -70,6 +71,9 @@ class IntakeResponse(BaseModel):
     match_type: Literal["crm_id", "phone", "email", "new"]
     lead_action: Literal["created", "updated", "none"]
     decision: IntakeDecision
+    rule_applied: str | None = Field(
+        default=None, description="The webhook's intake rule that set the new lead, if any."
+    )
     warnings: list[FieldWarning] = Field(
         default_factory=list,
         description="Optional values that could not be read as their fields: each was kept "
@@ -82,11 +86,55 @@ class IntakeResponse(BaseModel):
 SignatureMode = Literal["off", "optional", "required"]
 
 
+class RuleCondition(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    field: str = Field(
+        min_length=1,
+        max_length=300,
+        description="A mapped field (source, product, state, custom.<name>) or payload.<path>.",
+    )
+    operator: Operator
+    value: Any = Field(default=None, description="A list for in / not_in; none for exists.")
+
+
+class RuleActions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    stage: str | None = Field(default=None, description="A stage slug of the pipeline.")
+    tags: list[str] | None = None
+    assignee: str | None = Field(default=None, description="The email of a member.")
+    priority: Literal["low", "medium", "high", "urgent"] | None = None
+    temperature: Literal["cold", "warm", "hot"] | None = None
+    source: str | None = Field(default=None, max_length=255)
+
+
+class IntakeRule(BaseModel):
+    """Conditions joined by AND; the first matching rule by descending priority sets the
+    new lead's actions."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    priority: int = Field(default=0, ge=0, le=100)
+    enabled: bool = True
+    conditions: list[RuleCondition] = Field(min_length=1, max_length=50)
+    actions: RuleActions
+
+
 class SecretOut(BaseModel):
     preview: str = Field(description="The secret's first characters.")
     created_at: datetime
     expires_at: datetime | None = Field(description="Stops verifying then (after a rotation).")
     valid: bool
+
+
+class RuleActionsOut(RuleActions):
+    model_config = ConfigDict(extra="ignore")  # the assignee's user id stays inside
+
+
+class IntakeRuleOut(IntakeRule):
+    actions: RuleActionsOut
 
 
 class WebhookOut(BaseModel):
@@ -114,6 +162,8 @@ class WebhookOut(BaseModel):
     secrets: list[SecretOut] = Field(description="The secrets that verify its signatures.")
     rate_limit: int | None = Field(description="Deliveries per window; null: no limit.")
     rate_window_seconds: int | None
+    default_status: str | None = Field(description="The stage of a new contact's lead.")
+    intake_rules: list[IntakeRuleOut]
     total_leads: int
     last_lead_at: datetime | None
     deleted_at: datetime | None = Field(
@@ -163,6 +213,8 @@ class WebhookCreate(ApiBody):
         default=None, ge=1, le=1_000_000, description="Off by default; 100 per 60 s suggested."
     )
     rate_window_seconds: int | None = Field(default=None, ge=1, le=86_400)
+    default_status: str | None = Field(default=None, max_length=100)
+    intake_rules: list[IntakeRule] = Field(default_factory=list, max_length=100)
 
 
 class ProcessingTimes(BaseModel):
@@ -232,6 +284,8 @@ class WebhookPatch(ApiBody):
     signature_mode: SignatureMode = settable()
     rate_limit: int | None = Field(default=None, ge=1, le=1_000_000)
     rate_window_seconds: int | None = Field(default=None, ge=1, le=86_400)
+    default_status: str | None = Field(default=None, max_length=100)
+    intake_rules: list[IntakeRule] = settable(max_length=100)
 
 
 DeliveryStatus = Literal["success", "error", "duplicate", "test"]

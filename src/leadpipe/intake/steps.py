@@ -16,6 +16,7 @@ from leadpipe.intake.rules.deliveries import delivery_claim
 from leadpipe.intake.rules.mapping import extract
 from leadpipe.intake.rules.presets import flattened
 from leadpipe.intake.rules.submission import Submission, validate
+from leadpipe.intake.rules.verticals import with_consent_proof, with_vertical_fields
 from leadpipe.intake.schemas import IntakeResult
 from leadpipe.leads.repository import LeadRepository
 from leadpipe.leads.rules import LeadAction
@@ -33,7 +34,7 @@ def check(run: Run, batch: Batch) -> Checked:
         raise d.problem
     assert d.payload is not None
     flat = flattened(ctx.preset, d.payload, ctx.preset_settings)
-    submission = _validate(ctx, flat.payload)
+    submission = _validate(ctx, flat.payload, run)
     scope = ctx.id if ctx.dedup_scope == "webhook" else ""
     claim = delivery_claim(
         d.delivery_key or flat.key,
@@ -182,12 +183,14 @@ def _resolve_webhook(run: Run, batch: Batch) -> WebhookContext:
     return ctx
 
 
-def _validate(ctx: WebhookContext, payload: dict[str, Any]) -> Submission:
+def _validate(ctx: WebhookContext, payload: dict[str, Any], run: Run) -> Submission:
     extracted = extract(payload, ctx.field_mapping or {})
     submission, errors = validate(extracted, region=ctx.region, require_phone=ctx.require_phone)
     if submission is None:
         raise ValidationFailed("The lead payload is invalid", errors)
-    return submission
+    submission = with_vertical_fields(submission, ctx.lead_type, ctx.region)
+    d = run.delivery
+    return with_consent_proof(submission, ip=d.ip_address, user_agent=d.user_agent, now=run.now)
 
 
 def _answer_again(run: Run, batch: Batch, earlier: Answered) -> IntakeResult:
@@ -217,6 +220,7 @@ def _response_body(
         "match_type": contact.match_type.value,
         "lead_action": lead.decision.action.value,
         "decision": {"rule": lead.decision.rule.value, "reason": lead.decision.reason},
+        "rule_applied": lead.rule_applied,
         "warnings": list(warnings),
         "processing_time": f"{run.elapsed_ms():.0f}ms",
         "request_id": run.delivery.request_id,

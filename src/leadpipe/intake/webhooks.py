@@ -7,11 +7,12 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from leadpipe.accounts.repository import WorkspaceRepository
+from leadpipe.accounts.repository import UserRepository, WorkspaceRepository
 from leadpipe.errors import Conflict, NotFound, ValidationFailed, field_error
 from leadpipe.intake.repository import InboundLogRepository, WebhookRepository
 from leadpipe.intake.rules.deliveries import MAX_DUPLICATE_WINDOW
 from leadpipe.intake.rules.presets import PRESETS, merged_settings, shown_settings
+from leadpipe.intake.rules.routing import rules_problems, with_assignee_ids
 from leadpipe.intake.rules.signatures import (
     DEFAULT_OVERLAP,
     MODES,
@@ -29,9 +30,11 @@ from leadpipe.intake.rules.webhooks import (
 )
 from leadpipe.kit.clock import utcnow
 from leadpipe.kit.ids import short_id
+from leadpipe.pipeline.repository import StageRepository
 from leadpipe.storage.engine import Database
 
 DEDUP_SCOPES = ("workspace", "webhook")
+ASSIGNABLE_ROLES = ("owner", "admin", "agent")  # a viewer works no leads
 DEFAULT_DUPLICATE_WINDOW_MINUTES = 60
 MAX_DUPLICATE_WINDOW_MINUTES = int(MAX_DUPLICATE_WINDOW.total_seconds() // 60)
 
@@ -70,6 +73,45 @@ def _intake_errors(values: dict[str, Any]) -> list[dict[str, Any]]:
     ):
         errors.append(field_error("signature_mode", "needs a valid secret: rotate one in first"))
     return errors
+
+
+def _with_checked_rules(
+    conn: Connection, workspace_id: str, values: dict[str, Any]
+) -> dict[str, Any]:
+    """``values`` with its intake rules and default status checked against the
+    workspace's pipeline and members, and each rule's assignee's user id beside its email;
+    raises ``ValidationFailed`` naming what is wrong."""
+    if "intake_rules" not in values and not values.get("default_status"):
+        return values
+    stages = {s.slug for s in StageRepository(conn).active_stages(workspace_id)}
+    errors = []
+    if values.get("default_status") and values["default_status"] not in stages:
+        errors.append(
+            field_error(
+                "default_status", f"must be a stage of the pipeline: {', '.join(sorted(stages))}"
+            )
+        )
+    if "intake_rules" not in values:
+        if errors:
+            raise ValidationFailed("Invalid webhook", errors)
+        return values
+    members = {
+        str(m["email"]).lower(): str(m["id"])
+        for m in UserRepository(conn).members(workspace_id)
+        if m["role"] in ASSIGNABLE_ROLES
+    }
+    rules = [_without_unset_actions(r) for r in values["intake_rules"] or []]
+    errors += rules_problems(rules, stages, members)
+    if errors:
+        raise ValidationFailed("Invalid webhook", errors)
+    return {**values, "intake_rules": with_assignee_ids(rules, members)}
+
+
+def _without_unset_actions(rule: Any) -> Any:
+    """A rule as written in a body whose model names every action: the unset ones out."""
+    if not isinstance(rule, dict) or not isinstance(rule.get("actions"), dict):
+        return rule
+    return {**rule, "actions": {k: v for k, v in rule["actions"].items() if v is not None}}
 
 
 def _preset_source(preset: str) -> str | None:
@@ -114,6 +156,8 @@ class WebhookService:
         rate_limit: int | None = None,
         rate_window_seconds: int | None = None,
         secret: str | None = None,
+        intake_rules: list[dict[str, Any]] | None = None,
+        default_status: str | None = None,
     ) -> str:
         """A new webhook, with a first signing secret (``secret``, or generated: see
         ``first_secret``); its id."""
@@ -137,12 +181,15 @@ class WebhookService:
             "rate_limit": rate_limit,
             "rate_window_seconds": rate_window_seconds,
             "secrets": rotated([], secret or new_secret(), now, now),
+            "intake_rules": intake_rules or [],
+            "default_status": default_status,
         }
         errors = _settings_errors(settings)
         if WorkspaceRepository(conn).get(workspace_id) is None:
             errors.append(field_error("workspace_id", f"workspace '{workspace_id}' does not exist"))
         if errors:
             raise ValidationFailed("Invalid webhook", errors)
+        settings = _with_checked_rules(conn, workspace_id, settings)
         webhook_id = webhook_id or short_id("wh_")
         webhooks = WebhookRepository(conn)
         if webhooks.context(webhook_id) is not None:
@@ -285,6 +332,7 @@ class WebhookService:
         errors = _settings_errors({**found, **changes})
         if errors:
             raise ValidationFailed("Invalid webhook", errors)
+        changes = _with_checked_rules(conn, workspace_id, changes)
         if changes:
             WebhookRepository(conn).update(webhook_id, {**changes, "updated_at": utcnow()})
         return self.get(conn, workspace_id, webhook_id)

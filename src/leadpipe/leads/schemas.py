@@ -215,6 +215,11 @@ class LeadOut(BaseModel):
     consent_description: str | None
     consent_value: bool | None
     tcpa_compliance: bool | None
+    consent_proof: dict[str, Any] | None = Field(
+        default=None,
+        description="TCPA consent as proven at intake: text, value, at, ip_address, "
+        "user_agent, page_url, trustedform_cert_url, jornaya_lead_id.",
+    )
     last_activity_at: datetime | None
     next_follow_up_at: datetime | None
     follow_up_count: int

@@ -25,6 +25,7 @@ from leadpipe.intake.examples import curl_example
 from leadpipe.intake.rules.presets import PRESETS
 from leadpipe.intake.schemas import WebhookPatch
 from leadpipe.intake.webhooks import webhook
+from leadpipe.pipeline.repository import StageRepository
 from leadpipe.storage.engine import Database
 from leadpipe.web.auth import Admin, Owner, Viewer
 from leadpipe.web.forms import body_of, form_values
@@ -164,6 +165,7 @@ async def _webhook_page(
         )
         return {
             "hook": hook,
+            "stages": StageRepository(conn).active_stages(who.workspace_id),
             "deliveries": rows,
             "total": total,
             "status": status or "",
@@ -175,6 +177,9 @@ async def _webhook_page(
     data["url"] = f"{settings.public_url.rstrip('/')}/webhooks/{webhook_id}"
     data["curl"] = curl_example(settings.public_url, webhook_id, data["hook"]["workspace_id"])
     data["presets"] = PRESETS
+    data["rules_json"] = json.dumps(
+        [_rule_as_written(r) for r in data["hook"]["intake_rules"]], indent=2
+    )
     data["preset"] = PRESETS.get(data["hook"]["preset"], PRESETS["generic"])
     return page(request, "webhook.html", {**data, **(shown or {})})
 
@@ -202,6 +207,29 @@ async def set_webhook_intake(
 
     await db.write(change)
     return redirect(f"/app/webhooks/{webhook_id}", request)
+
+
+@router.post("/app/webhooks/{webhook_id}/rules")
+async def set_webhook_rules(
+    webhook_id: str, request: Request, who: Admin, db: DatabaseDep
+) -> Response:
+    """The default status of new contacts' leads, and the intake rules as JSON."""
+    values = await form_values(request)
+    try:
+        rules = json.loads(values.get("intake_rules", "[]"))
+    except json.JSONDecodeError as exc:
+        raise ValidationFailed(
+            "Invalid webhook", [field_error("intake_rules", f"is not JSON: {exc}")]
+        ) from None
+    changes = {"default_status": values.get("default_status"), "intake_rules": rules}
+    body = body_of(WebhookPatch, changes, "webhook")
+
+    def change(conn: Connection) -> None:
+        assert who.workspace_id is not None
+        webhook.update(conn, who.workspace_id, webhook_id, body.model_dump(exclude_unset=True))
+
+    await db.write(change)
+    return redirect(f"/app/webhooks/{webhook_id}#rules", request)
 
 
 @router.post("/app/webhooks/{webhook_id}/secrets", response_class=HTMLResponse)
@@ -249,6 +277,12 @@ async def test_webhook_payload(
         )
     shown = {"dry_run": outcome, "dry_run_problem": problem, "dry_run_payload": text}
     return await _webhook_page(request, who, db, settings, webhook_id, shown=shown)
+
+
+def _rule_as_written(rule: dict[str, Any]) -> dict[str, Any]:
+    """A stored rule as an administrator writes it (without the assignee's user id)."""
+    actions = {k: v for k, v in rule["actions"].items() if k != "assigned_user_id"}
+    return {**rule, "actions": actions}
 
 
 def _time_zone(conn: Connection, workspace_id: str) -> str:

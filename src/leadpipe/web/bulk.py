@@ -58,6 +58,13 @@ EXPORT_HEADER = (
     "utm_campaign",
     "is_converted",
     "last_activity_at",
+    "consent_value",
+    "consent_text",
+    "consent_at",
+    "consent_ip",
+    "consent_page_url",
+    "trustedform_cert_url",
+    "jornaya_lead_id",
 )
 
 
@@ -66,6 +73,7 @@ def _export_row(found: dict[str, Any], workspace: Workspace) -> list[Any]:
     person = found["contact"]
     assignee = workspace.member_names.get(found["assigned_user_id"]) or found["assigned_to"]
     last = found["last_activity_at"]
+    consent = found.get("consent_proof") or {}
     return [
         found["id"],
         found["created_at"].isoformat(),
@@ -87,6 +95,18 @@ def _export_row(found: dict[str, Any], workspace: Workspace) -> list[Any]:
         found["utm_campaign"],
         found["is_converted"],
         last.isoformat() if last else None,
+        *(
+            consent.get(key)
+            for key in (
+                "value",
+                "text",
+                "at",
+                "ip_address",
+                "page_url",
+                "trustedform_cert_url",
+                "jornaya_lead_id",
+            )
+        ),
     ]
 
 

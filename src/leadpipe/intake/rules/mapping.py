@@ -108,7 +108,7 @@ def canonical_field(key: str) -> str | None:
     return _ALIAS_TO_FIELD.get(KEY_NOISE.sub("", key.lower()))
 
 
-_MISSING = object()
+MISSING = object()
 # A key, or what a pair of brackets holds: a position (``[0]``) or a selector
 # (``[name=email]``).
 _PATH_PART = re.compile(r"\[([^\]]*)\]|([^.\[\]]+)")
@@ -125,7 +125,7 @@ class _Select:
         for item in items:
             if isinstance(item, dict) and str(item.get(self.key)) == self.value:
                 return item
-        return _MISSING
+        return MISSING
 
 
 def _path_parts(path: str) -> list[str | _Select]:
@@ -144,19 +144,19 @@ def _path_parts(path: str) -> list[str | _Select]:
 def get_path(payload: Any, path: str) -> Any:
     """The value at ``customer.personal.firstName``, ``$.items[0].zip`` or
     ``field_data[name=email].values[0]`` (the item whose ``name`` is ``email``: a form
-    that gains a question shifts no field), or _MISSING."""
+    that gains a question shifts no field), or MISSING."""
     node = payload
     for part in _path_parts(path):
         if isinstance(part, _Select):
-            node = part.pick(node) if isinstance(node, list) else _MISSING
-            if node is _MISSING:
-                return _MISSING
+            node = part.pick(node) if isinstance(node, list) else MISSING
+            if node is MISSING:
+                return MISSING
         elif isinstance(node, dict) and part in node:
             node = node[part]
         elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
             node = node[int(part)]
         else:
-            return _MISSING
+            return MISSING
     return node
 
 
@@ -198,7 +198,7 @@ def extract(payload: dict[str, Any], mapping: dict[str, str]) -> Extracted:
         rest = copy.deepcopy(payload)
         for path, target in mapping.items():
             value = get_path(payload, path)
-            if value is _MISSING:
+            if value is MISSING:
                 continue
             _drop_path(rest, path)
             if is_blank(value):

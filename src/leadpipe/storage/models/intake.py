@@ -55,6 +55,9 @@ class Webhook(Base):
     rate_window_seconds: Mapped[int | None]
     # The kind of sender it is set up for (generic, facebook, google, typeform, ...) and
     # what that kind needs (verify token, page token, Google key, thank-you page).
+    # Seed kin §5: conditions and actions for new leads, and the stage of a new contact's.
+    intake_rules: Mapped[list[Any]] = mapped_column(default=list, server_default=text("'[]'"))
+    default_status: Mapped[str | None] = mapped_column(String(100))
     preset: Mapped[str] = mapped_column(String(30), server_default=text("'generic'"))
     preset_settings: Mapped[dict[str, Any]] = mapped_column(
         default=dict, server_default=text("'{}'")

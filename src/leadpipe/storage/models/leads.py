@@ -114,6 +114,9 @@ class Lead(Base):
     consent_description: Mapped[str | None] = mapped_column(Text)
     consent_value: Mapped[bool | None]
     tcpa_compliance: Mapped[bool | None]
+    # TCPA consent as proven at intake: text, value, time, IP, user agent, page, and a
+    # TrustedForm certificate or Jornaya lead id when sent.
+    consent_proof: Mapped[dict[str, Any] | None] = mapped_column()
 
     # Activity tracking
     last_activity_at: Mapped[datetime | None]
