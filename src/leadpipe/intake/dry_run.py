@@ -46,7 +46,7 @@ def dry_run(
     run = Run(delivery, utcnow(), idempotency_days=0)
     batch = Batch(conn, WebhookContexts(), IntakeGuard(), optimistic=False)
     try:
-        item = steps.check(run, batch)
+        item = steps.check(run, batch, {})
         (candidates,) = find_contacts(batch, [item])
         item.match = match(item, candidates)
     except LeadpipeError as exc:

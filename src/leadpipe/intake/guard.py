@@ -18,12 +18,24 @@ from leadpipe.intake.rules.signatures import valid_secrets, verify
 if TYPE_CHECKING:
     from leadpipe.intake.batch import Run
 
+# A batch's providers by the hash of their credential.
+Providers = dict[str, dict[str, Any]]
+
 
 class IntakeGuard:
     def __init__(self, limits: IntakeLimits | None = None) -> None:
         self.limits = limits or IntakeLimits()
 
-    def admit(self, run: Run, ctx: WebhookContext, conn: Connection) -> None:
+    def providers_of(self, conn: Connection, runs: list[Run]) -> Providers:
+        """The providers whose credentials a batch's deliveries carry: one query."""
+        keys = {
+            hash_api_key(key)
+            for run in runs
+            if not run.delivery.from_admin and (key := provider_key(run.delivery.headers or {}))
+        }
+        return ProviderRepository(conn).by_key_hashes(sorted(keys)) if keys else {}
+
+    def admit(self, run: Run, ctx: WebhookContext, providers: Providers) -> None:
         """Refuse the delivery (401, 403 or 429) unless it may be taken; remembers on the
         run who sent it and when it was signed. An administrator's replay or dry run is
         not checked (a replay was, when it first came)."""
@@ -31,7 +43,7 @@ class IntakeGuard:
         if d.from_admin:
             return
         headers = d.headers or {}
-        provider = self._provider(conn, ctx, provider_key(headers))
+        provider = self._provider(providers, ctx, provider_key(headers))
         if provider is not None:
             run.provider_id = provider["id"]
         if d.body is None:
@@ -48,11 +60,11 @@ class IntakeGuard:
             self.limits.per_ip(d.ip_address or "unknown")
 
     def _provider(
-        self, conn: Connection, ctx: WebhookContext, key: str | None
+        self, providers: Providers, ctx: WebhookContext, key: str | None
     ) -> dict[str, Any] | None:
         found = None
         if key is not None:
-            found = ProviderRepository(conn).by_key_hash(hash_api_key(key))
+            found = providers.get(hash_api_key(key))
             if found is not None and found["workspace_id"] != ctx.workspace_id:
                 found = None  # another workspace's provider is no provider here
         check_provider(

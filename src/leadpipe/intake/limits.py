@@ -5,22 +5,78 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
+from typing import Protocol
 
 from limits import RateLimitItem, RateLimitItemPerSecond, parse
 from limits.storage import storage_from_string
-from limits.strategies import MovingWindowRateLimiter
+from limits.strategies import SlidingWindowCounterRateLimiter
 
 from leadpipe.config import Settings
 from leadpipe.errors import RateLimited
 
 log = logging.getLogger("leadpipe.intake")
 
+# Keys a worker's own counters hold before the stale ones are dropped (one per client IP).
+MAX_LOCAL_KEYS = 100_000
 
-def sync_storage_url(url: str) -> str:
-    """Intake counts on the database's threads, so it takes the synchronous form of the
-    storage the API's (asynchronous) limiter is configured with."""
-    return url.removeprefix("async+")
+
+class Windows(Protocol):
+    def hit(self, item: RateLimitItem, key: str) -> float | None:
+        """Count one delivery; None when it is within the limit, else when to retry."""
+
+
+class SharedWindows:
+    """Counters in Redis (the `limits` library's sliding window counter): one limit for
+    every worker."""
+
+    def __init__(self, storage_url: str) -> None:
+        self.limiter = SlidingWindowCounterRateLimiter(storage_from_string(storage_url))
+
+    def hit(self, item: RateLimitItem, key: str) -> float | None:
+        if self.limiter.hit(item, "intake", key):
+            return None
+        return self.limiter.get_window_stats(item, "intake", key).reset_time
+
+
+class LocalWindows:
+    """Sliding window counters in this worker's memory, as ``SharedWindows`` counts them.
+    Not the library's memory storage: it re-arms a timer thread every 10 ms while it
+    counts, which took 7% of a busy worker's time from the intake it was counting."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        # key -> (start of the current window, its count, the previous window's count)
+        self._windows: dict[str, tuple[float, int, int]] = {}
+
+    def hit(self, item: RateLimitItem, key: str) -> float | None:
+        length = item.get_expiry()
+        now = time.time()
+        start = now - now % length
+        with self._lock:
+            began, count, previous = self._windows.get(key, (start, 0, 0))
+            if began != start:  # a later window: the last one's count weighs in, or none
+                previous, count = (count if start - began == length else 0), 0
+            weight = 1 - (now - start) / length
+            if previous * weight + count + 1 > item.amount:
+                self._windows[key] = (start, count, previous)
+                return start + length if count >= item.amount else now + length * weight
+            if len(self._windows) >= MAX_LOCAL_KEYS:
+                self._forget_stale(now, length)
+            self._windows[key] = (start, count + 1, previous)
+            return None
+
+    def _forget_stale(self, now: float, length: int) -> None:
+        self._windows = {k: w for k, w in self._windows.items() if now - w[0] < 2 * length}
+
+
+def windows_for(storage_url: str) -> Windows:
+    """The counters ``LEADPIPE_RATE_LIMIT_STORAGE`` names. Intake counts on the
+    database's threads, so it takes the synchronous form of the storage the API's
+    (asynchronous) limiter is configured with."""
+    url = storage_url.removeprefix("async+")
+    return LocalWindows() if url.startswith("memory://") else SharedWindows(url)
 
 
 class IntakeLimits:
@@ -29,7 +85,7 @@ class IntakeLimits:
     unreachable Redis must not refuse every delivery."""
 
     def __init__(self, storage_url: str = "memory://", ip_limit: str = "600/minute") -> None:
-        self.limiter = MovingWindowRateLimiter(storage_from_string(sync_storage_url(storage_url)))
+        self.windows = windows_for(storage_url)
         self.ip_limit = parse(ip_limit)
 
     @classmethod
@@ -47,13 +103,13 @@ class IntakeLimits:
 
     def _hit(self, kind: str, key: str, item: RateLimitItem) -> None:
         try:
-            if self.limiter.hit(item, "intake", kind, key):
-                return
-            stats = self.limiter.get_window_stats(item, "intake", kind, key)
+            retry_at = self.windows.hit(item, f"{kind}:{key}:{item.amount}/{item.get_expiry()}")
         except Exception:
             log.warning("could not count a delivery against its rate limit", exc_info=True)
             return
-        reset = math.ceil(stats.reset_time)
+        if retry_at is None:
+            return
+        reset = math.ceil(retry_at)
         raise RateLimited(
             f"Rate limit of {item.amount} deliveries per {_window(item)} exceeded for this {kind}",
             headers={

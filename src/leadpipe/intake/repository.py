@@ -363,6 +363,7 @@ _leads = table_of(Lead).c
 _PROVIDER_BY_KEY = select(
     _p.id, _p.workspace_id, _p.is_active, _p.allowed_webhooks, _p.hourly_limit
 ).where(_p.key_hash == bindparam("key_hash"))
+_PROVIDER_FIELDS = ("id", "workspace_id", "is_active", "allowed_webhooks", "hourly_limit")
 _USAGE_COLUMNS = ("request_count", "accepted", "refused", "duplicates")
 
 
@@ -387,12 +388,15 @@ class ProviderRepository:
         self.work = Work.of(work)
         self.conn = self.work.conn
 
-    def by_key_hash(self, key_hash: str) -> dict[str, Any] | None:
-        rows = self.work.run(_PROVIDER_BY_KEY, {"key_hash": key_hash}).rows
-        if not rows:
-            return None
-        names = ("id", "workspace_id", "is_active", "allowed_webhooks", "hourly_limit")
-        return dict(zip(names, rows[0], strict=True))
+    def by_key_hashes(self, key_hashes: list[str]) -> dict[str, dict[str, Any]]:
+        """What intake needs of the providers with these credentials, by their hash (a
+        batch's deliveries carry few distinct ones, mostly one)."""
+        found = {}
+        for key_hash in key_hashes:
+            rows = self.work.run(_PROVIDER_BY_KEY, {"key_hash": key_hash}).rows
+            if rows:
+                found[key_hash] = dict(zip(_PROVIDER_FIELDS, rows[0], strict=True))
+        return found
 
     def insert(self, values: dict[str, Any]) -> None:
         self.conn.execute(insert(PROVIDERS), values)

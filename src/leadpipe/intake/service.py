@@ -180,9 +180,10 @@ def _read(
     position, the deliveries ready to write, and where the batch ends."""
     outcomes: dict[int, IntakeResult | Exception] = {}
     checked: list[tuple[int, Checked]] = []
+    providers = batch.guard.providers_of(batch.conn, runs)
     for i, run in enumerate(runs):
         try:
-            checked.append((i, steps.check(run, batch)))
+            checked.append((i, steps.check(run, batch, providers)))
         except LeadpipeError as exc:
             outcomes[i] = exc
 

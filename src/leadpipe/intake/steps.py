@@ -9,6 +9,7 @@ from leadpipe.contacts.rules import MatchType
 from leadpipe.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from leadpipe.intake.batch import Batch, Checked, ContactOutcome, LeadOutcome, Run
 from leadpipe.intake.contact_step import write_contact
+from leadpipe.intake.guard import Providers
 from leadpipe.intake.lead_step import KnownLeads, apply_lead, lead_key, wants_lead
 from leadpipe.intake.log import log_delivery, log_duplicate
 from leadpipe.intake.repository import Answered, DeliveryRepository, WebhookContext
@@ -24,12 +25,12 @@ from leadpipe.realtime import events
 from leadpipe.realtime.events import Event
 
 
-def check(run: Run, batch: Batch) -> Checked:
+def check(run: Run, batch: Batch, providers: Providers) -> Checked:
     """The delivery's webhook and payload, checked; nothing read about its person yet."""
     d = run.delivery
     run.wrote = False
     ctx = _resolve_webhook(run, batch)
-    batch.guard.admit(run, ctx, batch.conn)
+    batch.guard.admit(run, ctx, providers)
     if d.problem is not None:
         raise d.problem
     assert d.payload is not None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import secrets as random
@@ -163,7 +164,9 @@ def _body_signature(
     raise Unauthorized(f"{scheme} does not match the body (expected sha256=...)")
 
 
+@functools.lru_cache(maxsize=1024)
 def _standard_key(secret: str) -> bytes | None:
+    """A ``whsec_`` secret's key bytes (decoded once per secret, not per delivery)."""
     if not secret.startswith(SECRET_PREFIX):
         return None
     return _base64(secret.removeprefix(SECRET_PREFIX))

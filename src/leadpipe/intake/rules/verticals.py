@@ -114,11 +114,21 @@ _JORNAYA = ("universalleadid", "jornayaleadid", "leadidtoken", "jornaya", "leadi
 _CONSENT_TIME = ("consenttimestamp", "consentat", "consentdate", "consenttime", "tcpatimestamp")
 
 
-def _take(custom: dict[str, Any], names: tuple[str, ...]) -> tuple[Any, str | None]:
+_PROOF_KEYS = {
+    **dict.fromkeys(_TRUSTEDFORM, "trustedform"),
+    **dict.fromkeys(_JORNAYA, "jornaya"),
+    **dict.fromkeys(_CONSENT_TIME, "at"),
+}
+
+
+def _proof_fields(custom: dict[str, Any]) -> dict[str, tuple[str, Any]]:
+    """The custom fields that prove consent, by what they prove: (their key, the value)."""
+    found: dict[str, tuple[str, Any]] = {}
     for key, value in custom.items():
-        if _key(key) in names and value not in (None, ""):
-            return value, key
-    return None, None
+        proves = _PROOF_KEYS.get(_key(key))
+        if proves is not None and proves not in found and value not in (None, ""):
+            found[proves] = (key, value)
+    return found
 
 
 def with_consent_proof(
@@ -127,19 +137,18 @@ def with_consent_proof(
     """``sub`` with the proof of its TCPA consent on the lead, when it carries consent:
     the text and value, when, from which IP and browser, on which page, and the
     TrustedForm certificate or Jornaya lead id that vouch for it."""
-    custom = dict(sub.custom_fields)
-    trustedform, tf_key = _take(custom, _TRUSTEDFORM)
-    jornaya, jn_key = _take(custom, _JORNAYA)
-    at, at_key = _take(custom, _CONSENT_TIME)
     lead = sub.lead
+    proofs = _proof_fields(sub.custom_fields)
     consent_sent = any(
         lead.get(k) is not None for k in ("consent_description", "consent_value", "tcpa_compliance")
     )
-    if not (consent_sent or trustedform or jornaya):
+    if not (consent_sent or "trustedform" in proofs or "jornaya" in proofs):
         return sub
-    for key in (tf_key, jn_key, at_key):
-        if key is not None:
-            custom.pop(key)
+    taken = {key for key, _ in proofs.values()}
+    custom = {k: v for k, v in sub.custom_fields.items() if k not in taken}
+    trustedform = proofs.get("trustedform", (None, None))[1]
+    jornaya = proofs.get("jornaya", (None, None))[1]
+    at = proofs.get("at", (None, None))[1]
     proof = {
         "text": lead.get("consent_description"),
         "value": lead.get("consent_value", lead.get("tcpa_compliance")),
