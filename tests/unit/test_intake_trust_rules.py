@@ -8,8 +8,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from limits import RateLimitItemPerSecond
 
 from leadpipe.errors import Forbidden, Unauthorized, ValidationFailed
+from leadpipe.intake.limits import LocalWindows
 from leadpipe.intake.rules import signatures
 from leadpipe.intake.rules.presets import (
     flattened,
@@ -276,3 +278,17 @@ def test_the_stage_a_new_lead_opens_in(
 ) -> None:
     rule = {"actions": {"stage": rule_stage}} if rule_stage else None
     assert opening_stage(rule, status_stage, default, new_contact=new_contact) == opens_in
+
+
+def test_a_workers_own_windows_count_as_a_sliding_window() -> None:
+    now = [6000.0]  # the start of a 60-second window
+    windows = LocalWindows(clock=lambda: now[0])
+    three_a_minute = RateLimitItemPerSecond(3, 60)
+    assert [windows.hit(three_a_minute, "k") for _ in range(3)] == [None, None, None]
+    assert windows.hit(three_a_minute, "k") == 6060.0  # full until the next window
+    assert windows.hit(three_a_minute, "other") is None  # each key counts on its own
+    now[0] = 6060.0 + 30  # half-way through the next window: half of the last one weighs
+    assert windows.hit(three_a_minute, "k") is None  # 1.5 + 0 + 1 <= 3
+    assert windows.hit(three_a_minute, "k") is not None  # 1.5 + 1 + 1 > 3
+    now[0] = 6000.0 + 300  # long after: nothing weighs
+    assert [windows.hit(three_a_minute, "k") for _ in range(3)] == [None, None, None]

@@ -7,6 +7,7 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 from limits import RateLimitItem, RateLimitItemPerSecond, parse
@@ -45,14 +46,15 @@ class LocalWindows:
     Not the library's memory storage: it re-arms a timer thread every 10 ms while it
     counts, which took 7% of a busy worker's time from the intake it was counting."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
         self._lock = threading.Lock()
         # key -> (start of the current window, its count, the previous window's count)
         self._windows: dict[str, tuple[float, int, int]] = {}
 
     def hit(self, item: RateLimitItem, key: str) -> float | None:
         length = item.get_expiry()
-        now = time.time()
+        now = self._clock()
         start = now - now % length
         with self._lock:
             began, count, previous = self._windows.get(key, (start, 0, 0))
