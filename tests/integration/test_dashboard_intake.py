@@ -178,3 +178,15 @@ async def test_an_admin_writes_intake_rules_on_the_webhook_page(
     )
     assert broken.status_code == 400
     assert len(one(db, Webhook, id=tenant.webhook_id)["intake_rules"]) == 1
+
+
+async def test_the_webhook_page_shows_its_delivery_stats(
+    client: httpx.AsyncClient, db: Database, tenant: Tenant
+) -> None:
+    await deliver(client, tenant, email="s1@example.com", product="Solar")
+    await client.post(tenant.url, json={"firstname": "No identity"})
+    await sign_in(client, add_member(db, tenant.workspace_id, "viewer"))
+    page = await client.get(f"/app/webhooks/{tenant.webhook_id}")
+    row = page.text.split("Last 24 hours</td>")[1].split("</tr>")[0]
+    assert "<td>2</td>" in row
+    assert "50.0%" in row

@@ -465,3 +465,19 @@ async def test_two_workers_enforce_one_webhook_limit_through_redis(
     assert abs(accepted - 40) <= 2, codes
     assert codes.count(429) == 60 - accepted
     assert count(db, Lead) == accepted
+
+
+async def test_a_delivery_refused_for_its_signature_is_replayed_by_an_administrator(
+    client: httpx.AsyncClient, db: Database, tenant: Tenant
+) -> None:
+    await rotate(client, tenant)
+    await set_webhook(client, tenant, signature_mode="required")
+    unsigned = await client.post(tenant.url, content=lead_body(7), headers=json_headers())
+    assert unsigned.status_code == 401
+    (refused,) = refused_log(db, tenant)
+    replayed = await client.post(
+        f"{WEBHOOKS}/{tenant.webhook_id}/deliveries/{refused['id']}/replay", headers=auth(tenant)
+    )
+    assert replayed.status_code == 200, replayed.text
+    assert replayed.json()["data"]["http_status"] == 200
+    assert count(db, Lead) == 1

@@ -165,6 +165,7 @@ async def _webhook_page(
         )
         return {
             "hook": hook,
+            "stats": webhook.stats(conn, who.workspace_id, webhook_id)["periods"],
             "stages": StageRepository(conn).active_stages(who.workspace_id),
             "deliveries": rows,
             "total": total,
