@@ -30,6 +30,7 @@ async def test_an_admin_sets_who_may_deliver_and_adds_a_secret_shown_once(
             "provider_required": "on",
             "rate_limit": "100",
             "rate_window_seconds": "60",
+            "required_fields": "zip_code, product",
         },
     )
     assert saved.status_code == 303, saved.text
@@ -40,6 +41,7 @@ async def test_an_admin_sets_who_may_deliver_and_adds_a_secret_shown_once(
         True,
     )
     assert (hook["rate_limit"], hook["rate_window_seconds"]) == (100, 60)
+    assert hook["required_fields"] == ["zip_code", "product"]
     assert hook["preset_settings"] == {"verify_token": "meatball-42"}
     shown = await client.get(f"/app/webhooks/{tenant.webhook_id}")
     assert "meatball-42" not in shown.text

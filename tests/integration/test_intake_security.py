@@ -481,3 +481,22 @@ async def test_a_delivery_refused_for_its_signature_is_replayed_by_an_administra
     assert replayed.status_code == 200, replayed.text
     assert replayed.json()["data"]["http_status"] == 200
     assert count(db, Lead) == 1
+
+
+async def test_a_webhook_refuses_a_delivery_without_the_fields_it_requires(
+    client: httpx.AsyncClient, db: Database, tenant: Tenant
+) -> None:
+    await set_webhook(client, tenant, required_fields=["zip_code", "product"])
+    missing = await client.post(tenant.url, json={"email": "z@example.com", "product": "Solar"})
+    assert_refused(missing, db, tenant, 400, "VALIDATION_ERROR")
+    assert [d["field"] for d in missing.json()["details"]] == ["zip_code"]
+    whole = await client.post(
+        tenant.url, json={"email": "z@example.com", "product": "Solar", "zip": "78701"}
+    )
+    assert whole.status_code == 200
+    unknown = await client.patch(
+        f"{WEBHOOKS}/{tenant.webhook_id}",
+        json={"required_fields": ["shoe_size"]},
+        headers=auth(tenant),
+    )
+    assert unknown.status_code == 400

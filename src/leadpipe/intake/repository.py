@@ -89,6 +89,7 @@ class WebhookContext:
     preset: str = "generic"
     preset_settings: dict[str, Any] = field(default_factory=dict, repr=False)
     intake_rules: list[Any] = field(default_factory=list)
+    required_fields: list[Any] = field(default_factory=list)
     default_status: str | None = None
 
 
@@ -119,6 +120,7 @@ _CONTEXT = per_dialect(
             _wh.preset_settings,
             _wh.intake_rules,
             _wh.default_status,
+            _wh.required_fields,
         )
         .join(table_of(Workspace), _ws.id == _wh.workspace_id)
         .where(_wh.id == bindparam("webhook_id"))

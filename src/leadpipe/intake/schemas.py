@@ -149,6 +149,7 @@ class WebhookOut(BaseModel):
     is_active: bool
     field_mapping: dict[str, Any]
     require_phone: bool
+    required_fields: list[str] = Field(description="Fields a delivery must carry.")
     always_create_lead: bool
     dedup_scope: Literal["workspace", "webhook"]
     default_source: str | None
@@ -199,6 +200,11 @@ class WebhookCreate(ApiBody):
     lead_type: str | None = Field(default=None, max_length=50)
     field_mapping: dict[str, str] = Field(default_factory=dict)
     require_phone: bool = False
+    required_fields: list[str] = Field(
+        default_factory=list,
+        description="Fields a delivery must carry besides an identity: phone_number, email, "
+        "crm_id, firstname, lastname, address, city, state, zip_code, product, source.",
+    )
     always_create_lead: bool | None = Field(
         default=None, description="Default: true for a form's preset, false for generic."
     )
@@ -274,6 +280,7 @@ class WebhookPatch(ApiBody):
         examples=[{"lead.first": "firstname", "answers[0].value": "email"}],
     )
     require_phone: bool = settable()
+    required_fields: list[str] = settable()
     always_create_lead: bool = settable()
     dedup_scope: Literal["workspace", "webhook"] = settable()
     default_source: str | None = Field(default=None, max_length=255)

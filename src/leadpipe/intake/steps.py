@@ -16,7 +16,7 @@ from leadpipe.intake.repository import Answered, DeliveryRepository, WebhookCont
 from leadpipe.intake.rules.deliveries import delivery_claim
 from leadpipe.intake.rules.mapping import extract
 from leadpipe.intake.rules.presets import flattened
-from leadpipe.intake.rules.submission import Submission, validate
+from leadpipe.intake.rules.submission import Submission, missing_required, validate
 from leadpipe.intake.rules.verticals import with_consent_proof, with_vertical_fields
 from leadpipe.intake.schemas import IntakeResult
 from leadpipe.leads.repository import LeadRepository
@@ -189,6 +189,9 @@ def _validate(ctx: WebhookContext, payload: dict[str, Any], run: Run) -> Submiss
     submission, errors = validate(extracted, region=ctx.region, require_phone=ctx.require_phone)
     if submission is None:
         raise ValidationFailed("The lead payload is invalid", errors)
+    missing = missing_required(submission, ctx.required_fields)
+    if missing:
+        raise ValidationFailed("The lead payload is invalid", missing)
     submission = with_vertical_fields(submission, ctx.lead_type, ctx.region)
     d = run.delivery
     return with_consent_proof(submission, ip=d.ip_address, user_agent=d.user_agent, now=run.now)

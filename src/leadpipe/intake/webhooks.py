@@ -22,6 +22,7 @@ from leadpipe.intake.rules.signatures import (
     secret_problem,
     valid_secrets,
 )
+from leadpipe.intake.rules.submission import REQUIRABLE
 from leadpipe.intake.rules.webhooks import (
     STATS_PERIODS,
     may_restore,
@@ -66,6 +67,11 @@ def _intake_errors(values: dict[str, Any]) -> list[dict[str, Any]]:
         errors.append(field_error("signature_mode", f"must be one of {', '.join(MODES)}"))
     if values.get("rate_window_seconds") is not None and values.get("rate_limit") is None:
         errors.append(field_error("rate_limit", "is needed with rate_window_seconds"))
+    unknown = [f for f in values.get("required_fields") or [] if f not in REQUIRABLE]
+    if unknown:
+        errors.append(
+            field_error("required_fields", f"{', '.join(unknown)}: use {', '.join(REQUIRABLE)}")
+        )
     if "preset" in values and values["preset"] not in PRESETS:
         errors.append(field_error("preset", f"must be one of {', '.join(PRESETS)}"))
     if values.get("signature_mode", "off") != "off" and not valid_secrets(
@@ -145,6 +151,7 @@ class WebhookService:
         lead_type: str | None = None,
         field_mapping: dict[str, str] | None = None,
         require_phone: bool = False,
+        required_fields: list[str] | None = None,
         always_create_lead: bool | None = None,
         dedup_scope: str = "workspace",
         default_source: str | None = None,
@@ -168,6 +175,7 @@ class WebhookService:
             "lead_type": lead_type,
             "field_mapping": field_mapping or {},
             "require_phone": require_phone,
+            "required_fields": required_fields or [],
             "always_create_lead": (
                 always_create_lead if always_create_lead is not None else _preset_leads(preset)
             ),

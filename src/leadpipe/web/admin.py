@@ -199,6 +199,9 @@ async def set_webhook_intake(
         "rate_limit": values.get("rate_limit"),
         "rate_window_seconds": values.get("rate_window_seconds"),
         "preset_settings": preset_settings,
+        "required_fields": [
+            f.strip() for f in values.get("required_fields", "").split(",") if f.strip()
+        ],
     }
     body = body_of(WebhookPatch, changes, "webhook")
 

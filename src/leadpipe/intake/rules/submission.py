@@ -267,3 +267,34 @@ def validate(
         lost_reason=r.text("lost_reason"),
         warnings=tuple(r.warnings),
     ), []
+
+
+# The fields a webhook may require, and where a submission holds each.
+REQUIRABLE = (
+    "phone_number",
+    "email",
+    "crm_id",
+    "firstname",
+    "lastname",
+    "address",
+    "city",
+    "state",
+    "zip_code",
+    "product",
+    "source",
+)
+
+
+def missing_required(sub: Submission, required: list[str]) -> list[dict[str, Any]]:
+    """A field error for each field the webhook requires that the submission lacks."""
+    held = {
+        "phone_number": sub.identity.phone,
+        "email": sub.identity.email,
+        "crm_id": sub.identity.crm_id,
+        "product": sub.product,
+        "source": sub.source,
+        **sub.contact,
+    }
+    return [
+        field_error(name, "is required by this webhook") for name in required if not held.get(name)
+    ]

@@ -36,6 +36,8 @@ class Webhook(Base):
     is_active: Mapped[bool] = mapped_column(server_default=text("true"))
     field_mapping: Mapped[dict[str, Any]] = mapped_column(default=dict)
     require_phone: Mapped[bool] = mapped_column(server_default=text("false"))
+    # Fields a delivery must carry besides an identity (zip_code, product, ...).
+    required_fields: Mapped[list[Any]] = mapped_column(default=list, server_default=text("'[]'"))
     always_create_lead: Mapped[bool] = mapped_column(server_default=text("false"))
     dedup_scope: Mapped[str] = mapped_column(String(20), server_default=text("'workspace'"))
     default_source: Mapped[str | None] = mapped_column(String(255))
