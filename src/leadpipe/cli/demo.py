@@ -11,10 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, func, select
 
 from leadpipe.accounts.repository import WorkspaceRepository
 from leadpipe.accounts.service import account, user
+from leadpipe.intake.guard import IntakeGuard
+from leadpipe.intake.limits import IntakeLimits
+from leadpipe.intake.providers import provider
 from leadpipe.intake.schemas import Delivery
 from leadpipe.intake.service import IntakeService
 from leadpipe.intake.webhooks import webhook
@@ -337,6 +341,7 @@ def _work_one(
 
 def run_demo(db: Database, *, workspace_id: str, deliveries: int, seed: int) -> DemoSummary:
     api_key = None
+    provider_key = None
     with db.transaction() as conn:
         if WorkspaceRepository(conn).get(workspace_id) is None:
             account.create_workspace(conn, name="Demo Home Services", workspace_id=workspace_id)
@@ -344,18 +349,31 @@ def run_demo(db: Database, *, workspace_id: str, deliveries: int, seed: int) -> 
         webhook_id = webhook.create(
             conn, workspace_id=workspace_id, name=f"Demo feed {seed}", default_source="Demo feed"
         )
+        if api_key is not None:  # a new demo workspace: a lead provider sends a third
+            _, provider_key = provider.create(
+                conn,
+                workspace_id,
+                name="Click Ventures",
+                company="Click Ventures LLC",
+                contact_name="Morgan Lee",
+                email="ops@clickventures.example",
+                hourly_limit=100_000,
+            )
     factory = PayloadFactory(seed)
     start = utcnow() - timedelta(days=90)
     step = timedelta(days=90) / max(deliveries, 1)
     updates = 0
-    intake = IntakeService()
+    # A backfill from one address: the client IP limit is not the demo's to meet.
+    intake = IntakeService(guard=IntakeGuard(IntakeLimits(ip_limit="1000000/minute")))
     for i in range(deliveries):
         when: datetime = start + step * i
+        payload = factory.next()
+        by_provider = provider_key is not None and i % 3 == 0
         result = intake.ingest(
             db,
             Delivery(
                 webhook_id=webhook_id,
-                payload=factory.next(),
+                payload=payload,
                 problem=None,
                 workspace_header=None,
                 delivery_key=None,
@@ -364,6 +382,8 @@ def run_demo(db: Database, *, workspace_id: str, deliveries: int, seed: int) -> 
                 user_agent="leadpipe-demo",
                 request_id=request_id(),
                 started=time.perf_counter(),
+                body=orjson.dumps(payload),
+                headers={"authorization": f"Bearer {provider_key}"} if by_provider else {},
             ),
             now=when,
         )

@@ -92,6 +92,13 @@ class InboundRequest(Base):
         Index("ix_inbound_requests_webhook_created", "webhook_id", "created_at"),
         Index("ix_inbound_requests_workspace_created", "workspace_id", "created_at"),
         Index("ix_inbound_requests_webhook_status_created", "webhook_id", "status", "created_at"),
+        Index(
+            "ix_inbound_requests_provider_lead",
+            "provider_id",
+            "lead_action",
+            sqlite_where=text("provider_id IS NOT NULL"),
+            postgresql_where=text("provider_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
