@@ -406,13 +406,44 @@ class TestAdminCommands:
         assert "Click Ventures" in listed.output
         assert "wh_fb" in listed.output
         assert key not in listed.output
+        updated = runner.invoke(
+            app,
+            [
+                "webhook",
+                "update",
+                "39135",
+                "wh_fb",
+                "--signature-mode",
+                "required",
+                "--provider-required",
+                "--rate-limit",
+                "100",
+                "--rate-window-seconds",
+                "60",
+                "--required-field",
+                "zip_code",
+            ],
+        )
+        assert updated.exit_code == 0, updated.output
+        secret = runner.invoke(app, ["webhook", "add-secret", "39135", "wh_fb"])
+        assert "Signing secret (shown once): whsec_" in secret.output
         rotated = runner.invoke(app, ["provider", "rotate", "39135", "click"])
         assert rotated.exit_code == 0, rotated.output
         new_key = rotated.output.split("(shown once): ")[1].split()[0]
         assert new_key != key
         db = Database.from_settings(get_settings())
         try:
-            assert one(db, Webhook, id="wh_fb")["preset"] == "facebook"
+            hook = one(db, Webhook, id="wh_fb")
+            assert (hook["preset"], hook["signature_mode"], hook["provider_required"]) == (
+                "facebook",
+                "required",
+                True,
+            )
+            assert (hook["rate_limit"], hook["required_fields"], len(hook["secrets"])) == (
+                100,
+                ["zip_code"],
+                2,
+            )
             stored = one(db, Provider, id="click")
             assert stored["key_hash"] == hash_api_key(new_key)
             assert stored["allowed_webhooks"] == ["wh_fb"]

@@ -116,6 +116,18 @@ def register(
         default_source: Annotated[str | None, typer.Option()] = None,
         lead_type: Annotated[str | None, typer.Option()] = None,
         duplicate_window_minutes: Annotated[int | None, typer.Option()] = None,
+        preset: Annotated[str | None, typer.Option(help="facebook, google, typeform, ...")] = None,
+        signature_mode: Annotated[
+            str | None, typer.Option(help="off, optional or required.")
+        ] = None,
+        provider_required: Annotated[
+            bool | None, typer.Option(help="Take deliveries only with a provider's credential.")
+        ] = None,
+        rate_limit: Annotated[int | None, typer.Option(help="Deliveries per window.")] = None,
+        rate_window_seconds: Annotated[int | None, typer.Option(help="The window.")] = None,
+        required_fields: Annotated[
+            list[str] | None, typer.Option("--required-field", help="Repeat for each field.")
+        ] = None,
     ) -> None:
         """Change some of a webhook's settings."""
         changes: dict[str, Any] = {
@@ -125,6 +137,12 @@ def register(
                 "default_source": default_source,
                 "lead_type": lead_type,
                 "duplicate_window_minutes": duplicate_window_minutes,
+                "preset": preset,
+                "signature_mode": signature_mode,
+                "provider_required": provider_required,
+                "rate_limit": rate_limit,
+                "rate_window_seconds": rate_window_seconds,
+                "required_fields": required_fields,
             }.items()
             if value is not None
         }
@@ -140,6 +158,23 @@ def register(
             "updated",
             lambda conn, ws: webhook.update(conn, ws, webhook_id, changes),
         )
+
+    @webhook_app.command("add-secret")
+    def webhook_add_secret(
+        workspace: WorkspaceArg,
+        webhook_id: WebhookArg,
+        secret: Annotated[
+            str | None, typer.Option(help="One the sender gave (Typeform's, an app secret).")
+        ] = None,
+    ) -> None:
+        """Add a signing secret, printed once; the current ones verify for 24 more hours."""
+
+        def rotate(conn: Connection) -> str:
+            workspace_id = account.resolve_workspace(conn, workspace)
+            return webhook.rotate_secret(conn, workspace_id, webhook_id, secret=secret)[0]
+
+        added = in_a_transaction(rotate)
+        console.print(f"Signing secret (shown once): {added}", highlight=False, markup=False)
 
     @webhook_app.command("enable")
     def webhook_enable(workspace: WorkspaceArg, webhook_id: WebhookArg) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import re
 import time
 from typing import Annotated, Any
@@ -15,18 +14,16 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from leadpipe.accounts.auth import ReadAccess
 from leadpipe.deps import DatabaseDep, RequestId, request_id_of, settings_of
-from leadpipe.errors import BadGateway, Forbidden, LeadpipeError, NotFound, ValidationFailed
+from leadpipe.errors import Forbidden, LeadpipeError, NotFound
 from leadpipe.exception_handlers import error_response
 from leadpipe.intake.dry_run import dry_run
 from leadpipe.intake.examples import SEED_NEW_LEAD, SEED_STATUS_UPDATE
-from leadpipe.intake.facebook import GraphApi
+from leadpipe.intake.facebook import GraphApi, leads_of
 from leadpipe.intake.line import IntakeLine
 from leadpipe.intake.parsing import delivery_key, read_payload
 from leadpipe.intake.repository import WebhookContext
 from leadpipe.intake.rules.presets import leadgen_changes, verification_answer
-from leadpipe.intake.rules.signatures import valid_secrets, verify
 from leadpipe.intake.schemas import Delivery, DryRunOut, IntakeResponse, IntakeResult
-from leadpipe.kit.clock import utcnow
 from leadpipe.kit.net import client_ip, parse_networks
 from leadpipe.kit.openapi import Envelope, not_found, public
 from leadpipe.kit.openapi import error as _error
@@ -148,20 +145,10 @@ async def _leadgen(
     notice: Delivery,
     changes: list[dict[str, Any]],
 ) -> Response:
-    """A Facebook leadgen notification: each lead it names is fetched from the Graph API
-    and taken as a delivery of its own (its leadgen id makes Facebook's retries
-    duplicates). A notification whose signature fails is refused before any fetch; a
-    lead that cannot be fetched is refused with 502, kept in the log, and Facebook
-    retries the notification."""
-    try:
-        headers = notice.headers or {}
-        secrets = valid_secrets(ctx.secrets, utcnow())
-        verify(ctx.signature_mode, secrets, headers, notice.body or b"", time.time())
-    except LeadpipeError:
-        leads = [notice]  # refused by intake as it is, and kept in the log
-    else:
-        graph: GraphApi = request.app.state.graph
-        leads = await asyncio.gather(*(_fetched(graph, ctx, notice, change) for change in changes))
+    """A Facebook leadgen notification: each lead it names is a delivery of its own
+    (``intake/facebook.leads_of``); the answer is the first refusal, or every lead's."""
+    graph: GraphApi = request.app.state.graph
+    leads = await leads_of(graph, ctx, notice, changes)
     outcomes = await asyncio.gather(*(line.submit(d) for d in leads), return_exceptions=True)
     for outcome in outcomes:
         if isinstance(outcome, LeadpipeError):
@@ -171,20 +158,6 @@ async def _leadgen(
     return JSONResponse(
         {"success": True, "leads": [o.body for o in outcomes if isinstance(o, IntakeResult)]}
     )
-
-
-async def _fetched(
-    graph: GraphApi, ctx: WebhookContext, notice: Delivery, change: dict[str, Any]
-) -> Delivery:
-    token = ctx.preset_settings.get("page_token")
-    if not token:
-        problem = ValidationFailed("This Facebook webhook needs a page_token to fetch its leads")
-        return dataclasses.replace(notice, payload=None, problem=problem)
-    try:
-        lead = await graph.lead(str(change["leadgen_id"]), str(token))
-    except BadGateway as exc:
-        return dataclasses.replace(notice, payload=None, problem=exc)
-    return dataclasses.replace(notice, payload={**change, **lead})
 
 
 @router.get(

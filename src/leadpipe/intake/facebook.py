@@ -3,11 +3,18 @@ lead is fetched from the Graph API with the page's token (outbound HTTP through 
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+import time
 from typing import Any
 
 import httpx
 
-from leadpipe.errors import BadGateway
+from leadpipe.errors import BadGateway, LeadpipeError, ValidationFailed
+from leadpipe.intake.repository import WebhookContext
+from leadpipe.intake.rules.signatures import valid_secrets, verify
+from leadpipe.intake.schemas import Delivery
+from leadpipe.kit.clock import utcnow
 
 # What a lead is asked for: its answers and the ids that say where it came from.
 LEAD_FIELDS = "id,created_time,field_data,ad_id,adgroup_id,campaign_id,form_id,platform"
@@ -59,3 +66,33 @@ def _graph_error(response: httpx.Response) -> str:
         return str(response.json()["error"]["message"])[:300]
     except (ValueError, KeyError, TypeError):
         return response.text[:300]
+
+
+async def leads_of(
+    graph: GraphApi, ctx: WebhookContext, notice: Delivery, changes: list[dict[str, Any]]
+) -> list[Delivery]:
+    """The deliveries a leadgen notification stands for: each lead it names, fetched from
+    the Graph API with the page's token (its leadgen id makes Facebook's retries
+    duplicates). A notification whose signature fails is itself the one delivery, to be
+    refused and logged, before anything is fetched; a lead that cannot be fetched is a
+    delivery refused with 502 (kept in the log; Facebook retries the notification)."""
+    try:
+        secrets = valid_secrets(ctx.secrets, utcnow())
+        verify(ctx.signature_mode, secrets, notice.headers or {}, notice.body or b"", time.time())
+    except LeadpipeError:
+        return [notice]
+    return list(await asyncio.gather(*(_fetched(graph, ctx, notice, c) for c in changes)))
+
+
+async def _fetched(
+    graph: GraphApi, ctx: WebhookContext, notice: Delivery, change: dict[str, Any]
+) -> Delivery:
+    token = ctx.preset_settings.get("page_token")
+    if not token:
+        problem = ValidationFailed("This Facebook webhook needs a page_token to fetch its leads")
+        return dataclasses.replace(notice, payload=None, problem=problem)
+    try:
+        lead = await graph.lead(str(change["leadgen_id"]), str(token))
+    except BadGateway as exc:
+        return dataclasses.replace(notice, payload=None, problem=exc)
+    return dataclasses.replace(notice, payload={**change, **lead})
