@@ -322,6 +322,8 @@ async def test_a_provider_delivers_only_to_its_allowed_webhooks(
         PROVIDERS, json={"name": "x", "allowed_webhooks": ["wh_nowhere"]}, headers=auth(tenant)
     )
     assert unknown_hook.status_code == 400
+    its_own = await client.get(WEBHOOKS, params={"provider_id": made["id"]}, headers=auth(tenant))
+    assert [w["id"] for w in its_own.json()["data"]] == ["wh_other"]
 
 
 async def test_a_rotated_provider_key_replaces_the_old_one_at_once(

@@ -60,11 +60,14 @@ async def list_webhooks(
     include_deleted: Annotated[
         bool, Query(description="Also the deleted ones that can still be restored")
     ] = False,
+    provider_id: Annotated[
+        str | None, Query(description="Only the webhooks this provider may deliver to")
+    ] = None,
 ) -> JSONResponse:
     """The workspace's webhooks, oldest first."""
     found = await db.read(
         lambda conn: webhook.for_workspace(
-            conn, principal.workspace_id, include_deleted=include_deleted
+            conn, principal.workspace_id, include_deleted=include_deleted, provider_id=provider_id
         )
     )
     return ok([_webhook_out(row) for row in found])

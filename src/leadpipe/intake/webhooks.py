@@ -9,7 +9,11 @@ from sqlalchemy import Connection
 
 from leadpipe.accounts.repository import UserRepository, WorkspaceRepository
 from leadpipe.errors import Conflict, NotFound, ValidationFailed, field_error
-from leadpipe.intake.repository import InboundLogRepository, WebhookRepository
+from leadpipe.intake.repository import (
+    InboundLogRepository,
+    ProviderRepository,
+    WebhookRepository,
+)
 from leadpipe.intake.rules.deliveries import MAX_DUPLICATE_WINDOW
 from leadpipe.intake.rules.presets import PRESETS, merged_settings, shown_settings
 from leadpipe.intake.rules.routing import rules_problems, with_assignee_ids
@@ -250,11 +254,22 @@ class WebhookService:
         return secret, self.get(conn, workspace_id, webhook_id)
 
     def for_workspace(
-        self, conn: Connection, workspace_id: str, *, include_deleted: bool = False
+        self,
+        conn: Connection,
+        workspace_id: str,
+        *,
+        include_deleted: bool = False,
+        provider_id: str | None = None,
     ) -> list[dict[str, Any]]:
         """The workspace's webhooks, oldest first; deleted ones (still restorable) too
-        when asked."""
+        when asked; only those a provider may deliver to when one is named."""
         hooks = WebhookRepository(conn).for_workspace(workspace_id)
+        if provider_id is not None:
+            found = ProviderRepository(conn).get(workspace_id, provider_id)
+            if found is None:
+                raise NotFound(f"No provider '{provider_id}' in this workspace")
+            allowed = found["allowed_webhooks"]
+            hooks = [h for h in hooks if not allowed or h["id"] in allowed]
         now = utcnow()
         return [_shown(h, now) for h in hooks if include_deleted or h["deleted_at"] is None]
 
