@@ -53,7 +53,7 @@ def _webhook_out(row: dict[str, Any]) -> dict[str, Any]:
     return public(WebhookOut, {**row, "url_path": f"/webhooks/{row['id']}"})
 
 
-@router.get("", response_model=Envelope[list[WebhookOut]], responses=READ_ERRORS)
+@router.get("", response_model=Envelope[list[WebhookOut]], responses=not_found("provider"))
 async def list_webhooks(
     principal: ReadAccess,
     db: DatabaseDep,
