@@ -79,3 +79,25 @@ async def test_a_dry_run_needs_a_key_of_the_webhooks_workspace(
     )
     assert foreign.status_code == 404
     assert foreign.json()["success"] is False
+
+
+async def test_a_dry_run_shows_the_vertical_fields_and_the_consent_apart(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    solar = make_tenant(db, lead_type="solar")
+    out = (
+        await client.post(
+            f"/webhooks/{solar.webhook_id}/test",
+            json={
+                "email": "sun@example.com",
+                "product": "Solar",
+                "monthly_electric_bill": "210",
+                "consent": {"description": "I agree", "value": True},
+            },
+            headers=auth(solar),
+        )
+    ).json()["data"]
+    assert out["vertical_fields"] == {"monthly_electric_bill": 210}
+    assert out["consent_proof"]["value"] is True
+    assert "custom_fields" not in out["fields"]
+    assert "consent_proof" not in out["fields"]

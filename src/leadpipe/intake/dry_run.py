@@ -71,7 +71,7 @@ def dry_run(
         "test": item.test,
         "fields": {
             **sub.contact,
-            **sub.lead,
+            **{k: v for k, v in sub.lead.items() if k not in ("custom_fields", "consent_proof")},
             "phone_number": sub.identity.phone,
             "email": sub.identity.email,
             "crm_id": sub.identity.crm_id,
@@ -81,6 +81,8 @@ def dry_run(
             "notes": sub.notes,
         },
         "custom_fields": sub.custom_fields,
+        "vertical_fields": sub.lead.get("custom_fields") or {},
+        "consent_proof": sub.lead.get("consent_proof"),
         "warnings": list(sub.warnings),
         "contact": {
             "match_type": found.match_type.value,

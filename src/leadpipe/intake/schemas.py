@@ -493,7 +493,13 @@ class DryRunOut(BaseModel):
     http_status: int = Field(description="What the sender would be answered.")
     test: bool = Field(default=False, description="A sender's test lead: logged, not stored.")
     fields: dict[str, Any] | None = Field(default=None, description="The mapped fields.")
-    custom_fields: dict[str, Any] | None = None
+    custom_fields: dict[str, Any] | None = Field(
+        default=None, description="What would be kept as sent with the contact."
+    )
+    vertical_fields: dict[str, Any] | None = Field(
+        default=None, description="The lead type's fields, typed, as the lead would hold them."
+    )
+    consent_proof: dict[str, Any] | None = None
     warnings: list[FieldWarning] | None = None
     contact: DryRunContact | None = None
     lead: DryRunLead | None = None
