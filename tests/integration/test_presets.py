@@ -551,6 +551,8 @@ async def test_an_html_form_sends_the_visitor_to_the_thank_you_page(
     }
     answer = await client.post(hook["url_path"], data=form)
     assert (answer.status_code, answer.headers["location"]) == (303, "https://example.com/thanks")
+    twice = await client.post(hook["url_path"], data=form)  # a double submit
+    assert (twice.status_code, twice.headers["location"]) == (303, "https://example.com/thanks")
     assert one(db, Lead)["product_interest"] == "Bath"
     assert one(db, Contact)["lastname"] == "Park"
 

@@ -3,6 +3,7 @@ repeats and the lead it may update, then write its contact, lead, log entry and 
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from leadpipe.contacts.rules import MatchType
@@ -91,7 +92,9 @@ def write(item: Checked, batch: Batch, leads_known: KnownLeads) -> IntakeResult:
             raise Unauthorized(
                 "This signed delivery (webhook-id and timestamp) was received before"
             )
-        return _answer_again(run, batch, item.earlier)
+        answer = _answer_again(run, batch, item.earlier)
+        # A visitor who submitted the form twice goes to the thank-you page all the same.
+        return dataclasses.replace(answer, redirect=_thank_you_page(ctx))
     run.wrote = True
     contact = write_contact(batch, item, run.now)
     lead = apply_lead(batch, ctx, submission, contact, run.delivery, run.now, leads_known)
