@@ -293,6 +293,16 @@ async def test_a_lead_the_graph_api_cannot_give_is_a_502_kept_for_replay(
     assert [(r["http_status"], r["raw_body"] is not None) for r in logged] == [(502, True)]
     assert count(db, Lead) == 0
 
+    # Once the Graph API has it, a replay fetches it again and stores it.
+    graph.leads["444444444444404"] = {**FACEBOOK_LEAD, "id": "444444444444404"}
+    replayed = await fb_client.post(
+        f"{WEBHOOKS}/{hook['id']}/deliveries/{logged[0]['id']}/replay", headers=auth(tenant)
+    )
+    assert replayed.status_code == 200, replayed.text
+    assert replayed.json()["data"]["http_status"] == 200
+    assert one(db, Lead)["product_interest"] == "Solar + battery"
+    assert one(db, InboundRequest, id=logged[0]["id"])["replayed_as"] is not None
+
 
 # -- Google Ads lead forms -------------------------------------------------------------
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import time
 import uuid
 from datetime import datetime
@@ -11,10 +13,12 @@ from sqlalchemy import Connection
 from starlette.datastructures import Headers
 
 from leadpipe.errors import Conflict, LeadpipeError, NotFound, RateLimited, ServiceUnavailable
+from leadpipe.intake.facebook import GraphApi, leads_of
 from leadpipe.intake.line import IntakeLine
 from leadpipe.intake.parsing import payload_of
 from leadpipe.intake.repository import InboundLogRepository
-from leadpipe.intake.schemas import Delivery
+from leadpipe.intake.rules.presets import leadgen_changes
+from leadpipe.intake.schemas import Delivery, IntakeResult
 from leadpipe.intake.webhooks import webhook
 from leadpipe.storage.engine import Database
 
@@ -90,13 +94,15 @@ class DeliveryLogService:
         self,
         db: Database,
         line: IntakeLine,
+        graph: GraphApi,
         workspace_id: str,
         webhook_id: str,
         delivery_id: uuid.UUID,
         request_id: str,
     ) -> dict[str, Any]:
         """Run a refused delivery again through the webhook's settings of today: its
-        outcome, and the new log entry that records it."""
+        outcome, and the new log entry that records it. A Facebook leadgen notification
+        fetches its leads again (the ones stored already are duplicates by their id)."""
         started = time.perf_counter()
         row = await db.read(
             lambda conn: self.replayable(conn, workspace_id, webhook_id, delivery_id)
@@ -120,13 +126,14 @@ class DeliveryLogService:
             replay_of=delivery_id,
             from_admin=True,
         )
-        try:
-            result = await line.submit(delivery)
-            status_code, response = result.status_code, result.body
-        except (RateLimited, ServiceUnavailable):
-            raise  # nothing was tried: the caller retries the replay itself
-        except LeadpipeError as exc:
-            status_code, response = exc.status_code, exc.body(request_id)
+        attempts = [delivery]
+        changes = leadgen_changes(payload) if payload is not None else []
+        ctx = await line.webhook(webhook_id) if changes else None
+        if ctx is not None and ctx.preset == "facebook":
+            # Each lead by its own id, not the replay's: the ones stored are duplicates.
+            notice = dataclasses.replace(delivery, delivery_key=None)
+            attempts = await leads_of(graph, ctx, notice, changes)
+        status_code, response = await _outcome(line, attempts, request_id)
         original = await db.read(
             lambda conn: InboundLogRepository(conn).one(webhook_id, delivery_id)
         )
@@ -137,6 +144,25 @@ class DeliveryLogService:
             "http_status": status_code,
             "response": response,
         }
+
+
+async def _outcome(
+    line: IntakeLine, attempts: list[Delivery], request_id: str
+) -> tuple[int, dict[str, Any]]:
+    """What intake answered the deliveries of a replay: the first refusal, else the one
+    answer (or, for several leads, every lead's)."""
+    outcomes = await asyncio.gather(*(line.submit(d) for d in attempts), return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, RateLimited | ServiceUnavailable):
+            raise outcome  # nothing was tried: the caller retries the replay itself
+        if isinstance(outcome, LeadpipeError):
+            return outcome.status_code, outcome.body(request_id)
+        if isinstance(outcome, BaseException):
+            raise outcome
+    results = [o for o in outcomes if isinstance(o, IntakeResult)]
+    if len(results) == 1:
+        return results[0].status_code, results[0].body
+    return 200, {"success": True, "leads": [r.body for r in results]}
 
 
 deliveries = DeliveryLogService()

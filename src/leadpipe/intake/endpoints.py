@@ -80,6 +80,11 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+def graph_of(request: Request) -> GraphApi:
+    graph: GraphApi = request.app.state.graph  # made with the app (create_app)
+    return graph
+
+
 def intake_line_of(request: Request) -> IntakeLine:
     line: IntakeLine = request.app.state.intake_line  # made with the app (create_app)
     return line
@@ -147,8 +152,7 @@ async def _leadgen(
 ) -> Response:
     """A Facebook leadgen notification: each lead it names is a delivery of its own
     (``intake/facebook.leads_of``); the answer is the first refusal, or every lead's."""
-    graph: GraphApi = request.app.state.graph
-    leads = await leads_of(graph, ctx, notice, changes)
+    leads = await leads_of(graph_of(request), ctx, notice, changes)
     outcomes = await asyncio.gather(*(line.submit(d) for d in leads), return_exceptions=True)
     for outcome in outcomes:
         if isinstance(outcome, LeadpipeError):

@@ -12,7 +12,7 @@ from sqlalchemy import Connection
 from leadpipe.accounts.auth import AdminAccess, ReadAccess, WriteAccess
 from leadpipe.deps import DatabaseDep, RequestId
 from leadpipe.intake.deliveries import deliveries
-from leadpipe.intake.endpoints import intake_line_of
+from leadpipe.intake.endpoints import graph_of, intake_line_of
 from leadpipe.intake.rules.presets import PRESETS
 from leadpipe.intake.schemas import (
     DeliveryDetail,
@@ -277,6 +277,12 @@ async def replay_delivery(
     mapping first). The replay is logged as a delivery of its own, pointing back to this
     one; a lead is written only if intake accepts it this time."""
     outcome = await deliveries.replay(
-        db, intake_line_of(request), principal.workspace_id, webhook_id, delivery_id, request_id
+        db,
+        intake_line_of(request),
+        graph_of(request),
+        principal.workspace_id,
+        webhook_id,
+        delivery_id,
+        request_id,
     )
     return ok(public(ReplayOut, outcome))

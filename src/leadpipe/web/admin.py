@@ -20,7 +20,7 @@ from leadpipe.deps import DASHBOARD_TAG, DatabaseDep, RequestId, SettingsDep
 from leadpipe.errors import NotFound, ValidationFailed, field_error
 from leadpipe.intake.deliveries import deliveries
 from leadpipe.intake.dry_run import dry_run
-from leadpipe.intake.endpoints import intake_line_of
+from leadpipe.intake.endpoints import graph_of, intake_line_of
 from leadpipe.intake.examples import curl_example
 from leadpipe.intake.rules.presets import PRESETS
 from leadpipe.intake.schemas import WebhookPatch
@@ -322,7 +322,13 @@ async def replay(
     """Run a refused delivery again, as the API's replay does."""
     assert who.workspace_id is not None
     outcome = await deliveries.replay(
-        db, intake_line_of(request), who.workspace_id, webhook_id, delivery_id, request_id
+        db,
+        intake_line_of(request),
+        graph_of(request),
+        who.workspace_id,
+        webhook_id,
+        delivery_id,
+        request_id,
     )
     target = outcome["replayed_as"] or delivery_id
     return redirect(f"/app/webhooks/{webhook_id}/deliveries/{target}", request)
