@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     and_,
     bindparam,
+    case,
     cast,
     column,
     delete,
@@ -300,14 +301,39 @@ class InboundLogRepository:
     def add(self, values: dict[str, Any]) -> None:
         self.work.write(_LOG, values)
 
-    def outcomes_since(self, webhook_id: str, since: datetime) -> list[tuple[datetime, str, float]]:
-        """Every delivery since ``since``: when, its outcome, how long it took."""
+    def outcome_counts(
+        self, webhook_id: str, starts: dict[str, datetime]
+    ) -> dict[str, dict[str, int]]:
+        """Per period (by its label, from its start to now): deliveries by outcome, in one
+        pass over the log's (webhook, status, created_at) index."""
+        labels = list(starts)
+        oldest = min(starts.values())
         rows = self.conn.execute(
-            select(_log.created_at, _log.status, _log.processing_ms).where(
-                _log.webhook_id == webhook_id, _log.created_at >= since
+            select(
+                _log.status,
+                *(
+                    func.sum(case((_log.created_at >= starts[label], 1), else_=0))
+                    for label in labels
+                ),
             )
+            .where(_log.webhook_id == webhook_id, _log.created_at >= oldest)
+            .group_by(_log.status)
         )
-        return [(when, status, float(ms)) for when, status, ms in rows]
+        counts: dict[str, dict[str, int]] = {label: {} for label in labels}
+        for status, *per_period in rows:
+            for label, n in zip(labels, per_period, strict=True):
+                counts[label][status] = int(n or 0)
+        return counts
+
+    def latest_times(self, webhook_id: str, since: datetime, at_most: int) -> list[float]:
+        """The processing times of the latest ``at_most`` deliveries since ``since``."""
+        rows = self.conn.execute(
+            select(_log.processing_ms)
+            .where(_log.webhook_id == webhook_id, _log.created_at >= since)
+            .order_by(_log.created_at.desc())
+            .limit(at_most)
+        )
+        return [float(ms) for (ms,) in rows]
 
     def mark_replayed(self, original: uuid.UUID, replay: uuid.UUID) -> None:
         """Point a refused delivery at the replay that took it (written after the replay's

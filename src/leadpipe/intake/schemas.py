@@ -237,7 +237,9 @@ class PeriodStats(BaseModel):
     success_rate: float = Field(description="Percent of the period's deliveries.")
     error_rate: float
     duplicate_rate: float
-    processing_ms: ProcessingTimes
+    processing_ms: ProcessingTimes = Field(
+        description="Of the period's latest 5,000 deliveries, in milliseconds."
+    )
 
 
 class WebhookStats(BaseModel):
