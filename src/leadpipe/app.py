@@ -53,6 +53,7 @@ from leadpipe.web.contacts import router as contacts_page_router
 from leadpipe.web.live import router as live_router
 from leadpipe.web.pages import router as dashboard_router
 from leadpipe.web.providers import router as providers_page_router
+from leadpipe.web.webhooks import router as webhook_pages_router
 
 DESCRIPTION = """
 leadpipe receives leads from providers on webhooks, deduplicates the person, decides
@@ -200,6 +201,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(board_router)
     app.include_router(bulk_router)
     app.include_router(contacts_page_router)
+    app.include_router(webhook_pages_router)
     app.include_router(admin_router)
     app.include_router(providers_page_router)
     app.include_router(live_router)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import time
 import uuid
@@ -18,7 +17,7 @@ from leadpipe.intake.line import IntakeLine
 from leadpipe.intake.parsing import payload_of
 from leadpipe.intake.repository import InboundLogRepository
 from leadpipe.intake.rules.presets import leadgen_changes
-from leadpipe.intake.schemas import Delivery, IntakeResult
+from leadpipe.intake.schemas import Delivery
 from leadpipe.intake.webhooks import webhook
 from leadpipe.storage.engine import Database
 
@@ -133,7 +132,13 @@ class DeliveryLogService:
             # Each lead by its own id, not the replay's: the ones stored are duplicates.
             notice = dataclasses.replace(delivery, delivery_key=None)
             attempts = await leads_of(graph, ctx, notice, changes)
-        status_code, response = await _outcome(line, attempts, request_id)
+        try:
+            result = await line.submit_all(attempts)
+            status_code, response = result.status_code, result.body
+        except (RateLimited, ServiceUnavailable):
+            raise  # nothing was tried: the caller retries the replay itself
+        except LeadpipeError as exc:
+            status_code, response = exc.status_code, exc.body(request_id)
         original = await db.read(
             lambda conn: InboundLogRepository(conn).one(webhook_id, delivery_id)
         )
@@ -144,25 +149,6 @@ class DeliveryLogService:
             "http_status": status_code,
             "response": response,
         }
-
-
-async def _outcome(
-    line: IntakeLine, attempts: list[Delivery], request_id: str
-) -> tuple[int, dict[str, Any]]:
-    """What intake answered the deliveries of a replay: the first refusal, else the one
-    answer (or, for several leads, every lead's)."""
-    outcomes = await asyncio.gather(*(line.submit(d) for d in attempts), return_exceptions=True)
-    for outcome in outcomes:
-        if isinstance(outcome, RateLimited | ServiceUnavailable):
-            raise outcome  # nothing was tried: the caller retries the replay itself
-        if isinstance(outcome, LeadpipeError):
-            return outcome.status_code, outcome.body(request_id)
-        if isinstance(outcome, BaseException):
-            raise outcome
-    results = [o for o in outcomes if isinstance(o, IntakeResult)]
-    if len(results) == 1:
-        return results[0].status_code, results[0].body
-    return 200, {"success": True, "leads": [r.body for r in results]}
 
 
 deliveries = DeliveryLogService()

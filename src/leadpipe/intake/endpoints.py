@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 from typing import Annotated, Any
@@ -21,9 +20,8 @@ from leadpipe.intake.examples import SEED_NEW_LEAD, SEED_STATUS_UPDATE
 from leadpipe.intake.facebook import GraphApi, leads_of
 from leadpipe.intake.line import IntakeLine
 from leadpipe.intake.parsing import delivery_key, read_payload
-from leadpipe.intake.repository import WebhookContext
 from leadpipe.intake.rules.presets import leadgen_changes, verification_answer
-from leadpipe.intake.schemas import Delivery, DryRunOut, IntakeResponse, IntakeResult
+from leadpipe.intake.schemas import Delivery, DryRunOut, IntakeResponse
 from leadpipe.kit.net import client_ip, parse_networks
 from leadpipe.kit.openapi import Envelope, not_found, public
 from leadpipe.kit.openapi import error as _error
@@ -129,39 +127,21 @@ async def deliver(request: Request, webhook_id: str) -> Response:
     )
     line = intake_line_of(request)
     changes = leadgen_changes(payload) if payload is not None else []
-    if changes:
-        ctx = await line.webhook(webhook_id)
-        if ctx is not None and ctx.preset == "facebook":
-            return await _leadgen(request, line, ctx, delivery, changes)
+    ctx = await line.webhook(webhook_id) if changes else None
     try:
-        result = await line.submit(delivery)
+        if ctx is not None and ctx.preset == "facebook":
+            # A leadgen notification: each lead it names is a delivery of its own.
+            result = await line.submit_all(
+                await leads_of(graph_of(request), ctx, delivery, changes)
+            )
+        else:
+            result = await line.submit(delivery)
     except LeadpipeError as exc:
         return error_response(request, exc)
     if result.redirect is not None:
         return RedirectResponse(result.redirect, status_code=303)  # a visitor's browser
     headers_out = {"Idempotent-Replayed": "true"} if result.replayed else None
     return JSONResponse(result.body, status_code=result.status_code, headers=headers_out)
-
-
-async def _leadgen(
-    request: Request,
-    line: IntakeLine,
-    ctx: WebhookContext,
-    notice: Delivery,
-    changes: list[dict[str, Any]],
-) -> Response:
-    """A Facebook leadgen notification: each lead it names is a delivery of its own
-    (``intake/facebook.leads_of``); the answer is the first refusal, or every lead's."""
-    leads = await leads_of(graph_of(request), ctx, notice, changes)
-    outcomes = await asyncio.gather(*(line.submit(d) for d in leads), return_exceptions=True)
-    for outcome in outcomes:
-        if isinstance(outcome, LeadpipeError):
-            return error_response(request, outcome)
-        if isinstance(outcome, BaseException):
-            raise outcome
-    return JSONResponse(
-        {"success": True, "leads": [o.body for o in outcomes if isinstance(o, IntakeResult)]}
-    )
 
 
 @router.get(

@@ -18,7 +18,7 @@ from leadpipe.intake.rules.signatures import valid_secrets, verify
 if TYPE_CHECKING:
     from leadpipe.intake.batch import Run
 
-# A batch's providers by the hash of their credential.
+# A batch's providers by their credential as its deliveries carry it.
 Providers = dict[str, dict[str, Any]]
 
 
@@ -28,12 +28,15 @@ class IntakeGuard:
 
     def providers_of(self, conn: Connection, runs: list[Run]) -> Providers:
         """The providers whose credentials a batch's deliveries carry: one query."""
-        keys = {
-            hash_api_key(key)
+        hashes = {
+            key: hash_api_key(key)
             for run in runs
             if not run.delivery.from_admin and (key := provider_key(run.delivery.headers or {}))
         }
-        return ProviderRepository(conn).by_key_hashes(sorted(keys)) if keys else {}
+        if not hashes:
+            return {}
+        found = ProviderRepository(conn).by_key_hashes(sorted(set(hashes.values())))
+        return {key: found[h] for key, h in hashes.items() if h in found}
 
     def admit(self, run: Run, ctx: WebhookContext, providers: Providers) -> None:
         """Refuse the delivery (401, 403 or 429) unless it may be taken; remembers on the
@@ -64,7 +67,7 @@ class IntakeGuard:
     ) -> dict[str, Any] | None:
         found = None
         if key is not None:
-            found = providers.get(hash_api_key(key))
+            found = providers.get(key)
             if found is not None and found["workspace_id"] != ctx.workspace_id:
                 found = None  # another workspace's provider is no provider here
         check_provider(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
@@ -59,6 +60,21 @@ class IntakeLine:
     async def submit(self, delivery: Delivery) -> IntakeResult:
         self._refuse_when_queue_full()
         return await self._batcher.submit(delivery)
+
+    async def submit_all(self, deliveries: list[Delivery]) -> IntakeResult:
+        """Deliveries that one request stands for (a leadgen notification's leads): the
+        first refusal is raised; else the one answer or, for several, every one's."""
+        if len(deliveries) == 1:
+            return await self.submit(deliveries[0])
+        outcomes = await asyncio.gather(
+            *(self.submit(d) for d in deliveries), return_exceptions=True
+        )
+        results = []
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+            results.append(outcome)
+        return IntakeResult(200, {"success": True, "leads": [r.body for r in results]})
 
     def _refuse_when_queue_full(self) -> None:
         """Answer at once, writing nothing, when the database is far behind: a provider

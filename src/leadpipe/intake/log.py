@@ -11,6 +11,7 @@ from leadpipe.errors import LeadpipeError
 from leadpipe.intake.batch import Run
 from leadpipe.intake.parsing import redacted_headers
 from leadpipe.intake.repository import InboundLogRepository, ProviderRepository
+from leadpipe.intake.rules.providers import USAGE_COLUMNS
 from leadpipe.kit.ids import uuid7
 from leadpipe.storage.engine import Database
 from leadpipe.storage.work import Work
@@ -68,9 +69,8 @@ def log_refusal_alone(db: Database, run: Run, exc: Exception) -> None:
         with db.transaction() as conn:
             log_refusal(run, Work(conn), exc)
             if run.provider_id is not None and run.webhook is not None:
-                ProviderRepository(conn).add_usage(
-                    run.usage_key(), {"request_count": 1, "refused": 1}
-                )
+                refused = {"request_count": 1, USAGE_COLUMNS["error"]: 1}
+                ProviderRepository(conn).add_usage(run.usage_key(), refused)
     except Exception:
         log.exception("could not record a failed delivery in the intake log")
 

@@ -107,6 +107,12 @@ class ProviderService:
         """Its deliveries by outcome over the last 30 days, per webhook and day, and how
         many of the leads it brought converted."""
         self.get(conn, workspace_id, provider_id)
+        return self.usage(conn, provider_id, now)
+
+    def usage(
+        self, conn: Connection, provider_id: str, now: datetime | None = None
+    ) -> dict[str, Any]:
+        """``stats`` of a provider its caller has found in its workspace."""
         providers = ProviderRepository(conn)
         since = ((now or utcnow()) - timedelta(days=USAGE_DAYS - 1)).date()
         usage = providers.usage(provider_id, since)

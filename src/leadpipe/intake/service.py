@@ -164,10 +164,11 @@ class IntakeService:
                 outcomes[i] = exc
         done = [outcomes[i] for i in range(end)]  # the rest are checked again in the next
         for run, outcome in zip(runs[:end], done, strict=True):
-            refused = isinstance(outcome, Exception)
-            if isinstance(outcome, Exception) and log_refusals:
+            if isinstance(outcome, Exception):
+                if not log_refusals:
+                    continue  # logged, and counted, in a transaction of its own
                 log_refusal(run, batch.work, outcome)
-            if run.provider_id is not None and (log_refusals or not refused):
+            if run.provider_id is not None:
                 batch.count_usage(run, _status_of(outcome))
         _finish(batch)
         return done

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from leadpipe.accounts.repository import UserRepository, WorkspaceRepository
+from leadpipe.accounts.rules import may
 from leadpipe.errors import Conflict, NotFound, ValidationFailed, field_error
 from leadpipe.intake.repository import (
     InboundLogRepository,
@@ -42,7 +43,6 @@ DEDUP_SCOPES = ("workspace", "webhook")
 # A period's processing times are those of its latest deliveries, up to this many: a
 # busy webhook's month is not read whole for a percentile.
 TIMES_SAMPLED = 5000
-ASSIGNABLE_ROLES = ("owner", "admin", "agent")  # a viewer works no leads
 DEFAULT_DUPLICATE_WINDOW_MINUTES = 60
 MAX_DUPLICATE_WINDOW_MINUTES = int(MAX_DUPLICATE_WINDOW.total_seconds() // 60)
 
@@ -94,29 +94,26 @@ def _with_checked_rules(
     """``values`` with its intake rules and default status checked against the
     workspace's pipeline and members, and each rule's assignee's user id beside its email;
     raises ``ValidationFailed`` naming what is wrong."""
-    if "intake_rules" not in values and not values.get("default_status"):
+    has_rules, status = "intake_rules" in values, values.get("default_status")
+    if not has_rules and not status:
         return values
     stages = {s.slug for s in StageRepository(conn).active_stages(workspace_id)}
     errors = []
-    if values.get("default_status") and values["default_status"] not in stages:
-        errors.append(
-            field_error(
-                "default_status", f"must be a stage of the pipeline: {', '.join(sorted(stages))}"
-            )
-        )
-    if "intake_rules" not in values:
-        if errors:
-            raise ValidationFailed("Invalid webhook", errors)
-        return values
-    members = {
-        str(m["email"]).lower(): str(m["id"])
-        for m in UserRepository(conn).members(workspace_id)
-        if m["role"] in ASSIGNABLE_ROLES
-    }
-    rules = [_without_unset_actions(r) for r in values["intake_rules"] or []]
-    errors += rules_problems(rules, stages, members)
+    if status and status not in stages:
+        named = ", ".join(sorted(stages))
+        errors.append(field_error("default_status", f"must be a stage of the pipeline: {named}"))
+    if has_rules:
+        members = {
+            str(m["email"]).lower(): str(m["id"])
+            for m in UserRepository(conn).members(workspace_id)
+            if may(m["role"], "work_leads")
+        }
+        rules = [_without_unset_actions(r) for r in values["intake_rules"] or []]
+        errors += rules_problems(rules, stages, members)
     if errors:
         raise ValidationFailed("Invalid webhook", errors)
+    if not has_rules:
+        return values
     return {**values, "intake_rules": with_assignee_ids(rules, members)}
 
 
@@ -125,16 +122,6 @@ def _without_unset_actions(rule: Any) -> Any:
     if not isinstance(rule, dict) or not isinstance(rule.get("actions"), dict):
         return rule
     return {**rule, "actions": {k: v for k, v in rule["actions"].items() if v is not None}}
-
-
-def _preset_source(preset: str) -> str | None:
-    known = PRESETS.get(preset)
-    return known.default_source if known is not None else None
-
-
-def _preset_leads(preset: str) -> bool:
-    known = PRESETS.get(preset)
-    return known.always_create_lead if known is not None else False
 
 
 def _shown(row: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -176,6 +163,7 @@ class WebhookService:
         """A new webhook, with a first signing secret (``secret``, or generated: see
         ``first_secret``); its id."""
         now = utcnow()
+        chosen = PRESETS.get(preset, PRESETS["generic"])  # an unknown one is refused below
         settings = {
             "name": name,
             "description": description,
@@ -184,10 +172,10 @@ class WebhookService:
             "require_phone": require_phone,
             "required_fields": required_fields or [],
             "always_create_lead": (
-                always_create_lead if always_create_lead is not None else _preset_leads(preset)
+                always_create_lead if always_create_lead is not None else chosen.always_create_lead
             ),
             "dedup_scope": dedup_scope,
-            "default_source": default_source or _preset_source(preset),
+            "default_source": default_source or chosen.default_source,
             "duplicate_window_minutes": duplicate_window_minutes,
             "preset": preset,
             "preset_settings": preset_settings or {},
@@ -320,19 +308,24 @@ class WebhookService:
         """Its counters, and per period (24 hours, 7 and 30 days) its deliveries by
         outcome and their processing times, from its delivery log."""
         found = self.get(conn, workspace_id, webhook_id)
-        now = now or utcnow()
-        log = InboundLogRepository(conn)
-        starts = {label: now - length for label, length in STATS_PERIODS.items()}
-        counts = log.outcome_counts(webhook_id, starts)
-        periods = {
-            label: period_stats(counts[label], log.latest_times(webhook_id, since, TIMES_SAMPLED))
-            for label, since in starts.items()
-        }
         return {
             "webhook_id": webhook_id,
             "total_leads": found["total_leads"],
             "last_lead_at": found["last_lead_at"],
-            "periods": periods,
+            "periods": self.periods(conn, webhook_id, now),
+        }
+
+    def periods(
+        self, conn: Connection, webhook_id: str, now: datetime | None = None
+    ) -> dict[str, Any]:
+        """``stats``' periods, of a webhook its caller has found in its workspace."""
+        now = now or utcnow()
+        log = InboundLogRepository(conn)
+        starts = {label: now - length for label, length in STATS_PERIODS.items()}
+        counts = log.outcome_counts(webhook_id, starts)
+        return {
+            label: period_stats(counts[label], log.latest_times(webhook_id, since, TIMES_SAMPLED))
+            for label, since in starts.items()
         }
 
     def purge_deleted(self, conn: Connection, now: datetime | None = None) -> int:

@@ -37,9 +37,7 @@ async def _providers_page(
         assert who.workspace_id is not None
         listed = provider.for_workspace(conn, who.workspace_id)
         return {
-            "providers": [
-                {**p, "stats": provider.stats(conn, who.workspace_id, p["id"])} for p in listed
-            ],
+            "providers": [{**p, "stats": provider.usage(conn, p["id"])} for p in listed],
             "webhooks": webhook.for_workspace(conn, who.workspace_id),
             "memberships": memberships_of(conn, who),
         }
