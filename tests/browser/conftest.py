@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from leadpipe.config import Settings
 from leadpipe.storage.engine import Database
@@ -64,7 +64,9 @@ def signed_in_page(browser: Browser, base_url: str, email: str, **context: objec
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(f"{base_url}/app")
-    page.wait_for_function("document.documentElement.dataset.live === 'ready'")
+    # Waited for by its attribute: a polled string predicate is evaluated in the page,
+    # where the Content-Security-Policy refuses eval.
+    expect(page.locator("html")).to_have_attribute("data-live", "ready")
     return page
 
 
