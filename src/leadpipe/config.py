@@ -56,6 +56,28 @@ class Settings(BaseSettings):
     """Deliveries per client IP that carry neither a provider credential nor a valid
     signature; meant to stop floods, not customers."""
 
+    intake_log_retention_days: int = Field(default=30, ge=1)
+    """Days the intake log keeps a delivery (``leadpipe intake prune`` and an hourly sweep
+    delete older ones); the leads they made stay."""
+    refused_body_keep_bytes: int = Field(default=4096, ge=0)
+    """What the intake log keeps of a body refused before its sender was authenticated
+    (bad signature, missing or wrong provider credential): this many bytes, with the
+    body's size and SHA-256. Authenticated deliveries keep their whole body for replay."""
+
+    request_header_timeout_seconds: float = Field(default=10.0, gt=0)
+    """A client that has not sent a request's headers within this many seconds gets 408."""
+    request_body_timeout_seconds: float = Field(default=30.0, gt=0)
+    """A client that has not sent a request's whole body within this many seconds gets 408."""
+    max_concurrent_uploads: int = Field(default=100, ge=1)
+    """Request bodies one worker receives at once; more wait for a free slot, then 503."""
+
+    installation_id: str | None = None
+    """What this installation's keys in a shared Redis start with (rate-limit counters,
+    live event channels); by default, derived from the database's identity."""
+
+    max_concurrent_exports: int = Field(default=2, ge=1)
+    """CSV exports one workspace may run at once (per worker); more get 429."""
+
     facebook_graph_url: str = "https://graph.facebook.com/v21.0"
     """Where Facebook leadgen leads are fetched from (the Graph API, with its version)."""
 
