@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from sqlalchemy.exc import IntegrityError
 
-from leadpipe.accounts.auth import ReadAccess, WriteAccess
+from leadpipe.accounts.auth import AdminAccess, ReadAccess, WriteAccess
 from leadpipe.contact_api.schemas import ContactCreate, ContactDeleted, ContactOut, ContactUpdate
 from leadpipe.contact_api.service import contact
 from leadpipe.deps import DatabaseDep
@@ -123,9 +123,9 @@ async def update_contact(
     "/contacts/{contact_id}", response_model=Envelope[ContactDeleted], responses=ONE_ERRORS
 )
 async def delete_contact(
-    contact_id: uuid.UUID, principal: WriteAccess, db: DatabaseDep
+    contact_id: uuid.UUID, principal: AdminAccess, db: DatabaseDep
 ) -> JSONResponse:
-    """Delete a contact with its leads, their activities and stage history."""
+    """Delete a contact with its leads, their activities and stage history (admin scope)."""
     deleted = await db.write(lambda conn: contact.delete(conn, principal.workspace_id, contact_id))
     return ok(public(ContactDeleted, deleted))
 

@@ -268,7 +268,7 @@ async def get_delivery(
 async def replay_delivery(
     webhook_id: str,
     delivery_id: uuid.UUID,
-    principal: WriteAccess,
+    principal: AdminAccess,
     db: DatabaseDep,
     request: Request,
     request_id: RequestId,
