@@ -20,6 +20,7 @@ from leadpipe.intake.rules.presets import flattened
 from leadpipe.intake.rules.submission import Submission, missing_required, validate
 from leadpipe.intake.rules.verticals import with_consent_proof, with_vertical_fields
 from leadpipe.intake.schemas import IntakeResult
+from leadpipe.kit.urls import is_web_url
 from leadpipe.leads.repository import LeadRepository
 from leadpipe.leads.rules import LeadAction
 from leadpipe.realtime import events
@@ -131,7 +132,8 @@ def write(item: Checked, batch: Batch, leads_known: KnownLeads) -> IntakeResult:
 def _thank_you_page(ctx: WebhookContext) -> str | None:
     if ctx.preset != "html_form":
         return None
-    return ctx.preset_settings.get("redirect_url") or None
+    target = ctx.preset_settings.get("redirect_url")
+    return target if is_web_url(target) else None  # set before http(s) was required
 
 
 def _test_received(run: Run, batch: Batch, ctx: WebhookContext) -> IntakeResult:

@@ -36,6 +36,7 @@ from leadpipe.intake.rules.webhooks import (
 )
 from leadpipe.kit.clock import utcnow
 from leadpipe.kit.ids import short_id
+from leadpipe.kit.urls import is_web_url
 from leadpipe.pipeline.repository import StageRepository
 from leadpipe.storage.engine import Database
 
@@ -64,6 +65,11 @@ def _settings_errors(values: dict[str, Any]) -> list[dict[str, Any]]:
         )
     if values.get("dedup_scope", DEDUP_SCOPES[0]) not in DEDUP_SCOPES:
         errors.append(field_error("dedup_scope", f"must be one of {', '.join(DEDUP_SCOPES)}"))
+    redirect_url = (values.get("preset_settings") or {}).get("redirect_url")
+    if redirect_url is not None and not is_web_url(redirect_url):
+        errors.append(
+            field_error("preset_settings.redirect_url", "must be an http:// or https:// URL")
+        )
     return errors
 
 

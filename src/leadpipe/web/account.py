@@ -12,6 +12,9 @@ from leadpipe.accounts.service import user
 from leadpipe.accounts.sessions import session
 from leadpipe.deps import DASHBOARD_TAG, DatabaseDep
 from leadpipe.errors import ValidationFailed, field_error
+from leadpipe.kit.urls import same_site_path
+from leadpipe.realtime.events import user_revoked
+from leadpipe.realtime.hub import publish
 from leadpipe.web.auth import (
     SignedInUser,
     clear_session_cookie,
@@ -31,13 +34,6 @@ LOGIN_CSRF_COOKIE = "leadpipe_login"
 # -- signing in ----------------------------------------------------------------------
 
 
-def _safe_next(target: str | None) -> str:
-    """Only a path of this site: ``next=https://evil.example`` must not redirect there."""
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return "/app"
-
-
 @router.get("/", response_class=HTMLResponse)
 async def home(request: Request, db: DatabaseDep) -> Response:
     who = await current_session(request, db)
@@ -47,7 +43,7 @@ async def home(request: Request, db: DatabaseDep) -> Response:
 @router.get("/login", response_class=HTMLResponse)
 async def login_form(request: Request, db: DatabaseDep) -> Response:
     if await current_session(request, db) is not None:
-        return redirect(_safe_next(request.query_params.get("next")), request)
+        return redirect(same_site_path(request.query_params.get("next")), request)
     return _login_page(request, error=None)
 
 
@@ -62,7 +58,7 @@ def _login_page(request: Request, error: str | None, email: str = "") -> Respons
             "login_token": token,
             "error": error,
             "email": email,
-            "next": _safe_next(request.query_params.get("next")),
+            "next": same_site_path(request.query_params.get("next")),
         },
         status_code=401 if error else 200,
     )
@@ -95,7 +91,7 @@ async def login(request: Request, db: DatabaseDep) -> Response:
         return _login_page(
             request, "Wrong email or password, or the account is locked for now.", email
         )
-    response = redirect(_safe_next(str(form.get("next", ""))), request)
+    response = redirect(same_site_path(str(form.get("next", ""))), request)
     set_session_cookie(request, response, value)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return response

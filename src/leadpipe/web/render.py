@@ -18,6 +18,7 @@ from leadpipe.accounts.rules import may
 from leadpipe.accounts.sessions import SignedIn
 from leadpipe.intake.rules.webhooks import restorable_until
 from leadpipe.kit.clock import utcnow
+from leadpipe.kit.urls import is_web_url
 from leadpipe.web.rules import full_name, initials, zone
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -125,3 +126,5 @@ TEMPLATES.env.filters.update(
     color=color_of,
 )
 TEMPLATES.env.globals.update(full_name=full_name, initials=initials)
+# ``{% if url is web_url %}``: only http(s) URLs from users and payloads become links.
+TEMPLATES.env.tests["web_url"] = is_web_url
