@@ -373,6 +373,26 @@ class TestAdminCommands:
         assert bad.exit_code == 1
         assert "No workspace with id or name" in bad.output
 
+    def test_users_join_a_workspace_named_by_its_name_or_id(self, runner: CliRunner) -> None:
+        created = runner.invoke(app, ["workspace", "create", "Sunny Solar", "--id", "39135"])
+        assert created.exit_code == 0, created.output
+        made = runner.invoke(
+            app, ["user", "create", "ana@example.com", "--workspace", "Sunny Solar"]
+        )
+        assert made.exit_code == 0, made.output
+        assert "agent of 39135" in made.output
+        promoted = runner.invoke(
+            app,
+            ["user", "role", "ana@example.com", "--workspace", "Sunny Solar", "--role", "admin"],
+        )
+        assert promoted.exit_code == 0, promoted.output
+        assert "admin of 39135" in promoted.output
+        by_id = runner.invoke(app, ["user", "create", "bo@example.com", "--workspace", "39135"])
+        assert by_id.exit_code == 0, by_id.output
+        unknown = runner.invoke(app, ["user", "create", "cy@example.com", "--workspace", "Nope"])
+        assert unknown.exit_code == 1
+        assert "No workspace with id or name 'Nope'" in unknown.output
+
     def test_providers_are_created_listed_and_rotated_by_workspace_name(
         self, runner: CliRunner
     ) -> None:

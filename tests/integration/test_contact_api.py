@@ -95,6 +95,9 @@ class TestCreate:
             ]
         )
         assert sorted(r.status_code for r in responses) == [201] + [409] * 5
+        refusals = [r.json() for r in responses if r.status_code == 409]
+        # Whether refused by the check or by the database in a race, each says what is taken.
+        assert all("phone" in r["error"] and r["details"] for r in refusals), refusals
         assert count(db, Contact) == 1
 
     @pytest.mark.parametrize(

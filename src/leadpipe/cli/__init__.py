@@ -187,7 +187,7 @@ def workspace_create(
 @user_app.command("create")
 def user_create(
     email: Annotated[str, typer.Argument(help="The address the user signs in with.")],
-    workspace_id: Annotated[str, typer.Option("--workspace", help="Workspace to join.")],
+    workspace: Annotated[str, typer.Option("--workspace", help="Workspace to join: id or name.")],
     role: Annotated[str, typer.Option(help="owner, admin, agent or viewer.")] = "agent",
     name: Annotated[str | None, typer.Option(help="Display name.")] = None,
     password: Annotated[
@@ -195,13 +195,16 @@ def user_create(
     ] = None,
 ) -> None:
     """Create a user, a member of a workspace; a generated password is printed once."""
-    from leadpipe.accounts.service import user
+    from leadpipe.accounts.service import CreatedUser, account, user
 
-    created = _in_a_transaction(
-        lambda conn: user.create(
+    def create(conn: Connection) -> tuple[CreatedUser, str]:
+        workspace_id = account.resolve_workspace(conn, workspace)
+        made = user.create(
             conn, email=email, name=name, password=password, workspace_id=workspace_id, role=role
         )
-    )
+        return made, workspace_id
+
+    created, workspace_id = _in_a_transaction(create)
     console.print(f"User created: {created.email} ({role} of {workspace_id})", highlight=False)
     if created.password:
         console.print(f"Password (shown once): {created.password}", highlight=False)
@@ -210,15 +213,18 @@ def user_create(
 @user_app.command("role")
 def user_role(
     email: Annotated[str, typer.Argument(help="The user's email.")],
-    workspace_id: Annotated[str, typer.Option("--workspace", help="The workspace.")],
+    workspace: Annotated[str, typer.Option("--workspace", help="The workspace: id or name.")],
     role: Annotated[str, typer.Option(help="owner, admin, agent or viewer.")],
 ) -> None:
     """Add a user to a workspace, or change the role it has there."""
-    from leadpipe.accounts.service import user
+    from leadpipe.accounts.service import account, user
 
-    _in_a_transaction(
-        lambda conn: user.set_role(conn, email=email, workspace_id=workspace_id, role=role)
-    )
+    def set_role(conn: Connection) -> str:
+        workspace_id = account.resolve_workspace(conn, workspace)
+        user.set_role(conn, email=email, workspace_id=workspace_id, role=role)
+        return workspace_id
+
+    workspace_id = _in_a_transaction(set_role)
     console.print(f"{email.strip()} is {role} of {workspace_id}", highlight=False)
 
 

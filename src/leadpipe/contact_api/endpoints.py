@@ -12,7 +12,7 @@ from leadpipe.accounts.auth import AdminAccess, ReadAccess, WriteAccess
 from leadpipe.contact_api.schemas import ContactCreate, ContactDeleted, ContactOut, ContactUpdate
 from leadpipe.contact_api.service import contact
 from leadpipe.deps import DatabaseDep
-from leadpipe.errors import Conflict
+from leadpipe.errors import Conflict, field_error
 from leadpipe.kit.bodies import Offset
 from leadpipe.kit.openapi import (
     READ_ERRORS,
@@ -33,12 +33,32 @@ ONE_ERRORS = not_found("contact")
 WRITE_ERRORS = conflict("The phone, email or CRM id belongs to another contact", "contact")
 
 
+# Each identity's column, as both databases name it in a unique violation (PostgreSQL by
+# the constraint uq_contacts_workspace_id_identity_scope_<column>, SQLite by contacts.<column>),
+# and the field the API calls it.
+_IDENTITIES = {"phone_number": "phone", "email": "email", "crm_id": "crm_id"}
+
+
 async def _write(db: Database, fn: Any) -> Any:
     try:
         return await db.write(fn)
-    except IntegrityError:
+    except IntegrityError as exc:
+        taken = _identities_taken(str(exc.orig))
+        if not taken:
+            raise  # not an identity: a defect, answered 500 with its request id
         # Two requests claimed one identity at the same moment; the database kept one.
-        raise Conflict("A contact with this phone, email or CRM id was just created") from None
+        raise Conflict(
+            f"Another request just created a contact with this {' and '.join(taken)}",
+            [field_error(field, "belongs to another contact") for field in taken],
+        ) from None
+
+
+def _identities_taken(message: str) -> list[str]:
+    return [
+        field
+        for column, field in _IDENTITIES.items()
+        if f"identity_scope_{column}" in message or f"contacts.{column}" in message
+    ]
 
 
 async def create_contact(
