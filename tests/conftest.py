@@ -23,6 +23,7 @@ from leadpipe.accounts.service import account
 from leadpipe.app import create_app
 from leadpipe.config import Settings
 from leadpipe.intake.webhooks import webhook
+from leadpipe.server import server_config
 from leadpipe.storage import migrate
 from leadpipe.storage.base import Base
 from leadpipe.storage.connect import normalize_url
@@ -164,7 +165,7 @@ def serving(settings: Settings, db: Database) -> Iterator[str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    config = uvicorn.Config(create_app(settings, db), port=port, log_level="warning")
+    config = server_config(create_app(settings, db), settings, port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

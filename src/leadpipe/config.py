@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     """A client that has not sent a request's whole body within this many seconds gets 408."""
     max_concurrent_uploads: int = Field(default=100, ge=1)
     """Request bodies one worker receives at once; more wait for a free slot, then 503."""
+    worker_startup_timeout_seconds: float = Field(default=60.0, gt=0)
+    """With several workers, how long a starting worker may take to answer its
+    supervisor's first health check before it is killed and started again."""
 
     installation_id: str | None = None
     """What this installation's keys in a shared Redis start with (rate-limit counters,

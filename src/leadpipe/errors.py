@@ -72,6 +72,13 @@ class UnsupportedMediaType(LeadpipeError):
     code = "UNSUPPORTED_MEDIA_TYPE"
 
 
+class RequestTimeout(LeadpipeError):
+    """The client sent its request's headers or body too slowly; the connection is closed."""
+
+    status_code = 408
+    code = "REQUEST_TIMEOUT"
+
+
 class RateLimited(LeadpipeError):
     status_code = 429
     code = "RATE_LIMITED"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -79,9 +79,7 @@ def serve(
     """Migrate the database, create a first workspace if there is none, and serve the API."""
     import os
 
-    import uvicorn
-
-    from leadpipe.cli.workers import run_workers, spreads_connections
+    from leadpipe import server
 
     settings, db = _database()
     if "LEADPIPE_PUBLIC_URL" not in os.environ:
@@ -98,22 +96,10 @@ def serve(
             "for the others' writes, and one worker is faster. Use PostgreSQL to scale out.",
             highlight=False,
         )
-    options: dict[str, Any] = {
-        "factory": True,
-        "host": host,
-        "port": port,
-        "workers": workers,
-        "log_level": settings.log_level,
-        "access_log": access_log,
-        "server_header": False,
-        # X-Forwarded-For is believed only from LEADPIPE_TRUSTED_PROXIES (kit/net.py);
-        # uvicorn's own handling would also believe it from any local process.
-        "proxy_headers": False,
-    }
-    if workers > 1 and spreads_connections():
-        run_workers(uvicorn.Config(APP, **options))
-    else:
-        uvicorn.run(APP, **options)
+    config = server.server_config(
+        APP, settings, factory=True, host=host, port=port, workers=workers, access_log=access_log
+    )
+    server.serve(config)
 
 
 def _print_welcome(settings: Settings, started: Started) -> None:
