@@ -29,9 +29,9 @@ from leadpipe.intake.endpoints import DeliveryShortcut
 from leadpipe.intake.endpoints import router as intake_router
 from leadpipe.intake.facebook import GraphApi
 from leadpipe.intake.guard import IntakeGuard
-from leadpipe.intake.limits import IntakeLimits
 from leadpipe.intake.line import IntakeLine, forget_expired_deliveries_periodically
 from leadpipe.intake.provider_endpoints import router as providers_router
+from leadpipe.intake.retention import prune_intake_log_periodically
 from leadpipe.intake.webhook_endpoints import router as webhooks_router
 from leadpipe.intake.webhooks import purge_deleted_webhooks
 from leadpipe.kit.openapi import as_sent
@@ -125,7 +125,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         background = [
             forget_expired_deliveries_periodically(
                 database, idempotency_days=settings.idempotency_window_days
-            )
+            ),
+            prune_intake_log_periodically(
+                database, retention_days=settings.intake_log_retention_days
+            ),
         ]
         background.append(
             repeat_on_thread(
@@ -178,7 +181,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         queue_limit=settings.intake_queue_limit,
         queue_wait_seconds=settings.intake_queue_wait_seconds,
         publish=hub.publish,
-        guard=IntakeGuard(IntakeLimits.from_settings(settings)),
+        guard=IntakeGuard.from_settings(settings),
     )
     # Inside the request context (ids, security headers), outside everything else.
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)

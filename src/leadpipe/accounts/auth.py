@@ -20,6 +20,7 @@ from leadpipe.config import Settings
 from leadpipe.deps import DatabaseDep
 from leadpipe.errors import Forbidden, RateLimited, Unauthorized
 from leadpipe.storage.engine import workspace_scope
+from leadpipe.storage.identity import installation_id
 
 # Declared for OpenAPI ("Authorize" in /docs); missing keys are refused below, in the
 # documented envelope, rather than by FastAPI's own 403.
@@ -43,16 +44,18 @@ class Principal:
 
 
 class RateLimiter:
-    """Requests per API key in a moving window; in memory for one worker, Redis for many."""
+    """Requests per API key in a moving window; in memory for one worker, Redis for many
+    (under the installation's id: installations that share a Redis count apart)."""
 
     def __init__(self, settings: Settings) -> None:
         self.limit = parse(settings.api_rate_limit)
         self.limiter = MovingWindowRateLimiter(storage_from_string(settings.rate_limit_storage))
+        self.prefix = installation_id(settings)
 
     async def hit(self, key_id: str) -> None:
-        if await self.limiter.hit(self.limit, "api-key", key_id):
+        if await self.limiter.hit(self.limit, self.prefix, "api-key", key_id):
             return
-        stats = await self.limiter.get_window_stats(self.limit, "api-key", key_id)
+        stats = await self.limiter.get_window_stats(self.limit, self.prefix, "api-key", key_id)
         retry_after = max(1, math.ceil(stats.reset_time - time.time()))
         raise RateLimited(
             f"Rate limit of {self.limit} exceeded for this API key",

@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 
 from leadpipe.bootstrap import Started, prepare
 from leadpipe.cli import admin
+from leadpipe.cli.intake import intake_app
 from leadpipe.config import Settings, get_settings
 from leadpipe.errors import LeadpipeError
 from leadpipe.intake.examples import curl_example
@@ -35,6 +36,7 @@ app.add_typer(apikey_app, name="apikey")
 app.add_typer(webhook_app, name="webhook")
 app.add_typer(provider_app, name="provider")
 app.add_typer(user_app, name="user")
+app.add_typer(intake_app, name="intake")
 
 console = Console()
 

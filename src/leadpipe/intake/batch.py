@@ -99,6 +99,9 @@ class Run:
         # Webhooks): both known before anything is written.
         self.provider_id: str | None = None
         self.signed_at: int | None = None
+        # How much of its body the log keeps should it be refused: all (None), or as
+        # little as a refused stranger's deserves (``IntakeGuard``).
+        self.keep_body_bytes: int | None = None
         # Set before the delivery's first write: a refusal after it cannot be undone
         # without undoing its whole transaction.
         self.wrote = False

@@ -87,6 +87,12 @@ class DeliveryLogService:
             )
         if row["raw_body"] is None:
             raise Conflict("This delivery's body was not kept (it was over the body limit)")
+        if row["body_truncated"]:
+            raise Conflict(
+                f"This delivery's body was not kept whole (only its first "
+                f"{len(row['raw_body'])} of {row['body_size']} bytes: its sender was refused "
+                "before it proved who it was), so it cannot be replayed"
+            )
         return row
 
     async def replay(

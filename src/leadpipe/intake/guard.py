@@ -1,6 +1,11 @@
 """Who may deliver to a webhook, and how often: the provider's credential, the signature
 over the raw body, and the rate limits. Checked before a delivery's payload, so that a
-refusal writes nothing but its entry in the delivery log."""
+refusal writes nothing but its entry in the delivery log.
+
+A sender that proves nothing (no valid provider credential, no valid signature) is
+counted against its client IP's limit, refused or not; and a refusal for its credential
+or signature, or for its IP's limit, keeps only the start of its body in the log, with
+its size and hash: a stranger must not be able to fill the database with bodies."""
 
 from __future__ import annotations
 
@@ -10,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection
 
 from leadpipe.accounts.rules import hash_api_key
+from leadpipe.config import Settings
+from leadpipe.errors import Forbidden, RateLimited, Unauthorized
 from leadpipe.intake.limits import IntakeLimits
 from leadpipe.intake.repository import ProviderRepository, WebhookContext
 from leadpipe.intake.rules.providers import HOUR_SECONDS, check_provider, provider_key
@@ -23,8 +30,18 @@ Providers = dict[str, dict[str, Any]]
 
 
 class IntakeGuard:
-    def __init__(self, limits: IntakeLimits | None = None) -> None:
+    def __init__(
+        self, limits: IntakeLimits | None = None, *, refused_body_keep_bytes: int = 4096
+    ) -> None:
         self.limits = limits or IntakeLimits()
+        self.refused_body_keep_bytes = refused_body_keep_bytes
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> IntakeGuard:
+        return cls(
+            IntakeLimits.from_settings(settings),
+            refused_body_keep_bytes=settings.refused_body_keep_bytes,
+        )
 
     def providers_of(self, conn: Connection, runs: list[Run]) -> Providers:
         """The providers whose credentials a batch's deliveries carry: one query."""
@@ -46,21 +63,39 @@ class IntakeGuard:
         if d.from_admin:
             return
         headers = d.headers or {}
-        provider = self._provider(providers, ctx, provider_key(headers))
-        if provider is not None:
-            run.provider_id = provider["id"]
-        if d.body is None:
-            return  # over the body limit: refused as such, with nothing to verify
-        verified = verify(
-            ctx.signature_mode, valid_secrets(ctx.secrets, run.now), headers, d.body, time.time()
-        )
+        try:
+            provider = self._provider(providers, ctx, provider_key(headers))
+            if provider is not None:
+                run.provider_id = provider["id"]
+            if d.body is None:
+                return  # over the body limit: refused as such, with nothing to verify
+            verified = verify(
+                ctx.signature_mode,
+                valid_secrets(ctx.secrets, run.now),
+                headers,
+                d.body,
+                time.time(),
+            )
+        except (Unauthorized, Forbidden):
+            run.keep_body_bytes = self.refused_body_keep_bytes
+            self._count_stranger(run)  # over its IP's limit, the 429 is the answer
+            raise
         run.signed_at = verified.signed_at if verified is not None else None
         if ctx.rate_limit:
             self.limits.per_webhook(ctx.id, ctx.rate_limit, ctx.rate_window_seconds or 60)
         if provider is not None:
             self.limits.per_provider(provider["id"], provider["hourly_limit"], HOUR_SECONDS)
         elif verified is None:
-            self.limits.per_ip(d.ip_address or "unknown")
+            self._count_stranger(run)
+
+    def _count_stranger(self, run: Run) -> None:
+        """Count a delivery whose sender proved nothing against its client IP; refused
+        for being over that limit, its log entry keeps only part of its body."""
+        try:
+            self.limits.per_ip(run.delivery.ip_address or "unknown")
+        except RateLimited:
+            run.keep_body_bytes = self.refused_body_keep_bytes
+            raise
 
     def _provider(
         self, providers: Providers, ctx: WebhookContext, key: str | None

@@ -1,5 +1,6 @@
 """Delivery rate limits per webhook, per provider and per client IP, in counters that
-every worker shares when they live in Redis (``LEADPIPE_RATE_LIMIT_STORAGE``)."""
+every worker shares when they live in Redis (``LEADPIPE_RATE_LIMIT_STORAGE``). Their keys
+start with the installation's id, so that installations sharing a Redis count apart."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from limits.strategies import SlidingWindowCounterRateLimiter
 
 from leadpipe.config import Settings
 from leadpipe.errors import RateLimited
+from leadpipe.storage.identity import installation_id
 
 log = logging.getLogger("leadpipe.intake")
 
@@ -30,15 +32,16 @@ class Windows(Protocol):
 
 class SharedWindows:
     """Counters in Redis (the `limits` library's sliding window counter): one limit for
-    every worker."""
+    every worker of the installation ``prefix`` names."""
 
-    def __init__(self, storage_url: str) -> None:
+    def __init__(self, storage_url: str, prefix: str) -> None:
         self.limiter = SlidingWindowCounterRateLimiter(storage_from_string(storage_url))
+        self.prefix = prefix
 
     def hit(self, item: RateLimitItem, key: str) -> float | None:
-        if self.limiter.hit(item, "intake", key):
+        if self.limiter.hit(item, self.prefix, "intake", key):
             return None
-        return self.limiter.get_window_stats(item, "intake", key).reset_time
+        return self.limiter.get_window_stats(item, self.prefix, "intake", key).reset_time
 
 
 class LocalWindows:
@@ -73,12 +76,12 @@ class LocalWindows:
         self._windows = {k: w for k, w in self._windows.items() if now - w[0] < 2 * length}
 
 
-def windows_for(storage_url: str) -> Windows:
-    """The counters ``LEADPIPE_RATE_LIMIT_STORAGE`` names. Intake counts on the
-    database's threads, so it takes the synchronous form of the storage the API's
-    (asynchronous) limiter is configured with."""
+def windows_for(storage_url: str, prefix: str) -> Windows:
+    """The counters ``LEADPIPE_RATE_LIMIT_STORAGE`` names, under ``prefix`` when shared.
+    Intake counts on the database's threads, so it takes the synchronous form of the
+    storage the API's (asynchronous) limiter is configured with."""
     url = storage_url.removeprefix("async+")
-    return LocalWindows() if url.startswith("memory://") else SharedWindows(url)
+    return LocalWindows() if url.startswith("memory://") else SharedWindows(url, prefix)
 
 
 class IntakeLimits:
@@ -86,13 +89,17 @@ class IntakeLimits:
     when to retry. Counting fails open: a lead is worth more than a limit, and an
     unreachable Redis must not refuse every delivery."""
 
-    def __init__(self, storage_url: str = "memory://", ip_limit: str = "600/minute") -> None:
-        self.windows = windows_for(storage_url)
+    def __init__(
+        self, storage_url: str = "memory://", ip_limit: str = "600/minute", prefix: str = ""
+    ) -> None:
+        self.windows = windows_for(storage_url, prefix)
         self.ip_limit = parse(ip_limit)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> IntakeLimits:
-        return cls(settings.rate_limit_storage, settings.intake_ip_rate_limit)
+        return cls(
+            settings.rate_limit_storage, settings.intake_ip_rate_limit, installation_id(settings)
+        )
 
     def per_webhook(self, webhook_id: str, amount: int, seconds: int) -> None:
         self._hit("webhook", webhook_id, RateLimitItemPerSecond(amount, seconds))

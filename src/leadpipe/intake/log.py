@@ -3,6 +3,7 @@ delivery's own transaction (a refusal's in one of its own when that was undone).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from typing import Any
@@ -49,17 +50,32 @@ def log_delivery(run: Run, work: Work, status: str, http_status: int, **fields: 
 
 def log_refusal(run: Run, work: Work, exc: Exception) -> None:
     """Keep a refused delivery with its body and headers, so that it can be seen and
-    replayed. Deliveries to unknown webhooks are not logged: there is no workspace."""
+    replayed; of a stranger's, only as much as ``run.keep_body_bytes`` says. Deliveries
+    to unknown webhooks are not logged: there is no workspace."""
     if run.webhook is not None:
         d = run.delivery
         log_delivery(
             run,
             work,
             "error",
-            raw_body=d.body,
             request_headers=redacted_headers(d.headers) if d.headers is not None else None,
+            **kept_body(d.body, run.keep_body_bytes),
             **_failure_fields(exc),
         )
+
+
+def kept_body(body: bytes | None, at_most: int | None) -> dict[str, Any]:
+    """What the log keeps of a refused body: all of it, or its first ``at_most`` bytes;
+    with its size and SHA-256 either way, so that a cut one can still be identified."""
+    if body is None:
+        return {"raw_body": None}
+    kept = body if at_most is None else body[:at_most]
+    return {
+        "raw_body": kept,
+        "body_size": len(body),
+        "body_sha256": hashlib.sha256(body).hexdigest(),
+        "body_truncated": len(kept) < len(body),
+    }
 
 
 def log_refusal_alone(db: Database, run: Run, exc: Exception) -> None:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    union,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -42,6 +43,7 @@ from leadpipe.storage.models import (
     WebhookDelivery,
     Workspace,
 )
+from leadpipe.storage.models.intake import ProviderLead
 from leadpipe.storage.work import Work
 
 WEBHOOKS = table_of(Webhook)
@@ -166,6 +168,15 @@ _RENEW = update(DELIVERIES).where(
 _LOG = insert(INBOUND_LOG)
 _log = INBOUND_LOG.c
 _MARK_REPLAYED = update(INBOUND_LOG).where(_log.id == bindparam("_original"))
+PROVIDER_LEADS = table_of(ProviderLead)
+_pl = PROVIDER_LEADS.c
+# The log's record of which provider's delivery created which lead: kept apart from the
+# rows the log prunes, since a provider's leads count from it.
+_CREATED_BY_A_PROVIDER = and_(
+    _log.provider_id.is_not(None),
+    _log.lead_action == LeadAction.CREATE.value,
+    _log.lead_id.is_not(None),
+)
 # Lists leave out what came with a refusal (a body may be up to the body limit), and say
 # only whether it was kept.
 _LISTED = (
@@ -370,6 +381,33 @@ class InboundLogRepository:
         ).scalar_one()
         return [dict(r) for r in rows], int(total)
 
+    def oldest_before(self, workspace_id: str, before: datetime, at_most: int) -> list[Any]:
+        """The ids of a workspace's oldest ``at_most`` deliveries logged before ``before``,
+        read along the log's (workspace, created_at) index."""
+        return list(
+            self.conn.execute(
+                select(_log.id)
+                .where(_log.workspace_id == workspace_id, _log.created_at < before)
+                .order_by(_log.created_at)
+                .limit(at_most)
+            ).scalars()
+        )
+
+    def prune(self, ids: list[Any]) -> int:
+        """Delete these deliveries, keeping first which provider created which lead, so
+        that a provider's leads still count; returns how many were deleted."""
+        if not ids:
+            return 0
+        created = select(_log.provider_id, _log.lead_id, _log.workspace_id).where(
+            _log.id.in_(ids), _CREATED_BY_A_PROVIDER
+        )
+        self.conn.execute(
+            upsert(self.conn.dialect.name, PROVIDER_LEADS)
+            .from_select(["provider_id", "lead_id", "workspace_id"], created)
+            .on_conflict_do_nothing()
+        )
+        return int(self.conn.execute(delete(INBOUND_LOG).where(_log.id.in_(ids))).rowcount)
+
     def one(self, webhook_id: str, delivery_id: uuid.UUID) -> dict[str, Any] | None:
         """One delivery of the webhook, with its body and headers as they came."""
         row = (
@@ -476,12 +514,14 @@ class ProviderRepository:
         return [dict(r) for r in rows]
 
     def leads_brought(self, provider_id: str) -> tuple[int, int]:
-        """How many leads its deliveries created, and how many of those converted."""
-        created = (
-            select(_log.lead_id)
-            .where(_log.provider_id == provider_id, _log.lead_action == LeadAction.CREATE.value)
-            .scalar_subquery()
-        )
+        """How many leads its deliveries created, and how many of those converted: from
+        the intake log, and for deliveries pruned from it, from the leads kept apart."""
+        created = union(
+            select(_log.lead_id).where(
+                _log.provider_id == provider_id, _log.lead_action == LeadAction.CREATE.value
+            ),
+            select(_pl.lead_id).where(_pl.provider_id == provider_id),
+        ).scalar_subquery()
         row = self.conn.execute(
             select(
                 func.count(),

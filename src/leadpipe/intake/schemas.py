@@ -322,6 +322,13 @@ class DeliveryOut(BaseModel):
     ip_address: str | None
     user_agent: str | None
     has_body: bool = Field(description="Whether the body was kept: refusals keep theirs.")
+    body_size: int | None = Field(default=None, description="A refused body's size in bytes.")
+    body_sha256: str | None = Field(default=None, description="A refused body's SHA-256 (hex).")
+    body_truncated: bool = Field(
+        default=False,
+        description="Whether only the body's start was kept (a sender refused before it "
+        "proved who it was); such a delivery cannot be replayed.",
+    )
     replay_of: uuid.UUID | None = Field(description="The refused delivery this one replayed.")
     replayed_as: uuid.UUID | None = Field(description="The replay that took this delivery.")
     created_at: datetime

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -20,6 +19,7 @@ from typing import Any, Protocol
 from leadpipe.config import Settings
 from leadpipe.realtime.events import Event
 from leadpipe.storage.dialect import carries_notifications
+from leadpipe.storage.identity import installation_id
 
 log = logging.getLogger("leadpipe.realtime")
 
@@ -85,9 +85,8 @@ def channel_for(settings: Settings, dialect: str) -> Channel:
     """Redis when configured; else PostgreSQL's own when the database is PostgreSQL; else
     the process (the embedded SQLite server runs one worker)."""
     if settings.redis_url:
-        # Named after the database: installations that share a Redis never hear each other.
-        database = hashlib.sha256(settings.database_url.encode()).hexdigest()[:16]
-        return RedisChannel(settings.redis_url, f"{CHANNEL}:{database}")
+        # Named after the installation: installations that share a Redis never hear each other.
+        return RedisChannel(settings.redis_url, f"{CHANNEL}:{installation_id(settings)}")
     if carries_notifications(dialect):
         from leadpipe.storage.notify import PostgresChannel
 

@@ -125,10 +125,26 @@ class InboundRequest(Base):
     # its headers with credentials and signatures redacted.
     raw_body: Mapped[bytes | None] = mapped_column(LargeBinary)
     request_headers: Mapped[dict[str, Any] | None] = mapped_column()
+    # A refused body's size and SHA-256; truncated when only its start was kept (a
+    # refusal of a sender that proved nothing), which then cannot be replayed.
+    body_size: Mapped[int | None]
+    body_sha256: Mapped[str | None] = mapped_column(String(64))
+    body_truncated: Mapped[bool] = mapped_column(server_default=text("false"))
     replay_of: Mapped[uuid.UUID | None]  # the refused delivery this one replayed
     replayed_as: Mapped[uuid.UUID | None]  # the replay that took this refused delivery
     provider_id: Mapped[str | None] = mapped_column(String(64))  # who sent it, when known
     created_at: Mapped[datetime]
+
+
+class ProviderLead(Base):
+    """A lead a provider's delivery created, kept when the intake log prunes that
+    delivery: a provider's leads and their conversions count from the log and these."""
+
+    __tablename__ = "provider_leads"
+
+    provider_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    lead_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
 
 
 class Provider(Base):
