@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     """``redis://host:6379/0``: live events reach every worker through Redis pub/sub.
     Without it they go through PostgreSQL's LISTEN/NOTIFY, or stay in the process (SQLite)."""
+    live_recheck_seconds: float = Field(default=60.0, gt=0, le=60)
+    """How often an open live socket looks up its right again, in case a revocation's
+    announcement was missed (revocations themselves close it within a second or two)."""
 
     default_phone_region: str = "US"
     log_level: str = "info"

@@ -37,6 +37,7 @@ from leadpipe.errors import Conflict, NotFound, ValidationFailed, field_error
 from leadpipe.kit.clock import utcnow
 from leadpipe.kit.ids import short_id, uuid7
 from leadpipe.pipeline.repository import StageRepository
+from leadpipe.realtime.events import Revocation, key_revoked, user_revoked
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,13 +123,16 @@ class AccountService:
             raise Conflict(f"Several workspaces are named '{given}' ({ids}): give the id")
         raise NotFound(f"No workspace with id or name '{given}'")
 
-    def revoke_api_key(self, conn: Connection, key_id: str) -> None:
+    def revoke_api_key(self, conn: Connection, key_id: str) -> Revocation:
+        """Refuse the key from now on; what to announce once committed (its live sockets
+        close)."""
         try:
             parsed = uuid.UUID(key_id)
         except ValueError:
             raise NotFound(f"No API key '{key_id}'") from None
         if not ApiKeyRepository(conn).revoke(parsed, utcnow()):
             raise NotFound(f"No API key '{key_id}' that is not revoked already")
+        return key_revoked(parsed)
 
     def create_api_key(
         self,
@@ -311,6 +315,11 @@ class UserService:
             raise NotFound("Not a member of this workspace")
         _keep_an_owner(users, workspace_id, user_id)
         users.remove_member(workspace_id, user_id)
+
+    def revocation(self, conn: Connection, email: str) -> Revocation:
+        """What announces, once committed, that the user's sessions, memberships or
+        account changed: their live sockets look their rights up again."""
+        return user_revoked(self._user(conn, email)["id"])
 
     def memberships(self, conn: Connection, email: str) -> list[dict[str, Any]]:
         return UserRepository(conn).memberships(self._user(conn, email)["id"])

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Connection
 
@@ -22,6 +22,8 @@ from leadpipe.accounts.rules import (
 from leadpipe.errors import NotFound
 from leadpipe.kit.clock import utcnow
 from leadpipe.storage.engine import Database
+
+Standing = Literal["member", "signed_out", "excluded"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +87,23 @@ class SessionService:
             csrf_token=row["csrf_token"],
             needs_touch=session_needs_touch(row["last_seen_at"], now),
         )
+
+    def standing(
+        self, conn: Connection, session_id: str, workspace_id: str, now: datetime | None = None
+    ) -> Standing:
+        """Whether the session may still watch ``workspace_id`` (a live socket asks again
+        while it is open): ``signed_out`` when the session has ended or expired,
+        ``excluded`` when its user is disabled or no longer a member there."""
+        row = SessionRepository(conn).signed_in(session_id)
+        if row is None or row["expires_at"] <= (now or utcnow()):
+            return "signed_out"
+        if not row["is_active"]:
+            return "excluded"
+        if row["workspace_id"] == workspace_id and row["role"]:
+            return "member"
+        # Switched to another workspace meanwhile: the page showing this one may stay.
+        member = UserRepository(conn).is_member(workspace_id, row["user_id"])
+        return "member" if member else "excluded"
 
     def touch(self, conn: Connection, session_id: str, now: datetime | None = None) -> None:
         """Used now: it lasts its idle lifetime from here."""

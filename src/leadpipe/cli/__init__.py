@@ -223,12 +223,18 @@ def user_reset_password(
         str | None, typer.Option(help="At least 12 characters; generated when left out.")
     ] = None,
 ) -> None:
-    """Set a new password and lift a lockout; a generated one is printed once."""
+    """Set a new password and lift a lockout; a generated one is printed once. The user's
+    sessions end, and their live sockets close."""
     from leadpipe.accounts.service import user
+    from leadpipe.realtime.events import Revocation
+    from leadpipe.realtime.hub import announce
 
-    generated = _in_a_transaction(
-        lambda conn: user.reset_password(conn, email=email, password=password)
-    )
+    def reset(conn: Connection) -> tuple[str | None, Revocation]:
+        generated = user.reset_password(conn, email=email, password=password)
+        return generated, user.revocation(conn, email)
+
+    generated, signed_out = _in_a_transaction(reset)
+    announce(get_settings(), [signed_out])
     console.print(f"Password changed for {email.strip()}", highlight=False)
     if generated:
         console.print(f"New password (shown once): {generated}", highlight=False)

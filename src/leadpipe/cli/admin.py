@@ -17,6 +17,7 @@ from leadpipe.config import get_settings
 from leadpipe.intake.examples import curl_example
 from leadpipe.intake.providers import provider
 from leadpipe.intake.webhooks import webhook
+from leadpipe.realtime.hub import announce
 
 
 def webhook_url(webhook_id: str) -> str:
@@ -245,8 +246,9 @@ def register(
     def apikey_revoke(
         key_id: Annotated[str, typer.Argument(help="The key's id (apikey list).")],
     ) -> None:
-        """Refuse a key from now on."""
-        in_a_transaction(lambda conn: account.revoke_api_key(conn, key_id))
+        """Refuse a key from now on; the live sockets it opened close."""
+        revoked = in_a_transaction(lambda conn: account.revoke_api_key(conn, key_id))
+        announce(get_settings(), [revoked])
         console.print(f"API key {key_id} revoked", highlight=False)
 
     @provider_app.command("create")

@@ -89,3 +89,24 @@ def activity_created(workspace_id: str, activity: dict[str, Any]) -> Event:
             "title": activity.get("title"),
         },
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Revocation:
+    """A right to watch may be gone (a key revoked, a member removed, sessions ended): the
+    sockets opened with it look it up again. It travels between workers only; a socket is
+    never sent one."""
+
+    subject: str  # ``user:<id>`` or ``key:<id>``
+
+    def encode(self) -> str:
+        return orjson.dumps({"revoked": self.subject}).decode()
+
+
+def user_revoked(user_id: Any) -> Revocation:
+    """The user's sessions, memberships or account changed."""
+    return Revocation(f"user:{user_id}")
+
+
+def key_revoked(key_id: Any) -> Revocation:
+    return Revocation(f"key:{key_id}")

@@ -5,6 +5,10 @@ change is never announced). The hub hands events to a channel that reaches every
 (PostgreSQL LISTEN/NOTIFY, or Redis pub/sub when Redis is configured; with one embedded
 worker, the process itself) and each worker delivers what arrives to its own subscribers.
 Publishing never waits: events queue in memory and leave in batches.
+
+Revocations travel the same way, behind the events committed before them, and go to the
+sockets' watchers instead of their queues: a socket told that its right may be gone
+looks it up again before it sends anything more.
 """
 
 from __future__ import annotations
@@ -16,8 +20,11 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
+import orjson
+
 from leadpipe.config import Settings
-from leadpipe.realtime.events import Event
+from leadpipe.realtime.events import Event, Revocation
+from leadpipe.storage.connect import normalize_url
 from leadpipe.storage.dialect import carries_notifications
 from leadpipe.storage.identity import installation_id
 
@@ -94,14 +101,38 @@ def channel_for(settings: Settings, dialect: str) -> Channel:
     return InProcessChannel()
 
 
+def announce(settings: Settings, news: Iterable[Event | Revocation]) -> None:
+    """Publish from a process that runs no hub (an admin command), after its commit; a
+    failure is only logged, since the sockets check their rights periodically anyway.
+    The embedded SQLite server's channel is its own process, which nothing else reaches:
+    its sockets find out at their next periodic check."""
+    payloads = [item.encode() for item in news]
+    dialect = normalize_url(settings.database_url).get_backend_name()
+    channel = channel_for(settings, dialect)
+    if not payloads or isinstance(channel, InProcessChannel):
+        return
+
+    async def send() -> None:
+        try:
+            await channel.send(payloads)
+        finally:
+            await channel.close()
+
+    try:
+        asyncio.run(send())
+    except Exception as exc:
+        log.warning("could not announce %d live changes: %s", len(payloads), exc)
+
+
 class Hub:
     """This worker's end of the channel: publishes, and delivers what it hears to the
-    subscribers of each workspace."""
+    subscribers of each workspace, and revocations to the watchers of each right."""
 
     def __init__(self, channel: Channel) -> None:
         self.channel = channel
         self._subscribers: dict[str, set[asyncio.Queue[Event]]] = {}
-        self._outgoing: asyncio.Queue[list[Event]] | None = None
+        self._watchers: dict[str, set[asyncio.Event]] = {}
+        self._outgoing: asyncio.Queue[list[Event | Revocation]] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -122,7 +153,12 @@ class Hub:
         self._tasks = []
         await self.channel.close()
 
-    def publish(self, events: Iterable[Event]) -> None:
+    @property
+    def reaches_other_processes(self) -> bool:
+        """Whether what another process (an admin command) announces is heard here."""
+        return not isinstance(self.channel, InProcessChannel)
+
+    def publish(self, events: Iterable[Event | Revocation]) -> None:
         """Queue committed changes for every worker's watchers; from any thread, at once."""
         batch = list(events)
         if not batch or self._loop is None or self._outgoing is None:
@@ -148,6 +184,28 @@ class Hub:
                 watchers.discard(queue)
                 if not watchers:
                     del self._subscribers[workspace_id]
+
+    @asynccontextmanager
+    async def watch(self, subject: str) -> AsyncIterator[asyncio.Event]:
+        """Set whenever a revocation names ``subject`` (or revocations may have been
+        missed); the watcher clears it when it has looked its right up again."""
+        flag = asyncio.Event()
+        self._watchers.setdefault(subject, set()).add(flag)
+        try:
+            yield flag
+        finally:
+            flags = self._watchers.get(subject)
+            if flags is not None:
+                flags.discard(flag)
+                if not flags:
+                    del self._watchers[subject]
+
+    def _recheck(self, subject: str | None) -> None:
+        """Flag the watchers of ``subject``; of every subject when None."""
+        chosen = self._watchers.values() if subject is None else [self._watchers.get(subject, ())]
+        for flags in chosen:
+            for flag in flags:
+                flag.set()
 
     def _deliver(self, event: Event) -> None:
         for queue in self._subscribers.get(event.workspace_id, ()):
@@ -176,18 +234,24 @@ class Hub:
                 raise
             except Exception as exc:
                 log.warning("live events channel lost (%s); reconnecting", exc)
+                # What was revoked meanwhile was not heard: every socket looks again.
+                self._recheck(None)
                 await asyncio.sleep(RECONNECT_AFTER_SECONDS)
 
     def _deliver_payload(self, payload: str) -> None:
         try:
-            event = Event.decode(payload)
+            parsed = orjson.loads(payload)
+            if "revoked" in parsed:
+                self._recheck(str(parsed["revoked"]))
+                return
+            event = Event(parsed["workspace_id"], parsed["type"], parsed["data"])
         except (ValueError, KeyError, TypeError):
             log.warning("ignored a malformed live event")
             return
         self._deliver(event)
 
 
-def publish(app: Any, news: Iterable[Event]) -> None:
+def publish(app: Any, news: Iterable[Event | Revocation]) -> None:
     """Tell the watchers of the events' workspaces what a committed write changed, through
     the app's hub (none in an app made without its lifespan, as some tests do)."""
     hub: Hub | None = getattr(app.state, "hub", None)

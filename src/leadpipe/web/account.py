@@ -100,6 +100,7 @@ async def login(request: Request, db: DatabaseDep) -> Response:
 @router.post("/logout")
 async def logout(request: Request, who: SignedInUser, db: DatabaseDep) -> Response:
     await db.write(lambda conn: session.close(conn, who.session_id))
+    publish(request.app, [user_revoked(who.user_id)])  # the session's live sockets close
     response = redirect("/login", request)
     clear_session_cookie(response)
     return response
@@ -144,4 +145,5 @@ async def change_password(request: Request, who: SignedInUser, db: DatabaseDep) 
         )
 
     await db.write(change)
+    publish(request.app, [user_revoked(who.user_id)])  # so do the other sessions' sockets
     return redirect("/app/account?changed=1", request)

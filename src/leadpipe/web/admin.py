@@ -15,6 +15,8 @@ from leadpipe.accounts.service import account, user
 from leadpipe.accounts.sessions import SignedIn
 from leadpipe.deps import DASHBOARD_TAG, DatabaseDep
 from leadpipe.errors import NotFound, ValidationFailed, field_error
+from leadpipe.realtime.events import user_revoked
+from leadpipe.realtime.hub import publish
 from leadpipe.web.auth import Admin, Owner
 from leadpipe.web.forms import form_values
 from leadpipe.web.render import page, redirect
@@ -125,4 +127,5 @@ async def change_member(
             )
 
     await db.write(change)
+    publish(request.app, [user_revoked(user_id)])  # a removed member's live sockets close
     return redirect("/app/settings", request)

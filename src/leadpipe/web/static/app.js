@@ -255,6 +255,10 @@
     document.dispatchEvent(new CustomEvent("leadpipe:event", { detail: message }));
   }
 
+  // The server's close codes (web/live.py) for a right that is gone.
+  const SIGNED_OUT = 4401;
+  const EXCLUDED = 4403;
+
   function connect(attempt) {
     const status = document.getElementById("live-status");
     if (!status) return; // signed out: no socket
@@ -272,10 +276,22 @@
       }
       if (message.type !== "ping") onEvent(message);
     });
-    socket.addEventListener("close", () => {
-      status.textContent = "Reconnecting…";
+    socket.addEventListener("close", (e) => {
       status.classList.remove("on");
       delete document.documentElement.dataset.live;
+      if (e.code === SIGNED_OUT) {
+        // The session ended (signed out, a new password) or the key was revoked.
+        window.location.assign("/login?next=" + encodeURIComponent(window.location.pathname + window.location.search));
+        return;
+      }
+      if (e.code === EXCLUDED) {
+        // No longer a member here, or the account disabled: reconnecting cannot help.
+        status.textContent = "Not live";
+        document.documentElement.dataset.live = "revoked";
+        toast("Live updates stopped", "You no longer have access to this workspace.", "error");
+        return;
+      }
+      status.textContent = "Reconnecting…";
       setTimeout(() => connect(attempt + 1), Math.min(10000, 500 * 2 ** attempt));
     });
   }
