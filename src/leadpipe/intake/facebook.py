@@ -10,11 +10,13 @@ from typing import Any
 
 import httpx
 
-from leadpipe.errors import BadGateway, LeadpipeError, ValidationFailed
+from leadpipe.errors import BadGateway, LeadpipeError, ValidationFailed, field_error
 from leadpipe.intake.repository import WebhookContext
 from leadpipe.intake.rules.signatures import valid_secrets, verify
 from leadpipe.intake.schemas import Delivery
 from leadpipe.kit.clock import utcnow
+from leadpipe.kit.fields import MAX_JSON_DEPTH, too_deep
+from leadpipe.kit.jsonvalues import loads_as_sent, unstorable_text
 
 # What a lead is asked for: its answers and the ids that say where it came from.
 LEAD_FIELDS = "id,created_time,field_data,ad_id,adgroup_id,campaign_id,form_id,platform"
@@ -43,7 +45,9 @@ class GraphApi:
                 f"{_graph_error(response)}"
             )
         try:
-            lead = response.json()
+            # Read as every delivery is: a number JSON cannot hold exactly kept as its text,
+            # and JSON nested too deep to follow refused rather than failing the request.
+            lead = loads_as_sent(response.content).value
         except ValueError:
             raise BadGateway("The Graph API answered with something that is not JSON") from None
         if not isinstance(lead, dict):
@@ -97,4 +101,19 @@ async def _fetched(
         lead = await graph.lead(str(change["leadgen_id"]), str(token))
     except BadGateway as exc:
         return dataclasses.replace(notice, payload=None, problem=exc)
-    return dataclasses.replace(notice, payload={**change, **lead})
+    return dataclasses.replace(notice, payload={**change, **lead}, problem=_unstorable(lead))
+
+
+def _unstorable(lead: dict[str, Any]) -> ValidationFailed | None:
+    """Why a fetched lead cannot be stored (checked as a delivery's body is), or None."""
+    if too_deep(lead):
+        return ValidationFailed(
+            f"The Graph API's lead nests objects deeper than {MAX_JSON_DEPTH} levels"
+        )
+    found = unstorable_text(lead)
+    if found:
+        return ValidationFailed(
+            "The lead the Graph API gave cannot be stored",
+            [field_error(u.path, u.message) for u in found],
+        )
+    return None
