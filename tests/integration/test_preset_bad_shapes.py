@@ -174,6 +174,7 @@ UNBOUNCE_UNREADABLE = {
     "not_an_object": (unbounce_form(json.dumps(["Tom"])), "data.json"),
     "missing": ({"page_id": "a1b2c3d4", "email": "tom@example.com"}, "data.json"),
     "a_nul_character": (unbounce_form(with_answer('"15\\u0000"')), "data.json.roof_age"),
+    "a_lone_surrogate": (unbounce_form(with_answer('"15\\ud800"')), "data.json.roof_age"),
     "a_nul_in_a_key": (
         unbounce_form(json.dumps({**UNBOUNCE_DATA, "ro\u0000of": "15"})),
         "data.json.ro\\u0000of",
@@ -202,6 +203,14 @@ async def test_an_unbounce_data_json_sent_twice_is_refused_naming_it(
         headers={"content-type": "application/x-www-form-urlencoded"},
     )
     await refused_naming(client, db, tenant, hook, answer, "data.json")
+
+
+async def test_an_unbounce_number_json_cannot_hold_is_kept_as_its_text_with_a_warning(
+    client: httpx.AsyncClient, db: Database, tenant: Tenant
+) -> None:
+    hook = await preset_webhook(client, tenant, "unbounce")
+    answer = await client.post(hook["url_path"], data=unbounce_form(with_answer("NaN")))
+    assert kept_with_warning(db, answer, "data.json.roof_age")["roof_age"] == "NaN"
 
 
 async def test_an_unbounce_integer_beyond_64_bits_is_kept_as_its_exact_text(
