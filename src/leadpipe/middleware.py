@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import parse_qsl
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from leadpipe.errors import PayloadTooLarge
+from leadpipe.errors import PayloadTooLarge, ValidationFailed, field_error
 from leadpipe.exception_handlers import error_response, unexpected_error
 from leadpipe.kit.ids import request_id
+from leadpipe.kit.jsonvalues import NUL_MESSAGE, printable
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
@@ -115,3 +117,96 @@ class BodyLimit:
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         refusal = PayloadTooLarge(f"Body is larger than {self.limit} bytes")
         await error_response(Request(scope), refusal)(scope, receive, send)
+
+
+class RefuseNul:
+    """Refuses a NUL character (``%00``) in a request's path, its query string or a
+    dashboard form's body with 400 in the envelope, on every route: PostgreSQL cannot
+    compare or store text holding one, and would fail the request's query. JSON bodies
+    are checked where they are read (``kit/bodies.py``, and a delivery's, which is logged
+    when refused, in ``intake/parsing.py``)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        fields = nul_in_url(scope.get("path", ""), scope.get("query_string", b""))
+        if fields:
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1008})
+                return
+            refusal = ValidationFailed(
+                "The URL must not contain NUL characters (%00)",
+                [field_error(f, NUL_MESSAGE) for f in fields],
+            )
+            await error_response(Request(scope), refusal)(scope, receive, send)
+            return
+        if scope["type"] != "http" or not _is_form_outside_intake(scope):
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_noting_start(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, _refusing_nul(receive), send_noting_start)
+        except _NulInForm as exc:
+            # Raised where the framework does not answer it (``BodyLimit`` reading a body
+            # sent without a length); inside a route its handler has answered.
+            if started:
+                raise
+            await error_response(Request(scope), exc)(scope, receive, send)
+
+
+def nul_in_url(path: str, query_string: bytes) -> list[str]:
+    """Where a request's URL holds a NUL character: ``path``, or each query parameter's
+    name. Nearly every URL holds none, and is spared the parsing."""
+    found = ["path"] if "\x00" in path else []
+    if b"%00" in query_string or b"\x00" in query_string:
+        pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+        found += [printable(name) for name, value in pairs if "\x00" in name + value]
+    return found
+
+
+_FORM = b"application/x-www-form-urlencoded"
+
+
+def _is_form_outside_intake(scope: Scope) -> bool:
+    """A URL-encoded form that is not a webhook delivery (intake reads, refuses and logs
+    its own)."""
+    if scope["path"].startswith(("/webhooks/", "/webhook/")):
+        return False
+    content_type = next((v for n, v in scope["headers"] if n == b"content-type"), b"")
+    return content_type.split(b";", 1)[0].strip().lower() == _FORM
+
+
+class _NulInForm(ValidationFailed):
+    pass
+
+
+def _refusing_nul(receive: Receive) -> Receive:
+    """``receive``, raising ``ValidationFailed`` (answered by its handler) when the body
+    holds ``%00`` or a raw NUL: looked for as the body streams, across its chunks, so
+    nothing is held back."""
+    tail = b""
+
+    async def checked() -> Message:
+        nonlocal tail
+        message = await receive()
+        if message["type"] == "http.request":
+            seen = tail + message.get("body", b"")
+            if b"%00" in seen or b"\x00" in seen:
+                raise _NulInForm(
+                    "The form must not contain NUL characters (%00)",
+                    [field_error("body", NUL_MESSAGE)],
+                )
+            tail = seen[-2:]
+        return message
+
+    return checked

@@ -17,6 +17,7 @@ from leadpipe.kit.jsonvalues import (
     NotJson,
     Unstorable,
     loads_as_sent,
+    numbers_as_text,
     printable,
     unstorable_text,
     unstorable_values,
@@ -124,3 +125,33 @@ def test_loads_as_sent_says_when_json_nests_too_deep_to_read() -> None:
 )
 def test_printable(text: str, shown: str) -> None:
     assert printable(text) == shown
+
+
+@pytest.mark.parametrize(
+    ("value", "replaced", "kept"),
+    [
+        ({"a": 1, "b": [2.5, "x"]}, {"a": 1, "b": [2.5, "x"]}, []),
+        ({"a": 2**70}, {"a": "1180591620717411303424"}, ["a"]),
+        (
+            {"a": [float("nan"), {"b": float("inf")}], "c": float("-inf")},
+            {"a": ["NaN", {"b": "Infinity"}], "c": "-Infinity"},
+            ["a[0]", "a[1].b", "c"],
+        ),
+        (-(2**64), "-18446744073709551616", [""]),
+        ({"t": True, "n": None}, {"t": True, "n": None}, []),
+    ],
+)
+def test_numbers_as_text_reads_as_loads_as_sent_would(
+    value: Any, replaced: Any, kept: list[str]
+) -> None:
+    read = numbers_as_text(value)
+    assert (read.value, read.kept_as_text) == (replaced, kept)
+
+
+@pytest.mark.parametrize(
+    "body", [b'{"a": 1180591620717411303424, "b": [NaN, -Infinity]}', b'{"a": {"b": 2}}']
+)
+def test_numbers_as_text_agrees_with_loads_as_sent(body: bytes) -> None:
+    import json
+
+    assert numbers_as_text(json.loads(body)) == loads_as_sent(body)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from leadpipe.kit.coerce import to_bool, to_decimal
+from leadpipe.kit.coerce import ascii_int, to_bool, to_decimal
 from leadpipe.kit.ids import uuid7
 from leadpipe.kit.net import client_ip, parse_networks
 
@@ -194,3 +194,23 @@ def test_no_api_body_allows_more_text_than_the_field_rules() -> None:
             for rule in field.metadata:
                 if isinstance(rule, annotated_types.MaxLen) and name in TEXT_LIMITS:
                     assert rule.max_length <= TEXT_LIMITS[name], (model.__name__, name)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1700000000", 1700000000),
+        ("0", 0),
+        ("17²", None),  # str.isdigit says yes, int() refuses
+        ("¹²³", None),
+        ("\u0661\u0667", None),  # Arabic-Indic digits: int() would read 17
+        ("1" * 19, None),  # past max_digits: never handed to int()
+        ("1" * 5000, None),
+        ("", None),
+        ("-1", None),
+        (" 1", None),
+        ("1_000", None),
+    ],
+)
+def test_ascii_int_reads_only_ascii_digits(text: str, expected: int | None) -> None:
+    assert ascii_int(text) == expected

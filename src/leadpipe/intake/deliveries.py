@@ -114,11 +114,12 @@ class DeliveryLogService:
         )
         body = bytes(row["raw_body"])
         headers = Headers(headers=row["request_headers"])  # kept with every refused body
-        payload, problem = await payload_of(body, headers)
+        payload, problem, warnings = await payload_of(body, headers)
         delivery = Delivery(
             webhook_id=webhook_id,
             payload=payload,
             problem=problem,
+            warnings=warnings,
             workspace_header=None,  # the caller's API key already says whose it is
             delivery_key=REPLAY_KEY_PREFIX + str(delivery_id),
             content_type=row["content_type"],

@@ -14,6 +14,7 @@ from leadpipe.intake.contact_step import find_contacts, match, source_of
 from leadpipe.intake.contexts import WebhookContexts
 from leadpipe.intake.guard import IntakeGuard
 from leadpipe.intake.lead_step import lead_key, wants_lead
+from leadpipe.intake.parsing import Warnings, checked_payload
 from leadpipe.intake.repository import WebhookRepository
 from leadpipe.intake.schemas import Delivery
 from leadpipe.kit.clock import utcnow
@@ -22,18 +23,29 @@ from leadpipe.leads.rules import Decision, LeadAction, Rule, decide
 
 
 def dry_run(
-    conn: Connection, workspace_id: str, webhook_id: str, payload: dict[str, Any], request_id: str
+    conn: Connection,
+    workspace_id: str,
+    webhook_id: str,
+    payload: dict[str, Any],
+    request_id: str,
+    warnings: Warnings | None = None,
 ) -> dict[str, Any]:
     """The fields a payload maps to, its warnings, the contact it would match and why,
     and the lead decision with its rule; or the refusal it would get. Signatures,
-    credentials and limits are the sender's, and are not checked here."""
+    credentials and limits are the sender's, and are not checked here. A payload that
+    intake could not read (nested too deep, text no column can store) is refused as a
+    delivery's body is, with the same 400: by ``parse_body`` when read as a delivery's
+    body (``warnings`` are then its), or here when decoded by another reader."""
     ctx = WebhookRepository(conn).context(webhook_id)
     if ctx is None or ctx.workspace_id != workspace_id:
         raise NotFound(f"No webhook '{webhook_id}' in this workspace")
+    if warnings is None:
+        payload, warnings = checked_payload(payload)
     delivery = Delivery(
         webhook_id=webhook_id,
         payload=payload,
         problem=None,
+        warnings=warnings,
         workspace_header=None,
         delivery_key=None,
         content_type="application/json",

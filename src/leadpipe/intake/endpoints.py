@@ -19,7 +19,7 @@ from leadpipe.intake.dry_run import dry_run
 from leadpipe.intake.examples import SEED_NEW_LEAD, SEED_STATUS_UPDATE
 from leadpipe.intake.facebook import GraphApi, leads_of
 from leadpipe.intake.line import IntakeLine
-from leadpipe.intake.parsing import delivery_key, read_payload
+from leadpipe.intake.parsing import delivery_key, read_as_delivery, read_payload
 from leadpipe.intake.rules.presets import leadgen_changes, verification_answer
 from leadpipe.intake.schemas import Delivery, DryRunOut, IntakeResponse
 from leadpipe.kit.net import client_ip, parse_networks
@@ -105,12 +105,13 @@ async def deliver(request: Request, webhook_id: str) -> Response:
     """Read a delivery, hand it to the intake line, and answer with its outcome."""
     started = time.perf_counter()
     settings, request_id = settings_of(request), request_id_of(request)
-    body, payload, problem = await read_payload(request, settings.max_body_bytes)
+    body, payload, problem, warnings = await read_payload(request, settings.max_body_bytes)
     headers = request.headers
     delivery = Delivery(
         webhook_id=webhook_id,
         payload=payload,
         problem=problem,
+        warnings=warnings,
         workspace_header=headers.get("x-workspace-id"),
         delivery_key=delivery_key(headers),
         content_type=headers.get("content-type"),
@@ -184,21 +185,26 @@ async def verify_subscription(
 @router.post(
     "/webhooks/{webhook_id}/test",
     response_model=Envelope[DryRunOut],
-    responses=not_found("webhook"),
+    responses={**not_found("webhook"), 400: RESPONSES[400], 415: RESPONSES[415]},
+    openapi_extra={"requestBody": OPENAPI_BODY["requestBody"]},
     summary="Dry-run a payload",
 )
 async def test_payload(
     webhook_id: str,
-    body: dict[str, Any],
+    request: Request,
     principal: ReadAccess,
     db: DatabaseDep,
     request_id: RequestId,
 ) -> JSONResponse:
     """What the webhook would do with this payload: the mapped fields, warnings, the
     contact it would match and why, and the lead decision with its rule. Nothing is
-    written; signatures, provider credentials and limits are not checked."""
+    written; signatures, provider credentials and limits are not checked. The body is
+    read as a delivery's is, and refused as one would be."""
+    payload, warnings = await read_as_delivery(request)
     outcome = await db.read(
-        lambda conn: dry_run(conn, principal.workspace_id, webhook_id, body, request_id)
+        lambda conn: dry_run(
+            conn, principal.workspace_id, webhook_id, payload, request_id, warnings
+        )
     )
     return ok(public(DryRunOut, outcome))
 

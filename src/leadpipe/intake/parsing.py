@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
-import orjson
 from starlette.datastructures import Headers, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
@@ -19,7 +19,15 @@ from leadpipe.errors import (
     ValidationFailed,
     field_error,
 )
-from leadpipe.kit.fields import MAX_JSON_DEPTH, nul_paths, too_deep
+from leadpipe.kit.coerce import ascii_int
+from leadpipe.kit.fields import MAX_JSON_DEPTH, too_deep
+from leadpipe.kit.jsonvalues import (
+    NestsTooDeep,
+    NotJson,
+    loads_as_sent,
+    numbers_as_text,
+    unstorable_text,
+)
 
 JSON = "json"
 FORM = "form"
@@ -40,8 +48,8 @@ def body_kind(content_type: str | None) -> str:
 
 async def read_limited(request: Request, limit: int) -> bytes:
     """The body, refusing more than ``limit`` bytes whether or not Content-Length is sent."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    declared = ascii_int(request.headers.get("content-length") or "", max_digits=30)
+    if declared is not None and declared > limit:
         raise PayloadTooLarge(f"Body is larger than {limit} bytes")
     chunks: list[bytes] = []
     size = 0
@@ -71,87 +79,127 @@ async def _once(body: bytes) -> AsyncGenerator[bytes, None]:
     yield body
 
 
-async def parse_body(kind: str, body: bytes, headers: Headers) -> dict[str, Any]:
-    payload = await _decode(kind, body, headers)
-    _refuse_nul_characters(kind, body, payload)
-    if kind == JSON and _could_nest_too_deep(body) and too_deep(payload):
-        raise ValidationFailed(f"The JSON body nests objects deeper than {MAX_JSON_DEPTH} levels")
-    return payload
+Warnings = tuple[dict[str, Any], ...]
 
 
-def _could_nest_too_deep(body: bytes) -> bool:
-    """A quick look at the bytes: nearly every payload opens too few brackets to nest too
-    deep, and is spared the walk through its values."""
-    return body.count(b"{") + body.count(b"[") > MAX_JSON_DEPTH
+async def parse_body(kind: str, body: bytes, headers: Headers) -> tuple[dict[str, Any], Warnings]:
+    """The payload of a body of ``kind``, with warnings for the numbers kept as the text
+    sent; refused when it cannot be read or stored (``refuse_unreadable``)."""
+    payload, kept_as_text = await _decode(kind, body, headers)
+    if _may_be_unreadable(kind, body):
+        refuse_unreadable(payload)
+    return payload, kept_as_text_warnings(kept_as_text)
+
+
+async def read_as_delivery(request: Request) -> tuple[dict[str, Any], Warnings]:
+    """A body read and refused as a delivery's is (the dry run's): JSON or a form."""
+    body = await request.body()
+    return await parse_body(body_kind(request.headers.get("content-type")), body, request.headers)
+
+
+def refuse_unreadable(payload: dict[str, Any]) -> None:
+    """Refuses a payload nested too deep, or whose text no column can store (a NUL
+    character, a lone surrogate), naming each field: the one check of webhook intake and
+    its dry run alike."""
+    if too_deep(payload):
+        raise _too_deep()
+    unstorable = unstorable_text(payload)
+    if unstorable:
+        raise ValidationFailed(
+            "The lead payload is invalid", [field_error(u.path, u.message) for u in unstorable]
+        )
+
+
+def checked_payload(payload: dict[str, Any]) -> tuple[dict[str, Any], Warnings]:
+    """A payload decoded elsewhere (the dry run's, by the API) checked as a delivery's
+    body is: refused as ``refuse_unreadable`` says, its unstorable numbers kept as text."""
+    refuse_unreadable(payload)
+    read = numbers_as_text(payload)
+    return read.value, kept_as_text_warnings(read.kept_as_text)
+
+
+def kept_as_text_warnings(paths: list[str]) -> Warnings:
+    return tuple(
+        field_error(path or "body", f"{KEPT_AS_TEXT}; kept as the text sent") for path in paths
+    )
+
+
+KEPT_AS_TEXT = "is not a number that can be stored exactly (beyond 64 bits, NaN or Infinity)"
+
+
+def _too_deep() -> ValidationFailed:
+    return ValidationFailed(f"The JSON body nests objects deeper than {MAX_JSON_DEPTH} levels")
+
+
+# What a body must hold for its payload to be worth the walk through its values: a NUL
+# character or a surrogate (its escape), or more brackets than the depth allowed. Nearly
+# every payload holds none and is spared the walk.
+_MARKS = {
+    JSON: re.compile(rb"\\u0000|\\u[dD][89a-fA-F]"),
+    FORM: re.compile(rb"%00|\x00"),
+    MULTIPART: re.compile(rb"\x00"),
+}
+
+
+def _may_be_unreadable(kind: str, body: bytes) -> bool:
+    if kind == JSON and body.count(b"{") + body.count(b"[") > MAX_JSON_DEPTH:
+        return True
+    return _MARKS[kind].search(body) is not None
 
 
 # Some Windows tools write a byte-order mark before UTF-8 text; JSON parsers may skip it.
 _BOM = b"\xef\xbb\xbf"
 
 
-async def _decode(kind: str, body: bytes, headers: Headers) -> dict[str, Any]:
+async def _decode(kind: str, body: bytes, headers: Headers) -> tuple[dict[str, Any], list[str]]:
+    """The payload, and the paths of its numbers kept as text (JSON's only)."""
     if kind == JSON:
         try:
-            payload = orjson.loads(body.removeprefix(_BOM))
-        except orjson.JSONDecodeError as exc:
+            read = loads_as_sent(body.removeprefix(_BOM))
+        except NestsTooDeep:
+            raise _too_deep() from None
+        except NotJson as exc:
             raise ValidationFailed(f"Malformed JSON: {exc}") from None
-        if not isinstance(payload, dict):
+        if not isinstance(read.value, dict):
             raise ValidationFailed("The JSON body must be an object")
-        return payload
+        return read.value, read.kept_as_text
     if kind == FORM:
         try:
             # Strict: by default the percent-decoding puts U+FFFD for bytes that are not
             # UTF-8, storing a changed value where the same bytes in JSON are refused.
             text = body.removeprefix(_BOM).decode("utf-8")
-            return _collect(parse_qsl(text, keep_blank_values=True, errors="strict"))
+            return _collect(parse_qsl(text, keep_blank_values=True, errors="strict")), []
         except UnicodeDecodeError:
             raise ValidationFailed("Form body is not valid UTF-8") from None
     try:
         form = await MultiPartParser(headers, _once(body)).parse()
     except MultiPartException as exc:
         raise ValidationFailed(f"Malformed multipart body: {exc.message}") from None
-    return _collect(list(form.multi_items()))
-
-
-# How a NUL character can appear in each kind of body: a quick look at the bytes spares
-# nearly every payload the walk through its values.
-_NUL_IN_BODY = {JSON: (b"\\u0000",), FORM: (b"%00", b"\x00"), MULTIPART: (b"\x00",)}
-
-
-def _refuse_nul_characters(kind: str, body: bytes, payload: dict[str, Any]) -> None:
-    """Text holding a NUL character cannot be stored (PostgreSQL refuses it in text and
-    JSON alike): refused up front, naming each field, instead of failing the write."""
-    if not any(mark in body for mark in _NUL_IN_BODY[kind]):
-        return
-    fields = nul_paths(payload)
-    if fields:
-        raise ValidationFailed(
-            "The lead payload is invalid",
-            [field_error(f, "must not contain NUL characters (\\u0000)") for f in fields],
-        )
+    return _collect(list(form.multi_items())), []
 
 
 async def read_payload(
     request: Request, limit: int
-) -> tuple[bytes | None, dict[str, Any] | None, LeadpipeError | None]:
-    """The body as it came, and its payload or the reason it cannot be had (reported once
-    the webhook is known). A body over the limit is not kept."""
+) -> tuple[bytes | None, dict[str, Any] | None, LeadpipeError | None, Warnings]:
+    """The body as it came, and its payload (with its warnings) or the reason it cannot
+    be had (reported once the webhook is known). A body over the limit is not kept."""
     try:
         body = await read_limited(request, limit)
     except LeadpipeError as exc:
-        return None, None, exc
-    payload, problem = await payload_of(body, request.headers)
-    return body, payload, problem
+        return None, None, exc, ()
+    payload, problem, warnings = await payload_of(body, request.headers)
+    return body, payload, problem, warnings
 
 
 async def payload_of(
     body: bytes, headers: Headers
-) -> tuple[dict[str, Any] | None, LeadpipeError | None]:
-    """A body's payload by its content type, or why it cannot be read."""
+) -> tuple[dict[str, Any] | None, LeadpipeError | None, Warnings]:
+    """A body's payload by its content type and its warnings, or why it cannot be read."""
     try:
-        return await parse_body(body_kind(headers.get("content-type")), body, headers), None
+        payload, warnings = await parse_body(body_kind(headers.get("content-type")), body, headers)
     except LeadpipeError as exc:
-        return None, exc
+        return None, exc, ()
+    return payload, None, warnings
 
 
 # Headers that carry credentials or signatures: kept as "[redacted]" with a refusal.

@@ -34,6 +34,8 @@ class Delivery:
     body: bytes | None = None
     headers: Mapping[str, str] | None = None
     replay_of: uuid.UUID | None = None  # the refused delivery this one replays
+    # About the body's own values: numbers kept as the text sent (intake/parsing.py).
+    warnings: tuple[dict[str, Any], ...] = ()
     # Sent by an administrator (a replay, a dry run): no credential, signature or limit.
     from_admin: bool = False
 

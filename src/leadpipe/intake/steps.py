@@ -38,6 +38,8 @@ def check(run: Run, batch: Batch, providers: Providers) -> Checked:
     assert d.payload is not None
     flat = flattened(ctx.preset, d.payload, ctx.preset_settings)
     submission = _validate(ctx, flat.payload, run)
+    if d.warnings:  # the body's own: numbers kept as the text sent (intake/parsing.py)
+        submission = dataclasses.replace(submission, warnings=d.warnings + submission.warnings)
     if flat.warnings:  # the preset's own: values of an odd shape, kept as sent
         submission = dataclasses.replace(submission, warnings=flat.warnings + submission.warnings)
     scope = ctx.id if ctx.dedup_scope == "webhook" else ""

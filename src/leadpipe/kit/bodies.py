@@ -8,7 +8,8 @@ from typing import Annotated, Any
 from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from leadpipe.kit.fields import MAX_JSON_DEPTH, MAX_TEXT, nul_paths, text_limit, too_deep
+from leadpipe.kit.fields import MAX_JSON_DEPTH, MAX_TEXT, text_limit, too_deep
+from leadpipe.kit.jsonvalues import Unstorable, number_problem, text_problem, unstorable_values
 
 # Positions and offsets: far past any real list, well inside every integer column.
 MAX_POSITION = 1_000_000
@@ -29,23 +30,32 @@ def settable(**constraints: Any) -> Any:
 def checked_value(name: str, value: Any) -> Any:
     """``value`` when it can be stored as field ``name``; otherwise why not."""
     if isinstance(value, str):
-        if "\x00" in value:
-            raise ValueError("must not contain NUL characters (\\u0000)")
+        problem = text_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
         limit = text_limit(name)
         if len(value) > limit:
             raise ValueError(f"must be at most {limit} characters")
     elif isinstance(value, dict | list):
         if too_deep(value):
             raise ValueError(f"must not nest deeper than {MAX_JSON_DEPTH} levels")
-        holding_nul = nul_paths(value)
-        if holding_nul:
-            raise ValueError(
-                f"must not contain NUL characters (\\u0000), found at {', '.join(holding_nul)}"
-            )
+        unstorable = unstorable_values(value)
+        if unstorable:
+            raise ValueError(_found_at(unstorable))
         longest = max((len(v) for v in _texts(value)), default=0)
         if longest > MAX_TEXT:
             raise ValueError(f"must hold no text longer than {MAX_TEXT} characters")
+    elif (problem := number_problem(value)) is not None:
+        raise ValueError(problem)
     return value
+
+
+def _found_at(unstorable: list[Unstorable]) -> str:
+    """``must ..., found at a, b[0]``: one clause per kind of problem."""
+    paths: dict[str, list[str]] = {}
+    for u in unstorable:
+        paths.setdefault(u.message, []).append(u.path)
+    return "; ".join(f"{message}, found at {', '.join(at)}" for message, at in paths.items())
 
 
 def _texts(value: Any) -> list[str]:

@@ -58,3 +58,13 @@ def to_decimal(value: Any) -> Decimal | None:
     except InvalidOperation:
         return None
     return number if number.is_finite() else None
+
+
+def ascii_int(text: str, *, max_digits: int = 18) -> int | None:
+    """The integer ``text`` writes in at most ``max_digits`` ASCII digits, or None.
+    ``str.isdigit`` and ``int`` take other scripts' digits (``٣``), and ``isdigit``
+    superscripts that ``int`` then refuses (``²``); thousands of digits cost ``int`` time,
+    then an error. Headers, query strings and paths are read with this instead."""
+    if not 0 < len(text) <= max_digits or not text.isascii() or not text.isdigit():
+        return None
+    return int(text)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -186,11 +187,38 @@ def _float(text: str) -> float | str:
     return number if math.isfinite(number) else AsSent(text)
 
 
+def numbers_as_text(value: Any) -> ReadJson:
+    """``value`` (JSON decoded by another reader) with each number that cannot be stored
+    exactly replaced by its text, as ``loads_as_sent`` would have read it: an integer
+    beyond 64 bits by its exact decimal digits, NaN and the infinities by their JSON
+    words. Changes ``value`` in place."""
+    return ReadJson(*_replaced(value, _number_text))
+
+
+def _number_text(value: Any) -> str | None:
+    if number_problem(value) is None:
+        return None
+    if isinstance(value, float):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    return str(value)
+
+
+def _as_sent_text(value: Any) -> str | None:
+    return str(value) if isinstance(value, AsSent) else None
+
+
 def _plain(value: Any) -> tuple[Any, list[str]]:
     """``value`` with its ``AsSent`` strings made plain ``str``, and their paths."""
+    return _replaced(value, _as_sent_text)
+
+
+def _replaced(value: Any, text_of: Callable[[Any], str | None]) -> tuple[Any, list[str]]:
+    """``value`` with each leaf that ``text_of`` gives a text for replaced by it, and
+    the paths replaced."""
     kept: list[str] = []
-    if isinstance(value, AsSent):
-        return str(value), [""]
+    top = text_of(value)
+    if top is not None:
+        return top, [""]
     stack: list[tuple[Any, str]] = [(value, "")]
     while stack:
         node, here = stack.pop()
@@ -200,10 +228,11 @@ def _plain(value: Any) -> tuple[Any, list[str]]:
             items = enumerate(node)
         else:
             continue
-        for key, item in items:
+        for key, item in list(items):
             where = f"{here}[{key}]" if isinstance(node, list) else _child(here, str(key))
-            if isinstance(item, AsSent):
-                node[key] = str(item)
+            text = text_of(item)
+            if text is not None:
+                node[key] = text
                 kept.append(printable(where))
             else:
                 stack.append((item, where))

@@ -20,6 +20,7 @@ from leadpipe.accounts.sessions import SignedIn
 from leadpipe.deps import DASHBOARD_TAG, DatabaseDep
 from leadpipe.errors import Forbidden, ValidationFailed, field_error
 from leadpipe.kit.clock import utcnow
+from leadpipe.kit.jsonvalues import printable
 from leadpipe.leads.queries import LeadFilters, LeadQueries
 from leadpipe.leads.schemas import LeadUpdate
 from leadpipe.leads.service import lead
@@ -218,10 +219,13 @@ def _csv_line(values: Iterable[Any]) -> str:
 
 
 def _safe_cell(value: Any) -> Any:
-    """A cell a spreadsheet would run as a formula (=, +, -, @) is kept as text."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+    """A cell a spreadsheet would run as a formula (=, +, -, @) is kept as text; a NUL
+    character (stored on SQLite before intake refused it) is written escaped, ``\\u0000``:
+    spreadsheets cut the file at one."""
+    if not isinstance(value, str):
+        return value
+    value = printable(value)
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 def _export_page(

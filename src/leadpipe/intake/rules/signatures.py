@@ -23,9 +23,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from leadpipe.errors import Unauthorized
+from leadpipe.kit.coerce import ascii_int
 
 MODES = ("off", "optional", "required")
 TOLERANCE_SECONDS = 5 * 60
+# A timestamp in seconds has 10 digits until the year 2286.
+_TIMESTAMP_DIGITS = 12
 SECRET_PREFIX = "whsec_"
 # How long a replaced secret keeps verifying when its rotation names no date.
 DEFAULT_OVERLAP = timedelta(hours=24)
@@ -131,9 +134,14 @@ def _standard(
     secrets: list[str], headers: Mapping[str, str], body: bytes, now_seconds: float
 ) -> Verified:
     msg_id, stamp = headers.get("webhook-id"), headers.get("webhook-timestamp", "")
-    if not msg_id or not stamp.isdigit():
-        raise Unauthorized("A webhook-signature needs webhook-id and webhook-timestamp headers")
-    signed_at = int(stamp)
+    # Seconds since 1970 in ASCII digits; anything else (a superscript, 5,000 digits)
+    # is a bad signature, not a failure to read it.
+    signed_at = ascii_int(stamp, max_digits=_TIMESTAMP_DIGITS)
+    if not msg_id or signed_at is None:
+        raise Unauthorized(
+            "A webhook-signature needs webhook-id and webhook-timestamp (seconds since 1970) "
+            "headers"
+        )
     if abs(now_seconds - signed_at) > TOLERANCE_SECONDS:
         raise Unauthorized("webhook-timestamp is more than 5 minutes away from now")
     sent = [
