@@ -14,11 +14,16 @@ class LeadpipeError(Exception):
         message: str,
         details: list[dict[str, Any]] | None = None,
         headers: dict[str, str] | None = None,
+        *,
+        reason: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.details = details or []
         self.headers = headers
+        # Why, as a stable code the intake log keeps beside the message (the table in
+        # docs/operations.md): the envelope's code unless the raiser knows better.
+        self.reason = reason or self.code.lower()
 
     def body(self, request_id: str | None) -> dict[str, Any]:
         return error_envelope(self.message, self.code, request_id, self.details)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import functools
 import time
 import uuid
 from datetime import datetime
@@ -17,12 +19,18 @@ from leadpipe.intake.line import IntakeLine
 from leadpipe.intake.parsing import payload_of
 from leadpipe.intake.repository import InboundLogRepository
 from leadpipe.intake.rules.presets import leadgen_changes
+from leadpipe.intake.rules.replays import being_replayed, claim_abandoned, replayed_already
 from leadpipe.intake.schemas import Delivery
 from leadpipe.intake.webhooks import webhook
+from leadpipe.kit.ids import uuid7
 from leadpipe.storage.engine import Database
 
 # Idempotency keys of replays: a second replay of one delivery gets the first's answer.
 REPLAY_KEY_PREFIX = "replay:"
+# How long a replay that came second waits for the first one's outcome, and how often
+# it looks.
+REPLAY_WAIT_SECONDS = 15.0
+REPLAY_POLL_SECONDS = 0.05
 
 
 def _with_text_body(row: dict[str, Any]) -> dict[str, Any]:
@@ -80,11 +88,6 @@ class DeliveryLogService:
         row = self._row(conn, workspace_id, webhook_id, delivery_id)
         if row["status"] != "error":
             raise Conflict(f"Only refused deliveries can be replayed; this one is {row['status']}")
-        if row["replayed_as"] is not None:
-            raise Conflict(
-                f"This delivery was replayed already, as '{row['replayed_as']}'; "
-                "replay that one if it was refused too"
-            )
         if row["raw_body"] is None:
             raise Conflict("This delivery's body was not kept (it was over the body limit)")
         if row["body_truncated"]:
@@ -112,6 +115,65 @@ class DeliveryLogService:
         row = await db.read(
             lambda conn: self.replayable(conn, workspace_id, webhook_id, delivery_id)
         )
+        claim = await self._claim(db, webhook_id, delivery_id)
+        try:
+            status_code, response = await self._run_again(
+                line, graph, row, webhook_id, delivery_id, request_id, started
+            )
+        except BaseException:
+            await _release(db, delivery_id, claim)
+            raise
+        original = await db.read(
+            lambda conn: InboundLogRepository(conn).one(webhook_id, delivery_id)
+        )
+        assert original is not None
+        replayed_as = original["replayed_as"]
+        if replayed_as == claim:  # its log entry could not be written: nothing holds it
+            await _release(db, delivery_id, claim)
+            replayed_as = None
+        return {
+            "delivery_id": delivery_id,
+            "replayed_as": replayed_as,
+            "http_status": status_code,
+            "response": response,
+        }
+
+    async def _claim(self, db: Database, webhook_id: str, delivery_id: uuid.UUID) -> uuid.UUID:
+        """Take the refused delivery for this replay, or refuse with ``Conflict`` naming
+        the replay that took it: of concurrent replays one runs and the others wait for its
+        outcome to say what it made (``REPLAY_WAIT_SECONDS`` at most)."""
+        claim = uuid7()
+        deadline = time.monotonic() + REPLAY_WAIT_SECONDS
+        while True:
+            state = await db.read(
+                lambda conn: InboundLogRepository(conn).replay_state(webhook_id, delivery_id)
+            )
+            if state is None:
+                raise NotFound(f"No delivery '{delivery_id}' on webhook '{webhook_id}'")
+            if state["replay_id"] is not None:
+                raise replayed_already(state)
+            held = state["replayed_as"]
+            if held is None or claim_abandoned(held, time.time_ns() // 1_000_000):
+                taken = await db.write(
+                    functools.partial(_take, webhook_id, delivery_id, claim, taking_over=held)
+                )
+                if taken:
+                    return claim
+                continue  # another replay's claim came first: see what it made
+            if time.monotonic() > deadline:
+                raise being_replayed(held)
+            await asyncio.sleep(REPLAY_POLL_SECONDS)
+
+    async def _run_again(
+        self,
+        line: IntakeLine,
+        graph: GraphApi,
+        row: dict[str, Any],
+        webhook_id: str,
+        delivery_id: uuid.UUID,
+        request_id: str,
+        started: float,
+    ) -> tuple[int, dict[str, Any]]:
         body = bytes(row["raw_body"])
         headers = Headers(headers=row["request_headers"])  # kept with every refused body
         payload, problem, warnings = await payload_of(body, headers)
@@ -141,21 +203,28 @@ class DeliveryLogService:
             attempts = await leads_of(graph, ctx, notice, changes)
         try:
             result = await line.submit_all(attempts)
-            status_code, response = result.status_code, result.body
         except (RateLimited, ServiceUnavailable):
             raise  # nothing was tried: the caller retries the replay itself
         except LeadpipeError as exc:
-            status_code, response = exc.status_code, exc.body(request_id)
-        original = await db.read(
-            lambda conn: InboundLogRepository(conn).one(webhook_id, delivery_id)
-        )
-        assert original is not None
-        return {
-            "delivery_id": delivery_id,
-            "replayed_as": original["replayed_as"],
-            "http_status": status_code,
-            "response": response,
-        }
+            return exc.status_code, exc.body(request_id)
+        return result.status_code, result.body
+
+
+def _take(
+    webhook_id: str,
+    delivery_id: uuid.UUID,
+    claim: uuid.UUID,
+    conn: Connection,
+    *,
+    taking_over: uuid.UUID | None,
+) -> bool:
+    return InboundLogRepository(conn).claim_replay(
+        webhook_id, delivery_id, claim, taking_over=taking_over
+    )
+
+
+async def _release(db: Database, delivery_id: uuid.UUID, claim: uuid.UUID) -> None:
+    await db.write(lambda conn: InboundLogRepository(conn).release_replay(delivery_id, claim))
 
 
 deliveries = DeliveryLogService()

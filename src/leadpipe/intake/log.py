@@ -107,10 +107,16 @@ def _failure_fields(exc: Exception) -> dict[str, Any]:
     if isinstance(exc, LeadpipeError):
         details = "; ".join(f"{e.get('field')}: {e.get('message')}" for e in exc.details)
         message = f"{exc.message}: {details}" if details else exc.message
-        status, code = exc.status_code, exc.code
-    else:
-        status, code, message = 500, "INTERNAL_ERROR", f"{type(exc).__name__}: {exc}"
-    return {"http_status": status, "error_code": code, "error_message": message[:2000]}
+        status, code, reason = exc.status_code, exc.code, exc.reason
+    else:  # never its text: that is for the server log (IntakeService.ingest)
+        status, code, reason = 500, "INTERNAL_ERROR", "internal_error"
+        message = "An internal error stopped this delivery"
+    return {
+        "http_status": status,
+        "error_code": code,
+        "error_reason": reason,
+        "error_message": message[:2000],
+    }
 
 
 def _uuid_or_none(value: Any) -> uuid.UUID | None:

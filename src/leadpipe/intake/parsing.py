@@ -159,9 +159,13 @@ async def _decode(kind: str, body: bytes, headers: Headers) -> tuple[dict[str, A
         except NestsTooDeep:
             raise _too_deep() from None
         except NotJson as exc:
-            raise ValidationFailed(f"Malformed JSON: {exc}") from None
+            # Where, not the parser's own words: an exception's text is for the server.
+            where = re.search(r"line \d+ column \d+", str(exc))
+            raise ValidationFailed(
+                "Malformed JSON" + (f" at {where[0]}" if where else ""), reason="invalid_json"
+            ) from None
         if not isinstance(read.value, dict):
-            raise ValidationFailed("The JSON body must be an object")
+            raise ValidationFailed("The JSON body must be an object", reason="json_not_object")
         return read.value, read.kept_as_text
     if kind == FORM:
         try:
@@ -170,11 +174,11 @@ async def _decode(kind: str, body: bytes, headers: Headers) -> tuple[dict[str, A
             text = body.removeprefix(_BOM).decode("utf-8")
             return _collect(parse_qsl(text, keep_blank_values=True, errors="strict")), []
         except UnicodeDecodeError:
-            raise ValidationFailed("Form body is not valid UTF-8") from None
+            raise ValidationFailed("Form body is not valid UTF-8", reason="invalid_form") from None
     try:
         form = await MultiPartParser(headers, _once(body)).parse()
-    except MultiPartException as exc:
-        raise ValidationFailed(f"Malformed multipart body: {exc.message}") from None
+    except MultiPartException:
+        raise ValidationFailed("Malformed multipart body", reason="invalid_multipart") from None
     return _collect(list(form.multi_items())), []
 
 

@@ -346,6 +346,59 @@ class InboundLogRepository:
         )
         return [float(ms) for (ms,) in rows]
 
+    def claim_replay(
+        self,
+        webhook_id: str,
+        original: uuid.UUID,
+        claim: uuid.UUID,
+        *,
+        taking_over: uuid.UUID | None,
+    ) -> bool:
+        """Take a refused delivery for one replay, unless another took it first: of
+        concurrent claims one changes the row, the others find it taken (PostgreSQL's row
+        lock, SQLite's one writer). ``taking_over`` is the abandoned claim it replaces."""
+        held = (
+            _log.replayed_as.is_(None) if taking_over is None else _log.replayed_as == taking_over
+        )
+        result = self.conn.execute(
+            update(INBOUND_LOG)
+            .where(_log.id == original, _log.webhook_id == webhook_id, _log.status == "error", held)
+            .values(replayed_as=claim)
+        )
+        return int(result.rowcount) == 1
+
+    def release_replay(self, original: uuid.UUID, claim: uuid.UUID) -> None:
+        """Give a claim back (its replay tried nothing); a replay logged meanwhile stays."""
+        self.conn.execute(
+            update(INBOUND_LOG)
+            .where(_log.id == original, _log.replayed_as == claim)
+            .values(replayed_as=None)
+        )
+
+    def replay_state(self, webhook_id: str, original: uuid.UUID) -> dict[str, Any] | None:
+        """Who holds a refused delivery (``replayed_as``) and, once that replay is logged,
+        its entry: when it happened and what it made."""
+        replay = INBOUND_LOG.alias("replay")
+        row = (
+            self.conn.execute(
+                select(
+                    _log.replayed_as,
+                    replay.c.id.label("replay_id"),
+                    replay.c.created_at,
+                    replay.c.request_id,
+                    replay.c.status,
+                    replay.c.http_status,
+                    replay.c.lead_id,
+                    replay.c.lead_action,
+                )
+                .select_from(INBOUND_LOG.outerjoin(replay, replay.c.id == _log.replayed_as))
+                .where(_log.id == original, _log.webhook_id == webhook_id)
+            )
+            .mappings()
+            .first()
+        )
+        return dict(row) if row is not None else None
+
     def mark_replayed(self, original: uuid.UUID, replay: uuid.UUID) -> None:
         """Point a refused delivery at the replay that took it (written after the replay's
         own row: updates follow inserts)."""

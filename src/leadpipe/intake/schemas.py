@@ -311,6 +311,9 @@ class DeliveryOut(BaseModel):
     status: DeliveryStatus
     http_status: int
     error_code: str | None
+    error_reason: str | None = Field(
+        default=None, description="Why it was refused, as a stable code (docs/operations.md)."
+    )
     error_message: str | None
     warnings: list[FieldWarning] | None
     delivery_key: str | None

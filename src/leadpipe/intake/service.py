@@ -61,9 +61,13 @@ class IntakeService:
             return outcome
         except ServiceUnavailable:
             raise  # nothing to log it into
-        except Exception as exc:
+        except LeadpipeError as exc:
             log_refusal_alone(db, run, exc)
             raise
+        except Exception as exc:
+            failure = _internal_failure(run, exc)
+            log_refusal_alone(db, run, failure)
+            raise failure from exc
 
     def _alone_with_retries(self, db: Database, run: Run) -> IntakeResult | Exception:
         for attempt in range(1, MAX_ATTEMPTS + 1):
@@ -116,10 +120,12 @@ class IntakeService:
                 expected = isinstance(exc, IntegrityError | ServiceUnavailable)
                 log.log(
                     logging.INFO if expected else logging.WARNING,
-                    "a batch of %d deliveries failed (%s: %s); processing them one by one",
+                    "a batch of %d deliveries failed (%s: %s); processing them one by one "
+                    "(requests %s)",
                     len(waiting),
                     type(exc).__name__,
                     str(exc).splitlines()[0] if str(exc) else "",
+                    ", ".join(d.request_id for d in waiting),
                 )
                 done = [self._alone(db, d, idempotency_days) for d in waiting]
             outcomes += done
@@ -172,6 +178,21 @@ class IntakeService:
                 batch.count_usage(run, _status_of(outcome))
         _finish(batch)
         return done
+
+
+def _internal_failure(run: Run, exc: Exception) -> LeadpipeError:
+    """What the sender and the intake log are told of a failure of ours: a reason code and
+    a message, never the exception's text (it may hold SQL, values, paths). The details go
+    to the server log, under the request's id."""
+    d = run.delivery
+    log.error(
+        "delivery to webhook %s failed (request %s)", d.webhook_id, d.request_id, exc_info=exc
+    )
+    return LeadpipeError(
+        "An internal error stopped this delivery; the server log has the details under "
+        f"its request id, {d.request_id}",
+        reason="internal_error",
+    )
 
 
 def _read(

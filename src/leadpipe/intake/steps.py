@@ -6,20 +6,31 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import orjson
+
 from leadpipe.contacts.rules import MatchType
-from leadpipe.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
+from leadpipe.errors import (
+    Conflict,
+    Forbidden,
+    LeadpipeError,
+    NotFound,
+    Unauthorized,
+    ValidationFailed,
+)
 from leadpipe.intake.batch import Batch, Checked, ContactOutcome, LeadOutcome, Run
 from leadpipe.intake.contact_step import write_contact
 from leadpipe.intake.guard import Providers
 from leadpipe.intake.lead_step import KnownLeads, apply_lead, lead_key, wants_lead
 from leadpipe.intake.log import log_delivery, log_duplicate
+from leadpipe.intake.parsing import MULTIPART, body_kind
 from leadpipe.intake.repository import Answered, DeliveryRepository, WebhookContext
 from leadpipe.intake.rules.deliveries import delivery_claim
 from leadpipe.intake.rules.mapping import extract
 from leadpipe.intake.rules.presets import flattened
 from leadpipe.intake.rules.submission import Submission, missing_required, validate
 from leadpipe.intake.rules.verticals import with_consent_proof, with_vertical_fields
-from leadpipe.intake.schemas import IntakeResult
+from leadpipe.intake.schemas import Delivery, IntakeResult
+from leadpipe.kit.bodies import canonical_form
 from leadpipe.kit.urls import is_web_url
 from leadpipe.leads.repository import LeadRepository
 from leadpipe.leads.rules import LeadAction
@@ -43,14 +54,31 @@ def check(run: Run, batch: Batch, providers: Providers) -> Checked:
     if flat.warnings:  # the preset's own: values of an odd shape, kept as sent
         submission = dataclasses.replace(submission, warnings=flat.warnings + submission.warnings)
     scope = ctx.id if ctx.dedup_scope == "webhook" else ""
+    key = d.delivery_key or flat.key
     claim = delivery_claim(
-        d.delivery_key or flat.key,
-        d.body,
+        key,
+        None if key is not None else _as_compared(d),
         now=run.now,
         idempotency_days=run.idempotency_days,
         duplicate_window_minutes=ctx.duplicate_window_minutes,
     )
     return Checked(run, ctx, submission, scope, claim, test=flat.test)
+
+
+def _as_compared(d: Delivery) -> bytes | None:
+    """The body as an identical one is recognised (DESIGN §2.14): its payload in canonical
+    form, so that the same JSON with its keys in another order or other spacing, or the
+    same form pairs in another order, is the same delivery; from the parse intake did
+    already. A multipart body by its bytes: its files are not in its payload."""
+    if d.body is None or d.payload is None:
+        return d.body
+    try:
+        kind = body_kind(d.content_type)
+        if kind == MULTIPART:
+            return d.body
+        return kind.encode() + b":" + canonical_form(d.payload)
+    except (LeadpipeError, orjson.JSONEncodeError):  # not expected of a parsed body
+        return d.body
 
 
 def find_earlier(batch: Batch, items: list[Checked]) -> None:
@@ -95,7 +123,8 @@ def write(item: Checked, batch: Batch, leads_known: KnownLeads) -> IntakeResult:
         if run.signed_at is not None and item.earlier.signed_at == run.signed_at:
             # A provider's retry is signed anew; the same id at the same time is a copy.
             raise Unauthorized(
-                "This signed delivery (webhook-id and timestamp) was received before"
+                "This signed delivery (webhook-id and timestamp) was received before",
+                reason="signature_reused",
             )
         answer = _answer_again(run, batch, item.earlier)
         # A visitor who submitted the form twice goes to the thank-you page all the same.
@@ -187,20 +216,27 @@ def _resolve_webhook(run: Run, batch: Batch) -> WebhookContext:
     ctx = batch.contexts.get(d.webhook_id)
     run.webhook = ctx  # known from here: any refusal is kept in its delivery log
     if ctx is None or not ctx.is_active or not ctx.workspace_active:
-        raise NotFound(f"Webhook '{d.webhook_id}' is not configured or is disabled")
+        raise NotFound(
+            f"Webhook '{d.webhook_id}' is not configured or is disabled",
+            reason="webhook_unavailable",
+        )
     if d.workspace_header is not None and d.workspace_header != ctx.workspace_id:
-        raise Forbidden("x-workspace-id does not match the webhook's workspace")
+        raise Forbidden(
+            "x-workspace-id does not match the webhook's workspace", reason="workspace_mismatch"
+        )
     return ctx
 
 
 def _validate(ctx: WebhookContext, payload: dict[str, Any], run: Run) -> Submission:
     extracted = extract(payload, ctx.field_mapping or {})
     submission, errors = validate(extracted, region=ctx.region, require_phone=ctx.require_phone)
-    if submission is None:
-        raise ValidationFailed("The lead payload is invalid", errors)
+    if submission is None:  # only identity refuses (DESIGN §2.12)
+        raise ValidationFailed("The lead payload is invalid", errors, reason="missing_identity")
     missing = missing_required(submission, ctx.required_fields)
     if missing:
-        raise ValidationFailed("The lead payload is invalid", missing)
+        raise ValidationFailed(
+            "The lead payload is invalid", missing, reason="missing_required_fields"
+        )
     submission = with_vertical_fields(submission, ctx.lead_type, ctx.region)
     d = run.delivery
     return with_consent_proof(submission, ip=d.ip_address, user_agent=d.user_agent, now=run.now)
@@ -211,7 +247,9 @@ def _answer_again(run: Run, batch: Batch, earlier: Answered) -> IntakeResult:
     log entry that says so."""
     if earlier.response is None or earlier.status_code is None:
         # Kept by an older leadpipe while it processed the delivery.
-        raise Conflict("This delivery is still being processed; retry shortly")
+        raise Conflict(
+            "This delivery is still being processed; retry shortly", reason="still_processing"
+        )
     log_duplicate(run, batch.work, earlier.status_code, earlier.response)
     return IntakeResult(earlier.status_code, earlier.response, replayed=True)
 

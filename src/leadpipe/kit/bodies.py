@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import orjson
 from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
@@ -15,6 +16,14 @@ from leadpipe.kit.jsonvalues import Unstorable, number_problem, text_problem, un
 MAX_POSITION = 1_000_000
 Position = Annotated[int, Field(ge=-MAX_POSITION, le=MAX_POSITION)]
 Offset = Annotated[int, Query(ge=0, le=MAX_POSITION)]
+
+
+def canonical_form(payload: dict[str, Any]) -> bytes:
+    """A parsed body as bytes that do not depend on how it was written: keys sorted at
+    every level, no insignificant whitespace. A form's pairs come sorted by key (a
+    repeated key's values keep their order: it is the order of the list they become).
+    Raises ``orjson.JSONEncodeError`` for a value JSON cannot hold."""
+    return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
 
 
 def _drop_default(schema: dict[str, Any]) -> None:

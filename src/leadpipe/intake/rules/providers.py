@@ -43,14 +43,18 @@ def check_provider(
         if required:
             raise Unauthorized(
                 "This webhook requires a provider credential: "
-                "send Authorization: Bearer <key> or X-Provider-Key"
+                "send Authorization: Bearer <key> or X-Provider-Key",
+                reason="provider_missing",
             )
         return
     if provider is None or not provider["is_active"]:
-        raise Unauthorized("Unknown or inactive provider credential")
+        raise Unauthorized("Unknown or inactive provider credential", reason="provider_invalid")
     allowed = provider["allowed_webhooks"]
     if allowed and webhook_id not in allowed:
-        raise Forbidden(f"This provider may not deliver to webhook '{webhook_id}'")
+        raise Forbidden(
+            f"This provider may not deliver to webhook '{webhook_id}'",
+            reason="provider_not_allowed",
+        )
 
 
 def conversion_rate(leads: int, won: int) -> float:

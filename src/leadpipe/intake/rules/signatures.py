@@ -125,7 +125,8 @@ def verify(
     if mode == "required":
         raise Unauthorized(
             "This webhook requires a signature: send webhook-signature (Standard Webhooks) "
-            "or X-Webhook-Signature"
+            "or X-Webhook-Signature",
+            reason="signature_missing",
         )
     return None
 
@@ -143,7 +144,9 @@ def _standard(
             "headers"
         )
     if abs(now_seconds - signed_at) > TOLERANCE_SECONDS:
-        raise Unauthorized("webhook-timestamp is more than 5 minutes away from now")
+        raise Unauthorized(
+            "webhook-timestamp is more than 5 minutes away from now", reason="signature_expired"
+        )
     sent = [
         _base64(sig)
         for version, _, sig in (
@@ -156,7 +159,7 @@ def _standard(
         expected = hmac.digest(_standard_key(secret) or secret.encode(), signed, hashlib.sha256)
         if any(s is not None and hmac.compare_digest(s, expected) for s in sent):
             return Verified(STANDARD, signed_at)
-    raise Unauthorized("webhook-signature does not match the body")
+    raise Unauthorized("webhook-signature does not match the body", reason="signature_invalid")
 
 
 def _body_signature(
@@ -169,7 +172,9 @@ def _body_signature(
             expected = hmac.digest(secret.encode(), body, hashlib.sha256)
             if hmac.compare_digest(sent, expected):
                 return Verified(scheme)
-    raise Unauthorized(f"{scheme} does not match the body (expected sha256=...)")
+    raise Unauthorized(
+        f"{scheme} does not match the body (expected sha256=...)", reason="signature_invalid"
+    )
 
 
 @functools.lru_cache(maxsize=1024)

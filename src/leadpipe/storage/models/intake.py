@@ -109,6 +109,7 @@ class InboundRequest(Base):
     http_status: Mapped[int]
     error_code: Mapped[str | None] = mapped_column(String(50))
     error_message: Mapped[str | None] = mapped_column(Text)
+    error_reason: Mapped[str | None] = mapped_column(String(50))  # a stable code: why refused
     delivery_key: Mapped[str | None] = mapped_column(String(255))
     contact_id: Mapped[uuid.UUID | None]
     lead_id: Mapped[uuid.UUID | None]
