@@ -38,7 +38,7 @@ from leadpipe.kit.openapi import as_sent
 from leadpipe.kit.periodic import repeat_on_thread
 from leadpipe.kit.responses import JSONResponse
 from leadpipe.leads.endpoints import router as leads_router
-from leadpipe.middleware import BodyLimit, RefuseNul, RequestContextMiddleware
+from leadpipe.middleware import BodyLimit, RefuseNul, RequestContextMiddleware, UploadLimits
 from leadpipe.pipeline_api.endpoints import router as pipeline_router
 from leadpipe.realtime.hub import Hub, channel_for
 from leadpipe.storage.connect import CHECKPOINT_EVERY_SECONDS
@@ -187,6 +187,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(DeliveryShortcut)
     app.add_middleware(RefuseNul)  # before a delivery's webhook is looked up
+    app.add_middleware(
+        UploadLimits,
+        timeout=settings.request_body_timeout_seconds,
+        slots=settings.max_concurrent_uploads,
+    )
     app.add_middleware(RequestContextMiddleware)
     exception_handlers.install(app)
     dashboard_errors.install(app)

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import types
+from collections.abc import Generator
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from leadpipe.errors import PayloadTooLarge, ValidationFailed, field_error
+from leadpipe.errors import (
+    LeadpipeError,
+    PayloadTooLarge,
+    RequestTimeout,
+    ServiceUnavailable,
+    ValidationFailed,
+    field_error,
+)
 from leadpipe.exception_handlers import error_response, unexpected_error
 from leadpipe.kit.ids import request_id
 from leadpipe.kit.jsonvalues import NUL_MESSAGE, printable
@@ -210,3 +221,144 @@ def _refusing_nul(receive: Receive) -> Receive:
         return message
 
     return checked
+
+
+T = TypeVar("T")
+
+UPLOAD_SLOT_WAIT_SECONDS = 1.0
+"""How long a body that arrives in pieces waits for a free upload slot before 503."""
+
+
+class UploadLimits:
+    """Gives a request's body ``timeout`` seconds from its headers to arrive whole, and
+    lets at most ``slots`` bodies that arrive in pieces be received at once by this worker:
+    one more waits up to UPLOAD_SLOT_WAIT_SECONDS for a slot, then gets 503 with
+    Retry-After. Either refusal closes the connection (the rest of the body is never
+    read). A body that comes whole with its request, as nearly every delivery's does,
+    takes no slot, so clients trickling bodies cannot hold up the others; the slots bound
+    what trickled bodies hold in memory. The refusal is raised where the body is read, so
+    a delivery refused here is logged like any other refused delivery."""
+
+    def __init__(self, app: ASGIApp, timeout: float, slots: int) -> None:
+        self.app = app
+        self.timeout = timeout
+        self.slots = asyncio.Semaphore(slots)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _has_body(scope["headers"]):
+            await self.app(scope, receive, send)
+            return
+        deadline = asyncio.get_running_loop().time() + self.timeout
+        upload = _Upload(receive, send, deadline, self.slots)
+        try:
+            await self.app(scope, upload.receive, upload.send)
+        except (RequestTimeout, ServiceUnavailable) as exc:
+            if exc is not upload.refusal or upload.answered:
+                raise
+            await error_response(Request(scope), exc)(scope, receive, upload.send)
+        finally:
+            upload.release()
+
+
+def _has_body(headers: list[tuple[bytes, bytes]]) -> bool:
+    for name, value in headers:
+        if name == b"transfer-encoding" or (name == b"content-length" and value != b"0"):
+            return True
+    return False
+
+
+class _Upload:
+    """One request's body as the app receives it: against its deadline, in a slot once it
+    turns out to come in pieces."""
+
+    def __init__(
+        self, receive: Receive, send: Send, deadline: float, slots: asyncio.Semaphore
+    ) -> None:
+        self._receive, self._send = receive, send
+        self.deadline, self.slots = deadline, slots
+        self.whole = False  # received to its end, or the client went away
+        self.pieces = 0
+        self.holds_slot = False
+        self.refusal: LeadpipeError | None = None
+        self.answered = False
+
+    async def receive(self) -> Message:
+        if self.refusal is not None:
+            raise self.refusal
+        if self.whole:  # e.g. a streamed response listening for the client to leave
+            return await self._receive()
+        if self.pieces and not self.holds_slot:
+            await self._take_slot()
+        # A timer costs 6-12 us, a sixth of a delivery's time in the app, and nearly every
+        # body is there already: so the receive is started, and timed only if it waits.
+        steps = self._receive().__await__()
+        try:
+            waiting_on = steps.send(None)
+        except StopIteration as arrived:
+            message: Message = arrived.value
+        else:
+            message = await self._in_time(steps, waiting_on)
+        if message["type"] == "http.request" and message.get("more_body", False):
+            self.pieces += 1
+        else:
+            self.whole = True
+            self.release()
+        return message
+
+    async def _in_time(self, steps: Generator[Any, Any, Message], waiting_on: Any) -> Message:
+        try:
+            async with asyncio.timeout_at(self.deadline):
+                return await _resumed(steps, waiting_on)
+        except TimeoutError:
+            late = RequestTimeout("The request's body was not received in time")
+            raise self._refuse(late) from None
+
+    async def _take_slot(self) -> None:
+        try:
+            async with asyncio.timeout(UPLOAD_SLOT_WAIT_SECONDS):
+                await self.slots.acquire()
+        except TimeoutError:
+            busy = ServiceUnavailable(
+                "Too many uploads are arriving at once; retry shortly",
+                headers={"Retry-After": "1"},
+            )
+            raise self._refuse(busy) from None
+        self.holds_slot = True
+
+    def _refuse(self, refusal: LeadpipeError) -> LeadpipeError:
+        self.refusal = refusal
+        return refusal
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.answered = True
+            if self.refusal is not None:
+                headers = MutableHeaders(scope=message)
+                headers["Connection"] = "close"
+                for name, value in (self.refusal.headers or {}).items():
+                    headers.setdefault(name, value)
+        await self._send(message)
+
+    def release(self) -> None:
+        if self.holds_slot:
+            self.slots.release()
+            self.holds_slot = False
+
+
+@types.coroutine
+def _resumed(steps: Generator[Any, Any, T], yielded: Any) -> Generator[Any, Any, T]:
+    """Awaits the rest of an awaitable whose first step, which yielded ``yielded``, was
+    taken already: what ``await`` would do, from its second step on."""
+    while True:
+        try:
+            sent = yield yielded
+        except BaseException as exc:  # a cancellation (the deadline's): the awaitable's too
+            try:
+                yielded = steps.throw(exc)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+        else:
+            try:
+                yielded = steps.send(sent)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
