@@ -380,3 +380,21 @@ async def test_a_signature_timestamp_that_is_not_ascii_digits_is_a_bad_signature
     refused(response, 401, "UNAUTHORIZED")
     assert counts(db) == before
     assert count(db, Lead) == 0
+
+
+# -- numbers in other digits on the dashboard ------------------------------------------
+
+
+async def test_dashboard_numbers_in_other_digits_are_not_a_server_error(
+    client: httpx.AsyncClient, db: Database, tenant: Tenant
+) -> None:
+    csrf = await sign_in(client, add_member(db, tenant.workspace_id, "owner"))
+    for url in ("/app?page=%C2%B2", "/app?period=%C2%B2", "/app/metrics?period=17%C2%B2"):
+        page = await client.get(url)
+        assert page.status_code == 200, (url, page.status_code)
+    settings = await client.post(
+        "/app/settings",
+        data={"name": "Acme", "time_zone": "UTC", "default_region": "US", "lead_window_days": "³"},
+        headers={"hx-request": "true", "x-csrf-token": csrf},
+    )
+    assert fields_named(refused(settings)) == ["lead_window_days"]

@@ -1,13 +1,16 @@
-"""The pure parts of refusing input at the edge: where a URL holds a NUL character, and a
-signature timestamp that is not ASCII digits."""
+"""The pure parts of refusing input at the edge: where a URL holds a NUL character, and
+numbers written in other digits than ASCII's (a signature's timestamp, the dashboard's
+query, a mapping's list index), which ``str.isdigit`` takes and ``int`` may refuse."""
 
 from __future__ import annotations
 
 import pytest
 
 from leadpipe.errors import Unauthorized
+from leadpipe.intake.rules.mapping import extract
 from leadpipe.intake.rules.signatures import sign_standard, verify
 from leadpipe.middleware import nul_in_url
+from leadpipe.web.rules import TableQuery, parse_table_query
 
 SECRET = "whsec_" + "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0"
 
@@ -51,3 +54,29 @@ def test_a_timestamp_in_ascii_digits_still_verifies() -> None:
     verified = verify("required", [SECRET], headers, body, 1_700_000_000)
     assert verified is not None
     assert verified.signed_at == 1_700_000_000
+
+
+@pytest.mark.parametrize(
+    ("raw", "ignored"),
+    [
+        ({"page": "²"}, ["page: a whole number from 1 to 1000000"]),
+        ({"idle_days": "1" * 5000}, ["idle_days: a whole number from 1 to 3650"]),
+        ({"size": "²⁵"}, ["size: one of 25, 50, 100"]),
+    ],
+)
+def test_a_dashboard_query_number_in_other_digits_is_ignored_and_said(
+    raw: dict[str, str], ignored: list[str]
+) -> None:
+    assert parse_table_query(raw) == (TableQuery(), ignored)
+
+
+@pytest.mark.parametrize("index", ["²", "\u0661", "1" * 5000])
+def test_a_mapping_index_in_other_digits_matches_nothing(index: str) -> None:
+    payload = {"answers": ["a@example.com"], "email": "b@example.com"}
+    out = extract(payload, {f"answers.{index}": "email"})
+    assert out.fields["email"] == "b@example.com"
+
+
+def test_a_mapping_index_in_ascii_digits_picks_its_item() -> None:
+    out = extract({"answers": ["x", "a@example.com"]}, {"answers.1": "email"})
+    assert out.fields["email"] == "a@example.com"

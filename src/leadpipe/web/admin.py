@@ -15,6 +15,7 @@ from leadpipe.accounts.service import account, user
 from leadpipe.accounts.sessions import SignedIn
 from leadpipe.deps import DASHBOARD_TAG, DatabaseDep
 from leadpipe.errors import NotFound, ValidationFailed, field_error
+from leadpipe.kit.coerce import ascii_int
 from leadpipe.realtime.events import user_revoked
 from leadpipe.realtime.hub import publish
 from leadpipe.web.auth import Admin, Owner
@@ -53,8 +54,8 @@ async def save_settings(request: Request, who: Admin, db: DatabaseDep) -> Respon
     time_zone = values.get("time_zone", "UTC")
     if zone(time_zone).key != time_zone:
         errors.append(field_error("time_zone", "not a time zone, e.g. America/Chicago"))
-    window = values.get("lead_window_days", "")
-    if not window.isdigit() or not 1 <= int(window) <= 3650:
+    window = ascii_int(values.get("lead_window_days", ""))
+    if window is None or not 1 <= window <= 3650:
         errors.append(field_error("lead_window_days", "a whole number of days, 1 to 3650"))
     region = values.get("default_region", "").upper()
     if len(region) != 2 or not region.isalpha():
@@ -64,6 +65,8 @@ async def save_settings(request: Request, who: Admin, db: DatabaseDep) -> Respon
         errors.append(field_error("name", "the workspace needs a name"))
     if errors:
         raise ValidationFailed("Invalid settings", errors)
+    assert window is not None  # refused above otherwise
+    days = window
 
     def save(conn: Connection) -> None:
         assert who.workspace_id is not None
@@ -72,7 +75,7 @@ async def save_settings(request: Request, who: Admin, db: DatabaseDep) -> Respon
             who.workspace_id,
             name=name,
             default_region=region,
-            lead_window_days=int(window),
+            lead_window_days=days,
             time_zone=time_zone,
         )
 

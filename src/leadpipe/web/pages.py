@@ -19,6 +19,7 @@ from leadpipe.deps import DASHBOARD_TAG, DatabaseDep
 from leadpipe.errors import Forbidden, NotFound, ValidationFailed, field_error
 from leadpipe.inbound.service import inbound
 from leadpipe.kit.clock import utcnow
+from leadpipe.kit.coerce import ascii_int
 from leadpipe.leads.schemas import ActivityCreate, LeadUpdate
 from leadpipe.leads.service import lead
 from leadpipe.pipeline.repository import StageRepository
@@ -81,8 +82,8 @@ async def metrics_partial(request: Request, who: Viewer, db: DatabaseDep) -> Res
 
 
 def _period(request: Request) -> int:
-    raw = request.query_params.get("period", "")
-    return int(raw) if raw.isdigit() and int(raw) in PERIODS else 30
+    days = ascii_int(request.query_params.get("period", ""))
+    return days if days in PERIODS else 30
 
 
 def _metrics(conn: Connection, who: SignedIn, period: int) -> dict[str, Any]:

@@ -11,6 +11,8 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from leadpipe.kit.coerce import ascii_int
+
 SORTS = {
     "created_at": "Created",
     "updated_at": "Updated",
@@ -106,8 +108,8 @@ def parse_table_query(raw: Mapping[str, str]) -> tuple[TableQuery, list[str]]:
     _number(raw, "page", 1, 1_000_000, values, ignored)
     size = raw.get("size", "").strip()
     if size:
-        if size.isdigit() and int(size) in PAGE_SIZES:
-            values["size"] = int(size)
+        if (number := ascii_int(size)) in PAGE_SIZES:
+            values["size"] = number
         else:
             ignored.append(f"size: one of {', '.join(map(str, PAGE_SIZES))}")
     return TableQuery(**values), ignored
@@ -148,8 +150,9 @@ def _number(
     text = raw.get(name, "").strip()
     if not text:
         return
-    if text.isdigit() and low <= int(text) <= high:
-        values[name] = int(text)
+    number = ascii_int(text)
+    if number is not None and low <= number <= high:
+        values[name] = number
     else:
         ignored.append(f"{name}: a whole number from {low} to {high}")
 

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from leadpipe.kit.coerce import is_blank
+from leadpipe.kit.coerce import ascii_int, is_blank
 
 # Canonical field → the spellings providers use (seeds 000-002 and sibling systems). Keys
 # are compared after lower-casing and dropping everything but letters and digits, so
@@ -153,8 +153,10 @@ def get_path(payload: Any, path: str) -> Any:
                 return MISSING
         elif isinstance(node, dict) and part in node:
             node = node[part]
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
+        elif (
+            isinstance(node, list) and (index := ascii_int(part)) is not None and index < len(node)
+        ):
+            node = node[index]
         else:
             return MISSING
     return node
