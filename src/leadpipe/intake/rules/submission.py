@@ -92,7 +92,10 @@ class _Reading:
         )
 
     def text(self, name: str) -> str | None:
-        """The field as text, or None when it is missing or too long to store."""
+        """The field as text, or None when it is missing, not text or too long to store."""
+        if _is_structured(self.fields.get(name)):
+            self.keep_as_sent(name, NOT_TEXT)
+            return None
         value = to_text(self.fields.get(name))
         if value is not None and (limit := too_long(name, value)) is not None:
             self.keep_as_sent(name, f"is longer than {limit} characters")
@@ -100,9 +103,23 @@ class _Reading:
         return value
 
 
+_PROBLEM_FIELDS = {"phone_number": "phone", "email": "email", "crm_id": "crm_id"}
+
+
+NOT_TEXT = "is a list or an object, not text"
+
+
+def _is_structured(value: Any) -> bool:
+    return isinstance(value, dict | list) and bool(value)
+
+
 def _identity(r: _Reading, region: str) -> tuple[Identity, list[dict[str, Any]]]:
     """The payload's identity, and the problems of the identity values it could not use."""
-    problems: list[dict[str, Any]] = []
+    problems = [
+        field_error(field, NOT_TEXT)
+        for field, name in _PROBLEM_FIELDS.items()
+        if _is_structured(r.fields.get(name))
+    ]
     phone = email = crm_id = None
     if (raw := to_text(r.fields.get("phone"))) is not None:
         try:
@@ -126,9 +143,6 @@ def _identity(r: _Reading, region: str) -> tuple[Identity, list[dict[str, Any]]]
         else:
             crm_id = raw
     return Identity(crm_id=crm_id, phone=phone, email=email), problems
-
-
-_PROBLEM_FIELDS = {"phone_number": "phone", "email": "email", "crm_id": "crm_id"}
 
 
 def _choice(r: _Reading, name: str, allowed: tuple[str, ...]) -> str | None:
