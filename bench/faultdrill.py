@@ -152,6 +152,8 @@ class DrillResult:
     elapsed: float = 0.0
     supervisor_deaths: int = 0
     """Workers the supervisor's log reports dead (killed, crashed or not answering)."""
+    tracebacks: int = 0
+    """Tracebacks in the server's log."""
     server_log: str = ""
 
     @property
@@ -188,6 +190,11 @@ class DrillResult:
         connections."""
         return any(w.pid in self.final_workers and w.connections > 0 for w in self.replacements)
 
+    def _came_back(self) -> str:
+        if self.killed_worker is None:
+            return "none killed"
+        return "yes" if self.replacement_served else "no"
+
     def lines(self) -> list[str]:
         c = self.config
         replaced = ", ".join(
@@ -214,10 +221,12 @@ class DrillResult:
             f"{self.killed_worker or 'none'}; replaced: {len(self.replacements)}"
             + (f" [{replaced}]" if replaced else ""),
             f"                went away without the drill: {self.dropped_by_supervisor or 'none'};"
-            f" the killed one came back and served: {'yes' if self.replacement_served else 'no'};"
+            f" the killed one came back and served: {self._came_back()};"
             f" deaths in the supervisor's log: {self.supervisor_deaths}",
+            f"server log      {self.tracebacks} tracebacks",
             f"statuses        {dict(sorted(self.statuses.items()))}",
-            f"elapsed         {self.elapsed:.1f} s of traffic",
+            f"elapsed         {self.elapsed:.1f} s of traffic "
+            f"({self.sent / self.elapsed if self.elapsed else 0:,.0f} deliveries/s)",
             *(f"event           {e}" for e in self.events),
         ]
 
@@ -895,6 +904,7 @@ def run_drill(config: DrillConfig, database_url: str | None = None) -> DrillResu
                 server.stop()
                 log = server.log_path.read_text(errors="replace")
                 result.supervisor_deaths = len(re.findall(r"Child process \[\d+\] died", log))
+                result.tracebacks = log.count("Traceback (most recent call last)")
                 result.server_log = "\n".join(log.splitlines()[-200:])
             proxy.close()
     _count(result, deliveries, database_url)
