@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from sqlalchemy import Connection
 
-from leadpipe.accounts.auth import AdminAccess, ReadAccess, WriteAccess
+from leadpipe.accounts.auth import AdminAccess, ReadAccess
 from leadpipe.deps import DatabaseDep, RequestId
 from leadpipe.intake.deliveries import deliveries
 from leadpipe.intake.endpoints import graph_of, intake_line_of
