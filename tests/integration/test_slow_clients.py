@@ -221,3 +221,28 @@ def test_slow_uploads_beyond_the_cap_get_503_and_do_not_stop_other_clients(
     logged = inbound_log(db, tenant.webhook_id)
     refused = sorted(row["error_code"] for row in logged if row["status"] == "error")
     assert refused == ["REQUEST_TIMEOUT"] * 2 + ["SERVICE_UNAVAILABLE"] * 2
+
+
+def test_a_kept_alive_connection_may_idle_but_its_next_headers_have_the_deadline(
+    settings: Settings, db: Database
+) -> None:
+    """Between requests the clock does not run (uvicorn's keep-alive timeout closes an idle
+    connection quietly); it starts with the next request's first bytes."""
+    request = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+    with served(settings, db, request_header_timeout_seconds=1.0) as address:
+        sock = _connect(address)
+        sock.sendall(request)
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+        time.sleep(1.5)  # idle past the header deadline, within keep-alive's 5 s
+        sock.sendall(request)
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+        started = time.monotonic()
+        sock.sendall(b"GET /health HTTP/1.1\r\nHo")
+        answer = _read_until_closed(sock)
+        waited = time.monotonic() - started
+        sock.close()
+
+    status, _, body = _split(answer)
+    assert status == 408
+    assert body["code"] == "REQUEST_TIMEOUT"
+    assert 0.9 < waited < 3
