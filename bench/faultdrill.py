@@ -91,7 +91,8 @@ class DrillConfig:
     recycles them), so that new connections reach a replaced worker too."""
     startup_timeout: float = 90.0
     seed: int = 7
-    leadpipe: str = field(default_factory=lambda: str(Path(sys.executable).with_name("leadpipe")))
+    leadpipe: list[str] = field(default_factory=lambda: [sys.executable, "-m", "leadpipe"])
+    """The ``leadpipe`` command: this interpreter's."""
 
 
 @dataclass
@@ -398,7 +399,7 @@ def _environment(database_url: str, redis_port: int) -> dict[str, str]:
 
 def _cli(config: DrillConfig, env: dict[str, str], cwd: str, *args: str) -> str:
     done = subprocess.run(
-        [config.leadpipe, *args],
+        [*config.leadpipe, *args],
         env=env,
         cwd=cwd,
         capture_output=True,
@@ -444,7 +445,7 @@ class Server:
         self.log_path = Path(cwd) / "serve.log"
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(
-            [config.leadpipe, "serve", "--workers", str(config.workers), "--port", str(self.port)],
+            [*config.leadpipe, "serve", "--workers", str(config.workers), "--port", str(self.port)],
             env=env,
             cwd=cwd,
             stdout=self._log,
