@@ -12,10 +12,11 @@ import httpx
 import orjson
 import pytest
 
+from leadpipe.config import Settings
 from leadpipe.intake.rules.signatures import sign_standard
 from leadpipe.storage.engine import Database
 from leadpipe.storage.models import Contact, InboundRequest, Lead
-from tests.conftest import Tenant
+from tests.conftest import Tenant, serving
 from tests.integration.dashboard import add_member, sign_in
 from tests.integration.helpers import count, counts, rows
 from tests.integration.test_intake_security import rotate, set_webhook
@@ -398,3 +399,43 @@ async def test_dashboard_numbers_in_other_digits_are_not_a_server_error(
         headers={"hx-request": "true", "x-csrf-token": csrf},
     )
     assert fields_named(refused(settings)) == ["lead_window_days"]
+
+
+# -- the dashboard's dry-run box -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("payload", "shown"),
+    [
+        ('{"email": "a@example.com", "n": "a\\u0000b"}', "must not contain NUL characters"),
+        ('{"email": "a@example.com", "n": "\\ud800"}', "lone UTF-16 surrogate"),
+        ('{"email": "a@example.com", "x": ' + "[" * 40 + "]" * 40 + "}", "deeper than 32"),
+        ('{"email": "a@example.com", "x": ' + "[" * 5000 + "]" * 5000 + "}", "nests too deep"),
+        ('{"email": "a@example.com", "n": ' + "7" * 5000 + "}", "kept as the text sent"),
+        ('{"email": "a@example.com", "n": NaN}', "kept as the text sent"),
+    ],
+)
+async def test_the_dry_run_box_reads_a_payload_as_intake_does(
+    client: httpx.AsyncClient, db: Database, tenant: Tenant, payload: str, shown: str
+) -> None:
+    csrf = await sign_in(client, add_member(db, tenant.workspace_id, "viewer"))
+    before = counts(db)
+    answer = await client.post(
+        f"/app/webhooks/{tenant.webhook_id}/test", data={"csrf_token": csrf, "payload": payload}
+    )
+    assert answer.status_code == 200
+    assert shown in answer.text
+    assert counts(db) == before
+
+
+async def test_a_delivery_to_a_webhook_id_holding_nul_is_a_400_from_a_real_server(
+    settings: Settings, db: Database, tenant: Tenant
+) -> None:
+    before = written(db)
+    with serving(settings, db) as base:
+        async with httpx.AsyncClient(base_url=base) as real:
+            answer = await real.post("/webhooks/wh%00x", json={"email": "a@example.com"})
+            assert fields_named(refused(answer)) == ["path"]
+            again = await real.post(tenant.url, json={"email": "after@example.com"})
+            assert again.status_code == 200, again.text  # the connection's next request
+    assert written(db)["contacts"] == before["contacts"] + 1

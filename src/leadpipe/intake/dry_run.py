@@ -14,7 +14,7 @@ from leadpipe.intake.contact_step import find_contacts, match, source_of
 from leadpipe.intake.contexts import WebhookContexts
 from leadpipe.intake.guard import IntakeGuard
 from leadpipe.intake.lead_step import lead_key, wants_lead
-from leadpipe.intake.parsing import Warnings, checked_payload
+from leadpipe.intake.parsing import Warnings, checked_payload, refuse_unreadable
 from leadpipe.intake.repository import WebhookRepository
 from leadpipe.intake.schemas import Delivery
 from leadpipe.kit.clock import utcnow
@@ -34,13 +34,16 @@ def dry_run(
     and the lead decision with its rule; or the refusal it would get. Signatures,
     credentials and limits are the sender's, and are not checked here. A payload that
     intake could not read (nested too deep, text no column can store) is refused as a
-    delivery's body is, with the same 400: by ``parse_body`` when read as a delivery's
-    body (``warnings`` are then its), or here when decoded by another reader."""
+    delivery's body is, with the same 400. ``warnings``: those of reading it (the numbers
+    kept as text); None when another reader decoded it, whose numbers are then kept as
+    text here."""
     ctx = WebhookRepository(conn).context(webhook_id)
     if ctx is None or ctx.workspace_id != workspace_id:
         raise NotFound(f"No webhook '{webhook_id}' in this workspace")
     if warnings is None:
         payload, warnings = checked_payload(payload)
+    else:
+        refuse_unreadable(payload)
     delivery = Delivery(
         webhook_id=webhook_id,
         payload=payload,

@@ -20,9 +20,11 @@ from leadpipe.intake.deliveries import deliveries
 from leadpipe.intake.dry_run import dry_run
 from leadpipe.intake.endpoints import graph_of, intake_line_of
 from leadpipe.intake.examples import curl_example
+from leadpipe.intake.parsing import kept_as_text_warnings
 from leadpipe.intake.rules.presets import PRESETS
 from leadpipe.intake.schemas import WebhookPatch
 from leadpipe.intake.webhooks import webhook
+from leadpipe.kit.jsonvalues import NotJson, loads_as_sent
 from leadpipe.pipeline.repository import StageRepository
 from leadpipe.storage.engine import Database
 from leadpipe.web.auth import Admin, Viewer
@@ -209,7 +211,7 @@ async def set_webhook_rules(
     values = await form_values(request)
     try:
         rules = json.loads(values.get("intake_rules", "[]"))
-    except json.JSONDecodeError as exc:
+    except (ValueError, RecursionError) as exc:  # thousands of digits; nested past the stack
         raise ValidationFailed(
             "Invalid webhook", [field_error("intake_rules", f"is not JSON: {exc}")]
         ) from None
@@ -262,18 +264,24 @@ async def test_webhook_payload(
     text = (await form_values(request)).get("payload", "")
     problem: str | None = None
     try:
-        payload = json.loads(text)
-    except json.JSONDecodeError as exc:
-        payload, problem = None, f"This is not JSON: {exc}"
-    if problem is None and not isinstance(payload, dict):
+        read = loads_as_sent(text)  # as intake reads a delivery: the same verdict
+    except NotJson as exc:
+        read, problem = None, f"This is not JSON: {exc}"
+    if read is not None and not isinstance(read.value, dict):
         problem = "Paste a JSON object: { ... }"
     outcome = None
-    if problem is None:
+    if read is not None and problem is None:
         assert who.workspace_id is not None
-        workspace_id = who.workspace_id
-        outcome = await db.read(
-            lambda conn: dry_run(conn, workspace_id, webhook_id, payload, request_id)
-        )
+        workspace_id, payload = who.workspace_id, read.value
+        warnings = kept_as_text_warnings(read.kept_as_text)
+        try:
+            outcome = await db.read(
+                lambda conn: dry_run(conn, workspace_id, webhook_id, payload, request_id, warnings)
+            )
+        except ValidationFailed as exc:  # a body intake could not read (NUL, too deep)
+            problem = "; ".join(
+                [exc.message, *(f"{d['field']} {d['message']}" for d in exc.details)]
+            )
     shown = {"dry_run": outcome, "dry_run_problem": problem, "dry_run_payload": text}
     return await _webhook_page(request, who, db, settings, webhook_id, shown=shown)
 
