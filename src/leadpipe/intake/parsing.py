@@ -131,20 +131,18 @@ def _too_deep() -> ValidationFailed:
     return ValidationFailed(f"The JSON body nests objects deeper than {MAX_JSON_DEPTH} levels")
 
 
-# What a body must hold for its payload to be worth the walk through its values: a NUL
-# character or a surrogate (its escape), or more brackets than the depth allowed. Nearly
-# every payload holds none and is spared the walk.
-_MARKS = {
-    JSON: re.compile(rb"\\u0000|\\u[dD][89a-fA-F]"),
-    FORM: re.compile(rb"%00|\x00"),
-    MULTIPART: re.compile(rb"\x00"),
-}
+# In JSON, the escape of a NUL character or of a surrogate (a pair's, or a lone one's).
+_JSON_MARKS = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
 
 
 def _may_be_unreadable(kind: str, body: bytes) -> bool:
-    if kind == JSON and body.count(b"{") + body.count(b"[") > MAX_JSON_DEPTH:
-        return True
-    return _MARKS[kind].search(body) is not None
+    """Whether a body holds what its payload must be walked for: a NUL character, a
+    surrogate, or more brackets than the depth allowed. Nearly every payload holds none
+    and is spared the walk."""
+    if kind == JSON:
+        too_many_brackets = body.count(b"{") + body.count(b"[") > MAX_JSON_DEPTH
+        return too_many_brackets or _JSON_MARKS.search(body) is not None
+    return b"\x00" in body or (kind == FORM and b"%00" in body)
 
 
 # Some Windows tools write a byte-order mark before UTF-8 text; JSON parsers may skip it.
