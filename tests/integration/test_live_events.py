@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from leadpipe.config import Settings
@@ -114,13 +114,22 @@ def test_a_refused_delivery_announces_nothing(base_url: str, db: Database, tenan
 def test_a_socket_without_credentials_or_from_another_site_is_refused(
     base_url: str, db: Database, tenant: Tenant
 ) -> None:
-    for headers in ({}, {"X-API-Key": "lp_not_a_key"}, {"Cookie": "leadpipe_session=forged"}):
+    for headers in ({}, {"X-API-Key": "lp_not_a_key"}):
         with (
             pytest.raises(InvalidStatus) as refused,
             connect(base_url.replace("http://", "ws://") + "/live", additional_headers=headers),
         ):
             pass
         assert refused.value.response.status_code == 403
+    # A session cookie that is no session: told to sign in (4401), and sent nothing.
+    forged = {"Cookie": "leadpipe_session=forged"}
+    with (
+        connect(base_url.replace("http://", "ws://") + "/live", additional_headers=forged) as ws,
+        pytest.raises(ConnectionClosed) as closed,
+    ):
+        ws.recv(timeout=5)
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4401
     email = add_member(db, tenant.workspace_id, "viewer")
     cookie = _session_cookie(base_url, email)
     with (

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 from websockets.exceptions import ConnectionClosed
-from websockets.sync.client import ClientConnection
+from websockets.sync.client import ClientConnection, connect
 
 from leadpipe.accounts.repository import ApiKeyRepository, UserRepository
 from leadpipe.accounts.rules import hash_api_key
@@ -155,6 +155,18 @@ def test_signing_out_closes_the_sockets_of_that_session_only(
         assert leaving.post("/logout").status_code == 303
         _assert_closed_before_the_lead(ws, base_url, tenant, SIGNED_OUT)
         assert [e["type"] for e in _next_events(other, 2)][1] == "lead.created"
+
+
+def test_a_page_that_reconnects_after_its_session_ended_is_told_to_sign_in(
+    base_url: str, db: Database, tenant: Tenant
+) -> None:
+    email = add_member(db, tenant.workspace_id, "viewer")
+    leaving = Dashboard(base_url, email)
+    assert leaving.post("/logout").status_code == 303
+    url = base_url.replace("http://", "ws://") + "/live"
+    with connect(url, additional_headers={"Cookie": leaving.cookie}, open_timeout=5) as ws:
+        got, messages, _ = _closed(ws, PROMPTLY)
+    assert (got, messages) == (SIGNED_OUT, [])
 
 
 def test_a_new_password_closes_the_other_sessions_sockets(

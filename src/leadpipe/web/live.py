@@ -109,6 +109,10 @@ async def live(socket: WebSocket) -> None:
         return
     right = await _right_of(socket, db)
     if right is None or hub is None:
+        if hub is not None and socket.cookies.get(SESSION_COOKIE):
+            # A page whose session ended while it was away reconnects: a script sees no
+            # refused handshake's status, only a close code after it, and then signs in.
+            await socket.accept()
         await socket.close(code=UNAUTHORIZED)
         return
     await socket.accept()
