@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from sqlalchemy import text
 
 from leadpipe.config import Settings
 from leadpipe.intake.rules.signatures import sign_standard
@@ -440,3 +441,21 @@ async def test_a_delivery_to_a_webhook_id_holding_nul_is_a_400_from_a_real_serve
             again = await real.post(tenant.url, json={"email": "after@example.com"})
             assert again.status_code == 200, again.text  # the connection's next request
     assert written(db)["contacts"] == before["contacts"] + 1
+
+
+# -- the CSV export --------------------------------------------------------------------
+
+
+async def test_the_csv_export_writes_a_stored_nul_escaped(
+    client: httpx.AsyncClient, db: Database, tenant: Tenant, settings: Settings
+) -> None:
+    if not settings.database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL never stored a NUL character")
+    await _a_lead(client, tenant)
+    with db.transaction() as conn:  # stored before intake refused NUL characters
+        conn.execute(text("UPDATE contacts SET firstname = 'An' || char(0) || 'a'"))
+    await sign_in(client, add_member(db, tenant.workspace_id, "viewer"))
+    export = await client.get("/app/export.csv")
+    assert export.status_code == 200, export.text
+    assert b"\x00" not in export.content
+    assert "An\\u0000a" in export.text
