@@ -9,8 +9,8 @@ seconds); PostgreSQL is restarted (optional: it stops every other user of the se
 
 What the clients do, as providers do: a share of the deliveries post a few hot phones at
 once (contact races); every delivery carries a delivery id (``Idempotency-Key`` or
-``webhook-id``), and is re-sent with it after a timeout, a connection error, a 5xx or a
-429 (after its Retry-After), until it is answered 2xx or a bound is reached; some are
+``webhook-id``), and is re-sent with it after a timeout, a connection error, a 5xx, a
+409 or a 429 (after its Retry-After), until it is answered 2xx or a bound is reached; some are
 abandoned on purpose right after sending (a provider's own timeout) and some are sent
 again after their 2xx (a provider that did not note it). Each delivery carries a unique
 ``utm_content``, which intake stores on the lead it opens: the check counts leads by it.
@@ -52,6 +52,9 @@ DEFAULT_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 # 555 numbers are fictional, and intake keeps them (contacts/rules.py). Hot phones take
 # the low numbers, every other delivery one of its own above them.
 HOT_PHONE_BASE = 1000
+# Answers that ask for the same delivery again later: 429 (after Retry-After), and 409,
+# the same delivery still being written or a concurrent change (docs/operations.md).
+RETRIED = frozenset({409, 429})
 UNIQUE_PHONE_BASE = 1_000_000
 
 
@@ -155,6 +158,8 @@ class DrillResult:
     """Workers the supervisor's log reports dead (killed, crashed or not answering)."""
     tracebacks: int = 0
     """Tracebacks in the server's log."""
+    unhandled: list[str] = field(default_factory=list)
+    """The server log's ``unhandled error`` entries (answered 500), each with what follows."""
     server_log: str = ""
 
     @property
@@ -224,7 +229,8 @@ class DrillResult:
             f"                went away without the drill: {self.dropped_by_supervisor or 'none'};"
             f" the killed one came back and served: {self._came_back()};"
             f" deaths in the supervisor's log: {self.supervisor_deaths}",
-            f"server log      {self.tracebacks} tracebacks",
+            f"server log      {self.tracebacks} tracebacks, "
+            f"{len(self.unhandled)} unhandled errors (answered 500)",
             f"statuses        {dict(sorted(self.statuses.items()))}",
             f"elapsed         {self.elapsed:.1f} s of traffic "
             f"({self.sent / self.elapsed if self.elapsed else 0:,.0f} deliveries/s)",
@@ -608,7 +614,7 @@ def make_deliveries(config: DrillConfig) -> list[list[Delivery]]:
     return units
 
 
-def encode(d: Delivery, port: int, credential: str, *, close: bool = False) -> bytes:
+def encode(d: Delivery, port: int, credential: str) -> bytes:
     body = orjson.dumps(
         {
             "first_name": "Drill",
@@ -623,7 +629,6 @@ def encode(d: Delivery, port: int, credential: str, *, close: bool = False) -> b
         f"POST /webhooks/{WEBHOOK} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
         f"Authorization: Bearer {credential}\r\n{d.key_header}: drill-{d.n}\r\n"
-        f"{'Connection: close' + chr(13) + chr(10) if close else ''}"
         "User-Agent: leadpipe-fault-drill\r\n\r\n"
     ).encode() + body
 
@@ -783,7 +788,7 @@ class Traffic:
                 if d.resend:
                     await self._resend(conn, raw)
                 return
-            if status == 429 or status >= 500:
+            if status in RETRIED or status >= 500:
                 wait = retry_after if retry_after is not None else _backoff(d.attempts)
                 await asyncio.sleep(min(wait, max(0.0, give_up_at - time.monotonic())))
                 continue
@@ -906,10 +911,19 @@ def run_drill(config: DrillConfig, database_url: str | None = None) -> DrillResu
                 log = server.log_path.read_text(errors="replace")
                 result.supervisor_deaths = len(re.findall(r"Child process \[\d+\] died", log))
                 result.tracebacks = log.count("Traceback (most recent call last)")
+                result.unhandled = _unhandled_errors(log)
                 result.server_log = "\n".join(log.splitlines()[-200:])
             proxy.close()
     _count(result, deliveries, database_url)
     return result
+
+
+def _unhandled_errors(log: str, lines: int = 30) -> list[str]:
+    """Each ``unhandled error`` entry of the log with the lines after it (its traceback)."""
+    rows = log.splitlines()
+    return [
+        "\n".join(rows[i : i + lines]) for i, row in enumerate(rows) if "unhandled error" in row
+    ]
 
 
 def _settle(server: Server, config: DrillConfig) -> None:

@@ -74,6 +74,9 @@ def main() -> None:
     result = run_drill(config)
     for line in result.lines():
         print(line)
+    for entry in result.unhandled[:5]:
+        print("--- unhandled error ---")
+        print(entry)
     if args.show_log:
         print("--- server log (end) ---")
         print(result.server_log)
