@@ -144,7 +144,11 @@ class RefuseNul:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        fields = nul_in_url(scope.get("path", ""), scope.get("query_string", b""))
+        path = scope.get("path", "")
+        # Intake never reads a delivery's query string: a NUL there stores nothing, and
+        # refusing it would lose the lead unlogged.
+        query = b"" if _is_delivery(scope) else scope.get("query_string", b"")
+        fields = nul_in_url(path, query)
         if fields:
             if scope["type"] == "websocket":
                 await send({"type": "websocket.close", "code": 1008})
@@ -186,6 +190,13 @@ def nul_in_url(path: str, query_string: bytes) -> list[str]:
 
 
 _FORM = b"application/x-www-form-urlencoded"
+
+
+_DELIVERY = re.compile(r"^/webhooks?/[^/]+$")
+
+
+def _is_delivery(scope: Scope) -> bool:
+    return scope.get("method") == "POST" and _DELIVERY.match(scope.get("path", "")) is not None
 
 
 def _is_form_outside_intake(scope: Scope) -> bool:
