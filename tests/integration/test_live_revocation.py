@@ -24,7 +24,7 @@ from leadpipe.cli import app as cli
 from leadpipe.config import Settings, get_settings
 from leadpipe.storage.engine import Database
 from tests.conftest import Tenant, serving
-from tests.integration.dashboard import PASSWORD, add_member, csrf_of
+from tests.integration.dashboard import PASSWORD, add_member, csrf_of, login_form_token
 from tests.integration.test_live_events import (
     REDIS_URL,
     _deliver,
@@ -203,11 +203,54 @@ def test_a_password_reset_by_an_operator_closes_the_users_sockets(
             _assert_closed_before_the_lead(ws, base_url, tenant, SIGNED_OUT)
 
 
+def test_signing_out_everywhere_closes_every_session_and_its_sockets(
+    base_url: str, db: Database, tenant: Tenant
+) -> None:
+    email = add_member(db, tenant.workspace_id, "agent")
+    here, laptop = Dashboard(base_url, email), Dashboard(base_url, email)
+    with (
+        _socket(base_url, Cookie=here.cookie) as own,
+        _socket(base_url, Cookie=laptop.cookie) as ws,
+    ):
+        signed_out = here.post("/app/account/sign-out-everywhere")
+        assert (signed_out.status_code, signed_out.headers["location"]) == (303, "/login")
+        _assert_closed_before_the_lead(ws, base_url, tenant, SIGNED_OUT)
+        code, messages, _ = _closed(own, PROMPTLY)
+        assert (code, messages) == (SIGNED_OUT, [])
+    with httpx.Client(base_url=base_url, headers={"Cookie": laptop.cookie}) as http:
+        assert http.get("/app").status_code == 303  # back to the sign-in page
+
+
+def test_an_operator_disabling_a_user_closes_their_sockets_and_stops_sign_in(
+    base_url: str, db: Database, tenant: Tenant, settings: Settings, runner: CliRunner
+) -> None:
+    email = add_member(db, tenant.workspace_id, "agent")
+    with _socket(base_url, Cookie=_session_cookie(base_url, email)) as ws:
+        disabled = runner.invoke(cli, ["user", "disable", email])
+        assert disabled.exit_code == 0, disabled.output
+        if settings.database_url.startswith("sqlite"):
+            code, messages, _ = _closed(ws, BY_THE_NEXT_CHECK)
+            assert code in (SIGNED_OUT, EXCLUDED)
+            assert messages == []
+        else:
+            _assert_closed_before_the_lead(ws, base_url, tenant, SIGNED_OUT)
+    with httpx.Client(base_url=base_url) as http:
+        form = http.get("/login")
+        refused = http.post(
+            "/login",
+            data={"email": email, "password": PASSWORD, "login_token": login_form_token(form.text)},
+        )
+        assert refused.status_code == 401
+    enabled = runner.invoke(cli, ["user", "enable", email])
+    assert enabled.exit_code == 0, enabled.output
+    assert _session_cookie(base_url, email).startswith("leadpipe_session=")
+
+
 def test_an_account_disabled_behind_its_back_is_closed_by_the_periodic_check(
     settings: Settings, db: Database, tenant: Tenant
 ) -> None:
-    """No command disables a user; whatever does (here, SQL), announces nothing: the
-    socket's periodic check finds it all the same."""
+    """What disables a user without ``leadpipe user disable`` (here, SQL) announces
+    nothing: the socket's periodic check finds it all the same."""
     email = add_member(db, tenant.workspace_id, "viewer")
     quick = settings.model_copy(update={"live_recheck_seconds": 1.0})
     with (

@@ -316,6 +316,21 @@ class UserService:
         _keep_an_owner(users, workspace_id, user_id)
         users.remove_member(workspace_id, user_id)
 
+    def set_active(self, conn: Connection, email: str, *, active: bool) -> Revocation:
+        """Disable an account (it cannot sign in; its sessions end) or enable it again;
+        what to announce once committed (a disabled user's live sockets close)."""
+        found = self._user(conn, email)
+        UserRepository(conn).change(found["id"], {"is_active": active, "updated_at": utcnow()})
+        if not active:
+            SessionRepository(conn).delete_for_user(found["id"])
+        return user_revoked(found["id"])
+
+    def sign_out_everywhere(self, conn: Connection, user_id: uuid.UUID) -> Revocation:
+        """End every session of the user, this one included (a lost laptop, a shared
+        computer); what to announce once committed."""
+        SessionRepository(conn).delete_for_user(user_id)
+        return user_revoked(user_id)
+
     def revocation(self, conn: Connection, email: str) -> Revocation:
         """What announces, once committed, that the user's sessions, memberships or
         account changed: their live sockets look their rights up again."""

@@ -240,6 +240,28 @@ def user_reset_password(
         console.print(f"New password (shown once): {generated}", highlight=False)
 
 
+@user_app.command("disable")
+def user_disable(email: Annotated[str, typer.Argument(help="The user's email.")]) -> None:
+    """Stop a user from signing in; their sessions end and their live sockets close."""
+    _set_active(email, active=False)
+    console.print(f"{email.strip()} is disabled", highlight=False)
+
+
+@user_app.command("enable")
+def user_enable(email: Annotated[str, typer.Argument(help="The user's email.")]) -> None:
+    """Let a disabled user sign in again."""
+    _set_active(email, active=True)
+    console.print(f"{email.strip()} may sign in again", highlight=False)
+
+
+def _set_active(email: str, *, active: bool) -> None:
+    from leadpipe.accounts.service import user
+    from leadpipe.realtime.hub import announce
+
+    changed = _in_a_transaction(lambda conn: user.set_active(conn, email, active=active))
+    announce(get_settings(), [changed])
+
+
 @apikey_app.command("create")
 def apikey_create(
     workspace_id: Annotated[str, typer.Argument(help="Workspace (id or name) of the key.")],

@@ -126,6 +126,15 @@ async def account_page(request: Request, who: SignedInUser, db: DatabaseDep) -> 
     )
 
 
+@router.post("/app/account/sign-out-everywhere")
+async def sign_out_everywhere(request: Request, who: SignedInUser, db: DatabaseDep) -> Response:
+    signed_out = await db.write(lambda conn: user.sign_out_everywhere(conn, who.user_id))
+    publish(request.app, [signed_out])  # every session's live sockets close
+    response = redirect("/login", request)
+    clear_session_cookie(response)
+    return response
+
+
 @router.post("/app/account/password")
 async def change_password(request: Request, who: SignedInUser, db: DatabaseDep) -> Response:
     values = await form_values(request)
