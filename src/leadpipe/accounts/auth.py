@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
@@ -19,8 +20,11 @@ from leadpipe.accounts.rules import hash_api_key
 from leadpipe.config import Settings
 from leadpipe.deps import DatabaseDep
 from leadpipe.errors import Forbidden, RateLimited, Unauthorized
+from leadpipe.kit.logs import ThrottledWarning
 from leadpipe.storage.engine import workspace_scope
 from leadpipe.storage.identity import installation_id
+
+log = logging.getLogger("leadpipe.accounts")
 
 # Declared for OpenAPI ("Authorize" in /docs); missing keys are refused below, in the
 # documented envelope, rather than by FastAPI's own 403.
@@ -51,9 +55,17 @@ class RateLimiter:
         self.limit = parse(settings.api_rate_limit)
         self.limiter = MovingWindowRateLimiter(storage_from_string(settings.rate_limit_storage))
         self.prefix = installation_id(settings)
+        self._warn_uncounted = ThrottledWarning(
+            log, "API requests not counted against their rate limit", every=10.0
+        )
 
     async def hit(self, key_id: str) -> None:
-        if await self.limiter.hit(self.limit, self.prefix, "api-key", key_id):
+        try:
+            if await self.limiter.hit(self.limit, self.prefix, "api-key", key_id):
+                return
+        except Exception as exc:
+            # As intake's: an unreachable Redis must not stop the API; said once an outage.
+            self._warn_uncounted(exc)
             return
         stats = await self.limiter.get_window_stats(self.limit, self.prefix, "api-key", key_id)
         retry_after = max(1, math.ceil(stats.reset_time - time.time()))

@@ -17,6 +17,7 @@ from limits.strategies import SlidingWindowCounterRateLimiter
 
 from leadpipe.config import Settings
 from leadpipe.errors import RateLimited
+from leadpipe.kit.logs import ThrottledWarning
 from leadpipe.storage.identity import installation_id
 
 log = logging.getLogger("leadpipe.intake")
@@ -94,6 +95,9 @@ class IntakeLimits:
     ) -> None:
         self.windows = windows_for(storage_url, prefix)
         self.ip_limit = parse(ip_limit)
+        self._warn_uncounted = ThrottledWarning(
+            log, "deliveries not counted against their rate limits", every=10.0
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> IntakeLimits:
@@ -113,8 +117,10 @@ class IntakeLimits:
     def _hit(self, kind: str, key: str, item: RateLimitItem) -> None:
         try:
             retry_at = self.windows.hit(item, f"{kind}:{key}:{item.amount}/{item.get_expiry()}")
-        except Exception:
-            log.warning("could not count a delivery against its rate limit", exc_info=True)
+        except Exception as exc:
+            # Counting fails open (a Redis restart must not refuse deliveries), and says so
+            # once per outage rather than once per delivery.
+            self._warn_uncounted(exc)
             return
         if retry_at is None:
             return

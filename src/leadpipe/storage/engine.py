@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError
 
 from leadpipe.config import Settings
 from leadpipe.errors import ServiceUnavailable
+from leadpipe.kit.logs import ThrottledWarning
 from leadpipe.storage import fastexec
 from leadpipe.storage.connect import make_engine
 from leadpipe.storage.dialect import (
@@ -90,31 +91,6 @@ def _corked_socket(conn: Connection) -> socket.socket | None:
 RETRY_AFTER_UNAVAILABLE = 5
 
 
-class _ThrottledWarning:
-    """Warns at most every ``every`` seconds, with the number of occurrences since the
-    last warning: one line per outage, not one per request."""
-
-    def __init__(self, message: str, every: float) -> None:
-        self.message = message
-        self.every = every
-        self._last = -every
-        self._count = 0
-
-    def __call__(self, exc: BaseException) -> None:
-        self._count += 1
-        now = time.monotonic()
-        if now - self._last < self.every:
-            return
-        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-        log.warning(
-            "%s: %d failed since the last warning, the latest with: %s",
-            self.message,
-            self._count,
-            detail[0] if detail else "",
-        )
-        self._last, self._count = now, 0
-
-
 @contextmanager
 def _unavailable_as_503(warn: Callable[[BaseException], None]) -> Iterator[None]:
     """A database that cannot be reached or is busy for now becomes ``ServiceUnavailable``
@@ -181,7 +157,7 @@ class Database:
         self._write_lock = threading.Lock() if has_one_writer(self.dialect) else None
         self._limiter: anyio.CapacityLimiter | None = None
         self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
-        self._warn_unavailable = _ThrottledWarning("database unavailable", every=10.0)
+        self._warn_unavailable = ThrottledWarning(log, "database unavailable", every=10.0)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
