@@ -345,27 +345,33 @@ class LeadQueries:
         )
         return [r[0] for r in rows]
 
-    def ids(self, f: LeadFilters) -> list[uuid.UUID]:
-        """Every lead matching ``f``, newest first (a bulk action on all of them)."""
+    def ids(
+        self, f: LeadFilters, *, sort: str = "created_at", descending: bool = True
+    ) -> list[uuid.UUID]:
+        """Every lead matching ``f``, in the list's order (newest first unless told): a bulk
+        action on all of them, a CSV export."""
         values = filter_values(f)
         names = frozenset(values)
         stmt = (
             select(_l.id)
             .select_from(_filtered_from(names))
             .where(*filter_conditions(names))
-            .order_by(_l.created_at.desc(), _l.id.desc())
+            .order_by(*_order(sort, descending))
         )
         return [row[0] for row in self.conn.execute(stmt, values)]
 
     def by_ids(self, workspace_id: str, lead_ids: Sequence[uuid.UUID]) -> list[dict[str, Any]]:
-        """These leads of the workspace, with their contacts, newest first."""
+        """These leads of the workspace (those still there), with their contacts, in the
+        order of ``lead_ids``. Found by id: ordered in SQL, or with the workspace's column
+        open to an index, SQLite read them by walking a workspace index past every lead
+        (3x slower for a page of a 55,000-lead workspace's export)."""
         rows = self.conn.execute(
             select(*_LIST_COLUMNS, *_CONTACT_COLUMNS)
             .select_from(_JOINED)
-            .where(_l.workspace_id == workspace_id, _l.id.in_(list(lead_ids)))
-            .order_by(_l.created_at.desc(), _l.id.desc())
+            .where(_l.workspace_id.concat("") == workspace_id, _l.id.in_(list(lead_ids)))
         )
-        return [_with_contact(r, _LIST_KEYS) for r in rows]
+        found = {r["id"]: r for r in (_with_contact(r, _LIST_KEYS) for r in rows)}
+        return [found[i] for i in lead_ids if i in found]
 
     def for_contact(self, workspace_id: str, contact_id: uuid.UUID) -> list[dict[str, Any]]:
         rows = self.conn.execute(

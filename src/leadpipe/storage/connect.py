@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.pool import NullPool
 
 from leadpipe.config import Settings
 from leadpipe.kit.serialization import json_text
@@ -36,8 +37,16 @@ class _SQLiteCompiler(SQLiteCompiler):
 WAL_AUTOCHECKPOINT_PAGES = 4000
 CHECKPOINT_EVERY_SECONDS = 0.05
 
+# Pages each SQLite connection keeps in memory (KiB): a pooled connection keeps what it
+# read for as long as it lives, which keeps the dashboard's lists and counts in memory.
+# A read that walks a whole workspace (a CSV export's pages) would fill that much on every
+# connection it passes through; it runs on a connection of its own with a small cache,
+# closed after each page (``make_walking_engine``).
+CACHE_KIB = 65536
+WALKING_CACHE_KIB = 8192
 
-def _configure_sqlite(engine: Engine, synchronous: str) -> None:
+
+def _configure_sqlite(engine: Engine, synchronous: str, cache_kib: int = CACHE_KIB) -> None:
     engine.dialect.statement_compiler = _SQLiteCompiler
 
     @event.listens_for(engine, "connect")
@@ -50,7 +59,7 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA temp_store=MEMORY")
-        cursor.execute("PRAGMA cache_size=-65536")
+        cursor.execute(f"PRAGMA cache_size=-{cache_kib}")
         cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
         cursor.close()
 
@@ -131,3 +140,22 @@ def make_engine(settings: Settings) -> Engine:
     )
     _configure_postgresql(engine)
     return engine
+
+
+def make_walking_engine(engine: Engine) -> Engine:
+    """SQLite: an engine for reads that walk a whole workspace, beside ``engine``: no pool,
+    so each connection closes after its transaction and gives its pages back, and a small
+    page cache (``WALKING_CACHE_KIB``) while it is open. mmap stays off (SQLite's default),
+    as on ``engine``: mapped pages of the file would count as the worker's memory too.
+    ``engine`` itself for an in-memory database, which only its own connections see."""
+    if engine.url.database in (None, "", ":memory:"):
+        return engine
+    walking = create_engine(
+        engine.url,
+        json_serializer=json_text,
+        json_deserializer=orjson.loads,
+        connect_args={"check_same_thread": False},
+        poolclass=NullPool,
+    )
+    _configure_sqlite(walking, "NORMAL", WALKING_CACHE_KIB)  # it never writes
+    return walking

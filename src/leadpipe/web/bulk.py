@@ -7,12 +7,12 @@ import csv
 import functools
 import io
 import uuid
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncGenerator, Iterable, Sequence
 from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 from sqlalchemy import Connection
 
 from leadpipe.accounts.rules import may
@@ -21,15 +21,17 @@ from leadpipe.deps import DASHBOARD_TAG, DatabaseDep
 from leadpipe.errors import Forbidden, ValidationFailed, field_error
 from leadpipe.kit.clock import utcnow
 from leadpipe.kit.jsonvalues import printable
-from leadpipe.leads.queries import LeadFilters, LeadQueries
+from leadpipe.kit.slots import Slots
+from leadpipe.leads.queries import LeadQueries
 from leadpipe.leads.schemas import LeadUpdate
 from leadpipe.leads.service import lead
 from leadpipe.realtime import events
 from leadpipe.web.auth import Agent, Viewer
 from leadpipe.web.changes import actor_of, write_and_announce
+from leadpipe.web.exports import ExportResponse, start_export
 from leadpipe.web.forms import body_of, form_lists, form_values
 from leadpipe.web.render import redirect
-from leadpipe.web.rules import TableQuery, parse_table_query
+from leadpipe.web.rules import parse_table_query
 from leadpipe.web.tables import Workspace, lead_filters, load_workspace
 
 router = APIRouter(tags=[DASHBOARD_TAG], include_in_schema=False)
@@ -228,48 +230,65 @@ def _safe_cell(value: Any) -> Any:
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
-def _export_page(
-    filters: LeadFilters, query: TableQuery, offset: int, conn: Connection
-) -> list[dict[str, Any]]:
-    return LeadQueries(conn).page(
-        filters,
-        sort=query.sort,
-        descending=query.order == "desc",
-        limit=EXPORT_PAGE,
-        offset=offset,
-    )
+def _export_page(workspace_id: str, ids: list[uuid.UUID], conn: Connection) -> list[dict[str, Any]]:
+    return LeadQueries(conn).by_ids(workspace_id, ids)
 
 
-async def _export(who: SignedIn, db: DatabaseDep, raw: dict[str, str]) -> Response:
+def _chosen(raw: dict[str, str]) -> list[uuid.UUID]:
+    try:
+        return [uuid.UUID(i) for i in raw.get("lead_ids", "").split(",") if i]
+    except ValueError:
+        raise ValidationFailed(
+            "Invalid selection", [field_error("lead_ids", "not leads")]
+        ) from None
+
+
+async def _export(
+    request: Request, who: SignedIn, db: DatabaseDep, raw: dict[str, str]
+) -> Response:
+    assert who.workspace_id is not None
+    workspace_id = who.workspace_id
+    running = start_export(request, workspace_id)
+    try:
+        return await _streamed_export(who, db, raw, running)
+    except BaseException:
+        running.give_back(workspace_id)  # refused before it started to stream
+        raise
+
+
+async def _streamed_export(
+    who: SignedIn, db: DatabaseDep, raw: dict[str, str], running: Slots
+) -> Response:
     query, _ = parse_table_query(raw)
-    chosen = [i for i in raw.get("lead_ids", "").split(",") if i]
+    chosen = _chosen(raw)
 
-    def workspace_and_filters(conn: Connection) -> tuple[Workspace, LeadFilters]:
+    def workspace_and_ids(conn: Connection) -> tuple[Workspace, list[uuid.UUID]]:
+        """The ids of the leads to export, in the table's order, in one pass: pages by
+        offset would each pass over every lead before theirs again (and could repeat or
+        skip a lead that arrives or leaves meanwhile)."""
         assert who.workspace_id is not None
         workspace = load_workspace(conn, who.workspace_id)
-        return workspace, lead.as_stored(conn, lead_filters(query, who, workspace, utcnow()))
-
-    workspace, filters = await db.read(workspace_and_filters)
-
-    async def lines() -> AsyncIterator[str]:
-        yield _csv_line(EXPORT_HEADER)
         if chosen:
-            ids = [uuid.UUID(i) for i in chosen]
-            rows = await db.read(lambda conn: LeadQueries(conn).by_ids(workspace.id, ids))
+            return workspace, chosen
+        filters = lead.as_stored(conn, lead_filters(query, who, workspace, utcnow()))
+        ids = LeadQueries(conn).ids(filters, sort=query.sort, descending=query.order == "desc")
+        return workspace, ids
+
+    workspace, ids = await db.read_walking(workspace_and_ids)
+
+    async def lines() -> AsyncGenerator[str, None]:
+        yield _csv_line(EXPORT_HEADER)
+        # A page per transaction: a slow download holds no connection.
+        for start in range(0, len(ids), EXPORT_PAGE):
+            page = ids[start : start + EXPORT_PAGE]
+            rows = await db.read_walking(functools.partial(_export_page, workspace.id, page))
             yield "".join(_csv_line(_export_row(r, workspace)) for r in rows)
-            return
-        offset = 0
-        while True:  # a page per transaction: a slow download holds no connection
-            rows = await db.read(functools.partial(_export_page, filters, query, offset))
-            yield "".join(_csv_line(_export_row(r, workspace)) for r in rows)
-            if len(rows) < EXPORT_PAGE:
-                return
-            offset += EXPORT_PAGE
 
     name = f"leads-{workspace.id}-{utcnow():%Y%m%d-%H%M}.csv"
-    return StreamingResponse(
+    return ExportResponse(
         lines(),
-        media_type="text/csv; charset=utf-8",
+        running=running,
+        workspace_id=workspace.id,
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
@@ -277,7 +296,7 @@ async def _export(who: SignedIn, db: DatabaseDep, raw: dict[str, str]) -> Respon
 @router.get("/app/export.csv")
 async def export_filtered(request: Request, who: Viewer, db: DatabaseDep) -> Response:
     """Every lead of the table's filter (the query string)."""
-    return await _export(who, db, dict(request.query_params))
+    return await _export(request, who, db, dict(request.query_params))
 
 
 @router.post("/app/export.csv")
@@ -287,4 +306,4 @@ async def export_chosen(request: Request, who: Viewer, db: DatabaseDep) -> Respo
     raw = dict(parse_qsl(values.get("filter", "")))
     if not values.get("all_matching"):
         raw["lead_ids"] = ",".join((await form_lists(request, "lead_ids"))["lead_ids"])
-    return await _export(who, db, raw)
+    return await _export(request, who, db, raw)
