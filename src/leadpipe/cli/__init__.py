@@ -12,7 +12,7 @@ from rich.panel import Panel
 from sqlalchemy import Connection
 
 from leadpipe.bootstrap import Started, prepare
-from leadpipe.cli import admin
+from leadpipe.cli import admin, backup
 from leadpipe.cli.intake import intake_app
 from leadpipe.config import Settings, get_settings
 from leadpipe.errors import LeadpipeError
@@ -370,6 +370,7 @@ def webhook_create(
 
 
 admin.register(console, _in_a_transaction, workspace_app, webhook_app, apikey_app, provider_app)
+backup.register(app, console)
 
 
 @app.command()
