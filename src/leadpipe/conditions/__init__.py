@@ -1,0 +1,1 @@
+"""One engine for conditions on facts and the rule sets that match them (DESIGN §2.6)."""
