@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from leadpipe.contacts.rules import (
@@ -25,7 +26,7 @@ from leadpipe.intake.rules.mapping import (
     TEMPERATURES,
     Extracted,
 )
-from leadpipe.kit.coerce import is_blank, to_bool, to_decimal, to_text
+from leadpipe.kit.coerce import is_blank, read_number, to_bool, to_text
 from leadpipe.kit.fields import MAX_MONEY, TEXT_LIMITS, money, too_long
 
 
@@ -155,18 +156,26 @@ def _choice(r: _Reading, name: str, allowed: tuple[str, ...]) -> str | None:
     return text.lower()
 
 
+def _amount(r: _Reading, name: str) -> Decimal | None:
+    """The field as an amount of money (``$100k``, ``12,500.00``), or None with a warning
+    that says why it is none: not a number, or a number out of range."""
+    read = read_number(r.fields[name])
+    if read.number is None:
+        r.keep_as_sent(name, read.problem or "is not a number")
+        return None
+    amount = money(read.number)
+    if amount is None:
+        r.keep_as_sent(name, f"{read.number} is not an amount from 0 to {MAX_MONEY}")
+    return amount
+
+
 def _lead_fields(r: _Reading) -> dict[str, Any]:
     lead: dict[str, Any] = {}
     for name in LEAD_TEXT_FIELDS:
         if (text := r.text(name)) is not None:
             lead[name] = text
-    if "estimated_value" in r.fields:
-        number = to_decimal(r.fields["estimated_value"])
-        amount = money(number) if number is not None else None
-        if amount is None:
-            r.keep_as_sent("estimated_value", f"is not an amount from 0 to {MAX_MONEY}")
-        else:
-            lead["estimated_value"] = amount
+    if "estimated_value" in r.fields and (amount := _amount(r, "estimated_value")) is not None:
+        lead["estimated_value"] = amount
     for name in ("consent_value", "tcpa_compliance"):
         if name in r.fields:
             flag = to_bool(r.fields[name])
