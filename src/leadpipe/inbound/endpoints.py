@@ -51,7 +51,10 @@ async def queue(
 
 
 @router.get("/{lead_id}", response_model=InboundLead, responses=not_found("lead"))
-async def one(lead_id: uuid.UUID, principal: ReadAccess, db: DatabaseDep) -> JSONResponse:
+async def one(
+    lead_id: uuid.UUID, principal: ReadAccess, db: DatabaseDep, workspace_id: str | None = None
+) -> JSONResponse:
     """One lead and its whole timeline."""
+    principal.check_workspace(workspace_id)
     found = await db.read(lambda conn: inbound.one(conn, principal.workspace_id, lead_id))
     return JSONResponse(public(InboundLead, found))

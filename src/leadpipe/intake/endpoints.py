@@ -23,7 +23,7 @@ from leadpipe.intake.parsing import delivery_key, read_as_delivery, read_payload
 from leadpipe.intake.rules.presets import leadgen_changes, verification_answer
 from leadpipe.intake.schemas import Delivery, DryRunOut, IntakeResponse
 from leadpipe.kit.net import client_ip, parse_networks
-from leadpipe.kit.openapi import Envelope, not_found, public
+from leadpipe.kit.openapi import Envelope, error_schema, not_found, public
 from leadpipe.kit.openapi import error as _error
 from leadpipe.kit.responses import JSONResponse, ok
 
@@ -149,12 +149,18 @@ async def deliver(request: Request, webhook_id: str) -> Response:
     "/webhooks/{webhook_id}",
     summary="Answer Facebook's subscription check",
     response_model=None,
+    # The challenge echoed as text: without this the 200 also claims application/json.
+    response_class=PlainTextResponse,
     responses={
-        200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
-        400: _error("Unknown query parameters (VALIDATION_ERROR)"),
-        403: _error("hub.verify_token does not match (FORBIDDEN)"),
-        404: _error("Unknown or disabled webhook (NOT_FOUND)"),
-        405: _error("Not a Facebook webhook: deliveries are POSTed (METHOD_NOT_ALLOWED)"),
+        200: {
+            "description": "The hub.challenge, as sent",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        },
+        # Errors are still JSON: named as such, not with the route's text/plain.
+        400: error_schema("Unknown query parameters (VALIDATION_ERROR)"),
+        403: error_schema("hub.verify_token does not match (FORBIDDEN)"),
+        404: error_schema("Unknown or disabled webhook (NOT_FOUND)"),
+        405: error_schema("Not a Facebook webhook: deliveries are POSTed (METHOD_NOT_ALLOWED)"),
     },
 )
 async def verify_subscription(

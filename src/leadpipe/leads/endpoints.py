@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 
 from leadpipe.accounts.auth import ReadAccess, WriteAccess
 from leadpipe.accounts.repository import WorkspaceRepository
+from leadpipe.activities.repository import ActivityQueries
 from leadpipe.contacts.rules import search_terms
 from leadpipe.deps import DatabaseDep
 from leadpipe.kit.bodies import Offset
@@ -25,7 +26,7 @@ from leadpipe.kit.openapi import (
 )
 from leadpipe.kit.periods import END_DOC, START_DOC, PeriodBound, end_of, start_of
 from leadpipe.kit.responses import JSONResponse, ok
-from leadpipe.leads.queries import LeadFilters
+from leadpipe.leads.queries import LeadFilters, LeadQueries
 from leadpipe.leads.rules import Actor, product_key
 from leadpipe.leads.schemas import (
     ActivityCreate,
@@ -35,6 +36,7 @@ from leadpipe.leads.schemas import (
     LeadUpdate,
     PriorityFilter,
     SortField,
+    StageChangeOut,
     TemperatureFilter,
 )
 from leadpipe.leads.service import lead
@@ -139,10 +141,41 @@ async def create_lead(
 
 
 @router.get("/leads/{lead_id}", response_model=Envelope[LeadOut], responses=ONE_ERRORS)
-async def get_lead(lead_id: uuid.UUID, principal: ReadAccess, db: DatabaseDep) -> JSONResponse:
-    """One lead with its contact."""
-    found = await db.read(lambda conn: lead.get(conn, principal.workspace_id, lead_id))
-    return ok(public(LeadOut, found))
+async def get_lead(
+    lead_id: uuid.UUID,
+    principal: ReadAccess,
+    db: DatabaseDep,
+    workspace_id: str | None = None,
+    include_activities: bool = False,
+) -> JSONResponse:
+    """One lead with its contact, and its timeline with `include_activities=true`."""
+    principal.check_workspace(workspace_id)
+
+    def read(conn: Connection) -> dict[str, Any]:
+        found = lead.get(conn, principal.workspace_id, lead_id)
+        if include_activities:
+            found["activities"] = ActivityQueries(conn).for_leads([lead_id])
+        return found
+
+    return ok(public(LeadOut, await db.read(read)))
+
+
+@router.get(
+    "/leads/{lead_id}/history",
+    response_model=Envelope[list[StageChangeOut]],
+    responses=ONE_ERRORS,
+)
+async def stage_history(
+    lead_id: uuid.UUID, principal: ReadAccess, db: DatabaseDep, workspace_id: str | None = None
+) -> JSONResponse:
+    """A lead's stage changes, newest first: from and to which stage, by whom, why, when."""
+    principal.check_workspace(workspace_id)
+
+    def read(conn: Connection) -> list[dict[str, Any]]:
+        lead.get(conn, principal.workspace_id, lead_id)  # 404 for another workspace's
+        return LeadQueries(conn).stage_history(principal.workspace_id, lead_id)
+
+    return ok(public_all(StageChangeOut, await db.read(read)))
 
 
 @router.put("/leads/{lead_id}", response_model=Envelope[LeadOut], responses=ONE_ERRORS)

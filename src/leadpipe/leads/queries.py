@@ -23,7 +23,7 @@ from leadpipe.contacts.repository import (
     in_any_identity_scope,
     too_short_for_trigrams,
 )
-from leadpipe.leads.repository import LEAD_COUNTS, LEADS
+from leadpipe.leads.repository import LEAD_COUNTS, LEADS, STATUS_HISTORY
 from leadpipe.storage.base import table_of
 from leadpipe.storage.models import Contact
 from leadpipe.storage.work import Work
@@ -41,6 +41,18 @@ _CONTACT_COLUMNS = [
 
 _l = LEADS.c
 _k = LEAD_COUNTS.c
+_h = STATUS_HISTORY.c
+_HISTORY_COLUMNS = [
+    _h.id,
+    _h.lead_id,
+    _h.old_stage,
+    _h.new_stage,
+    _h.changed_by,
+    _h.changed_by_name,
+    _h.reason,
+    _h.notes,
+    _h.created_at,
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,5 +390,15 @@ class LeadQueries:
             select(*_LIST_COLUMNS)
             .where(_l.workspace_id == workspace_id, _l.contact_id == contact_id)
             .order_by(_l.created_at.desc(), _l.id.desc())
+        ).mappings()
+        return [dict(r) for r in rows]
+
+    def stage_history(self, workspace_id: str, lead_id: uuid.UUID) -> list[dict[str, Any]]:
+        """A lead's stage changes, newest first (its id, a UUIDv7, orders the changes one
+        transaction wrote at the same time)."""
+        rows = self.conn.execute(
+            select(*_HISTORY_COLUMNS)
+            .where(_h.lead_id == lead_id, _h.workspace_id == workspace_id)
+            .order_by(_h.created_at.desc(), _h.id.desc())
         ).mappings()
         return [dict(r) for r in rows]

@@ -170,6 +170,22 @@ class ActivityOut(BaseModel):
     created_at: datetime
 
 
+class StageChangeOut(BaseModel):
+    """One change of a lead's stage: from which stage to which, by whom, why and when."""
+
+    id: uuid.UUID
+    lead_id: uuid.UUID
+    old_stage: str | None = Field(description="Null for the stage the lead was opened in.")
+    new_stage: str
+    changed_by: str | None = Field(
+        description="`api_key:<id>`, `user:<id>`, `webhook:<id>` or `system`."
+    )
+    changed_by_name: str | None
+    reason: str | None
+    notes: str | None
+    created_at: datetime
+
+
 class LeadOut(BaseModel):
     """A lead (seed 000's ``leads``) with its contact."""
 

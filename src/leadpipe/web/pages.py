@@ -20,6 +20,7 @@ from leadpipe.errors import Forbidden, NotFound, ValidationFailed, field_error
 from leadpipe.inbound.service import inbound
 from leadpipe.kit.clock import utcnow
 from leadpipe.kit.coerce import ascii_int
+from leadpipe.leads.queries import LeadQueries
 from leadpipe.leads.schemas import ActivityCreate, LeadUpdate
 from leadpipe.leads.service import lead
 from leadpipe.pipeline.repository import StageRepository
@@ -170,6 +171,8 @@ def _detail(conn: Connection, who: SignedIn, lead_id: uuid.UUID) -> dict[str, An
         "l": found,
         "timeline": timeline,
         "decisions": decisions,
+        "stage_history": LeadQueries(conn).stage_history(workspace.id, lead_id),
+        "stage_names": {s["stage_slug"]: s["stage_name"] for s in workspace.stages},
         "activity_types": ACTIVITY_TYPES,
         "outcomes": OUTCOMES,
     }
