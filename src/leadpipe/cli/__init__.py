@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 
 from leadpipe.bootstrap import Started, prepare
 from leadpipe.cli import admin, backup
+from leadpipe.cli.contact import contact_app
 from leadpipe.cli.intake import intake_app
 from leadpipe.config import Settings, get_settings
 from leadpipe.errors import LeadpipeError
@@ -37,6 +38,7 @@ app.add_typer(webhook_app, name="webhook")
 app.add_typer(provider_app, name="provider")
 app.add_typer(user_app, name="user")
 app.add_typer(intake_app, name="intake")
+app.add_typer(contact_app, name="contact")
 
 console = Console()
 
@@ -98,21 +100,10 @@ def serve(
             "for the others' writes, and one worker is faster. Use PostgreSQL to scale out.",
             highlight=False,
         )
-    from leadpipe.observability import logging as logs
-    from leadpipe.observability import metrics
-
     config = server.server_config(
-        APP,
-        settings,
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        access_log=access_log,
-        log_config=logs.log_config(settings.log_format, settings.log_level),
+        APP, settings, factory=True, host=host, port=port, workers=workers, access_log=access_log
     )
-    with metrics.shared_by_workers(workers):
-        server.serve(config)
+    server.serve(config)
 
 
 def _print_welcome(settings: Settings, started: Started) -> None:

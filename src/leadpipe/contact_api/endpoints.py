@@ -1,4 +1,5 @@
-"""Contact API: ``/api/v3/contacts`` (and ``/contacts``, seed 000's dual-write URL)."""
+"""Contact API: ``/api/v3/contacts`` (and ``/contacts``, seed 000's dual-write URL);
+deleting and erasing a contact is ``leadpipe.privacy``'s."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from sqlalchemy.exc import IntegrityError
 
-from leadpipe.accounts.auth import AdminAccess, ReadAccess, WriteAccess
-from leadpipe.contact_api.schemas import ContactCreate, ContactDeleted, ContactOut, ContactUpdate
+from leadpipe.accounts.auth import ReadAccess, WriteAccess
+from leadpipe.contact_api.schemas import ContactCreate, ContactOut, ContactUpdate
 from leadpipe.contact_api.service import contact
 from leadpipe.deps import DatabaseDep
 from leadpipe.errors import Conflict, field_error
@@ -137,17 +138,6 @@ async def update_contact(
         db, lambda conn: contact.update(conn, principal.workspace_id, contact_id, body)
     )
     return ok(public(ContactOut, updated))
-
-
-@router.delete(
-    "/contacts/{contact_id}", response_model=Envelope[ContactDeleted], responses=ONE_ERRORS
-)
-async def delete_contact(
-    contact_id: uuid.UUID, principal: AdminAccess, db: DatabaseDep
-) -> JSONResponse:
-    """Delete a contact with its leads, their activities and stage history (admin scope)."""
-    deleted = await db.write(lambda conn: contact.delete(conn, principal.workspace_id, contact_id))
-    return ok(public(ContactDeleted, deleted))
 
 
 # Seed 000 posts contacts to ``/contacts``: the same handler, not advertised twice.

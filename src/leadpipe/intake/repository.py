@@ -582,3 +582,42 @@ class ProviderRepository:
             ).where(_leads.id.in_(created))
         ).one()
         return int(row[0]), int(row[1])
+
+
+# A person's deliveries (export and erasure): the columns that may hold what they sent.
+PERSONAL_LOG_COLUMNS = ("raw_body", "request_headers", "error_message", "warnings", "user_agent")
+
+
+class PersonLogRepository:
+    """The intake log's entries that made or touched a contact or its leads, and the
+    refused ones, which name no contact: read in pages, so that bodies of up to the body
+    limit each are never all in memory at once."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def candidates(
+        self,
+        workspace_id: str,
+        contact_id: uuid.UUID,
+        lead_ids: Sequence[uuid.UUID],
+        *,
+        after: uuid.UUID | None,
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        """The next ``limit`` entries (by id) of the contact, its leads, or refused."""
+        mine = or_(
+            _log.contact_id == contact_id,
+            _log.lead_id.in_(list(lead_ids)),
+            _log.status == "error",
+        )
+        stmt = select(INBOUND_LOG).where(_log.workspace_id == workspace_id, mine)
+        if after is not None:
+            stmt = stmt.where(_log.id > after)
+        rows = self.conn.execute(stmt.order_by(_log.id).limit(limit)).mappings()
+        return [dict(r) for r in rows]
+
+    def rewrite(self, log_id: uuid.UUID, values: dict[str, Any]) -> None:
+        """Replace some of an entry's ``PERSONAL_LOG_COLUMNS``."""
+        assert set(values) <= set(PERSONAL_LOG_COLUMNS)
+        self.conn.execute(update(INBOUND_LOG).where(_log.id == log_id).values(**values))

@@ -8,6 +8,7 @@ from leadpipe.storage.models.accounts import (
     User,
     Workspace,
 )
+from leadpipe.storage.models.audit import AuditEntry
 from leadpipe.storage.models.contacts import Contact
 from leadpipe.storage.models.customfields import LeadFieldDefinition
 from leadpipe.storage.models.intake import (
@@ -22,6 +23,7 @@ from leadpipe.storage.models.pipeline import PipelineStage
 
 __all__ = [
     "ApiKey",
+    "AuditEntry",
     "Contact",
     "DashboardSession",
     "InboundRequest",
