@@ -317,6 +317,7 @@ def measure_dashboard(args: argparse.Namespace) -> None:
             "closed leads": "status=closed",
             "search by phone": f"q={phone}",
             "search by name": "q=garcia",
+            "search by part of an email": f"q=p1234.{keys['workspace_id']}",
             "page 500": "page=500",
         }
         for label, query in filters.items():

@@ -113,6 +113,10 @@ def test_matched_contact_gains_missing_identities() -> None:
         # by older ones and imports: a search by it still finds it.
         ("(512) 000-0042", {"phone": "+15120000042"}),
         ("Bob@Example.com", {"email": "bob@example.com"}),
+        # Part of an address is text, matched against emails among the rest.
+        ("jane.smith", {"text": "jane.smith"}),
+        ("@example.com", {"text": "@example.com"}),
+        ("jane@exa", {"text": "jane@exa"}),
         ("12345", {"text": "12345"}),
         ("Maria Garcia", {"text": "Maria Garcia"}),
     ],

@@ -208,13 +208,14 @@ class SearchTerms(TypedDict, total=False):
 
 def search_terms(q: str, region: str) -> SearchTerms:
     """What a free-text search means: an email, a phone in any format (``1-626-788-8830``
-    finds ``+16267888830``), or text matched against CRM ids and names."""
+    finds ``+16267888830``), or text matched against CRM ids, names and emails (part of an
+    address: ``jane.smith``, ``@example.com``)."""
     q = q.strip()
     if "@" in q:
         try:
             return {"email": normalize_email(q)}
         except InvalidIdentity:
-            return {"email": q.lower()}
+            return {"text": q}
     if sum(ch.isdigit() for ch in q) >= 7 and (phone := phone_for_search(q, region)):
         return {"phone": phone}
     return {"text": q}
