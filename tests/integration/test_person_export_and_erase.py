@@ -56,6 +56,8 @@ async def _deliver_twice(
             "zip_code": "33101",
             "product": "Roof",
             "roof_type": f"slate for {who['first_name']}",
+            # Kept as sent with a warning that quotes it, in the log and the kept answer.
+            "priority": f"{who['first_name']}-urgent",
         },
     )
     assert accepted.status_code in (200, 201), accepted.text

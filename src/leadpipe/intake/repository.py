@@ -621,3 +621,17 @@ class PersonLogRepository:
         """Replace some of an entry's ``PERSONAL_LOG_COLUMNS``."""
         assert set(values) <= set(PERSONAL_LOG_COLUMNS)
         self.conn.execute(update(INBOUND_LOG).where(_log.id == log_id).values(**values))
+
+    def answers_to(self, workspace_id: str, contact_id: uuid.UUID) -> list[dict[str, Any]]:
+        """The answers kept for the duplicate window of deliveries that made or updated the
+        contact (their warnings quote values as sent)."""
+        hooks = select(_wh.id).where(_wh.workspace_id == workspace_id).scalar_subquery()
+        rows = self.conn.execute(
+            select(_d.id, _d.response).where(
+                _d.webhook_id.in_(hooks), _d.response["contact_id"].as_string() == str(contact_id)
+            )
+        ).mappings()
+        return [dict(r) for r in rows]
+
+    def rewrite_answer(self, answer_id: uuid.UUID, response: dict[str, Any]) -> None:
+        self.conn.execute(update(DELIVERIES).where(_d.id == answer_id).values(response=response))

@@ -150,6 +150,11 @@ class PersonService:
                 log.rewrite(entry["id"], changed)
                 counts["log_entries_redacted"] += 1
                 counts["values_redacted"] += erased
+        for answer in log.answers_to(workspace_id, contact_id):
+            response, erased = redact_json(answer["response"], person)
+            if erased:
+                log.rewrite_answer(answer["id"], response)
+                counts["values_redacted"] += erased
         contact.delete(conn, workspace_id, contact_id)
         audit_id = uuid7()
         AuditRepository(conn).add(
