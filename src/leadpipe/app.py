@@ -39,6 +39,8 @@ from leadpipe.kit.periodic import repeat_on_thread
 from leadpipe.kit.responses import JSONResponse
 from leadpipe.leads.endpoints import router as leads_router
 from leadpipe.middleware import BodyLimit, RefuseNul, RequestContextMiddleware, UploadLimits
+from leadpipe.observability.endpoints import router as observability_router
+from leadpipe.observability.metrics import watch_pool
 from leadpipe.pipeline_api.endpoints import router as pipeline_router
 from leadpipe.privacy.endpoints import router as person_router
 from leadpipe.realtime.hub import Hub, channel_for
@@ -216,6 +218,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(admin_router)
     app.include_router(providers_page_router)
     app.include_router(live_router)
+    app.include_router(observability_router)  # /health/ready and /metrics
+    watch_pool(database.engine, settings.database_pool_size + settings.database_max_overflow)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

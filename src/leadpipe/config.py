@@ -93,6 +93,11 @@ class Settings(BaseSettings):
 
     default_phone_region: str = "US"
     log_level: str = "info"
+    log_format: Literal["auto", "json", "text"] = "auto"
+    """``auto``: JSON lines, or plain text when stderr is a terminal."""
+    metrics_token: str | None = None
+    """A bearer token that opens ``/metrics`` to clients beyond this machine (it is
+    open on loopback without one)."""
 
 
 @lru_cache

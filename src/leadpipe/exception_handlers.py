@@ -105,6 +105,7 @@ async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
         request.url.path,
         rid,
         exc_info=exc,
+        extra={"method": request.method, "path": request.url.path, "request_id": rid},
     )
     return JSONResponse(
         envelope(request, "Internal server error", "INTERNAL_ERROR"), status_code=500

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 import types
 from collections.abc import Generator
 from typing import Any, TypeVar
@@ -24,6 +25,7 @@ from leadpipe.errors import (
 from leadpipe.exception_handlers import error_response, unexpected_error
 from leadpipe.kit.ids import request_id
 from leadpipe.kit.jsonvalues import NUL_MESSAGE, printable
+from leadpipe.observability.metrics import observe_request
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
@@ -53,11 +55,14 @@ class RequestContextMiddleware:
         scope.setdefault("state", {})["request_id"] = rid
 
         started = False
+        status = 500
+        began = time.perf_counter()
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal started
+            nonlocal started, status
             if message["type"] == "http.response.start":
                 started = True
+                status = message["status"]
                 headers = MutableHeaders(scope=message)
                 headers["X-Request-ID"] = rid
                 for key, value in SECURITY_HEADERS.items():
@@ -76,6 +81,8 @@ class RequestContextMiddleware:
                 raise
             response = await unexpected_error(Request(scope), exc)
             await response(scope, receive, send_with_headers)
+        finally:
+            observe_request(scope, status, time.perf_counter() - began)
 
 
 class BodyLimit:

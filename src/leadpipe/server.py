@@ -209,6 +209,12 @@ class Worker(multiprocess.Process):
             return False
         return time.monotonic() - self._started_at < self.startup_timeout
 
+    def join(self) -> None:
+        super().join()
+        from leadpipe.observability.metrics import forget_process  # not in a worker's start
+
+        forget_process(self.pid)
+
     def wait_until_ready(self, timeout: float, should_exit: Any = None) -> bool:
         # A restart (SIGHUP) waits for each replacement as long as a start may take.
         ready = super().wait_until_ready(max(timeout, self.startup_timeout), should_exit)

@@ -100,10 +100,21 @@ def serve(
             "for the others' writes, and one worker is faster. Use PostgreSQL to scale out.",
             highlight=False,
         )
+    from leadpipe.observability import logging as logs
+    from leadpipe.observability import metrics
+
     config = server.server_config(
-        APP, settings, factory=True, host=host, port=port, workers=workers, access_log=access_log
+        APP,
+        settings,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=access_log,
+        log_config=logs.log_config(settings.log_format, settings.log_level),
     )
-    server.serve(config)
+    with metrics.shared_by_workers(workers):
+        server.serve(config)
 
 
 def _print_welcome(settings: Settings, started: Started) -> None:

@@ -14,6 +14,7 @@ from leadpipe.intake.parsing import redacted_headers
 from leadpipe.intake.repository import InboundLogRepository, ProviderRepository
 from leadpipe.intake.rules.providers import USAGE_COLUMNS
 from leadpipe.kit.ids import uuid7
+from leadpipe.observability.deliveries import when_logged
 from leadpipe.storage.engine import Database
 from leadpipe.storage.work import Work
 
@@ -25,25 +26,25 @@ def log_delivery(run: Run, work: Work, status: str, http_status: int, **fields: 
     assert ctx is not None
     log_id = uuid7()
     intake_log = InboundLogRepository(work)
-    intake_log.add(
-        {
-            "id": log_id,
-            "workspace_id": ctx.workspace_id,
-            "webhook_id": ctx.id,
-            "request_id": d.request_id,
-            "status": status,
-            "http_status": http_status,
-            "delivery_key": d.delivery_key,
-            "processing_ms": round(run.elapsed_ms(), 3),
-            "content_type": d.content_type,
-            "ip_address": d.ip_address,
-            "user_agent": d.user_agent,
-            "replay_of": d.replay_of,
-            "provider_id": run.provider_id,
-            "created_at": run.now,
-            **fields,
-        }
-    )
+    entry = {
+        "id": log_id,
+        "workspace_id": ctx.workspace_id,
+        "webhook_id": ctx.id,
+        "request_id": d.request_id,
+        "status": status,
+        "http_status": http_status,
+        "delivery_key": d.delivery_key,
+        "processing_ms": round(run.elapsed_ms(), 3),
+        "content_type": d.content_type,
+        "ip_address": d.ip_address,
+        "user_agent": d.user_agent,
+        "replay_of": d.replay_of,
+        "provider_id": run.provider_id,
+        "created_at": run.now,
+        **fields,
+    }
+    intake_log.add(entry)
+    when_logged(entry)  # the delivery's log line and count, once committed
     if d.replay_of is not None:
         intake_log.mark_replayed(d.replay_of, log_id)
 

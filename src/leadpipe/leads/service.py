@@ -21,8 +21,10 @@ from leadpipe.leads.queries import LeadFilters, LeadQueries
 from leadpipe.leads.repository import LeadRepository
 from leadpipe.leads.rules import Actor, Transition, plan_move, plan_open, product_key
 from leadpipe.leads.schemas import ActivityCreate, LeadCreate, LeadUpdate
+from leadpipe.observability.metrics import count_lead_created, count_stage_change
 from leadpipe.pipeline.repository import StageRepository
 from leadpipe.pipeline.rules import StageInfo, default_stage, stage_typed, transition_error
+from leadpipe.storage.aftercommit import after_commit
 from leadpipe.storage.work import Work
 
 
@@ -90,6 +92,8 @@ class LeadService:
                 "updated_at": now,
             }
         )
+        source, stage = row.get("lead_source"), plan.history["new_stage"]
+        after_commit(lambda: count_lead_created(source, stage))  # once committed
         self._trail(writes, [lead_id], workspace_id, plan, actor, now, also)
 
     def move(
@@ -156,6 +160,9 @@ class LeadService:
         drafts = [*plan.drafts, *also]
         for lead_id in lead_ids:
             writes.activities.add_automated(lead_id, workspace_id, drafts, actor.metadata, now)
+        moved, to = plan.history["old_stage"], plan.history["new_stage"]
+        if moved is not None:  # counted once committed: never a move rolled back
+            after_commit(lambda: count_stage_change(moved, to, len(lead_ids)))
 
     # -- the Lead API ----------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from sqlalchemy.exc import DBAPIError
 from leadpipe.config import Settings
 from leadpipe.errors import ServiceUnavailable
 from leadpipe.kit.logs import ThrottledWarning
-from leadpipe.storage import fastexec
+from leadpipe.storage import aftercommit, fastexec
 from leadpipe.storage.connect import make_engine, make_walking_engine
 from leadpipe.storage.dialect import (
     has_one_writer,
@@ -175,6 +175,13 @@ class Database:
         for work done entirely through ``fastexec``, which fetches rows explicitly.
         """
         lock = self._write_lock if (write and self._write_lock is not None) else nullcontext()
+        with aftercommit.collecting() as committed:
+            yield from self._transaction(lock, write=write, pipelined=pipelined)
+        aftercommit.run_all(committed)  # once committed, and outside the write lock
+
+    def _transaction(
+        self, lock: AbstractContextManager[Any], *, write: bool, pipelined: bool
+    ) -> Iterator[Connection]:
         with _unavailable_as_503(self._warn_unavailable), lock, self.engine.connect() as conn:
             conn = conn.execution_options(leadpipe_write=write)
             # Entered before the transaction and left after it, so the COMMIT joins the
