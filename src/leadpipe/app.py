@@ -24,6 +24,7 @@ from leadpipe.contact_api.endpoints import legacy_router as contacts_legacy_rout
 from leadpipe.contact_api.endpoints import router as contacts_router
 from leadpipe.customfields.endpoints import router as custom_fields_router
 from leadpipe.deps import DatabaseDep, refuse_unknown_query_parameters
+from leadpipe.exports.endpoints import router as exports_router
 from leadpipe.inbound.endpoints import router as inbound_router
 from leadpipe.intake.endpoints import DeliveryShortcut
 from leadpipe.intake.endpoints import router as intake_router
@@ -207,6 +208,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(contacts_router)
     app.include_router(person_router)
     app.include_router(contacts_legacy_router)
+    app.include_router(exports_router)
     app.include_router(inbound_router)
     app.include_router(custom_fields_router)
     app.include_router(account_router)

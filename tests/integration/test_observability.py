@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import re
 import socket
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,6 +25,8 @@ from tests.conftest import Tenant
 from tests.integration.helpers import inbound_log, refusing_inserts
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+DASHBOARD = Path(__file__).parents[2] / "docs" / "grafana-dashboard.json"
 
 
 def _client(settings: Settings, db: Database, host: str = "127.0.0.1") -> httpx.AsyncClient:
@@ -209,6 +213,10 @@ async def test_metrics_count_leads_stage_changes_deliveries_and_requests(
     }
     assert {"new", "qualified"} <= pipeline
     assert value(after, "sales_db_connections_max") > 0
+    cache = "leadpipe_webhook_settings_cache_total"
+    read = grown(before, after, cache, result="hit") + grown(before, after, cache, result="miss")
+    assert read == 2  # one read of the webhook's settings per batch
+    assert grown(before, after, cache, result="hit") >= 1  # the second from memory
 
 
 async def test_refused_and_rolled_back_deliveries_create_no_lead_in_the_metrics(
@@ -298,3 +306,20 @@ async def test_not_ready_when_redis_is_down(settings: Settings, db: Database) ->
         "details": [{"field": "redis", "message": "not reachable"}],
     }
     assert alive.status_code == 200  # liveness does not depend on Redis
+
+
+async def test_the_grafana_dashboard_reads_metrics_leadpipe_serves(
+    local: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    answer = await local.post(tenant.url, json={"phone": "5550340001", "product": "Solar"})
+    assert answer.status_code == 200
+    served = {name for name, _ in await scrape(local)}
+    dashboard = orjson.loads(DASHBOARD.read_bytes())
+    assert len(dashboard["panels"]) == 8
+    read = {
+        name
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"\b(?:sales|leadpipe)_\w+", target["expr"])
+    }
+    assert read <= served, read - served

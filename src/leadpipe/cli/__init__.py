@@ -14,6 +14,7 @@ from sqlalchemy import Connection
 from leadpipe.bootstrap import Started, prepare
 from leadpipe.cli import admin, backup
 from leadpipe.cli.contact import contact_app
+from leadpipe.cli.export import export_app
 from leadpipe.cli.intake import intake_app
 from leadpipe.config import Settings, get_settings
 from leadpipe.errors import LeadpipeError
@@ -39,6 +40,7 @@ app.add_typer(provider_app, name="provider")
 app.add_typer(user_app, name="user")
 app.add_typer(intake_app, name="intake")
 app.add_typer(contact_app, name="contact")
+app.add_typer(export_app, name="export")
 
 console = Console()
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from sqlalchemy import Connection
 
 from leadpipe.intake.repository import WebhookContext, WebhookRepository
+from leadpipe.observability.metrics import count_settings_read
 
 # Webhook contexts kept in memory per process (a few KB each); beyond that, forgotten.
 MAX_KNOWN_CONTEXTS = 10_000
@@ -58,6 +59,7 @@ class BatchContexts:
 
     def _first_read(self, webhook_id: str) -> WebhookContext | None:
         known = self._known.get(webhook_id)
+        count_settings_read(from_memory=known is not None)
         if known is not None:
             self._unconfirmed[webhook_id] = self._webhooks.context_later(webhook_id)
             return known

@@ -72,7 +72,10 @@ def formatter(log_format: str = "auto") -> structlog.stdlib.ProcessorFormatter:
         pre_chain.append(structlog.processors.format_exc_info)
         renderer = _JSON
     else:
-        renderer = structlog.dev.ConsoleRenderer(colors=False)
+        # Plain tracebacks: rich's would show every frame's locals (bodies, secrets).
+        renderer = structlog.dev.ConsoleRenderer(
+            colors=False, exception_formatter=structlog.dev.plain_traceback
+        )
     return structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=pre_chain,
         processors=[

@@ -45,6 +45,11 @@ deliveries = Counter(
     "Webhook deliveries by outcome (accepted, duplicate, refused, test)",
     ["outcome"],
 )
+settings_cache = Counter(
+    "leadpipe_webhook_settings_cache_total",
+    "Webhook settings a batch took from this worker's memory (hit) or the database (miss)",
+    ["result"],
+)
 pool_checked_out = Gauge(
     "sales_db_connections_active",
     "Database connections checked out of the pools (every live worker's)",
@@ -106,6 +111,13 @@ def count_delivery(outcome: str) -> None:
     if child is None:
         child = _delivery_children[outcome] = deliveries.labels(outcome)
     child.inc()
+
+
+_cache_hit, _cache_miss = settings_cache.labels("hit"), settings_cache.labels("miss")
+
+
+def count_settings_read(from_memory: bool) -> None:
+    (_cache_hit if from_memory else _cache_miss).inc()
 
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
