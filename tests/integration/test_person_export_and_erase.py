@@ -16,6 +16,7 @@ from leadpipe.audit.repository import AuditRepository
 from leadpipe.cli import app as cli
 from leadpipe.config import Settings, get_settings
 from leadpipe.intake.repository import INBOUND_LOG
+from leadpipe.privacy.service import LOG_PAGE
 from leadpipe.storage.base import Base
 from leadpipe.storage.engine import Database
 from tests.conftest import Tenant, make_tenant
@@ -267,3 +268,19 @@ async def test_the_cli_erases_a_person_as_the_api_does(
     assert entry["actor"] == "cli"
     assert again.exit_code == 1
     assert "not found" in again.output
+
+
+async def test_the_log_is_read_page_by_page_to_its_end(
+    client: httpx.AsyncClient, tenant: Tenant, db: Database
+) -> None:
+    for n in range(LOG_PAGE + 1):  # others' refusals fill the first page and more
+        refused = await client.post(tenant.url, json={"email": f"other{n}@example.org"})
+        assert refused.status_code == 400, refused.text
+    zelda = await _deliver_twice(client, tenant, ZELDA, "(555) 123-4567")
+    url = f"/api/v3/contacts/{zelda['contact_id']}"
+    exported = (await client.get(f"{url}/export", headers=_admin(tenant))).json()["data"]
+    assert len(exported["intake_log"]) == 2
+    erased = await client.delete(f"{url}?erase=true", headers=_admin(tenant))
+    assert erased.json()["data"]["counts"]["log_entries_redacted"] == 2
+    assert _traces(db, ZELDA_TRACES) == dict.fromkeys(ZELDA_TRACES, 0)
+    assert _traces(db, ("other16@example.org",)) == {"other16@example.org": 1}
