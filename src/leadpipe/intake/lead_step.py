@@ -9,14 +9,15 @@ from typing import Any
 
 from leadpipe.activities import rules as activity_rules
 from leadpipe.activities.rules import ActivityDraft
+from leadpipe.conditions.rules import LAST_PRIORITY
 from leadpipe.contacts.rules import MatchType
 from leadpipe.intake.batch import Batch, ContactOutcome, LeadOutcome
 from leadpipe.intake.contact_step import source_of
 from leadpipe.intake.repository import WebhookContext
 from leadpipe.intake.rules.routing import (
     fields_for_rules,
-    first_match,
     opening_stage,
+    rule_that_fires,
     rule_values,
 )
 from leadpipe.intake.rules.submission import Submission
@@ -87,7 +88,7 @@ def apply_lead(
     source = source_of(ctx, sub)
     fired = None
     if decision.action is LeadAction.CREATE and ctx.intake_rules:
-        fired = first_match(ctx.intake_rules, fields_for_rules(sub, source), d.payload or {})
+        fired = rule_that_fires(ctx.intake_rules, fields_for_rules(sub, source), d.payload or {})
         source = (fired or {}).get("actions", {}).get("source") or source
         mapped = opening_stage(
             fired, mapped, ctx.default_status, new_contact=contact.match_type is MatchType.NEW
@@ -148,7 +149,7 @@ def _webhook_actor(
     """The webhook as the actor of a lead change, with the decision that made it and the
     intake rule that fired, if one did."""
     fired_rule = (
-        {"intake_rule": {"name": fired["name"], "priority": fired.get("priority", 0)}}
+        {"intake_rule": {"name": fired["name"], "priority": fired.get("priority", LAST_PRIORITY)}}
         if fired
         else {}
     )

@@ -10,8 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from leadpipe.conditions.rules import FIRST_PRIORITY, LAST_PRIORITY, Operator
 from leadpipe.errors import LeadpipeError
-from leadpipe.intake.rules.routing import Operator
 from leadpipe.kit.bodies import ApiBody, settable
 from leadpipe.realtime.events import Event
 
@@ -97,7 +97,11 @@ class RuleCondition(BaseModel):
         description="A mapped field (source, product, state, custom.<name>) or payload.<path>.",
     )
     operator: Operator
-    value: Any = Field(default=None, description="A list for in / not_in; none for exists.")
+    value: Any = Field(
+        default=None,
+        description="A list for in / not_in, of 5- or 3-digit texts for zip_in / zip3_in; "
+        "a number for gt / gte / lt / lte; none for exists / not_exists.",
+    )
 
 
 class RuleActions(BaseModel):
@@ -112,13 +116,18 @@ class RuleActions(BaseModel):
 
 
 class IntakeRule(BaseModel):
-    """Conditions joined by AND; the first matching rule by descending priority sets the
-    new lead's actions."""
+    """Conditions joined by AND; the first matching rule, a lower priority number first,
+    sets the new lead's actions."""
 
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
-    priority: int = Field(default=0, ge=0, le=100)
+    priority: int = Field(
+        default=LAST_PRIORITY,
+        ge=FIRST_PRIORITY,
+        le=LAST_PRIORITY,
+        description="A lower number is matched first (1 before 2); ties in the order written.",
+    )
     enabled: bool = True
     conditions: list[RuleCondition] = Field(min_length=1, max_length=50)
     actions: RuleActions

@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 
 from leadpipe.accounts.repository import WorkspaceRepository
 from leadpipe.accounts.sessions import SignedIn
+from leadpipe.conditions.rules import in_match_order
 from leadpipe.config import Settings
 from leadpipe.deps import DASHBOARD_TAG, DatabaseDep, RequestId, SettingsDep
 from leadpipe.errors import ValidationFailed, field_error
@@ -177,6 +178,7 @@ async def _webhook_page(
     data["rules_json"] = json.dumps(
         [_rule_as_written(r) for r in data["hook"]["intake_rules"]], indent=2
     )
+    data["rules_in_match_order"] = in_match_order(data["hook"]["intake_rules"])
     data["preset"] = PRESETS.get(data["hook"]["preset"], PRESETS["generic"])
     return page(request, "webhook.html", {**data, **(shown or {})})
 

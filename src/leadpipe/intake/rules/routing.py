@@ -1,6 +1,7 @@
-"""A webhook's intake rules (seed kin §5): conditions joined by AND over the mapped fields
-or the payload as sent; the first rule that matches, by descending priority, sets the
-new lead's stage, tags, assignee, priority, temperature or source.
+"""A webhook's intake rules (seed kin §5): what a rule that fires does to the lead a
+delivery opens (its stage, tags, assignee, priority, temperature or source), over the
+conditions engine (``leadpipe.conditions.rules``), which decides which rule fires: the
+first that matches, a lower priority number first.
 
 A condition's ``field`` is a mapped field (``source``, ``product``, ``state``,
 ``utm_campaign``, ``custom.<name>`` for a custom field) or ``payload.<path>`` for the
@@ -10,82 +11,49 @@ payload as sent (``payload.form.name``, ``payload.field_data[name=budget].values
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
-from typing import Any, Literal, get_args
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
+from leadpipe.conditions.rules import LAST_PRIORITY, first_match, rule_set_problems
 from leadpipe.errors import field_error
 from leadpipe.intake.rules.mapping import MISSING, PRIORITIES, TEMPERATURES, get_path
 from leadpipe.intake.rules.submission import Submission
 
-Operator = Literal[
-    "equals",
-    "not_equals",
-    "contains",
-    "not_contains",
-    "in",
-    "not_in",
-    "starts_with",
-    "ends_with",
-    "exists",
-    "not_exists",
-]
-OPERATORS: tuple[str, ...] = get_args(Operator)
 ACTIONS = ("stage", "tags", "assignee", "priority", "temperature", "source")
-_LIST_OPERATORS = ("in", "not_in")
-_UNARY_OPERATORS = ("exists", "not_exists")
-MAX_RULES = 100
 
 
-def _text(value: Any) -> str:
-    return str(value).strip().lower()
+class DeliveryFacts(Mapping[str, Any]):
+    """What a condition may name about one delivery: its mapped fields by name,
+    ``custom.<name>`` and ``payload.<path>``, each looked up only when a condition asks."""
+
+    def __init__(self, fields: Mapping[str, Any], payload: Mapping[str, Any]) -> None:
+        self._fields, self._payload = fields, payload
+
+    def __getitem__(self, name: str) -> Any:
+        if name.startswith("payload."):
+            value = get_path(self._payload, name.removeprefix("payload."))
+        elif name.startswith("custom."):
+            custom = self._fields.get("custom_fields") or {}
+            value = custom.get(name.removeprefix("custom."), MISSING)
+        else:
+            value = self._fields.get(name, MISSING)
+        if value is MISSING:
+            raise KeyError(name)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._fields)
+
+    def __len__(self) -> int:
+        return len(self._fields)
 
 
-def _value_of(field: str, fields: Mapping[str, Any], payload: Mapping[str, Any]) -> Any:
-    if field.startswith("payload."):
-        return get_path(payload, field.removeprefix("payload."))
-    if field.startswith("custom."):
-        return fields.get("custom_fields", {}).get(field.removeprefix("custom."), MISSING)
-    value = fields.get(field, MISSING)
-    return MISSING if value is None else value
-
-
-def condition_holds(
-    condition: Mapping[str, Any], fields: Mapping[str, Any], payload: Mapping[str, Any]
-) -> bool:
-    operator = condition["operator"]
-    value = _value_of(condition["field"], fields, payload)
-    present = value is not MISSING and value != ""
-    if operator in _UNARY_OPERATORS:
-        return present if operator == "exists" else not present
-    if not present:
-        return operator in ("not_equals", "not_contains", "not_in")
-    seen, wanted = _text(value), condition.get("value")
-    if operator in _LIST_OPERATORS:
-        inside = seen in {_text(v) for v in wanted or []}
-        return inside if operator == "in" else not inside
-    target = _text(wanted)
-    return {
-        "equals": seen == target,
-        "not_equals": seen != target,
-        "contains": target in seen,
-        "not_contains": target not in seen,
-        "starts_with": seen.startswith(target),
-        "ends_with": seen.endswith(target),
-    }[operator]
-
-
-def first_match(
+def rule_that_fires(
     rules: list[dict[str, Any]], fields: Mapping[str, Any], payload: Mapping[str, Any]
 ) -> dict[str, Any] | None:
-    """The rule that fires: the first, by descending priority, whose every condition
-    holds (in the order they were written when priorities tie)."""
-    ordered = sorted(enumerate(rules), key=lambda pair: (-int(pair[1].get("priority", 0)), pair[0]))
-    for _, rule in ordered:
-        if rule.get("enabled", True) and all(
-            condition_holds(c, fields, payload) for c in rule.get("conditions", [])
-        ):
-            return rule
-    return None
+    """The webhook's rule that sets up the new lead, if one matches the delivery."""
+    fired = first_match(rules, DeliveryFacts(fields, payload))
+    return dict(fired) if fired is not None else None
 
 
 def rules_problems(
@@ -93,49 +61,10 @@ def rules_problems(
 ) -> list[dict[str, Any]]:
     """What is wrong with a webhook's rules: each problem names its place. ``members``:
     the workspace's users, email to id, whom a rule may assign."""
-    if not isinstance(rules, list):
-        return [field_error("rules", "must be a list of rules")]
-    if len(rules) > MAX_RULES:
-        return [field_error("rules", f"at most {MAX_RULES} rules")]
-    problems = []
-    for n, rule in enumerate(rules):
-        where = f"rules[{n}]"
-        if not isinstance(rule, dict):
-            problems.append(field_error(where, "must be an object"))
-            continue
-        if not isinstance(rule.get("name"), str) or not rule["name"].strip():
-            problems.append(field_error(f"{where}.name", "give the rule a name"))
-        priority = rule.get("priority", 0)
-        if not isinstance(priority, int) or not 0 <= priority <= 100:
-            problems.append(
-                field_error(f"{where}.priority", "must be a whole number from 0 to 100")
-            )
-        problems += _conditions_problems(where, rule.get("conditions"))
-        problems += _actions_problems(where, rule.get("actions"), stages, members)
-    return problems
-
-
-def _conditions_problems(where: str, conditions: Any) -> list[dict[str, Any]]:
-    if not isinstance(conditions, list) or not conditions:
-        return [field_error(f"{where}.conditions", "needs at least one condition")]
-    problems = []
-    for n, condition in enumerate(conditions):
-        at = f"{where}.conditions[{n}]"
-        if not isinstance(condition, dict):
-            problems.append(field_error(at, "must be an object"))
-            continue
-        if not isinstance(condition.get("field"), str) or not condition["field"]:
-            problems.append(field_error(f"{at}.field", "name a field or payload.<path>"))
-        operator = condition.get("operator")
-        if operator not in OPERATORS:
-            problems.append(field_error(f"{at}.operator", f"must be one of {', '.join(OPERATORS)}"))
-        elif operator in _LIST_OPERATORS and not isinstance(condition.get("value"), list):
-            problems.append(field_error(f"{at}.value", f"{operator} takes a list of values"))
-        elif operator not in _UNARY_OPERATORS + _LIST_OPERATORS and (
-            condition.get("value") is None or isinstance(condition.get("value"), list | dict)
-        ):
-            problems.append(field_error(f"{at}.value", f"{operator} takes one value"))
-    return problems
+    return rule_set_problems(
+        rules,
+        also=lambda where, rule: _actions_problems(where, rule.get("actions"), stages, members),
+    )
 
 
 def _actions_problems(
@@ -178,7 +107,7 @@ def with_assignee_ids(
         actions = dict(rule.get("actions", {}))
         if "assignee" in actions:
             actions["assigned_user_id"] = members[str(actions["assignee"]).lower()]
-        out.append({"priority": 0, "enabled": True, **rule, "actions": actions})
+        out.append({"priority": LAST_PRIORITY, "enabled": True, **rule, "actions": actions})
     return out
 
 
