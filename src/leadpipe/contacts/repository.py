@@ -228,6 +228,30 @@ def contacts_matching_text(workspace_id: Any, text: Any, pattern: Any, *, short:
     )
 
 
+def _search_conditions(
+    workspace_id: str,
+    phone: str | None,
+    email: str | None,
+    crm_id: str | None,
+    text: str | None,
+) -> list[Any]:
+    """WHERE conditions of a contact search (``ContactQueries.search``, ``ids``)."""
+    where: list[Any] = [_c.workspace_id == workspace_id]
+    identities = ((_c.phone_number, phone), (_c.email, email), (_c.crm_id, crm_id))
+    where += [column == value for column, value in identities if value is not None]
+    if phone is not None or email is not None or crm_id is not None:
+        where.append(in_any_identity_scope(workspace_id))
+    if text is not None:
+        where.append(matches_text(text, f"%{text}%", short=too_short_for_trigrams(text)))
+    return where
+
+
+def _name_index_fits(
+    phone: str | None, email: str | None, crm_id: str | None, text: str | None
+) -> bool:
+    return text is not None and phone is None and email is None and crm_id is None
+
+
 class ContactQueries:
     """Reads and plain writes behind the Contact API."""
 
@@ -246,17 +270,11 @@ class ContactQueries:
         limit: int,
         offset: int,
     ) -> tuple[list[dict[str, Any]], int]:
-        where: list[Any] = [_c.workspace_id == workspace_id]
-        identities = ((_c.phone_number, phone), (_c.email, email), (_c.crm_id, crm_id))
-        where += [column == value for column, value in identities if value is not None]
-        if phone is not None or email is not None or crm_id is not None:
-            where.append(in_any_identity_scope(workspace_id))
+        where = _search_conditions(workspace_id, phone, email, crm_id, text)
         count, page = select(func.count()).select_from(CONTACTS), select(*_VIEW)
-        if text is not None:
-            where.append(matches_text(text, f"%{text}%", short=too_short_for_trigrams(text)))
-            if phone is None and email is None and crm_id is None:  # the name index fits
-                count = count.with_hint(CONTACTS, NAME_INDEX_HINT, "sqlite")
-                page = page.with_hint(CONTACTS, NAME_INDEX_HINT, "sqlite")
+        if _name_index_fits(phone, email, crm_id, text):
+            count = count.with_hint(CONTACTS, NAME_INDEX_HINT, "sqlite")
+            page = page.with_hint(CONTACTS, NAME_INDEX_HINT, "sqlite")
         total = self.conn.execute(count.where(*where)).scalar_one()
         rows = self.conn.execute(
             page.where(*where)
@@ -265,6 +283,31 @@ class ContactQueries:
             .offset(offset)
         ).mappings()
         return [dict(r) for r in rows], int(total)
+
+    def ids(
+        self,
+        workspace_id: str,
+        *,
+        phone: str | None = None,
+        email: str | None = None,
+        crm_id: str | None = None,
+        text: str | None = None,
+    ) -> list[uuid.UUID]:
+        """Every contact ``search`` finds, in its order, in one pass (an export)."""
+        stmt = select(_c.id).where(*_search_conditions(workspace_id, phone, email, crm_id, text))
+        if _name_index_fits(phone, email, crm_id, text):
+            stmt = stmt.with_hint(CONTACTS, NAME_INDEX_HINT, "sqlite")
+        rows = self.conn.execute(stmt.order_by(_c.created_at.desc(), _c.id.desc()))
+        return [row[0] for row in rows]
+
+    def by_ids(self, workspace_id: str, contact_ids: Sequence[uuid.UUID]) -> list[dict[str, Any]]:
+        """These contacts of the workspace (those still there), in the order of
+        ``contact_ids``."""
+        rows = self.conn.execute(
+            select(*_VIEW).where(_c.workspace_id == workspace_id, _c.id.in_(list(contact_ids)))
+        ).mappings()
+        found = {r["id"]: dict(r) for r in rows}
+        return [found[i] for i in contact_ids if i in found]
 
     def one(self, workspace_id: str, contact_id: uuid.UUID) -> dict[str, Any] | None:
         row = (

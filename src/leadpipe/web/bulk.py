@@ -3,9 +3,7 @@ change stage, assign, add tags, delete; and the CSV export, streamed page by pag
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
 import uuid
 from collections.abc import AsyncGenerator, Iterable, Sequence
 from typing import Any
@@ -19,8 +17,9 @@ from leadpipe.accounts.rules import may
 from leadpipe.accounts.sessions import SignedIn
 from leadpipe.deps import DASHBOARD_TAG, DatabaseDep
 from leadpipe.errors import Forbidden, ValidationFailed, field_error
+from leadpipe.exports.rules import csv_line
+from leadpipe.exports.streaming import pages
 from leadpipe.kit.clock import utcnow
-from leadpipe.kit.jsonvalues import printable
 from leadpipe.kit.slots import Slots
 from leadpipe.leads.queries import LeadQueries
 from leadpipe.leads.schemas import LeadUpdate
@@ -39,7 +38,6 @@ router = APIRouter(tags=[DASHBOARD_TAG], include_in_schema=False)
 # Leads changed per transaction: a bulk action on 100,000 leads never holds the
 # database (SQLite's one writer) for long, and intake goes on between its chunks.
 CHUNK = 250
-EXPORT_PAGE = 1000
 EXPORT_HEADER = (
     "lead_id",
     "created_at",
@@ -214,22 +212,6 @@ def _change_for(action: str, values: dict[str, str], who: SignedIn) -> Any:
 # -- the CSV export --------------------------------------------------------------------
 
 
-def _csv_line(values: Iterable[Any]) -> str:
-    out = io.StringIO()
-    csv.writer(out).writerow(["" if v is None else _safe_cell(v) for v in values])
-    return out.getvalue()
-
-
-def _safe_cell(value: Any) -> Any:
-    """A cell a spreadsheet would run as a formula (=, +, -, @) is kept as text; a NUL
-    character (stored on SQLite before intake refused it) is written escaped, ``\\u0000``:
-    spreadsheets cut the file at one."""
-    if not isinstance(value, str):
-        return value
-    value = printable(value)
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def _export_page(workspace_id: str, ids: list[uuid.UUID], conn: Connection) -> list[dict[str, Any]]:
     return LeadQueries(conn).by_ids(workspace_id, ids)
 
@@ -277,12 +259,9 @@ async def _streamed_export(
     workspace, ids = await db.read_walking(workspace_and_ids)
 
     async def lines() -> AsyncGenerator[str, None]:
-        yield _csv_line(EXPORT_HEADER)
-        # A page per transaction: a slow download holds no connection.
-        for start in range(0, len(ids), EXPORT_PAGE):
-            page = ids[start : start + EXPORT_PAGE]
-            rows = await db.read_walking(functools.partial(_export_page, workspace.id, page))
-            yield "".join(_csv_line(_export_row(r, workspace)) for r in rows)
+        yield csv_line(EXPORT_HEADER)
+        async for rows in pages(db, ids, functools.partial(_export_page, workspace.id)):
+            yield "".join(csv_line(_export_row(r, workspace)) for r in rows)
 
     name = f"leads-{workspace.id}-{utcnow():%Y%m%d-%H%M}.csv"
     return ExportResponse(

@@ -1,0 +1,235 @@
+"""An export: which records (their ids, found in one pass, with the API's own filters) and
+how each page of them is read and written, as CSV or JSON lines."""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import AsyncGenerator, Callable, Mapping
+from contextlib import aclosing
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import Connection
+
+from leadpipe.accounts.repository import WorkspaceRepository
+from leadpipe.activities.repository import ActivityQueries
+from leadpipe.contact_api.schemas import ContactOut
+from leadpipe.contacts.repository import ContactQueries
+from leadpipe.contacts.rules import phone_for_search, search_terms
+from leadpipe.errors import NotFound, ValidationFailed, field_error
+from leadpipe.exports.rules import Format, csv_columns, csv_line, csv_record, json_line
+from leadpipe.exports.streaming import EXPORT_PAGE, pages
+from leadpipe.kit.openapi import public
+from leadpipe.leads.queries import LeadFilters, LeadQueries
+from leadpipe.leads.rules import product_key
+from leadpipe.leads.schemas import ActivityOut, ContactBrief, LeadOut
+from leadpipe.leads.service import lead
+from leadpipe.storage.engine import Database
+
+ReadPage = Callable[[list[uuid.UUID], Connection], list[dict[str, Any]]]
+
+
+@dataclass(frozen=True, slots=True)
+class LeadSelection:
+    """The leads to export: the filters of ``GET /api/v3/leads``. ``is_active`` None (the
+    default) exports every lead, open or not."""
+
+    stage: str | None = None
+    source: str | None = None
+    product: str | None = None
+    priority: str | None = None
+    temperature: str | None = None
+    assigned_to: str | None = None
+    assigned_user_id: uuid.UUID | None = None
+    is_active: bool | None = None
+    q: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContactSelection:
+    """The contacts to export: the filters of ``GET /api/v3/contacts``."""
+
+    q: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    crm_id: str | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ActivitySelection:
+    """The timeline entries to export: those of the leads selected, by type and outcome
+    (the filters of ``GET /api/v3/leads/{id}/activities``)."""
+
+    leads: LeadSelection = field(default_factory=LeadSelection)
+    activity_type: str | None = None
+    outcome: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """How one kind of record is exported: as the API shows it (``model``), in CSV in
+    ``fields``' order with a nested record's fields as columns of their own."""
+
+    model: type[BaseModel]
+    fields: tuple[str, ...]
+    nested: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return csv_columns(self.fields, self.nested)
+
+
+def _fields(model: type[BaseModel], *left_out: str) -> tuple[str, ...]:
+    return tuple(name for name in model.model_fields if name not in left_out)
+
+
+# What a list shows of each (a lead's payload and timeline, a contact's leads, are not).
+LEAD_SHAPE = Shape(
+    LeadOut,
+    _fields(LeadOut, "raw_payload", "activities"),
+    {"contact": _fields(ContactBrief)},
+)
+CONTACT_SHAPE = Shape(ContactOut, _fields(ContactOut, "leads"))
+ACTIVITY_SHAPE = Shape(ActivityOut, _fields(ActivityOut))
+
+
+@dataclass(frozen=True, slots=True)
+class Export:
+    """The records of one export: their ids, and how a page of them is read."""
+
+    kind: str
+    workspace_id: str
+    ids: list[uuid.UUID]
+    read_page: ReadPage
+    shape: Shape
+
+    async def lines(self, db: Database, fmt: Format) -> AsyncGenerator[str, None]:
+        """The export's text, a page of records at a time (CSV: its header first)."""
+        async with aclosing(self.chunks(db, fmt)) as chunks:
+            async for _, text in chunks:
+                yield text
+
+    async def chunks(self, db: Database, fmt: Format) -> AsyncGenerator[tuple[int, str], None]:
+        """``lines``, each with how many of ``ids`` it covered (for a progress line)."""
+        if fmt == "csv":
+            yield 0, csv_line(self.shape.columns)
+        left = len(self.ids)
+        # Each page is written where it is read, off the event loop: a page of 1,000 leads
+        # takes tens of milliseconds to validate and write.
+        async with aclosing(pages(db, self.ids, functools.partial(self._page, fmt))) as paged:
+            async for text in paged:
+                covered = min(EXPORT_PAGE, left)
+                left -= covered
+                yield covered, text
+
+    def _page(self, fmt: Format, ids: list[uuid.UUID], conn: Connection) -> str:
+        shape = self.shape
+        records = (public(shape.model, row) for row in self.read_page(ids, conn))
+        if fmt == "csv":
+            return "".join(csv_record(r, shape.fields, shape.nested) for r in records)
+        return "".join(json_line(r) for r in records)
+
+
+def _lead_filters(conn: Connection, workspace_id: str, chosen: LeadSelection) -> LeadFilters:
+    """The selection as the lead list reads its filters, in the spelling the leads store."""
+    region = WorkspaceRepository(conn).region(workspace_id) if chosen.q else "US"
+    filters = LeadFilters(
+        workspace_id=workspace_id,
+        stage=chosen.stage,
+        source=chosen.source,
+        product_key=product_key(chosen.product) if chosen.product else None,
+        priority=chosen.priority,
+        temperature=chosen.temperature,
+        assigned_to=chosen.assigned_to,
+        assigned_user_id=chosen.assigned_user_id,
+        is_active=chosen.is_active,
+        created_from=chosen.created_from,
+        created_to=chosen.created_to,
+        **(search_terms(chosen.q, region) if chosen.q else {}),
+    )
+    return lead.as_stored(conn, filters)
+
+
+def _lead_ids(conn: Connection, workspace_id: str, chosen: LeadSelection) -> list[uuid.UUID]:
+    return LeadQueries(conn).ids(_lead_filters(conn, workspace_id, chosen))
+
+
+def _contact_terms(conn: Connection, workspace_id: str, chosen: ContactSelection) -> Any:
+    """The selection as the contact search reads it: a phone in any format, an email
+    in any case, ``q`` as an email, a phone or a name."""
+    region = WorkspaceRepository(conn).region(workspace_id)
+    terms: dict[str, str | None] = {
+        "crm_id": chosen.crm_id,
+        "text": chosen.name,
+        "email": chosen.email.strip().lower() if chosen.email else None,
+    }
+    if chosen.phone:
+        terms["phone"] = phone_for_search(chosen.phone, region)
+        if terms["phone"] is None:
+            raise ValidationFailed(
+                "Invalid search", [field_error("phone", f"'{chosen.phone}' is not a phone number")]
+            )
+    if chosen.q:
+        terms.update(**search_terms(chosen.q, region))
+    return terms
+
+
+def _check_workspace(conn: Connection, workspace_id: str) -> None:
+    if WorkspaceRepository(conn).get(workspace_id) is None:
+        raise NotFound(f"Workspace '{workspace_id}' not found")
+
+
+def _leads_page(workspace_id: str, ids: list[uuid.UUID], conn: Connection) -> list[dict[str, Any]]:
+    return LeadQueries(conn).by_ids(workspace_id, ids)
+
+
+def _contacts_page(
+    workspace_id: str, ids: list[uuid.UUID], conn: Connection
+) -> list[dict[str, Any]]:
+    return ContactQueries(conn).by_ids(workspace_id, ids)
+
+
+def _activities_page(
+    chosen: ActivitySelection, lead_ids: list[uuid.UUID], conn: Connection
+) -> list[dict[str, Any]]:
+    return ActivityQueries(conn).for_leads(
+        lead_ids, activity_type=chosen.activity_type, outcome=chosen.outcome
+    )
+
+
+async def leads_export(db: Database, workspace_id: str, chosen: LeadSelection) -> Export:
+    def ids(conn: Connection) -> list[uuid.UUID]:
+        _check_workspace(conn, workspace_id)
+        return _lead_ids(conn, workspace_id, chosen)
+
+    found = await db.read_walking(ids)
+    read = functools.partial(_leads_page, workspace_id)
+    return Export("leads", workspace_id, found, read, LEAD_SHAPE)
+
+
+async def contacts_export(db: Database, workspace_id: str, chosen: ContactSelection) -> Export:
+    def ids(conn: Connection) -> list[uuid.UUID]:
+        _check_workspace(conn, workspace_id)
+        return ContactQueries(conn).ids(workspace_id, **_contact_terms(conn, workspace_id, chosen))
+
+    found = await db.read_walking(ids)
+    read = functools.partial(_contacts_page, workspace_id)
+    return Export("contacts", workspace_id, found, read, CONTACT_SHAPE)
+
+
+async def activities_export(db: Database, workspace_id: str, chosen: ActivitySelection) -> Export:
+    """Pages of the selected leads' timelines (a lead's entries together, newest first)."""
+
+    def ids(conn: Connection) -> list[uuid.UUID]:
+        _check_workspace(conn, workspace_id)
+        return _lead_ids(conn, workspace_id, chosen.leads)
+
+    found = await db.read_walking(ids)
+    read = functools.partial(_activities_page, chosen)
+    return Export("activities", workspace_id, found, read, ACTIVITY_SHAPE)
