@@ -124,14 +124,21 @@ def _destination(output: Path | None) -> Iterator[TextIO]:
 
 async def _write(
     db: Database, plan: Callable[[], Awaitable[Export]], fmt: Format, out: TextIO
-) -> int:
-    """The export written to ``out``, a page at a time; how many of its ids it covered."""
+) -> str:
+    """The export written to ``out``, a page at a time; what it counted (its records, or
+    for activities the leads whose timelines it wrote)."""
     export = await plan()
     with _progress(export) as advance:
         async for covered, text in export.chunks(db, fmt):
             out.write(text)
             advance(covered)
-    return len(export.ids)
+    if export.kind == "activities":
+        return f"the timelines of {len(export.ids)} leads"
+    return f"{len(export.ids)} {export.kind}"
+
+
+def _counted(export: Export) -> str:
+    return "leads" if export.kind == "activities" else export.kind
 
 
 @contextmanager
@@ -140,12 +147,11 @@ def _progress(export: Export) -> Iterator[Callable[[int], None]]:
     if not errors.is_terminal:
         yield lambda _covered: None
         return
-    counted = "leads" if export.kind == "activities" else export.kind
     with Progress(
         TextColumn(f"Exporting {export.kind}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn(counted),
+        TextColumn(_counted(export)),
         TimeElapsedColumn(),
         console=errors,
         transient=True,
@@ -177,7 +183,7 @@ def _run(
         db.dispose()
     if output is not None:
         seconds = (datetime.now() - started).total_seconds()
-        errors.print(f"Exported to {output} ({covered} found, {seconds:.1f} s)", highlight=False)
+        errors.print(f"Exported {covered} to {output} in {seconds:.1f} s", highlight=False)
 
 
 # The lead list's filters, as options (``GET /api/v3/leads``).
@@ -217,8 +223,7 @@ def export_leads(
     created_from: FromOpt = None,
     created_to: ToOpt = None,
 ) -> None:
-    """Every lead of WORKSPACE matching the filters (all, open or not, by default), newest
-    first, with its contact."""
+    """Every lead of WORKSPACE matching the filters (all, open or not, by default)."""
     chosen = _lead_selection(
         stage,
         source,
@@ -274,8 +279,7 @@ def export_activities(
     created_from: FromOpt = None,
     created_to: ToOpt = None,
 ) -> None:
-    """The timeline entries of WORKSPACE's leads matching the lead filters, by type and
-    outcome; a lead's entries together, newest first."""
+    """The timeline entries of WORKSPACE's leads matching the lead filters."""
     leads = _lead_selection(
         stage,
         source,
