@@ -39,7 +39,6 @@ app.add_typer(webhook_app, name="webhook")
 app.add_typer(provider_app, name="provider")
 app.add_typer(user_app, name="user")
 app.add_typer(intake_app, name="intake")
-app.add_typer(export_app, name="export")
 app.add_typer(contact_app, name="contact")
 app.add_typer(export_app, name="export")
 
