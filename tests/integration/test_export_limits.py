@@ -128,8 +128,19 @@ def test_a_workspace_runs_two_exports_at_once_and_the_third_is_refused_readably(
         with httpx.Client(base_url=base, timeout=30) as reader:
             reader.cookies = clients[0].cookies
             for _ in range(3):
-                answer = reader.get("/app/export.csv", params={"status": "all"})
+                answer = _once_a_slot_is_free(reader)
                 assert answer.status_code == 200
         rows = list(csv.DictReader(io.StringIO(answer.text)))
         assert len(rows) == LEADS
         assert rows[0]["tags"] == TAG
+
+
+def _once_a_slot_is_free(reader: httpx.Client) -> httpx.Response:
+    """An export, once the server has noticed that the clients closed above left: their
+    slots come back when it does, which may be a moment after they closed."""
+    deadline = time.monotonic() + 10
+    while True:
+        answer = reader.get("/app/export.csv", params={"status": "all"})
+        if answer.status_code != 429 or time.monotonic() > deadline:
+            return answer
+        time.sleep(0.1)
