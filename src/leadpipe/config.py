@@ -79,7 +79,8 @@ class Settings(BaseSettings):
     live event channels); by default, derived from the database's identity."""
 
     max_concurrent_exports: int = Field(default=2, ge=1)
-    """CSV exports one workspace may run at once (per worker); more get 429."""
+    """Exports (the dashboard's CSV and the API's) one workspace may run at once, per
+    worker; more get 429."""
 
     facebook_graph_url: str = "https://graph.facebook.com/v21.0"
     """Where Facebook leadgen leads are fetched from (the Graph API, with its version)."""
