@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from limits import RateLimitItemPerSecond
 
+from leadpipe.conditions.rules import condition_holds
 from leadpipe.errors import Forbidden, Unauthorized, ValidationFailed
 from leadpipe.intake.limits import LocalWindows
 from leadpipe.intake.rules import signatures
@@ -20,7 +21,7 @@ from leadpipe.intake.rules.presets import (
     verification_answer,
 )
 from leadpipe.intake.rules.providers import check_provider, provider_key
-from leadpipe.intake.rules.routing import condition_holds, first_match, opening_stage
+from leadpipe.intake.rules.routing import DeliveryFacts, opening_stage, rule_that_fires
 from leadpipe.intake.rules.signatures import sign_base64, sign_hex, sign_standard, verify
 
 NOW = 1_800_000_000
@@ -230,10 +231,12 @@ PAYLOAD = {"campaign": {"kind": "paid"}, "answers": [{"id": "q1", "text": "yes"}
 )
 def test_each_operator(field: str, operator: str, value: Any, holds: bool) -> None:
     condition = {"field": field, "operator": operator, "value": value}
-    assert condition_holds(condition, FIELDS, PAYLOAD) is holds
+    assert condition_holds(condition, DeliveryFacts(FIELDS, PAYLOAD)) is holds
 
 
-def test_the_first_rule_by_descending_priority_fires() -> None:
+def test_the_first_rule_by_ascending_priority_fires() -> None:
+    """A lower number is matched first (DESIGN 2.6); a tie goes to the rule written first."""
+
     def rule(name: str, priority: int, value: str, enabled: bool = True) -> dict[str, Any]:
         return {
             "name": name,
@@ -244,19 +247,18 @@ def test_the_first_rule_by_descending_priority_fires() -> None:
         }
 
     rules = [
-        rule("low", 10, "TX"),
-        rule("off", 90, "TX", enabled=False),
-        rule("high", 50, "TX"),
-        rule("other", 99, "CA"),
+        rule("later", 50, "TX"),
+        rule("off", 1, "TX", enabled=False),
+        rule("first", 10, "TX"),
+        rule("other", 2, "CA"),
     ]
-    fired = first_match(rules, FIELDS, PAYLOAD)
+    fired = rule_that_fires(rules, FIELDS, PAYLOAD)
     assert fired is not None
-    assert fired["name"] == "high"
-    assert (
-        first_match([rule("tie-a", 5, "TX"), rule("tie-b", 5, "TX")], FIELDS, PAYLOAD)["name"]
-        == "tie-a"
-    )  # type: ignore[index]
-    assert first_match([rule("other", 1, "CA")], FIELDS, PAYLOAD) is None
+    assert fired["name"] == "first"
+    tie = rule_that_fires([rule("tie-a", 5, "TX"), rule("tie-b", 5, "TX")], FIELDS, PAYLOAD)
+    assert tie is not None
+    assert tie["name"] == "tie-a"
+    assert rule_that_fires([rule("other", 1, "CA")], FIELDS, PAYLOAD) is None
 
 
 @pytest.mark.parametrize(
