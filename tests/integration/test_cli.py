@@ -9,6 +9,7 @@ import shlex
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -54,6 +55,9 @@ def _start(env: dict[str, str], port: int, workers: int = 1) -> tuple[subprocess
         printed.append(line)
         if "Uvicorn running" in line or "Application startup complete" in line:
             break
+    # The server logs a line per delivery: unread, they would fill the pipe, and a server
+    # blocked writing its log neither serves nor stops.
+    threading.Thread(target=proc.stdout.read, daemon=True).start()
     return proc, "".join(printed)
 
 
