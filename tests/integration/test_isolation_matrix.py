@@ -18,7 +18,7 @@ from leadpipe.storage.engine import Database
 from tests.conftest import Tenant, make_tenant
 from tests.integration.test_lead_api import auth, deliver
 
-PUBLIC = {("GET", "/health"), ("GET", "/api/v3/leads/health")}
+PUBLIC = {("GET", "/health"), ("GET", "/health/ready"), ("GET", "/api/v3/leads/health")}
 # Workspace-free reference data: the same for everyone, no customer data in it.
 SHARED = {("GET", "/api/v3/custom-fields/templates")}
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
