@@ -36,8 +36,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _start(env: dict[str, str], port: int, workers: int = 1) -> tuple[subprocess.Popen[str], str]:
-    """Start ``leadpipe serve``; return the process and what it printed before serving."""
+def _start(
+    env: dict[str, str], port: int, workers: int = 1, *, drain: bool = True
+) -> tuple[subprocess.Popen[str], str]:
+    """Start ``leadpipe serve``; return the process and what it printed before serving.
+    The rest of its output is read and dropped unless ``drain`` is false (then the caller
+    must read it)."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "leadpipe", "serve", "--port", str(port), "--workers", str(workers)],
         env=env,
@@ -57,7 +61,8 @@ def _start(env: dict[str, str], port: int, workers: int = 1) -> tuple[subprocess
             break
     # The server logs a line per delivery: unread, they would fill the pipe, and a server
     # blocked writing its log neither serves nor stops.
-    threading.Thread(target=proc.stdout.read, daemon=True).start()
+    if drain:
+        threading.Thread(target=proc.stdout.read, daemon=True).start()
     return proc, "".join(printed)
 
 
