@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from leadpipe.intake.rules.routing import DeliveryFacts, rule_that_fires
+from leadpipe.payloads.intake_rules import DeliveryFacts, rule_that_fires
 
 FIELDS: dict[str, Any] = {
     "state": "TX",

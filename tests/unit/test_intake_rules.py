@@ -9,9 +9,9 @@ import pytest
 
 from leadpipe.contacts.rules import Identity
 from leadpipe.intake.rules.deliveries import retry_after_when_queue_full
-from leadpipe.intake.rules.mapping import ALIASES, canonical_field, extract, get_path
-from leadpipe.intake.rules.submission import validate
 from leadpipe.intake.rules.webhooks import percentile, period_stats
+from leadpipe.payloads.mapping import ALIASES, canonical_field, extract, get_path
+from leadpipe.payloads.rules import validate
 
 # Every spelling named by the seeds and sibling systems, with the field it must land in.
 ALIAS_TABLE = [

@@ -21,8 +21,8 @@ from leadpipe.intake.rules.presets import (
     verification_answer,
 )
 from leadpipe.intake.rules.providers import check_provider, provider_key
-from leadpipe.intake.rules.routing import DeliveryFacts, opening_stage, rule_that_fires
 from leadpipe.intake.rules.signatures import sign_base64, sign_hex, sign_standard, verify
+from leadpipe.payloads.intake_rules import DeliveryFacts, opening_stage, rule_that_fires
 
 NOW = 1_800_000_000
 BODY = b'{"email": "a@example.com"}'

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from leadpipe.intake.rules.mapping import Extracted
-from leadpipe.intake.rules.submission import validate
 from leadpipe.kit.coerce import read_number
+from leadpipe.payloads.mapping import Extracted
+from leadpipe.payloads.rules import validate
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,6 @@ from leadpipe.contacts.repository import ContactQueries, ContactRepository
 from leadpipe.contacts.rules import (
     Identity,
     InvalidIdentity,
-    new_contact,
     normalize_email,
     normalize_phone,
     phone_for_search,
@@ -23,11 +22,11 @@ from leadpipe.contacts.rules import (
 from leadpipe.contacts.service import ContactWrites
 from leadpipe.errors import Conflict, NotFound, ValidationFailed, field_error
 from leadpipe.kit.clock import utcnow
-from leadpipe.kit.ids import uuid7
+from leadpipe.leads import submission
 from leadpipe.leads.queries import LeadQueries
 from leadpipe.leads.rules import Actor
-from leadpipe.leads.schemas import LeadCreate
 from leadpipe.leads.service import lead
+from leadpipe.payloads.rules import Submission
 
 _IDENTITY_LABELS = {"crm_id": "CRM id", "phone_number": "phone number", "email": "email"}
 
@@ -52,6 +51,32 @@ def _normalised(body: ContactFields, region: str) -> dict[str, Any]:
     if errors:
         raise ValidationFailed("Invalid contact", errors)
     return values
+
+
+def _as_submission(values: dict[str, Any], product: str | None, estimated_value: Any) -> Submission:
+    """A contact the API creates, as a submission: with a lead of ``product`` when asked."""
+    contact = dict(values)
+    identity = Identity(
+        crm_id=contact.pop("crm_id", None),
+        phone=contact.pop("phone_number", None),
+        email=contact.pop("email", None),
+    )
+    custom_fields = contact.pop("custom_fields", None) or {}
+    source = contact.pop("lead_source", None)
+    return Submission(
+        identity=identity,
+        contact=contact,
+        custom_fields=custom_fields,
+        source=source,
+        sub_source=None,
+        product=product,
+        status=None,
+        notes=None,  # the contact's notes: they open no lead here
+        lead={} if estimated_value is None else {"estimated_value": estimated_value},
+        appointment=None,
+        ip_address=None,
+        user_agent=None,
+    )
 
 
 def _full_name(contact: dict[str, Any]) -> str:
@@ -115,39 +140,21 @@ class ContactService:
                 [field_error("product", "is required when enable_lead_tracking is true")],
             )
         self._refuse_duplicates(conn, workspace_id, values)
-        custom_fields = values.pop("custom_fields", {})
-        row = new_contact(
-            contact_id=uuid7(),
-            workspace_id=workspace_id,
-            scope="",
-            identity=Identity(
-                crm_id=values.pop("crm_id", None),
-                phone=values.pop("phone_number", None),
-                email=values.pop("email", None),
-            ),
-            fields=values,
-            custom_fields=custom_fields,
-            metadata={"created_via": "api", "actor": actor.id},
-            now=utcnow(),
+        tracking = body.enable_lead_tracking
+        request = submission.Request(
+            submission.workspace_destination(conn, workspace_id, always_create_lead=tracking),
+            submission.entrance_of(actor),
+            _as_submission(values, product if tracking else None, estimated_value),
+            new_only=True,
         )
-        contact_id = ContactWrites(conn).insert_if_new(row)
-        if contact_id is None:  # a concurrent request took one of its identities
-            self._refuse_duplicates(conn, workspace_id, row)
-            raise Conflict("The contact conflicts with a concurrent change; retry")
-        created = self.get(conn, workspace_id, contact_id)
-        if body.enable_lead_tracking:
-            opened = lead.create(
-                conn,
-                workspace_id,
-                LeadCreate(
-                    contact_id=contact_id,
-                    product_interest=product,
-                    lead_source=values.get("lead_source"),
-                    estimated_value=estimated_value,
-                ),
-                actor,
-            )
-            created["leads"] = [opened]
+        try:
+            outcome = submission.submit_one(conn, request, utcnow())
+        except Conflict:  # a concurrent request took one of its identities: say which
+            self._refuse_duplicates(conn, workspace_id, values)
+            raise
+        created = self.get(conn, workspace_id, outcome.contact.id)
+        if outcome.lead.id is not None:
+            created["leads"] = [lead.get(conn, workspace_id, outcome.lead.id)]
         return created
 
     def search(

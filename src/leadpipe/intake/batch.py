@@ -4,44 +4,20 @@ delivery's run, and what was read for it before anything is written."""
 from __future__ import annotations
 
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import Connection
 
-from leadpipe.contacts.rules import ContactIdentity, MatchType
 from leadpipe.intake.contexts import WebhookContexts
 from leadpipe.intake.guard import IntakeGuard
 from leadpipe.intake.repository import Answered, WebhookContext
 from leadpipe.intake.rules.deliveries import Claim
 from leadpipe.intake.rules.providers import USAGE_COLUMNS
-from leadpipe.intake.rules.submission import Submission
 from leadpipe.intake.schemas import Delivery
-from leadpipe.leads.rules import Decision
+from leadpipe.leads.submission import ContactMatch, Request, Submitting
+from leadpipe.payloads.rules import Submission
 from leadpipe.storage.work import Work
-
-
-@dataclass(frozen=True, slots=True)
-class ContactOutcome:
-    id: uuid.UUID
-    match_type: MatchType
-
-
-@dataclass(frozen=True, slots=True)
-class ContactMatch:
-    """What the contact lookup found for a submission, before anything is written."""
-
-    candidates: list[ContactIdentity]
-    matched: ContactIdentity | None
-    match_type: MatchType
-
-
-@dataclass(frozen=True, slots=True)
-class LeadOutcome:
-    id: uuid.UUID | None
-    decision: Decision
-    rule_applied: str | None = None  # the webhook's intake rule that fired
 
 
 class Batch:
@@ -58,13 +34,11 @@ class Batch:
     ) -> None:
         self.conn = conn
         self.guard = guard  # who may deliver, and how often
-        # Whether new contacts are inserted without waiting for the database's answer:
-        # batches do that (one round trip less per new person), and are undone whole on
-        # a conflict; the deliveries processed one by one after that do not.
-        self.optimistic = optimistic
-        self.work = Work.holding_writes(conn)
+        # New contacts are inserted unanswered in batches, undone whole on a conflict;
+        # the deliveries processed one by one after that wait for the answer.
+        self.submitting = Submitting(Work.holding_writes(conn), optimistic=optimistic)
+        self.work = self.submitting.work
         self.contexts = known.for_batch(conn)
-        self.lead_workspaces: set[str] = set()  # where the batch writes leads
         self.leads_counted: dict[str, tuple[int, datetime]] = {}  # per webhook: how many, last
         # Per (provider, webhook, day, workspace): deliveries by outcome.
         self.usage: dict[tuple[str, str, date, str], dict[str, int]] = {}
@@ -82,9 +56,6 @@ class Batch:
             counts[column] = counts.get(column, 0) + 1
         if status == "success":
             self.providers_used[key[0]] = run.now
-
-    def note_lead_write(self, workspace_id: str) -> None:
-        self.lead_workspaces.add(workspace_id)
 
 
 class Run:
@@ -123,20 +94,19 @@ class Checked:
 
     run: Run
     ctx: WebhookContext
-    submission: Submission
-    scope: str  # the dedup scope: "" (the workspace) or the webhook's id
+    request: Request  # what the submission command is asked to do
     claim: Claim | None  # what makes it the same delivery as an earlier one
     match: ContactMatch | None = None
     earlier: Answered | None = None  # the answer to the earlier one: this is a duplicate
     key_seen_before: bool = False  # its key was used before the window, and is taken over
     test: bool = False  # a sender's test lead: logged, not stored
 
+    @property
+    def submission(self) -> Submission:
+        return self.request.submission
+
     def identity_keys(self) -> set[tuple[str, ...]]:
-        identity = self.submission.identity
-        held = (("crm_id", identity.crm_id), ("phone", identity.phone), ("email", identity.email))
-        keys: set[tuple[str, ...]] = {
-            (self.ctx.workspace_id, self.scope, kind, v) for kind, v in held if v
-        }
+        keys = self.request.identity_keys()
         if self.claim is not None:  # the second of two alike waits to be seen as a duplicate
             keys.add((self.ctx.id, "claim", self.claim.key))
         return keys
@@ -146,5 +116,4 @@ class Checked:
         new ones by identity), so two batches never wait for each other's rows in a cycle."""
         if self.match is not None and self.match.matched is not None:
             return ("0", str(self.match.matched.id))
-        identity = self.submission.identity
-        return ("1", identity.phone or "", identity.email or "", identity.crm_id or "")
+        return self.request.new_contact_order()

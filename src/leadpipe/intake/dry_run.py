@@ -10,16 +10,14 @@ from sqlalchemy import Connection
 from leadpipe.errors import LeadpipeError, NotFound
 from leadpipe.intake import steps
 from leadpipe.intake.batch import Batch, Run
-from leadpipe.intake.contact_step import find_contacts, match, source_of
 from leadpipe.intake.contexts import WebhookContexts
 from leadpipe.intake.guard import IntakeGuard
-from leadpipe.intake.lead_step import lead_key, wants_lead
 from leadpipe.intake.parsing import Warnings, checked_payload, refuse_unreadable
 from leadpipe.intake.repository import WebhookRepository
 from leadpipe.intake.schemas import Delivery
 from leadpipe.kit.clock import utcnow
-from leadpipe.leads.repository import LeadRepository
-from leadpipe.leads.rules import Decision, LeadAction, Rule, decide
+from leadpipe.leads.rules import LeadAction
+from leadpipe.leads.submission import find_contacts, match, newest_leads, plan_lead
 
 
 def dry_run(
@@ -31,7 +29,8 @@ def dry_run(
     warnings: Warnings | None = None,
 ) -> dict[str, Any]:
     """The fields a payload maps to, its warnings, the contact it would match and why,
-    and the lead decision with its rule; or the refusal it would get. Signatures,
+    and the lead decision with its rule, the stage it would open in or move to and the
+    intake rule that would fire; or the refusal it would get. Signatures,
     credentials and limits are the sender's, and are not checked here. A payload that
     intake could not read (nested too deep, text no column can store) is refused as a
     delivery's body is, with the same 400. ``warnings``: those of reading it (the numbers
@@ -62,24 +61,15 @@ def dry_run(
     batch = Batch(conn, WebhookContexts(), IntakeGuard(), optimistic=False)
     try:
         item = steps.check(run, batch, {})
-        (candidates,) = find_contacts(batch, [item])
-        item.match = match(item, candidates)
+        (candidates,) = find_contacts(conn, [item.request])
+        found = item.match = match(item.request, candidates)
     except LeadpipeError as exc:
         return {"accepted": False, "refusal": exc.body(request_id), "http_status": exc.status_code}
-    sub, found = item.submission, item.match
-    decision = Decision(LeadAction.NONE, Rule.NO_LEAD_DATA)
-    existing = None
-    if wants_lead(ctx, sub):
-        if found.matched is not None:
-            key = (found.matched.id, lead_key(sub))
-            existing = LeadRepository(conn).newest_active_many([key])[key]
-        decision = decide(
-            existing,
-            status=sub.status,
-            now=run.now,
-            window_days=ctx.window_days,
-            product_named=sub.product is not None,
-        )
+    sub = item.submission
+    known = newest_leads(conn, [(item.request, found)])
+    existing = next(iter(known.values()), None)
+    plan = plan_lead(item.request, found.match_type, existing, run.now)
+    decision = plan.decision
     return {
         "accepted": True,
         "http_status": 200,
@@ -90,7 +80,7 @@ def dry_run(
             "phone_number": sub.identity.phone,
             "email": sub.identity.email,
             "crm_id": sub.identity.crm_id,
-            "source": source_of(ctx, sub),
+            "source": plan.source,
             "product": sub.product,
             "status": sub.status,
             "notes": sub.notes,
@@ -111,5 +101,8 @@ def dry_run(
             "lead_id": str(existing.id)
             if decision.action is LeadAction.UPDATE and existing
             else None,
+            # Where it would open or move to, and the intake rule that would set it up.
+            "stage": plan.target.slug if plan.target is not None else None,
+            "rule_applied": plan.fired["name"] if plan.fired else None,
         },
     }

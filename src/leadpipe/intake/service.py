@@ -16,7 +16,6 @@ from sqlalchemy.exc import IntegrityError
 from leadpipe.errors import Conflict, LeadpipeError, ServiceUnavailable
 from leadpipe.intake import steps
 from leadpipe.intake.batch import Batch, Checked, Run
-from leadpipe.intake.contact_step import find_contacts, match
 from leadpipe.intake.contexts import WebhookContexts
 from leadpipe.intake.guard import IntakeGuard
 from leadpipe.intake.log import log_refusal, log_refusal_alone
@@ -24,6 +23,7 @@ from leadpipe.intake.repository import ProviderRepository, WebhookRepository
 from leadpipe.intake.schemas import Delivery, IntakeResult
 from leadpipe.kit.clock import utcnow
 from leadpipe.leads.repository import LeadRepository
+from leadpipe.leads.submission import find_contacts, match
 from leadpipe.storage.engine import CommitOutcomeUnknown, Database, sent_together
 
 log = logging.getLogger("leadpipe.intake")
@@ -212,7 +212,7 @@ def _read(
     end = len(runs)
     taken: set[Any] = set()
     ready: list[tuple[int, Checked]] = []
-    found = find_contacts(batch, [item for _, item in checked])
+    found = find_contacts(batch.conn, [item.request for _, item in checked])
     for (i, item), candidates in zip(checked, found, strict=True):
         keys = item.identity_keys() | {c.id for c in candidates}
         if not keys.isdisjoint(taken):
@@ -220,7 +220,7 @@ def _read(
             break
         taken |= keys
         try:
-            item.match = match(item, candidates)
+            item.match = match(item.request, candidates)
             ready.append((i, item))
         except LeadpipeError as exc:
             outcomes[i] = exc
@@ -236,7 +236,7 @@ def _finish(batch: Batch) -> None:
     its row only while they commit."""
     leads = LeadRepository(batch.conn)
     with sent_together(batch.conn):  # nothing here awaits an answer
-        for workspace_id in sorted(batch.lead_workspaces):
+        for workspace_id in sorted(batch.submitting.lead_workspaces):
             leads.serialize_count_writers(workspace_id)
         batch.work.flush()
         webhooks = WebhookRepository(batch.conn)

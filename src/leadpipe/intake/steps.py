@@ -17,23 +17,29 @@ from leadpipe.errors import (
     Unauthorized,
     ValidationFailed,
 )
-from leadpipe.intake.batch import Batch, Checked, ContactOutcome, LeadOutcome, Run
-from leadpipe.intake.contact_step import write_contact
+from leadpipe.intake.batch import Batch, Checked, Run
 from leadpipe.intake.guard import Providers
-from leadpipe.intake.lead_step import KnownLeads, apply_lead, lead_key, wants_lead
 from leadpipe.intake.log import log_delivery, log_duplicate
 from leadpipe.intake.parsing import MULTIPART, body_kind
 from leadpipe.intake.repository import Answered, DeliveryRepository, WebhookContext
 from leadpipe.intake.rules.deliveries import delivery_claim
-from leadpipe.intake.rules.mapping import extract
 from leadpipe.intake.rules.presets import flattened
-from leadpipe.intake.rules.submission import Submission, missing_required, validate
-from leadpipe.intake.rules.verticals import with_consent_proof, with_vertical_fields
 from leadpipe.intake.schemas import Delivery, IntakeResult
 from leadpipe.kit.bodies import canonical_form
 from leadpipe.kit.urls import is_web_url
-from leadpipe.leads.repository import LeadRepository
+from leadpipe.leads import submission as command
 from leadpipe.leads.rules import LeadAction
+from leadpipe.leads.submission import (
+    ContactOutcome,
+    Destination,
+    Entrance,
+    KnownLeads,
+    LeadOutcome,
+    Request,
+)
+from leadpipe.payloads.mapping import extract
+from leadpipe.payloads.rules import Submission, missing_required, validate
+from leadpipe.payloads.verticals import with_consent_proof, with_vertical_fields
 from leadpipe.realtime import events
 from leadpipe.realtime.events import Event
 
@@ -53,7 +59,6 @@ def check(run: Run, batch: Batch, providers: Providers) -> Checked:
         submission = dataclasses.replace(submission, warnings=d.warnings + submission.warnings)
     if flat.warnings:  # the preset's own: values of an odd shape, kept as sent
         submission = dataclasses.replace(submission, warnings=flat.warnings + submission.warnings)
-    scope = ctx.id if ctx.dedup_scope == "webhook" else ""
     key = d.delivery_key or flat.key
     claim = delivery_claim(
         key,
@@ -62,7 +67,36 @@ def check(run: Run, batch: Batch, providers: Providers) -> Checked:
         idempotency_days=run.idempotency_days,
         duplicate_window_minutes=ctx.duplicate_window_minutes,
     )
-    return Checked(run, ctx, submission, scope, claim, test=flat.test)
+    request = Request(
+        destination_of(ctx),
+        entrance_of(ctx),
+        submission,
+        payload=d.payload,
+        ip_address=d.ip_address,
+        user_agent=d.user_agent,
+    )
+    return Checked(run, ctx, request, claim, test=flat.test)
+
+
+def destination_of(ctx: WebhookContext) -> Destination:
+    """Where a webhook's submissions go, and its settings that decide for them."""
+    return Destination(
+        workspace_id=ctx.workspace_id,
+        region=ctx.region,
+        stages=ctx.stages,
+        window_days=ctx.window_days,
+        scope=ctx.id if ctx.dedup_scope == "webhook" else "",
+        lead_type=ctx.lead_type,
+        always_create_lead=ctx.always_create_lead,
+        default_status=ctx.default_status,
+        intake_rules=ctx.intake_rules,
+        webhook_id=ctx.id,
+        webhook_name=ctx.name,
+    )
+
+
+def entrance_of(ctx: WebhookContext) -> Entrance:
+    return Entrance("webhook", ctx.id, ctx.name, ctx.default_source)
 
 
 def _as_compared(d: Delivery) -> bytes | None:
@@ -104,14 +138,9 @@ def find_earlier(batch: Batch, items: list[Checked]) -> None:
 
 def newest_leads(batch: Batch, items: list[Checked]) -> KnownLeads:
     """The lead each delivery for a known contact might update: one query."""
-    keys = [
-        (item.match.matched.id, lead_key(item.submission))
-        for item in items
-        if item.match is not None
-        and item.match.matched is not None
-        and wants_lead(item.ctx, item.submission)
-    ]
-    return LeadRepository(batch.conn).newest_active_many(keys) if keys else {}
+    return command.newest_leads(
+        batch.conn, [(item.request, item.match) for item in items if item.match is not None]
+    )
 
 
 def write(item: Checked, batch: Batch, leads_known: KnownLeads) -> IntakeResult:
@@ -130,8 +159,8 @@ def write(item: Checked, batch: Batch, leads_known: KnownLeads) -> IntakeResult:
         # A visitor who submitted the form twice goes to the thank-you page all the same.
         return dataclasses.replace(answer, redirect=_thank_you_page(ctx))
     run.wrote = True
-    contact = write_contact(batch, item, run.now)
-    lead = apply_lead(batch, ctx, submission, contact, run.delivery, run.now, leads_known)
+    outcome = command.write(batch.submitting, item.request, item.match, leads_known, run.now)
+    contact, lead = outcome.contact, outcome.lead
 
     body = _response_body(run, ctx, contact, lead, submission.warnings)
     batch.count_lead(ctx.id, run.now)

@@ -17,7 +17,6 @@ from leadpipe.intake.repository import (
 )
 from leadpipe.intake.rules.deliveries import MAX_DUPLICATE_WINDOW
 from leadpipe.intake.rules.presets import PRESETS, merged_settings, shown_settings
-from leadpipe.intake.rules.routing import rules_problems, with_assignee_ids
 from leadpipe.intake.rules.signatures import (
     DEFAULT_OVERLAP,
     MODES,
@@ -27,7 +26,6 @@ from leadpipe.intake.rules.signatures import (
     secret_problem,
     valid_secrets,
 )
-from leadpipe.intake.rules.submission import REQUIRABLE
 from leadpipe.intake.rules.webhooks import (
     STATS_PERIODS,
     may_restore,
@@ -37,6 +35,8 @@ from leadpipe.intake.rules.webhooks import (
 from leadpipe.kit.clock import utcnow
 from leadpipe.kit.ids import short_id
 from leadpipe.kit.urls import is_web_url
+from leadpipe.payloads.intake_rules import rules_problems, with_assignee_ids
+from leadpipe.payloads.rules import REQUIRABLE
 from leadpipe.pipeline.repository import StageRepository
 from leadpipe.storage.engine import Database
 

@@ -30,6 +30,7 @@ class Rule(StrEnum):
     ALREADY_CONVERTED = "already_converted"
     OUTSIDE_WINDOW = "outside_window"
     STATUS_PROGRESSION = "status_progression"
+    BY_HAND = "by_hand"  # a person opened it (the API, the dashboard): no matrix
 
 
 REASONS = {
@@ -41,6 +42,7 @@ REASONS = {
     Rule.ALREADY_CONVERTED: "matching lead is already converted",
     Rule.OUTSIDE_WINDOW: "matching lead is older than the lead window",
     Rule.STATUS_PROGRESSION: "status keyword on a recent, unconverted lead of the same product",
+    Rule.BY_HAND: "created by hand",
 }
 
 

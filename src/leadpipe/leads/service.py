@@ -12,20 +12,18 @@ from sqlalchemy import Connection
 
 from leadpipe.accounts.repository import UserRepository, WorkspaceRepository
 from leadpipe.activities.repository import ActivityQueries, ActivityRepository
-from leadpipe.activities.rules import ActivityDraft
 from leadpipe.customfields.service import custom_fields
 from leadpipe.errors import NotFound, ValidationFailed, field_error
 from leadpipe.kit.clock import utcnow
 from leadpipe.kit.ids import uuid7
+from leadpipe.leads import submission
+from leadpipe.leads.lifecycle import LeadWrites, lifecycle
 from leadpipe.leads.queries import LeadFilters, LeadQueries
 from leadpipe.leads.repository import LeadRepository
-from leadpipe.leads.rules import Actor, Transition, plan_move, plan_open, product_key
+from leadpipe.leads.rules import Actor, plan_move, product_key
 from leadpipe.leads.schemas import ActivityCreate, LeadCreate, LeadUpdate
-from leadpipe.observability.metrics import count_lead_created, count_stage_change
 from leadpipe.pipeline.repository import StageRepository
 from leadpipe.pipeline.rules import StageInfo, default_stage, stage_typed, transition_error
-from leadpipe.storage.aftercommit import after_commit
-from leadpipe.storage.work import Work
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,115 +53,7 @@ class Pipeline:
         return default_stage(self.stages.values())
 
 
-class LeadWrites:
-    """The repositories a lead change writes through, in the caller's transaction; held
-    back to its end when the work holds writes (intake's batches)."""
-
-    def __init__(self, work: Connection | Work) -> None:
-        self.leads = LeadRepository(work)
-        self.activities = ActivityRepository(work)
-
-
 class LeadService:
-    # -- the lifecycle: the one way to open and move leads, whoever does it ---------------
-
-    def open(
-        self,
-        writes: LeadWrites,
-        *,
-        lead_id: uuid.UUID,
-        workspace_id: str,
-        row: dict[str, Any],
-        plan: Transition,
-        actor: Actor,
-        now: datetime,
-        also: Sequence[ActivityDraft] = (),
-    ) -> None:
-        """Insert a lead (``row``: its columns but for those the plan decides) with its
-        first stage history row and its timeline entries (the plan's, then ``also``)."""
-        writes.leads.insert(
-            {
-                "last_activity_at": now,
-                **row,
-                **plan.values,
-                "id": lead_id,
-                "workspace_id": workspace_id,
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
-        source, stage = row.get("lead_source"), plan.history["new_stage"]
-        after_commit(lambda: count_lead_created(source, stage))  # once committed
-        self._trail(writes, [lead_id], workspace_id, plan, actor, now, also)
-
-    def move(
-        self,
-        writes: LeadWrites,
-        *,
-        lead_id: uuid.UUID,
-        workspace_id: str,
-        plan: Transition,
-        actor: Actor,
-        now: datetime,
-        values: dict[str, Any] | None = None,
-        metadata_patch: dict[str, Any] | None = None,
-        also: Sequence[ActivityDraft] = (),
-        waits_for_count_writers: bool = True,
-    ) -> None:
-        """Move a lead as planned, setting ``values`` too, and record the move.
-
-        ``waits_for_count_writers``: see ``LeadRepository.update_counted``; intake's
-        batches take that turn once, before their held-back writes, instead."""
-        update = {"updated_at": now, **(values or {}), **plan.values}
-        if waits_for_count_writers:
-            writes.leads.update_counted(workspace_id, lead_id, update, metadata_patch or {})
-        else:
-            writes.leads.update(lead_id, update, metadata_patch or {})
-        self._trail(writes, [lead_id], workspace_id, plan, actor, now, also)
-
-    def record_moves(
-        self,
-        writes: LeadWrites,
-        *,
-        lead_ids: Sequence[uuid.UUID],
-        workspace_id: str,
-        plan: Transition,
-        actor: Actor,
-        now: datetime,
-    ) -> None:
-        """The history and timeline of leads moved together by one statement (a stage
-        being deleted): the same trail ``move`` leaves for one."""
-        self._trail(writes, lead_ids, workspace_id, plan, actor, now, ())
-
-    @staticmethod
-    def _trail(
-        writes: LeadWrites,
-        lead_ids: Sequence[uuid.UUID],
-        workspace_id: str,
-        plan: Transition,
-        actor: Actor,
-        now: datetime,
-        also: Sequence[ActivityDraft],
-    ) -> None:
-        writes.leads.add_status_changes(
-            [
-                {
-                    **plan.history,
-                    "id": uuid7(),
-                    "lead_id": lead_id,
-                    "workspace_id": workspace_id,
-                    "created_at": now,
-                }
-                for lead_id in lead_ids
-            ]
-        )
-        drafts = [*plan.drafts, *also]
-        for lead_id in lead_ids:
-            writes.activities.add_automated(lead_id, workspace_id, drafts, actor.metadata, now)
-        moved, to = plan.history["old_stage"], plan.history["new_stage"]
-        if moved is not None:  # counted once committed: never a move rolled back
-            after_commit(lambda: count_stage_change(moved, to, len(lead_ids)))
-
     # -- the Lead API ----------------------------------------------------------------------
 
     def page(
@@ -239,29 +129,22 @@ class LeadService:
             )
         pipeline = Pipeline.load(conn, workspace_id)
         stage = pipeline.stage(body.stage) if body.stage else pipeline.default()
-        now = utcnow()
-        lead_id = uuid7()
         fields = body.model_dump(exclude={"contact_id", "workspace_id", "stage"}, exclude_none=True)
         fields["custom_fields"] = self._custom_fields(conn, workspace_id, fields, creating=True)
-        self.open(
-            LeadWrites(conn),
-            lead_id=lead_id,
-            workspace_id=workspace_id,
-            row={
-                **fields,
-                "contact_id": body.contact_id,
-                "product_key": product_key(body.product_interest),
-                "created_by": actor.id,
-                "updated_by": actor.id,
-                "metadata": actor.metadata,
-                "tags": fields.get("tags", []),
-                "custom_fields": fields.get("custom_fields", {}),
-            },
-            plan=plan_open(stage, actor=actor, reason="created by hand", source="API", now=now),
-            actor=actor,
-            now=now,
+        outcome = submission.submit_one(
+            conn,
+            submission.by_hand(
+                workspace_id,
+                body.contact_id,
+                stage,
+                fields,
+                actor,
+                region=WorkspaceRepository(conn).region(workspace_id),
+            ),
+            utcnow(),
         )
-        return self.get(conn, workspace_id, lead_id)
+        assert outcome.lead.id is not None
+        return self.get(conn, workspace_id, outcome.lead.id)
 
     def update(
         self,
@@ -304,8 +187,14 @@ class LeadService:
         writes = LeadWrites(conn)
         patch = {"last_change": actor.metadata}
         if target_slug is None or target_slug == lead["stage"]:
-            writes.leads.update_counted(
-                workspace_id, lead["id"], {"updated_at": now, **values}, patch
+            lifecycle.touch(
+                writes,
+                lead_id=lead["id"],
+                workspace_id=workspace_id,
+                values=values,
+                actor=actor,
+                now=now,
+                metadata_patch=patch,
             )
             return
         pipeline = Pipeline.load(conn, workspace_id)
@@ -322,7 +211,7 @@ class LeadService:
             now=now,
             lost_reason=values.get("lost_reason"),
         )
-        self.move(
+        lifecycle.move(
             writes,
             lead_id=lead["id"],
             workspace_id=workspace_id,

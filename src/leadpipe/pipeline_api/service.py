@@ -11,10 +11,9 @@ from sqlalchemy import Connection
 from leadpipe.errors import Conflict, NotFound, ValidationFailed, field_error
 from leadpipe.kit.clock import utcnow
 from leadpipe.kit.ids import uuid7
+from leadpipe.leads.lifecycle import LeadWrites, lifecycle
 from leadpipe.leads.queries import LeadQueries
-from leadpipe.leads.repository import LeadRepository
 from leadpipe.leads.rules import SYSTEM, plan_move
-from leadpipe.leads.service import LeadWrites, lead
 from leadpipe.pipeline.repository import StageRepository
 from leadpipe.pipeline.rules import LOST, WON, StageInfo, pipeline_totals, slugify, weighted
 from leadpipe.pipeline_api.schemas import StageCreate, StageReorder, StageUpdate
@@ -169,7 +168,6 @@ class PipelineService:
         repo = StageRepository(conn)
         stage = self._get(repo, workspace_id, slug)
         self._check_can_close(stage, "delete")
-        leads = LeadRepository(conn)
         holding = LeadQueries(conn).ids_in_stage(workspace_id, slug)
         if holding and move_to is None:
             raise Conflict(
@@ -192,11 +190,11 @@ class PipelineService:
                 source="Pipeline",
                 now=now,
             )
-            moved = leads.move_all(workspace_id, slug, {**plan.values, "updated_at": now})
-            lead.record_moves(
+            moved = lifecycle.move_all(
                 LeadWrites(conn),
-                lead_ids=holding,
                 workspace_id=workspace_id,
+                from_stage=slug,
+                lead_ids=holding,
                 plan=plan,
                 actor=SYSTEM,
                 now=now,

@@ -18,7 +18,7 @@ from urllib.parse import quote, quote_plus
 
 import phonenumbers
 
-from leadpipe.intake.rules.mapping import CONTACT_TEXT_FIELDS
+from leadpipe.payloads.mapping import CONTACT_TEXT_FIELDS
 
 ERASED = "[erased]"
 # Shorter values ("FL", "7") are too common to tell a person from anyone else.

@@ -51,6 +51,11 @@ class Work:
     def holding_writes(cls, conn: Connection) -> Work:
         return cls(conn, WriteBehind(conn))
 
+    @property
+    def holds_writes(self) -> bool:
+        """Whether plain writes wait for ``flush`` (intake's batches) or go out at once."""
+        return self._later is not None
+
     def run(self, stmt: ClauseElement, params: dict[str, Any]) -> fastexec.Rows:
         """Run a hot statement through the fast path, now, and return its rows."""
         return fastexec.execute(self.conn, stmt, params)

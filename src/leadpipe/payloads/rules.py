@@ -18,7 +18,9 @@ from leadpipe.contacts.rules import (
     normalize_phone,
 )
 from leadpipe.errors import field_error
-from leadpipe.intake.rules.mapping import (
+from leadpipe.kit.coerce import is_blank, read_number, to_bool, to_text
+from leadpipe.kit.fields import MAX_MONEY, TEXT_LIMITS, money, too_long
+from leadpipe.payloads.mapping import (
     CONTACT_TEXT_FIELDS,
     KEY_NOISE,
     LEAD_TEXT_FIELDS,
@@ -26,8 +28,6 @@ from leadpipe.intake.rules.mapping import (
     TEMPERATURES,
     Extracted,
 )
-from leadpipe.kit.coerce import is_blank, read_number, to_bool, to_text
-from leadpipe.kit.fields import MAX_MONEY, TEXT_LIMITS, money, too_long
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,8 +16,8 @@ from typing import Any
 
 from leadpipe.conditions.rules import LAST_PRIORITY, first_match, rule_set_problems
 from leadpipe.errors import field_error
-from leadpipe.intake.rules.mapping import MISSING, PRIORITIES, TEMPERATURES, get_path
-from leadpipe.intake.rules.submission import Submission
+from leadpipe.payloads.mapping import MISSING, PRIORITIES, TEMPERATURES, get_path
+from leadpipe.payloads.rules import Submission
 
 ACTIONS = ("stage", "tags", "assignee", "priority", "temperature", "source")
 

@@ -13,9 +13,9 @@ from datetime import datetime
 from typing import Any
 
 from leadpipe.customfields.rules import TEMPLATES, FieldDefinition, check_values
-from leadpipe.intake.rules.mapping import KEY_NOISE
-from leadpipe.intake.rules.submission import Submission
 from leadpipe.kit.coerce import to_decimal
+from leadpipe.payloads.mapping import KEY_NOISE
+from leadpipe.payloads.rules import Submission
 
 # Bounds of the numeric fields: values outside are typos (a roof of 300 years) or units
 # mixed up, and are kept as sent with a warning instead.
