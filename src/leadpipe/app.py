@@ -25,6 +25,8 @@ from leadpipe.contact_api.endpoints import router as contacts_router
 from leadpipe.customfields.endpoints import router as custom_fields_router
 from leadpipe.deps import DatabaseDep, refuse_unknown_query_parameters
 from leadpipe.exports.endpoints import router as exports_router
+from leadpipe.imports.endpoints import IMPORT_UPLOADS
+from leadpipe.imports.endpoints import router as imports_router
 from leadpipe.inbound.endpoints import router as inbound_router
 from leadpipe.intake.endpoints import DeliveryShortcut
 from leadpipe.intake.endpoints import router as intake_router
@@ -188,7 +190,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         guard=IntakeGuard.from_settings(settings),
     )
     # Inside the request context (ids, security headers), outside everything else.
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit,
+        limit=settings.max_body_bytes,
+        larger=dict.fromkeys(IMPORT_UPLOADS, settings.max_import_bytes),
+    )
     app.add_middleware(DeliveryShortcut)
     app.add_middleware(RefuseNul)  # before a delivery's webhook is looked up
     app.add_middleware(
@@ -209,6 +215,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(person_router)
     app.include_router(contacts_legacy_router)
     app.include_router(exports_router)
+    app.include_router(imports_router)
     app.include_router(inbound_router)
     app.include_router(custom_fields_router)
     app.include_router(account_router)

@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     """Base URL printed in webhook URLs and curl examples."""
 
     max_body_bytes: int = 1024 * 1024
+    # A CSV file posted to /api/v3/imports: larger than a delivery, and kept until done.
+    max_import_bytes: int = 50 * 1024 * 1024
     idempotency_window_days: int = 7
     intake_queue_limit: int = Field(default=1000, ge=1)
     """Deliveries one worker holds waiting for the database; beyond that, 429."""

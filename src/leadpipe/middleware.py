@@ -91,18 +91,20 @@ class BodyLimit:
     A body sent without a length is read here first (the framework would answer a failure
     while it reads with a 400)."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, larger: dict[str, int] | None = None) -> None:
         self.app = app
         self.limit = limit
+        self.larger = larger or {}  # paths with a limit of their own (a CSV file's upload)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.larger.get(scope["path"], self.limit)
         length = next((v for n, v in scope["headers"] if n == b"content-length"), None)
         if length is not None:
-            if length.isdigit() and int(length) > self.limit:
-                await self._refuse(scope, receive, send)
+            if length.isdigit() and int(length) > limit:
+                await self._refuse(scope, receive, send, limit)
                 return
             await self.app(scope, receive, send)
             return
@@ -115,8 +117,8 @@ class BodyLimit:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.limit:
-                await self._refuse(scope, receive, send)
+            if size > limit:
+                await self._refuse(scope, receive, send, limit)
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
@@ -132,8 +134,8 @@ class BodyLimit:
 
         await self.app(scope, replayed, send)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        refusal = PayloadTooLarge(f"Body is larger than {self.limit} bytes")
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        refusal = PayloadTooLarge(f"Body is larger than {limit} bytes")
         await error_response(Request(scope), refusal)(scope, receive, send)
 
 

@@ -98,6 +98,8 @@ NO_TEXT_BODY = {
     ("POST", "/api/v3/webhooks/{webhook_id}/restore"),
     ("POST", "/api/v3/webhooks/{webhook_id}/deliveries/{delivery_id}/replay"),
     ("POST", "/api/v3/providers/{provider_id}/rotate"),
+    # A CSV file, not JSON: its bad input is tested in test_csv_import.py.
+    ("POST", "/api/v3/imports"),
 }
 
 
@@ -128,7 +130,14 @@ async def ids(roomy_client: httpx.AsyncClient, tenant: Tenant) -> dict[str, str]
         headers=auth(tenant),
     )
     assert field.status_code == 201, field.text
+    imported = await roomy_client.post(
+        "/api/v3/imports",
+        content=b"phone,product\n5125550199,Solar\n",
+        headers={**auth(tenant), "Content-Type": "text/csv"},
+    )
+    assert imported.status_code == 202, imported.text
     return {
+        "import_id": imported.json()["data"]["id"],
         "lead_id": delivered["lead_id"],
         "contact_id": delivered["contact_id"],
         "workspace_id": tenant.workspace_id,

@@ -15,6 +15,7 @@ from leadpipe.bootstrap import Started, prepare
 from leadpipe.cli import admin, backup
 from leadpipe.cli.contact import contact_app
 from leadpipe.cli.export import export_app
+from leadpipe.cli.imports import import_app
 from leadpipe.cli.intake import intake_app
 from leadpipe.config import Settings, get_settings
 from leadpipe.errors import LeadpipeError
@@ -41,6 +42,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(intake_app, name="intake")
 app.add_typer(contact_app, name="contact")
 app.add_typer(export_app, name="export")
+app.add_typer(import_app, name="import")
 
 console = Console()
 

@@ -37,7 +37,7 @@ from leadpipe.contacts.rules import (
     new_contact,
 )
 from leadpipe.contacts.service import ContactWrites
-from leadpipe.errors import Conflict, ValidationFailed, field_error
+from leadpipe.errors import Conflict, LeadpipeError, ValidationFailed, field_error
 from leadpipe.kit.ids import uuid7
 from leadpipe.leads.lifecycle import LeadWrites, lifecycle
 from leadpipe.leads.repository import LeadRepository
@@ -398,6 +398,56 @@ def submit_one(conn: Connection, request: Request, now: datetime) -> Outcome:
     (candidates,) = find_contacts(conn, [request])
     found = match(request, candidates)
     return write(tx, request, found, newest_leads(conn, [(request, found)]), now)
+
+
+def submit_many(
+    conn: Connection, requests: Sequence[Request], now: datetime
+) -> list[Outcome | LeadpipeError]:
+    """Read and write submissions in order in the caller's transaction, as few round trips
+    as a batch takes (a CSV import's chunk): their contacts in one query and their leads
+    in another, per run of submissions that share no identity, then their writes sent
+    together. Each one's outcome, or the refusal of a submission that cannot be applied
+    (a CRM id alone that matches no one), which writes nothing."""
+    outcomes: list[Outcome | LeadpipeError] = []
+    while len(outcomes) < len(requests):
+        run = _run_sharing_no_identity(requests[len(outcomes) :])
+        outcomes += _submit_run(conn, run, now)
+    return outcomes
+
+
+def _run_sharing_no_identity(requests: Sequence[Request]) -> Sequence[Request]:
+    """The longest first run of ``requests`` in which no two share an identity: no
+    submission of a run needs to read another's writes."""
+    taken: set[tuple[str, ...]] = set()
+    for n, request in enumerate(requests):
+        keys = request.identity_keys()
+        if n and not keys.isdisjoint(taken):
+            return requests[:n]
+        taken |= keys
+    return requests
+
+
+def _submit_run(
+    conn: Connection, run: Sequence[Request], now: datetime
+) -> list[Outcome | LeadpipeError]:
+    found: list[ContactMatch | LeadpipeError] = []
+    for request, candidates in zip(run, find_contacts(conn, run), strict=True):
+        try:
+            found.append(match(request, candidates))
+        except LeadpipeError as exc:
+            found.append(exc)
+    matched = [(r, f) for r, f in zip(run, found, strict=True) if isinstance(f, ContactMatch)]
+    known = newest_leads(conn, matched)
+    tx = Submitting(Work.holding_writes(conn))
+    outcomes: list[Outcome | LeadpipeError] = [
+        f if isinstance(f, LeadpipeError) else write(tx, r, f, known, now)
+        for r, f in zip(run, found, strict=True)
+    ]
+    leads = LeadRepository(conn)
+    for workspace_id in sorted(tx.lead_workspaces):  # before the lead writes go out
+        leads.serialize_count_writers(workspace_id)
+    tx.work.flush()
+    return outcomes
 
 
 def write_contact(

@@ -11,6 +11,7 @@ from leadpipe.storage.models.accounts import (
 from leadpipe.storage.models.audit import AuditEntry
 from leadpipe.storage.models.contacts import Contact
 from leadpipe.storage.models.customfields import LeadFieldDefinition
+from leadpipe.storage.models.imports import ImportedRow, LeadImport, LeadImportRefusal
 from leadpipe.storage.models.intake import (
     InboundRequest,
     Provider,
@@ -26,11 +27,14 @@ __all__ = [
     "AuditEntry",
     "Contact",
     "DashboardSession",
+    "ImportedRow",
     "InboundRequest",
     "Lead",
     "LeadActivity",
     "LeadCount",
     "LeadFieldDefinition",
+    "LeadImport",
+    "LeadImportRefusal",
     "LeadStatusHistory",
     "Membership",
     "PipelineStage",

@@ -1,0 +1,1 @@
+"""CSV import of leads: every row through the submission command."""
