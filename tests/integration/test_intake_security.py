@@ -324,6 +324,11 @@ async def test_a_provider_delivers_only_to_its_allowed_webhooks(
     assert unknown_hook.status_code == 400
     its_own = await client.get(WEBHOOKS, params={"provider_id": made["id"]}, headers=auth(tenant))
     assert [w["id"] for w in its_own.json()["data"]] == ["wh_other"]
+    # The refusal counts in its usage and stats, beside the delivery it was allowed.
+    usage = {u["webhook_id"]: (u["request_count"], u["refused"]) for u in rows_of_usage(db)}
+    assert usage == {tenant.webhook_id: (1, 1), "wh_other": (1, 0)}
+    stats = (await client.get(f"{PROVIDERS}/{made['id']}/stats", headers=auth(tenant))).json()
+    assert (stats["data"]["deliveries"], stats["data"]["refused"]) == (2, 1)
 
 
 async def test_a_rotated_provider_key_replaces_the_old_one_at_once(

@@ -64,9 +64,7 @@ class IntakeGuard:
             return
         headers = d.headers or {}
         try:
-            provider = self._provider(providers, ctx, provider_key(headers))
-            if provider is not None:
-                run.provider_id = provider["id"]
+            provider = self._provider(run, providers, ctx, provider_key(headers))
             if d.body is None:
                 return  # over the body limit: refused as such, with nothing to verify
             verified = verify(
@@ -98,13 +96,18 @@ class IntakeGuard:
             raise
 
     def _provider(
-        self, providers: Providers, ctx: WebhookContext, key: str | None
+        self, run: Run, providers: Providers, ctx: WebhookContext, key: str | None
     ) -> dict[str, Any] | None:
+        """The provider the delivery's credential names, checked; remembered on the run
+        first, so that its refusal for a webhook outside its list (403) is counted in its
+        usage too."""
         found = None
         if key is not None:
             found = providers.get(key)
             if found is not None and found["workspace_id"] != ctx.workspace_id:
                 found = None  # another workspace's provider is no provider here
+        if found is not None and found["is_active"]:
+            run.provider_id = found["id"]
         check_provider(
             found, sent=key is not None, required=ctx.provider_required, webhook_id=ctx.id
         )
