@@ -28,7 +28,7 @@ import machine
 import orjson
 
 from leadpipe.cli.demo import PayloadFactory
-from leadpipe.intake.rules.signatures import sign_standard
+from leadpipe.webhooks.signatures import sign_standard
 
 
 @dataclass

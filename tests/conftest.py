@@ -22,12 +22,12 @@ from sqlalchemy.engine import make_url
 from leadpipe.accounts.service import account
 from leadpipe.app import create_app
 from leadpipe.config import Settings
-from leadpipe.intake.webhooks import webhook
 from leadpipe.server import server_config
 from leadpipe.storage import migrate
 from leadpipe.storage.base import Base
 from leadpipe.storage.connect import normalize_url
 from leadpipe.storage.engine import Database
+from leadpipe.webhooks.service import webhook
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]

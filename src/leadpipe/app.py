@@ -33,10 +33,8 @@ from leadpipe.intake.endpoints import router as intake_router
 from leadpipe.intake.facebook import GraphApi
 from leadpipe.intake.guard import IntakeGuard
 from leadpipe.intake.line import IntakeLine, forget_expired_deliveries_periodically
-from leadpipe.intake.provider_endpoints import router as providers_router
+from leadpipe.intake.log_endpoints import router as delivery_log_router
 from leadpipe.intake.retention import prune_intake_log_periodically
-from leadpipe.intake.webhook_endpoints import router as webhooks_router
-from leadpipe.intake.webhooks import purge_deleted_webhooks
 from leadpipe.kit.openapi import as_sent
 from leadpipe.kit.periodic import repeat_on_thread
 from leadpipe.kit.responses import JSONResponse
@@ -46,6 +44,7 @@ from leadpipe.observability.endpoints import router as observability_router
 from leadpipe.observability.metrics import watch_pool
 from leadpipe.pipeline_api.endpoints import router as pipeline_router
 from leadpipe.privacy.endpoints import router as person_router
+from leadpipe.providers.endpoints import router as providers_router
 from leadpipe.realtime.hub import Hub, channel_for
 from leadpipe.storage.connect import CHECKPOINT_EVERY_SECONDS
 from leadpipe.storage.dialect import keeps_a_log_to_checkpoint
@@ -60,6 +59,8 @@ from leadpipe.web.live import router as live_router
 from leadpipe.web.pages import router as dashboard_router
 from leadpipe.web.providers import router as providers_page_router
 from leadpipe.web.webhooks import router as webhook_pages_router
+from leadpipe.webhooks.endpoints import router as webhooks_router
+from leadpipe.webhooks.service import purge_deleted_webhooks
 
 DESCRIPTION = """
 leadpipe receives leads from providers on webhooks, deduplicates the person, decides
@@ -207,6 +208,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     dashboard_errors.install(app)
     app.include_router(intake_router)
     app.include_router(webhooks_router)
+    app.include_router(delivery_log_router)
     app.include_router(providers_router)
     # Before the leads router: /leads/pipeline/... must not be taken for /leads/{lead_id}.
     app.include_router(pipeline_router)

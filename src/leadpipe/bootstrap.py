@@ -14,10 +14,10 @@ from leadpipe.accounts.rules import user_email
 from leadpipe.accounts.service import CreatedUser, account, user
 from leadpipe.config import Settings
 from leadpipe.intake.line import forget_expired_deliveries
-from leadpipe.intake.repository import WEBHOOKS
-from leadpipe.intake.webhooks import webhook
 from leadpipe.storage import migrate
 from leadpipe.storage.engine import Database
+from leadpipe.webhooks.repository import WEBHOOKS
+from leadpipe.webhooks.service import webhook
 
 DEFAULT_WORKSPACE = "default"
 

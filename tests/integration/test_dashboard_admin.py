@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import select
 
 from leadpipe.accounts.repository import MEMBERS
-from leadpipe.intake.webhooks import webhook
 from leadpipe.storage.engine import Database
 from leadpipe.storage.models import (
     Lead,
@@ -22,6 +21,7 @@ from leadpipe.storage.models import (
     Webhook,
     Workspace,
 )
+from leadpipe.webhooks.service import webhook
 from tests.conftest import Tenant
 from tests.integration.dashboard import add_member, sign_in
 from tests.integration.helpers import count, one, rows

@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import text
 
 from leadpipe.config import Settings
-from leadpipe.intake.rules.signatures import sign_standard
 from leadpipe.storage.engine import Database
 from leadpipe.storage.models import Contact, InboundRequest, Lead
+from leadpipe.webhooks.signatures import sign_standard
 from tests.conftest import Tenant, serving
 from tests.integration.dashboard import add_member, sign_in
 from tests.integration.helpers import count, counts, rows

@@ -13,7 +13,6 @@ import pytest
 
 from leadpipe.app import create_app
 from leadpipe.config import Settings
-from leadpipe.intake.examples import SEED_NEW_LEAD, SEED_STATUS_UPDATE
 from leadpipe.leads.repository import LeadRepository
 from leadpipe.storage.engine import Database
 from leadpipe.storage.models import (
@@ -24,6 +23,7 @@ from leadpipe.storage.models import (
     WebhookDelivery,
     Workspace,
 )
+from leadpipe.webhooks.examples import SEED_NEW_LEAD, SEED_STATUS_UPDATE
 from tests.conftest import Tenant, make_tenant
 from tests.integration.helpers import (
     activities,

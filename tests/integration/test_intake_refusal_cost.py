@@ -16,9 +16,9 @@ from leadpipe.app import create_app
 from leadpipe.cli import app as cli
 from leadpipe.config import Settings, get_settings
 from leadpipe.intake.retention import prune_intake_log
-from leadpipe.intake.rules.signatures import sign_hex
 from leadpipe.storage.engine import Database
 from leadpipe.storage.models import InboundRequest, Lead
+from leadpipe.webhooks.signatures import sign_hex
 from tests.conftest import Tenant
 from tests.integration.dashboard import add_member, sign_in
 from tests.integration.helpers import backdate, count, rows

@@ -15,11 +15,11 @@ from sqlalchemy import update
 
 from leadpipe.app import create_app
 from leadpipe.config import Settings
-from leadpipe.intake.rules.signatures import sign_base64, sign_hex, sign_standard
 from leadpipe.kit.clock import utcnow
 from leadpipe.storage.base import table_of
 from leadpipe.storage.engine import Database
 from leadpipe.storage.models import InboundRequest, Lead, ProviderUsage
+from leadpipe.webhooks.signatures import sign_base64, sign_hex, sign_standard
 from tests.conftest import Tenant, serving
 from tests.integration.helpers import count, rows
 from tests.integration.test_lead_api import auth

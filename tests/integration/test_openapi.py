@@ -6,7 +6,7 @@ import re
 
 import httpx
 
-from leadpipe.intake.examples import SEED_NEW_LEAD
+from leadpipe.webhooks.examples import SEED_NEW_LEAD
 from tests.conftest import Tenant
 
 

@@ -18,9 +18,9 @@ import pytest
 
 from leadpipe.app import create_app
 from leadpipe.config import Settings
-from leadpipe.intake.rules.signatures import sign_hex
 from leadpipe.storage.engine import Database
 from leadpipe.storage.models import Contact, Lead
+from leadpipe.webhooks.signatures import sign_hex
 from tests.conftest import Tenant
 from tests.integration.helpers import count, inbound_log, one
 from tests.integration.test_lead_api import auth

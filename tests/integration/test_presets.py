@@ -17,9 +17,9 @@ import pytest
 
 from leadpipe.app import create_app
 from leadpipe.config import Settings
-from leadpipe.intake.rules.signatures import sign_base64, sign_hex
 from leadpipe.storage.engine import Database
 from leadpipe.storage.models import Contact, InboundRequest, Lead
+from leadpipe.webhooks.signatures import sign_base64, sign_hex
 from tests.conftest import Tenant
 from tests.integration.helpers import count, one, rows
 from tests.integration.test_lead_api import auth

@@ -9,11 +9,11 @@ import httpx
 from sqlalchemy import select, update
 
 from leadpipe.accounts.service import account
-from leadpipe.intake.webhooks import purge_deleted_webhooks, webhook
 from leadpipe.kit.clock import utcnow
 from leadpipe.storage.base import table_of
 from leadpipe.storage.engine import Database
 from leadpipe.storage.models import InboundRequest, Lead, Webhook
+from leadpipe.webhooks.service import purge_deleted_webhooks, webhook
 from tests.conftest import Tenant, make_tenant
 from tests.integration.helpers import count, one
 from tests.integration.test_lead_api import auth, deliver

@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 
 from leadpipe.errors import Unauthorized
-from leadpipe.intake.rules.signatures import sign_standard, verify
 from leadpipe.middleware import nul_in_url
 from leadpipe.payloads.mapping import extract
 from leadpipe.web.rules import TableQuery, parse_table_query
+from leadpipe.webhooks.signatures import sign_standard, verify
 
 SECRET = "whsec_" + "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0"
 

@@ -9,7 +9,7 @@ import pytest
 
 from leadpipe.contacts.rules import Identity
 from leadpipe.intake.rules.deliveries import retry_after_when_queue_full
-from leadpipe.intake.rules.webhooks import percentile, period_stats
+from leadpipe.intake.rules.stats import percentile, period_stats
 from leadpipe.payloads.mapping import ALIASES, canonical_field, extract, get_path
 from leadpipe.payloads.rules import validate
 

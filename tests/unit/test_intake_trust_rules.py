@@ -13,16 +13,16 @@ from limits import RateLimitItemPerSecond
 from leadpipe.conditions.rules import condition_holds
 from leadpipe.errors import Forbidden, Unauthorized, ValidationFailed
 from leadpipe.intake.limits import LocalWindows
-from leadpipe.intake.rules import signatures
-from leadpipe.intake.rules.presets import (
+from leadpipe.payloads.intake_rules import DeliveryFacts, opening_stage, rule_that_fires
+from leadpipe.providers.rules import check_provider, provider_key
+from leadpipe.webhooks import signatures
+from leadpipe.webhooks.presets import (
     flattened,
     leadgen_changes,
     merged_settings,
     verification_answer,
 )
-from leadpipe.intake.rules.providers import check_provider, provider_key
-from leadpipe.intake.rules.signatures import sign_base64, sign_hex, sign_standard, verify
-from leadpipe.payloads.intake_rules import DeliveryFacts, opening_stage, rule_that_fires
+from leadpipe.webhooks.signatures import sign_base64, sign_hex, sign_standard, verify
 
 NOW = 1_800_000_000
 BODY = b'{"email": "a@example.com"}'

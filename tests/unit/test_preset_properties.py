@@ -15,11 +15,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from leadpipe.errors import ValidationFailed
-from leadpipe.intake.rules.presets import GOOGLE_COLUMNS, PRESETS, flattened
 from leadpipe.kit.fields import too_deep
 from leadpipe.kit.jsonvalues import MIN_INT, unstorable_values
 from leadpipe.payloads.mapping import extract
 from leadpipe.payloads.rules import validate
+from leadpipe.webhooks.presets import GOOGLE_COLUMNS, PRESETS, flattened
 
 PROPERTY = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -19,10 +19,10 @@ from leadpipe.cli.imports import import_app
 from leadpipe.cli.intake import intake_app
 from leadpipe.config import Settings, get_settings
 from leadpipe.errors import LeadpipeError
-from leadpipe.intake.examples import curl_example
 from leadpipe.storage import migrate
 from leadpipe.storage.dialect import has_one_writer
 from leadpipe.storage.engine import Database
+from leadpipe.webhooks.examples import curl_example
 
 APP = "leadpipe.app:create_app"
 
@@ -343,7 +343,7 @@ def webhook_create(
 ) -> None:
     """Create an intake webhook; print its URL, a curl example and its signing secret."""
     from leadpipe.accounts.service import account
-    from leadpipe.intake.webhooks import DEFAULT_DUPLICATE_WINDOW_MINUTES, webhook
+    from leadpipe.webhooks.service import DEFAULT_DUPLICATE_WINDOW_MINUTES, webhook
 
     settings, _ = _database(migrated=True)
     try:

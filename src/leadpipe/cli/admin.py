@@ -14,10 +14,10 @@ from sqlalchemy import Connection
 from leadpipe.accounts.repository import ApiKeyRepository, WorkspaceRepository
 from leadpipe.accounts.service import account
 from leadpipe.config import get_settings
-from leadpipe.intake.examples import curl_example
-from leadpipe.intake.providers import provider
-from leadpipe.intake.webhooks import webhook
+from leadpipe.providers.service import provider
 from leadpipe.realtime.hub import announce
+from leadpipe.webhooks.examples import curl_example
+from leadpipe.webhooks.service import webhook
 
 
 def webhook_url(webhook_id: str) -> str:

@@ -18,19 +18,19 @@ from leadpipe.accounts.repository import WorkspaceRepository
 from leadpipe.accounts.service import account, user
 from leadpipe.intake.guard import IntakeGuard
 from leadpipe.intake.limits import IntakeLimits
-from leadpipe.intake.providers import provider
 from leadpipe.intake.schemas import Delivery
 from leadpipe.intake.service import IntakeService
-from leadpipe.intake.webhooks import webhook
 from leadpipe.kit.clock import utcnow
 from leadpipe.kit.ids import request_id
 from leadpipe.leads.rules import Actor
 from leadpipe.leads.schemas import ActivityCreate, LeadUpdate
 from leadpipe.leads.service import lead
+from leadpipe.providers.service import provider
 from leadpipe.storage import migrate
 from leadpipe.storage.base import table_of
 from leadpipe.storage.engine import Database
 from leadpipe.storage.models import Contact, Lead
+from leadpipe.webhooks.service import webhook
 
 _LEADS = table_of(Lead)
 

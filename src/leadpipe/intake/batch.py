@@ -11,13 +11,14 @@ from sqlalchemy import Connection
 
 from leadpipe.intake.contexts import WebhookContexts
 from leadpipe.intake.guard import IntakeGuard
-from leadpipe.intake.repository import Answered, WebhookContext
+from leadpipe.intake.repository import Answered
 from leadpipe.intake.rules.deliveries import Claim
-from leadpipe.intake.rules.providers import USAGE_COLUMNS
 from leadpipe.intake.schemas import Delivery
 from leadpipe.leads.submission import ContactMatch, Request, Submitting
 from leadpipe.payloads.rules import Submission
+from leadpipe.providers.rules import USAGE_COLUMNS
 from leadpipe.storage.work import Work
+from leadpipe.webhooks.repository import WebhookContext
 
 
 class Batch:

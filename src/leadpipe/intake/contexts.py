@@ -12,8 +12,8 @@ from collections.abc import Callable
 
 from sqlalchemy import Connection
 
-from leadpipe.intake.repository import WebhookContext, WebhookRepository
 from leadpipe.observability.metrics import count_settings_read
+from leadpipe.webhooks.repository import WebhookContext, WebhookRepository
 
 # Webhook contexts kept in memory per process (a few KB each); beyond that, forgotten.
 MAX_KNOWN_CONTEXTS = 10_000

@@ -18,12 +18,14 @@ from leadpipe.intake.facebook import GraphApi, leads_of
 from leadpipe.intake.line import IntakeLine
 from leadpipe.intake.parsing import payload_of
 from leadpipe.intake.repository import InboundLogRepository
-from leadpipe.intake.rules.presets import leadgen_changes
 from leadpipe.intake.rules.replays import being_replayed, claim_abandoned, replayed_already
+from leadpipe.intake.rules.stats import STATS_PERIODS, period_stats
 from leadpipe.intake.schemas import Delivery
-from leadpipe.intake.webhooks import webhook
+from leadpipe.kit.clock import utcnow
 from leadpipe.kit.ids import uuid7
 from leadpipe.storage.engine import Database
+from leadpipe.webhooks.presets import leadgen_changes
+from leadpipe.webhooks.service import webhook
 
 # Idempotency keys of replays: a second replay of one delivery gets the first's answer.
 REPLAY_KEY_PREFIX = "replay:"
@@ -44,7 +46,38 @@ def _with_text_body(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# A period's processing times are those of its latest deliveries, up to this many: a
+# busy webhook's month is not read whole for a percentile.
+TIMES_SAMPLED = 5000
+
+
 class DeliveryLogService:
+    def stats(
+        self, conn: Connection, workspace_id: str, webhook_id: str, now: datetime | None = None
+    ) -> dict[str, Any]:
+        """Its counters, and per period (24 hours, 7 and 30 days) its deliveries by
+        outcome and their processing times, from its delivery log."""
+        found = webhook.get(conn, workspace_id, webhook_id)
+        return {
+            "webhook_id": webhook_id,
+            "total_leads": found["total_leads"],
+            "last_lead_at": found["last_lead_at"],
+            "periods": self.periods(conn, webhook_id, now),
+        }
+
+    def periods(
+        self, conn: Connection, webhook_id: str, now: datetime | None = None
+    ) -> dict[str, Any]:
+        """``stats``' periods, of a webhook its caller has found in its workspace."""
+        now = now or utcnow()
+        log = InboundLogRepository(conn)
+        starts = {label: now - length for label, length in STATS_PERIODS.items()}
+        counts = log.outcome_counts(webhook_id, starts)
+        return {
+            label: period_stats(counts[label], log.latest_times(webhook_id, since, TIMES_SAMPLED))
+            for label, since in starts.items()
+        }
+
     def page(
         self,
         conn: Connection,

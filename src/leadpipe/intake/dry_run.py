@@ -13,11 +13,11 @@ from leadpipe.intake.batch import Batch, Run
 from leadpipe.intake.contexts import WebhookContexts
 from leadpipe.intake.guard import IntakeGuard
 from leadpipe.intake.parsing import Warnings, checked_payload, refuse_unreadable
-from leadpipe.intake.repository import WebhookRepository
 from leadpipe.intake.schemas import Delivery
 from leadpipe.kit.clock import utcnow
 from leadpipe.leads.rules import LeadAction
 from leadpipe.leads.submission import find_contacts, match, newest_leads, plan_lead
+from leadpipe.webhooks.repository import WebhookRepository
 
 
 def dry_run(

@@ -16,16 +16,16 @@ from leadpipe.deps import DatabaseDep, RequestId, request_id_of, settings_of
 from leadpipe.errors import Forbidden, LeadpipeError, NotFound
 from leadpipe.exception_handlers import error_response
 from leadpipe.intake.dry_run import dry_run
-from leadpipe.intake.examples import SEED_NEW_LEAD, SEED_STATUS_UPDATE
 from leadpipe.intake.facebook import GraphApi, leads_of
 from leadpipe.intake.line import IntakeLine
 from leadpipe.intake.parsing import delivery_key, read_as_delivery, read_payload
-from leadpipe.intake.rules.presets import leadgen_changes, verification_answer
 from leadpipe.intake.schemas import Delivery, DryRunOut, IntakeResponse
 from leadpipe.kit.net import client_ip, parse_networks
 from leadpipe.kit.openapi import Envelope, error_schema, not_found, public
 from leadpipe.kit.openapi import error as _error
 from leadpipe.kit.responses import JSONResponse, ok
+from leadpipe.webhooks.examples import SEED_NEW_LEAD, SEED_STATUS_UPDATE
+from leadpipe.webhooks.presets import leadgen_changes, verification_answer
 
 router = APIRouter(tags=["intake"])
 

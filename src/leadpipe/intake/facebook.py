@@ -11,12 +11,12 @@ from typing import Any
 import httpx
 
 from leadpipe.errors import BadGateway, LeadpipeError, ValidationFailed, field_error
-from leadpipe.intake.repository import WebhookContext
-from leadpipe.intake.rules.signatures import valid_secrets, verify
 from leadpipe.intake.schemas import Delivery
 from leadpipe.kit.clock import utcnow
 from leadpipe.kit.fields import MAX_JSON_DEPTH, too_deep
 from leadpipe.kit.jsonvalues import loads_as_sent, unstorable_text
+from leadpipe.webhooks.repository import WebhookContext
+from leadpipe.webhooks.signatures import valid_secrets, verify
 
 # What a lead is asked for: its answers and the ids that say where it came from.
 LEAD_FIELDS = "id,created_time,field_data,ad_id,adgroup_id,campaign_id,form_id,platform"

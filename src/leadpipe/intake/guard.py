@@ -18,9 +18,10 @@ from leadpipe.accounts.rules import hash_api_key
 from leadpipe.config import Settings
 from leadpipe.errors import Forbidden, RateLimited, Unauthorized
 from leadpipe.intake.limits import IntakeLimits
-from leadpipe.intake.repository import ProviderRepository, WebhookContext
-from leadpipe.intake.rules.providers import HOUR_SECONDS, check_provider, provider_key
-from leadpipe.intake.rules.signatures import valid_secrets, verify
+from leadpipe.providers.repository import ProviderRepository
+from leadpipe.providers.rules import HOUR_SECONDS, check_provider, provider_key
+from leadpipe.webhooks.repository import WebhookContext
+from leadpipe.webhooks.signatures import valid_secrets, verify
 
 if TYPE_CHECKING:
     from leadpipe.intake.batch import Run

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 from leadpipe.errors import RateLimited
 from leadpipe.intake.contexts import WebhookContexts
 from leadpipe.intake.guard import IntakeGuard
-from leadpipe.intake.repository import DeliveryRepository, WebhookContext, WebhookRepository
-from leadpipe.intake.rules.deliveries import MAX_DUPLICATE_WINDOW, retry_after_when_queue_full
+from leadpipe.intake.repository import DeliveryRepository
+from leadpipe.intake.rules.deliveries import retry_after_when_queue_full
 from leadpipe.intake.schemas import Delivery, IntakeResult
 from leadpipe.intake.service import IntakeService
 from leadpipe.kit.batching import Batcher
@@ -19,6 +19,8 @@ from leadpipe.kit.clock import utcnow
 from leadpipe.kit.periodic import repeat_on_thread
 from leadpipe.realtime.events import Event
 from leadpipe.storage.engine import Database
+from leadpipe.webhooks.repository import WebhookContext, WebhookRepository
+from leadpipe.webhooks.rules import MAX_DUPLICATE_WINDOW
 
 
 class IntakeLine:

@@ -11,10 +11,11 @@ from typing import Any
 from leadpipe.errors import LeadpipeError
 from leadpipe.intake.batch import Run
 from leadpipe.intake.parsing import redacted_headers
-from leadpipe.intake.repository import InboundLogRepository, ProviderRepository
-from leadpipe.intake.rules.providers import USAGE_COLUMNS
+from leadpipe.intake.repository import InboundLogRepository
 from leadpipe.kit.ids import uuid7
 from leadpipe.observability.deliveries import when_logged
+from leadpipe.providers.repository import ProviderRepository
+from leadpipe.providers.rules import USAGE_COLUMNS
 from leadpipe.storage.engine import Database
 from leadpipe.storage.work import Work
 

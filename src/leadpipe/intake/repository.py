@@ -1,44 +1,37 @@
-"""Every SQL statement about webhooks, deliveries and the intake log."""
+"""The SQL of the delivery line: deliveries answered before (idempotency) and the intake
+log, with what a person's export and erasure read of it."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     Connection,
-    Integer,
     String,
     and_,
     bindparam,
     case,
-    cast,
     column,
     delete,
     func,
     insert,
     or_,
     select,
-    union,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from leadpipe.intake.rules.deliveries import BODY_CLAIM_PREFIX
 from leadpipe.leads.rules import LeadAction
-from leadpipe.pipeline.repository import active_stages_column, stages_from_json
-from leadpipe.pipeline.rules import StageInfo
 from leadpipe.storage.base import table_of
-from leadpipe.storage.dialect import batches_lookups, per_dialect
+from leadpipe.storage.dialect import batches_lookups
 from leadpipe.storage.dialect import insert as upsert
 from leadpipe.storage.models import (
     InboundRequest,
-    Lead,
-    Provider,
-    ProviderUsage,
     Webhook,
     WebhookDelivery,
     Workspace,
@@ -65,75 +58,6 @@ class Answered:
     signed_at: int | None = None  # the signed delivery's webhook-timestamp
 
 
-@dataclass(frozen=True, slots=True)
-class WebhookContext:
-    """What intake needs to know about a webhook and its workspace, read in one query."""
-
-    id: str
-    name: str
-    workspace_id: str
-    is_active: bool
-    lead_type: str | None
-    field_mapping: dict[str, Any]
-    require_phone: bool
-    always_create_lead: bool
-    dedup_scope: str
-    default_source: str | None
-    workspace_active: bool
-    region: str
-    window_days: int
-    duplicate_window_minutes: int
-    stages: tuple[StageInfo, ...]
-    provider_required: bool = False
-    signature_mode: str = "off"
-    secrets: list[Any] = field(default_factory=list, repr=False)  # never in a log line
-    rate_limit: int | None = None
-    rate_window_seconds: int | None = None
-    preset: str = "generic"
-    preset_settings: dict[str, Any] = field(default_factory=dict, repr=False)
-    intake_rules: list[Any] = field(default_factory=list)
-    required_fields: list[Any] = field(default_factory=list)
-    default_status: str | None = None
-
-
-_CONTEXT = per_dialect(
-    lambda d: (
-        select(
-            _wh.id,
-            _wh.name,
-            _wh.workspace_id,
-            _wh.is_active,
-            _wh.lead_type,
-            _wh.field_mapping,
-            _wh.require_phone,
-            _wh.always_create_lead,
-            _wh.dedup_scope,
-            _wh.default_source,
-            _ws.is_active.label("workspace_active"),
-            _ws.default_region.label("region"),
-            _ws.lead_window_days.label("window_days"),
-            _wh.duplicate_window_minutes,
-            active_stages_column(d, _ws.id),  # the pipeline rides along: one round trip
-            _wh.provider_required,
-            _wh.signature_mode,
-            _wh.secrets,
-            _wh.rate_limit,
-            _wh.rate_window_seconds,
-            _wh.preset,
-            _wh.preset_settings,
-            _wh.intake_rules,
-            _wh.default_status,
-            _wh.required_fields,
-        )
-        .join(table_of(Workspace), _ws.id == _wh.workspace_id)
-        .where(_wh.id == bindparam("webhook_id"))
-    )
-)
-_COUNT_LEADS = (
-    update(WEBHOOKS)
-    .where(_wh.id == bindparam("_webhook_id"))
-    .values(total_leads=_wh.total_leads + bindparam("_leads"), last_lead_at=bindparam("_now"))
-)
 # A delivery's earlier answers, by (webhook, delivery key); on PostgreSQL for a whole
 # batch in one query over the pairs.
 _EARLIER = select(_d.created_at, _d.status_code, _d.response, _d.signed_at).where(
@@ -183,62 +107,6 @@ _LISTED = (
     *(c for c in INBOUND_LOG.c if c.name not in ("raw_body", "request_headers")),
     _log.raw_body.is_not(None).label("has_body"),
 )
-
-
-class WebhookRepository:
-    def __init__(self, work: Connection | Work) -> None:
-        self.work = Work.of(work)
-        self.conn = self.work.conn
-
-    def context(self, webhook_id: str) -> WebhookContext | None:
-        return self.context_later(webhook_id)()
-
-    def context_later(self, webhook_id: str) -> Callable[[], WebhookContext | None]:
-        """``context``, sent now and read when called: in a pipelined transaction it shares
-        a round trip with the statements read before that."""
-        pending = self.work.send(_CONTEXT(self.conn), {"webhook_id": webhook_id})
-
-        def read() -> WebhookContext | None:
-            row = pending.result().first()
-            if row is None:
-                return None
-            return WebhookContext(**{**row, "stages": stages_from_json(row["stages"])})
-
-        return read
-
-    def insert(self, values: dict[str, Any]) -> None:
-        self.conn.execute(insert(WEBHOOKS), values)
-
-    def get(self, workspace_id: str, webhook_id: str) -> dict[str, Any] | None:
-        """The webhook's settings and counters, if it belongs to the workspace."""
-        row = (
-            self.conn.execute(
-                select(WEBHOOKS).where(_wh.id == webhook_id, _wh.workspace_id == workspace_id)
-            )
-            .mappings()
-            .first()
-        )
-        return dict(row) if row is not None else None
-
-    def for_workspace(self, workspace_id: str) -> list[dict[str, Any]]:
-        rows = self.conn.execute(
-            select(WEBHOOKS).where(_wh.workspace_id == workspace_id).order_by(_wh.created_at)
-        ).mappings()
-        return [dict(r) for r in rows]
-
-    def delete(self, webhook_id: str) -> None:
-        """With its delivery log (the leads it brought in keep its id)."""
-        self.conn.execute(delete(WEBHOOKS).where(_wh.id == webhook_id))
-
-    def delete_deleted_before(self, before: datetime) -> int:
-        result = self.conn.execute(delete(WEBHOOKS).where(_wh.deleted_at < before))
-        return int(result.rowcount)
-
-    def update(self, webhook_id: str, values: dict[str, Any]) -> None:
-        self.conn.execute(update(WEBHOOKS).where(_wh.id == webhook_id).values(**values))
-
-    def count_leads(self, webhook_id: str, leads: int, last_at: datetime) -> None:
-        self.work.run(_COUNT_LEADS, {"_webhook_id": webhook_id, "_leads": leads, "_now": last_at})
 
 
 class DeliveryRepository:
@@ -471,117 +339,6 @@ class InboundLogRepository:
             .first()
         )
         return dict(row) if row is not None else None
-
-
-PROVIDERS = table_of(Provider)
-USAGE = table_of(ProviderUsage)
-_p = PROVIDERS.c
-_u = USAGE.c
-_leads = table_of(Lead).c
-# What intake needs to admit a provider's delivery.
-_PROVIDER_BY_KEY = select(
-    _p.id, _p.workspace_id, _p.is_active, _p.allowed_webhooks, _p.hourly_limit
-).where(_p.key_hash == bindparam("key_hash"))
-_PROVIDER_FIELDS = ("id", "workspace_id", "is_active", "allowed_webhooks", "hourly_limit")
-_USAGE_COLUMNS = ("request_count", "accepted", "refused", "duplicates")
-
-
-def _add_usage(dialect: str) -> Any:
-    stmt = upsert(dialect, USAGE)
-    return stmt.on_conflict_do_update(
-        index_elements=[_u.provider_id, _u.webhook_id, _u.day],
-        set_={name: USAGE.c[name] + stmt.excluded[name] for name in _USAGE_COLUMNS},
-    )
-
-
-_ADD_USAGE = per_dialect(_add_usage)
-_TOUCH_PROVIDER = (
-    update(PROVIDERS)
-    .where(_p.id == bindparam("_provider_id"))
-    .values(last_used_at=bindparam("_now"))
-)
-
-
-class ProviderRepository:
-    def __init__(self, work: Connection | Work) -> None:
-        self.work = Work.of(work)
-        self.conn = self.work.conn
-
-    def by_key_hashes(self, key_hashes: list[str]) -> dict[str, dict[str, Any]]:
-        """What intake needs of the providers with these credentials, by their hash (a
-        batch's deliveries carry few distinct ones, mostly one)."""
-        found = {}
-        for key_hash in key_hashes:
-            rows = self.work.run(_PROVIDER_BY_KEY, {"key_hash": key_hash}).rows
-            if rows:
-                found[key_hash] = dict(zip(_PROVIDER_FIELDS, rows[0], strict=True))
-        return found
-
-    def insert(self, values: dict[str, Any]) -> None:
-        self.conn.execute(insert(PROVIDERS), values)
-
-    def get(self, workspace_id: str, provider_id: str) -> dict[str, Any] | None:
-        row = (
-            self.conn.execute(
-                select(PROVIDERS).where(_p.id == provider_id, _p.workspace_id == workspace_id)
-            )
-            .mappings()
-            .first()
-        )
-        return dict(row) if row is not None else None
-
-    def for_workspace(self, workspace_id: str) -> list[dict[str, Any]]:
-        rows = self.conn.execute(
-            select(PROVIDERS).where(_p.workspace_id == workspace_id).order_by(_p.created_at)
-        ).mappings()
-        return [dict(r) for r in rows]
-
-    def update(self, provider_id: str, values: dict[str, Any]) -> None:
-        self.conn.execute(update(PROVIDERS).where(_p.id == provider_id).values(**values))
-
-    def add_usage(self, key: tuple[str, str, Any, str], counts: dict[str, int]) -> None:
-        """Add a batch's deliveries to (provider, webhook, day)'s counts."""
-        provider_id, webhook_id, day, workspace_id = key
-        row = {name: counts.get(name, 0) for name in _USAGE_COLUMNS}
-        self.work.run(
-            _ADD_USAGE(self.conn),
-            {
-                "provider_id": provider_id,
-                "webhook_id": webhook_id,
-                "day": day,
-                "workspace_id": workspace_id,
-                **row,
-            },
-        )
-
-    def touch(self, provider_id: str, now: datetime) -> None:
-        self.work.run(_TOUCH_PROVIDER, {"_provider_id": provider_id, "_now": now})
-
-    def usage(self, provider_id: str, since: Any) -> list[dict[str, Any]]:
-        """Its usage per webhook and day since ``since``, newest first."""
-        rows = self.conn.execute(
-            select(USAGE)
-            .where(_u.provider_id == provider_id, _u.day >= since)
-            .order_by(_u.day.desc(), _u.webhook_id)
-        ).mappings()
-        return [dict(r) for r in rows]
-
-    def leads_brought(self, provider_id: str) -> tuple[int, int]:
-        """How many leads its deliveries created, and how many of those converted: from
-        the intake log, and for deliveries pruned from it, from the leads kept apart."""
-        created = union(
-            select(_log.lead_id).where(
-                _log.provider_id == provider_id, _log.lead_action == LeadAction.CREATE.value
-            ),
-            select(_pl.lead_id).where(_pl.provider_id == provider_id),
-        ).scalar_subquery()
-        row = self.conn.execute(
-            select(
-                func.count(),
-                func.coalesce(func.sum(cast(_leads.is_converted, Integer)), 0),
-            ).where(_leads.id.in_(created))
-        ).one()
-        return int(row[0]), int(row[1])
 
 
 # A person's deliveries (export and erasure): the columns that may hold what they sent.

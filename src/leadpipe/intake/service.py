@@ -19,12 +19,13 @@ from leadpipe.intake.batch import Batch, Checked, Run
 from leadpipe.intake.contexts import WebhookContexts
 from leadpipe.intake.guard import IntakeGuard
 from leadpipe.intake.log import log_refusal, log_refusal_alone
-from leadpipe.intake.repository import ProviderRepository, WebhookRepository
 from leadpipe.intake.schemas import Delivery, IntakeResult
 from leadpipe.kit.clock import utcnow
 from leadpipe.leads.repository import LeadRepository
 from leadpipe.leads.submission import find_contacts, match
+from leadpipe.providers.repository import ProviderRepository
 from leadpipe.storage.engine import CommitOutcomeUnknown, Database, sent_together
+from leadpipe.webhooks.repository import WebhookRepository
 
 log = logging.getLogger("leadpipe.intake")
 

@@ -21,9 +21,8 @@ from leadpipe.intake.batch import Batch, Checked, Run
 from leadpipe.intake.guard import Providers
 from leadpipe.intake.log import log_delivery, log_duplicate
 from leadpipe.intake.parsing import MULTIPART, body_kind
-from leadpipe.intake.repository import Answered, DeliveryRepository, WebhookContext
+from leadpipe.intake.repository import Answered, DeliveryRepository
 from leadpipe.intake.rules.deliveries import delivery_claim
-from leadpipe.intake.rules.presets import flattened
 from leadpipe.intake.schemas import Delivery, IntakeResult
 from leadpipe.kit.bodies import canonical_form
 from leadpipe.kit.urls import is_web_url
@@ -42,6 +41,8 @@ from leadpipe.payloads.rules import Submission, missing_required, validate
 from leadpipe.payloads.verticals import with_consent_proof, with_vertical_fields
 from leadpipe.realtime import events
 from leadpipe.realtime.events import Event
+from leadpipe.webhooks.presets import flattened
+from leadpipe.webhooks.repository import WebhookContext
 
 
 def check(run: Run, batch: Batch, providers: Providers) -> Checked:

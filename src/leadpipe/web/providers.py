@@ -11,14 +11,14 @@ from sqlalchemy import Connection
 
 from leadpipe.accounts.sessions import SignedIn
 from leadpipe.deps import DASHBOARD_TAG, DatabaseDep
-from leadpipe.intake.providers import provider
-from leadpipe.intake.schemas import ProviderCreate, ProviderPatch
-from leadpipe.intake.webhooks import webhook
+from leadpipe.providers.schemas import ProviderCreate, ProviderPatch
+from leadpipe.providers.service import provider
 from leadpipe.storage.engine import Database
 from leadpipe.web.auth import Admin, Viewer
 from leadpipe.web.forms import body_of, form_lists, form_values
 from leadpipe.web.render import page, redirect
 from leadpipe.web.tables import memberships_of
+from leadpipe.webhooks.service import webhook
 
 router = APIRouter(tags=[DASHBOARD_TAG], include_in_schema=False)
 

@@ -16,10 +16,10 @@ from fastapi.templating import Jinja2Templates
 from leadpipe import __version__
 from leadpipe.accounts.rules import may
 from leadpipe.accounts.sessions import SignedIn
-from leadpipe.intake.rules.webhooks import restorable_until
 from leadpipe.kit.clock import utcnow
 from leadpipe.kit.urls import is_web_url
 from leadpipe.web.rules import full_name, initials, zone
+from leadpipe.webhooks.rules import restorable_until
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 STATIC_VERSION = __version__  # in asset URLs, so that an upgrade is never served stale

@@ -20,11 +20,7 @@ from leadpipe.errors import ValidationFailed, field_error
 from leadpipe.intake.deliveries import deliveries
 from leadpipe.intake.dry_run import dry_run
 from leadpipe.intake.endpoints import graph_of, intake_line_of
-from leadpipe.intake.examples import curl_example
 from leadpipe.intake.parsing import kept_as_text_warnings
-from leadpipe.intake.rules.presets import PRESETS
-from leadpipe.intake.schemas import WebhookPatch
-from leadpipe.intake.webhooks import webhook
 from leadpipe.kit.jsonvalues import NotJson, loads_as_sent
 from leadpipe.pipeline.repository import StageRepository
 from leadpipe.storage.engine import Database
@@ -32,6 +28,10 @@ from leadpipe.web.auth import Admin, Viewer
 from leadpipe.web.forms import body_of, form_values
 from leadpipe.web.render import page, redirect
 from leadpipe.web.tables import memberships_of
+from leadpipe.webhooks.examples import curl_example
+from leadpipe.webhooks.presets import PRESETS
+from leadpipe.webhooks.schemas import WebhookPatch
+from leadpipe.webhooks.service import webhook
 
 router = APIRouter(tags=[DASHBOARD_TAG], include_in_schema=False)
 
@@ -162,7 +162,7 @@ async def _webhook_page(
         )
         return {
             "hook": hook,
-            "stats": webhook.periods(conn, webhook_id),
+            "stats": deliveries.periods(conn, webhook_id),
             "stages": StageRepository(conn).active_stages(who.workspace_id),
             "deliveries": rows,
             "total": total,

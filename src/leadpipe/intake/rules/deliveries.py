@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 BODY_CLAIM_PREFIX = "body:"
-MAX_DUPLICATE_WINDOW = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)

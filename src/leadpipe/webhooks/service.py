@@ -10,14 +10,17 @@ from sqlalchemy import Connection
 from leadpipe.accounts.repository import UserRepository, WorkspaceRepository
 from leadpipe.accounts.rules import may
 from leadpipe.errors import Conflict, NotFound, ValidationFailed, field_error
-from leadpipe.intake.repository import (
-    InboundLogRepository,
-    ProviderRepository,
-    WebhookRepository,
-)
-from leadpipe.intake.rules.deliveries import MAX_DUPLICATE_WINDOW
-from leadpipe.intake.rules.presets import PRESETS, merged_settings, shown_settings
-from leadpipe.intake.rules.signatures import (
+from leadpipe.kit.clock import utcnow
+from leadpipe.kit.ids import short_id
+from leadpipe.kit.urls import is_web_url
+from leadpipe.payloads.intake_rules import rules_problems, with_assignee_ids
+from leadpipe.payloads.rules import REQUIRABLE
+from leadpipe.pipeline.repository import StageRepository
+from leadpipe.storage.engine import Database
+from leadpipe.webhooks.presets import PRESETS, merged_settings, shown_settings
+from leadpipe.webhooks.repository import WebhookRepository
+from leadpipe.webhooks.rules import MAX_DUPLICATE_WINDOW, may_restore, purge_before
+from leadpipe.webhooks.signatures import (
     DEFAULT_OVERLAP,
     MODES,
     described,
@@ -26,24 +29,8 @@ from leadpipe.intake.rules.signatures import (
     secret_problem,
     valid_secrets,
 )
-from leadpipe.intake.rules.webhooks import (
-    STATS_PERIODS,
-    may_restore,
-    period_stats,
-    purge_before,
-)
-from leadpipe.kit.clock import utcnow
-from leadpipe.kit.ids import short_id
-from leadpipe.kit.urls import is_web_url
-from leadpipe.payloads.intake_rules import rules_problems, with_assignee_ids
-from leadpipe.payloads.rules import REQUIRABLE
-from leadpipe.pipeline.repository import StageRepository
-from leadpipe.storage.engine import Database
 
 DEDUP_SCOPES = ("workspace", "webhook")
-# A period's processing times are those of its latest deliveries, up to this many: a
-# busy webhook's month is not read whole for a percentile.
-TIMES_SAMPLED = 5000
 DEFAULT_DUPLICATE_WINDOW_MINUTES = 60
 MAX_DUPLICATE_WINDOW_MINUTES = int(MAX_DUPLICATE_WINDOW.total_seconds() // 60)
 
@@ -260,12 +247,12 @@ class WebhookService:
     ) -> list[dict[str, Any]]:
         """The workspace's webhooks, oldest first; deleted ones (still restorable) too
         when asked; only those a provider may deliver to when one is named."""
-        hooks = WebhookRepository(conn).for_workspace(workspace_id)
+        repo = WebhookRepository(conn)
+        hooks = repo.for_workspace(workspace_id)
         if provider_id is not None:
-            found = ProviderRepository(conn).get(workspace_id, provider_id)
-            if found is None:
+            allowed = repo.allowed_for_provider(workspace_id, provider_id)
+            if allowed is None:
                 raise NotFound(f"No provider '{provider_id}' in this workspace")
-            allowed = found["allowed_webhooks"]
             hooks = [h for h in hooks if not allowed or h["id"] in allowed]
         now = utcnow()
         return [_shown(h, now) for h in hooks if include_deleted or h["deleted_at"] is None]
@@ -307,32 +294,6 @@ class WebhookService:
             webhook_id, {"is_active": True, "deleted_at": None, "updated_at": now}
         )
         return self.get(conn, workspace_id, webhook_id)
-
-    def stats(
-        self, conn: Connection, workspace_id: str, webhook_id: str, now: datetime | None = None
-    ) -> dict[str, Any]:
-        """Its counters, and per period (24 hours, 7 and 30 days) its deliveries by
-        outcome and their processing times, from its delivery log."""
-        found = self.get(conn, workspace_id, webhook_id)
-        return {
-            "webhook_id": webhook_id,
-            "total_leads": found["total_leads"],
-            "last_lead_at": found["last_lead_at"],
-            "periods": self.periods(conn, webhook_id, now),
-        }
-
-    def periods(
-        self, conn: Connection, webhook_id: str, now: datetime | None = None
-    ) -> dict[str, Any]:
-        """``stats``' periods, of a webhook its caller has found in its workspace."""
-        now = now or utcnow()
-        log = InboundLogRepository(conn)
-        starts = {label: now - length for label, length in STATS_PERIODS.items()}
-        counts = log.outcome_counts(webhook_id, starts)
-        return {
-            label: period_stats(counts[label], log.latest_times(webhook_id, since, TIMES_SAMPLED))
-            for label, since in starts.items()
-        }
 
     def purge_deleted(self, conn: Connection, now: datetime | None = None) -> int:
         """Delete for good the webhooks deleted over a day ago; how many."""

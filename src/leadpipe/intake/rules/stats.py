@@ -1,24 +1,11 @@
-"""A webhook's life: deleted softly, restorable for a day, then purged."""
+"""A webhook's delivery stats: per period, its deliveries by outcome and their
+processing times.
+
+Pure: no database, no HTTP."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
-RESTORABLE_FOR = timedelta(hours=24)
-
-
-def restorable_until(deleted_at: datetime) -> datetime:
-    return deleted_at + RESTORABLE_FOR
-
-
-def may_restore(deleted_at: datetime | None, now: datetime) -> bool:
-    return deleted_at is not None and now < restorable_until(deleted_at)
-
-
-def purge_before(now: datetime) -> datetime:
-    """Webhooks deleted before this are purged."""
-    return now - RESTORABLE_FOR
-
+from datetime import timedelta
 
 # The periods a webhook's stats cover, by their label.
 STATS_PERIODS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}

@@ -6,8 +6,9 @@ from fastapi import APIRouter
 
 from leadpipe.accounts.auth import AdminAccess, ReadAccess
 from leadpipe.deps import DatabaseDep
-from leadpipe.intake.providers import provider
-from leadpipe.intake.schemas import (
+from leadpipe.kit.openapi import READ_ERRORS, Envelope, conflict, not_found, public
+from leadpipe.kit.responses import JSONResponse, ok
+from leadpipe.providers.schemas import (
     ProviderCreate,
     ProviderCreated,
     ProviderKey,
@@ -15,8 +16,7 @@ from leadpipe.intake.schemas import (
     ProviderPatch,
     ProviderStats,
 )
-from leadpipe.kit.openapi import READ_ERRORS, Envelope, conflict, not_found, public
-from leadpipe.kit.responses import JSONResponse, ok
+from leadpipe.providers.service import provider
 
 router = APIRouter(prefix="/api/v3/providers", tags=["providers"])
 

@@ -9,14 +9,15 @@ from sqlalchemy import Connection
 
 from leadpipe.accounts.rules import display_prefix, hash_api_key
 from leadpipe.errors import Conflict, NotFound, ValidationFailed, field_error
-from leadpipe.intake.repository import ProviderRepository, WebhookRepository
-from leadpipe.intake.rules.providers import (
+from leadpipe.kit.clock import utcnow
+from leadpipe.kit.ids import short_id
+from leadpipe.providers.repository import ProviderRepository
+from leadpipe.providers.rules import (
     DEFAULT_HOURLY_LIMIT,
     conversion_rate,
     new_provider_key,
 )
-from leadpipe.kit.clock import utcnow
-from leadpipe.kit.ids import short_id
+from leadpipe.webhooks.repository import WebhookRepository
 
 USAGE_DAYS = 30
 

@@ -1,0 +1,1 @@
+"""Lead providers: their credentials, usage and stats, and their admin API."""

@@ -1,0 +1,1 @@
+"""Webhooks: their configuration, presets, signatures and secrets, and their admin API."""
