@@ -24,7 +24,16 @@ from leadpipe.bootstrap import prepare
 from leadpipe.cli import app
 from leadpipe.config import get_settings
 from leadpipe.storage.engine import Database
-from leadpipe.storage.models import ApiKey, Contact, Lead, LeadActivity, Provider, User, Webhook
+from leadpipe.storage.models import (
+    ApiKey,
+    Contact,
+    Lead,
+    LeadActivity,
+    LeadImport,
+    Provider,
+    User,
+    Webhook,
+)
 from tests.conftest import Settings
 from tests.integration.dashboard import login_form_token
 from tests.integration.helpers import count, one, refusing_inserts, rows
@@ -562,11 +571,13 @@ class TestAdminCommands:
         try:
             contacts, leads = count(db, Contact, workspace_id="demo"), count(db, Lead)
             stages = {r["stage"] for r in rows(db, Lead)}
+            (sheet,) = rows(db, LeadImport)  # a tenth came as a spreadsheet
         finally:
             db.dispose()
         assert 80 < contacts < 150
         assert contacts < leads <= 150
         assert {"new", "won"} <= stages
+        assert (sheet["status"], sheet["created"]) == ("done", 15)
 
     def test_the_demo_team_works_its_leads_and_the_start_after_it_makes_an_owner(
         self, runner: CliRunner

@@ -5,6 +5,8 @@ Also used by ``bench/intake.py`` so that the benchmark posts the same kind of pa
 
 from __future__ import annotations
 
+import csv
+import io
 import random
 import time
 from dataclasses import dataclass
@@ -16,6 +18,8 @@ from sqlalchemy import Connection, func, select
 
 from leadpipe.accounts.repository import WorkspaceRepository
 from leadpipe.accounts.service import account, user
+from leadpipe.imports.runner import run_import
+from leadpipe.imports.service import imports
 from leadpipe.intake.guard import IntakeGuard
 from leadpipe.intake.limits import IntakeLimits
 from leadpipe.intake.schemas import Delivery
@@ -339,6 +343,35 @@ def _work_one(
         )
 
 
+# The columns of the demo's spreadsheet: a home show's sign-up sheet.
+SHEET_COLUMNS = ("First Name", "Last Name", "Phone", "Email", "City", "State", "Zip", "Interest")
+SHEET_KEYS = ("firstname", "lastname", "phone_number", "email", "city", "state", "zip", "productid")
+
+
+def import_spreadsheet(db: Database, workspace_id: str, rows: int, seed: int) -> None:
+    """Sign-ups from a home show, imported as a CSV file through the import driver (the
+    same rules as a delivery), so the demo's imports page has one to show."""
+    factory = PayloadFactory(seed + 1, repeat=0.0, tag="show")
+    out = io.StringIO()
+    sheet = csv.writer(out)
+    sheet.writerow(SHEET_COLUMNS)
+    for _ in range(rows):
+        p = factory.next()
+        sheet.writerow([p[k] for k in SHEET_KEYS])
+    with db.transaction() as conn:
+        started = imports.start(
+            conn,
+            workspace_id,
+            filename="home-show-signups.csv",
+            content=out.getvalue().encode(),
+            column_map={"Interest": "product"},
+            dry_run=False,
+            created_by="demo",
+            now=utcnow(),
+        )
+    run_import(db, workspace_id, started["id"])
+
+
 def run_demo(db: Database, *, workspace_id: str, deliveries: int, seed: int) -> DemoSummary:
     api_key = None
     provider_key = None
@@ -359,6 +392,10 @@ def run_demo(db: Database, *, workspace_id: str, deliveries: int, seed: int) -> 
                 email="ops@clickventures.example",
                 hourly_limit=100_000,
             )
+    if api_key is not None:  # a new demo workspace: a tenth came as a spreadsheet
+        imported = deliveries // 10
+        deliveries -= imported
+        import_spreadsheet(db, workspace_id, imported, seed)
     factory = PayloadFactory(seed)
     start = utcnow() - timedelta(days=90)
     step = timedelta(days=90) / max(deliveries, 1)
