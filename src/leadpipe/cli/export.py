@@ -30,13 +30,12 @@ from leadpipe.exports.service import (
     ActivitySelection,
     ContactSelection,
     Export,
-    LeadSelection,
     activities_export,
     contacts_export,
     leads_export,
 )
 from leadpipe.kit.periods import PeriodBound, end_of, start_of
-from leadpipe.leads.schemas import PriorityFilter, TemperatureFilter
+from leadpipe.leads.schemas import LeadSelection, PriorityFilter, TemperatureFilter
 from leadpipe.storage.engine import Database, workspace_scope
 
 export_app = typer.Typer(
