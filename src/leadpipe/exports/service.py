@@ -16,9 +16,9 @@ from sqlalchemy import Connection
 from leadpipe.accounts.repository import WorkspaceRepository
 from leadpipe.activities.repository import ActivityQueries
 from leadpipe.contact_api.schemas import ContactOut
+from leadpipe.contact_api.service import contact
 from leadpipe.contacts.repository import ContactQueries
-from leadpipe.contacts.rules import phone_for_search, search_terms
-from leadpipe.errors import NotFound, ValidationFailed, field_error
+from leadpipe.errors import NotFound
 from leadpipe.exports.rules import Format, csv_columns, csv_line, csv_record, json_line
 from leadpipe.exports.streaming import EXPORT_PAGE, pages
 from leadpipe.kit.openapi import public
@@ -122,26 +122,6 @@ def _lead_ids(conn: Connection, workspace_id: str, chosen: LeadSelection) -> lis
     return LeadQueries(conn).ids(lead.as_stored(conn, lead.filters(conn, workspace_id, chosen)))
 
 
-def _contact_terms(conn: Connection, workspace_id: str, chosen: ContactSelection) -> Any:
-    """The selection as the contact search reads it: a phone in any format, an email
-    in any case, ``q`` as an email, a phone or a name."""
-    region = WorkspaceRepository(conn).region(workspace_id)
-    terms: dict[str, str | None] = {
-        "crm_id": chosen.crm_id,
-        "text": chosen.name,
-        "email": chosen.email.strip().lower() if chosen.email else None,
-    }
-    if chosen.phone:
-        terms["phone"] = phone_for_search(chosen.phone, region)
-        if terms["phone"] is None:
-            raise ValidationFailed(
-                "Invalid search", [field_error("phone", f"'{chosen.phone}' is not a phone number")]
-            )
-    if chosen.q:
-        terms.update(**search_terms(chosen.q, region))
-    return terms
-
-
 def _check_workspace(conn: Connection, workspace_id: str) -> None:
     if WorkspaceRepository(conn).get(workspace_id) is None:
         raise NotFound(f"Workspace '{workspace_id}' not found")
@@ -178,7 +158,16 @@ async def leads_export(db: Database, workspace_id: str, chosen: LeadSelection) -
 async def contacts_export(db: Database, workspace_id: str, chosen: ContactSelection) -> Export:
     def ids(conn: Connection) -> list[uuid.UUID]:
         _check_workspace(conn, workspace_id)
-        return ContactQueries(conn).ids(workspace_id, **_contact_terms(conn, workspace_id, chosen))
+        terms = contact.search_filters(
+            conn,
+            workspace_id,
+            q=chosen.q,
+            phone=chosen.phone,
+            email=chosen.email,
+            crm_id=chosen.crm_id,
+            name=chosen.name,
+        )
+        return ContactQueries(conn).ids(workspace_id, **terms)
 
     found = await db.read_walking(ids)
     read = functools.partial(_contacts_page, workspace_id)
