@@ -190,6 +190,10 @@ def test_the_lists_filters_narrow_an_export(
     assert sorted(r["id"] for r in from_cli) == sorted(r["id"] for r in solar)
     calls = _cli_export(run_cli, tmp_path, "activities", "--type", "call", "--format", "jsonl")
     assert [r["id"] for r in _records(calls, "jsonl")] == [call["id"]]
+    hvac_cli = _cli_export(
+        run_cli, tmp_path, "activities", "--product", "HVAC", "--format", "jsonl"
+    )
+    assert sorted(r["id"] for r in _records(hvac_cli, "jsonl")) == sorted(r["id"] for r in hvac)
 
 
 def test_a_formula_is_kept_as_text_in_csv_and_as_sent_in_json_lines(

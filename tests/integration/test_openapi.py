@@ -65,6 +65,50 @@ async def test_every_api_operation_documents_its_errors_and_examples(
                 assert "example" in schemas[name], f"{where}: {name} has no example"
 
 
+LEAD_FILTERS = (
+    "stage",
+    "source",
+    "product",
+    "priority",
+    "temperature",
+    "assigned_to",
+    "assigned_user_id",
+    "is_active",
+    "q",
+    "created_from",
+    "created_to",
+)
+
+
+async def test_the_lead_list_and_the_lead_exports_document_the_same_filters(
+    client: httpx.AsyncClient,
+) -> None:
+    spec = (await client.get("/openapi.json")).json()
+
+    def parameters(path: str) -> dict[str, dict[str, object]]:
+        return {p["name"]: p for p in spec["paths"][path]["get"]["parameters"]}
+
+    listed = parameters("/api/v3/leads")
+    paging = ("sort", "order", "limit", "offset", "include_activities")
+    assert list(listed) == ["workspace_id", *LEAD_FILTERS, *paging]  # filters first
+    assert listed["q"]["description"] == "Name, email or phone in any format"
+    assert listed["is_active"]["schema"] == {
+        "type": "boolean",
+        "default": True,
+        "description": "true (default): open leads; false: lost and inactive ones",
+        "title": "Is Active",
+    }
+    for path in ("/api/v3/exports/leads", "/api/v3/exports/activities"):
+        exported = parameters(path)
+        for name in LEAD_FILTERS:
+            if name != "is_active":
+                assert exported[name] == listed[name], f"{path}: {name}"
+        assert "default" not in exported["is_active"]["schema"], path  # unset: every lead
+        assert exported["is_active"]["description"] == (
+            "true: open leads; false: lost and inactive ones; unset: all"
+        )
+
+
 async def test_a_wrong_method_is_405_listing_every_method_of_the_path(
     client: httpx.AsyncClient,
 ) -> None:

@@ -5,6 +5,7 @@ or standard output."""
 from __future__ import annotations
 
 import enum
+import inspect
 import os
 import sys
 import tempfile
@@ -12,7 +13,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from functools import partial
+from functools import partial, wraps
 from pathlib import Path
 from typing import Annotated, Any, TextIO
 
@@ -29,13 +30,12 @@ from leadpipe.exports.service import (
     ActivitySelection,
     ContactSelection,
     Export,
-    LeadSelection,
     activities_export,
     contacts_export,
     leads_export,
 )
 from leadpipe.kit.periods import PeriodBound, end_of, start_of
-from leadpipe.leads.schemas import PriorityFilter, TemperatureFilter
+from leadpipe.leads.schemas import LeadSelection, PriorityFilter, TemperatureFilter
 from leadpipe.storage.engine import Database, workspace_scope
 
 export_app = typer.Typer(
@@ -72,37 +72,6 @@ def _read(adapter: TypeAdapter[Any], option: str, value: str | None) -> Any:
     except ValidationError as exc:
         reason = exc.errors()[0]["msg"]
         raise typer.BadParameter(f"{value!r}: {reason}", param_hint=option) from None
-
-
-def _lead_selection(
-    stage: str | None,
-    source: str | None,
-    product: str | None,
-    priority: str | None,
-    temperature: str | None,
-    assigned_to: str | None,
-    assigned_user_id: str | None,
-    active: bool | None,
-    search: str | None,
-    created_from: str | None,
-    created_to: str | None,
-) -> LeadSelection:
-    user: uuid.UUID | None = None
-    if assigned_user_id is not None:
-        user = _read(TypeAdapter(uuid.UUID), "--assigned-user-id", assigned_user_id)
-    return LeadSelection(
-        stage=stage,
-        source=source,
-        product=product,
-        priority=_read(_PRIORITY, "--priority", priority),
-        temperature=_read(_TEMPERATURE, "--temperature", temperature),
-        assigned_to=assigned_to,
-        assigned_user_id=user,
-        is_active=active,
-        q=search,
-        created_from=start_of(_read(_PERIOD, "--created-from", created_from)),
-        created_to=end_of(_read(_PERIOD, "--created-to", created_to)),
-    )
 
 
 @contextmanager
@@ -206,11 +175,7 @@ FromOpt = Annotated[
 ToOpt = Annotated[str | None, typer.Option(help="Before this moment; a date includes its day.")]
 
 
-@export_app.command("leads")
-def export_leads(
-    workspace: WorkspaceArg,
-    fmt: FormatOpt = ExportFormat.csv,
-    output: OutputOpt = None,
+def _lead_selection(
     stage: StageOpt = None,
     source: SourceOpt = None,
     product: ProductOpt = None,
@@ -222,22 +187,56 @@ def export_leads(
     search: SearchOpt = None,
     created_from: FromOpt = None,
     created_to: ToOpt = None,
+) -> LeadSelection:
+    """The leads the filters select; its parameters are the options of each command that
+    takes them (``_with_lead_filters``)."""
+    user: uuid.UUID | None = None
+    if assigned_user_id is not None:
+        user = _read(TypeAdapter(uuid.UUID), "--assigned-user-id", assigned_user_id)
+    return LeadSelection(
+        stage=stage,
+        source=source,
+        product=product,
+        priority=_read(_PRIORITY, "--priority", priority),
+        temperature=_read(_TEMPERATURE, "--temperature", temperature),
+        assigned_to=assigned_to,
+        assigned_user_id=user,
+        is_active=active,
+        q=search,
+        created_from=start_of(_read(_PERIOD, "--created-from", created_from)),
+        created_to=end_of(_read(_PERIOD, "--created-to", created_to)),
+    )
+
+
+def _with_lead_filters(command: Callable[..., None]) -> Callable[..., None]:
+    """``command`` with the lead filters as options after its own, given to it as the
+    ``leads`` they select. Typer reads a command's options from its signature: this one
+    is the command's without ``leads``, then ``_lead_selection``'s."""
+    own = inspect.signature(command, eval_str=True)
+    filters = inspect.signature(_lead_selection, eval_str=True).parameters
+
+    @wraps(command)
+    def with_filters(**options: Any) -> None:
+        chosen = {name: options.pop(name) for name in filters}
+        command(**options, leads=_lead_selection(**chosen))
+
+    kept = [p for name, p in own.parameters.items() if name != "leads"]
+    with_filters.__signature__ = own.replace(  # type: ignore[attr-defined]
+        parameters=[*kept, *filters.values()]
+    )
+    return with_filters
+
+
+@export_app.command("leads")
+@_with_lead_filters
+def export_leads(
+    workspace: WorkspaceArg,
+    leads: LeadSelection,
+    fmt: FormatOpt = ExportFormat.csv,
+    output: OutputOpt = None,
 ) -> None:
     """Every lead of WORKSPACE matching the filters (all, open or not, by default)."""
-    chosen = _lead_selection(
-        stage,
-        source,
-        product,
-        priority,
-        temperature,
-        assigned_to,
-        assigned_user_id,
-        active,
-        search,
-        created_from,
-        created_to,
-    )
-    _run(workspace, lambda db: partial(leads_export, db, workspace, chosen), fmt, output)
+    _run(workspace, lambda db: partial(leads_export, db, workspace, leads), fmt, output)
 
 
 @export_app.command("contacts")
@@ -259,39 +258,17 @@ def export_contacts(
 
 
 @export_app.command("activities")
+@_with_lead_filters
 def export_activities(
     workspace: WorkspaceArg,
+    leads: LeadSelection,
     fmt: FormatOpt = ExportFormat.csv,
     output: OutputOpt = None,
     activity_type: Annotated[
         str | None, typer.Option("--type", help="call, email, note, status_updated, ...")
     ] = None,
     outcome: Annotated[str | None, typer.Option(help="An outcome, as stored.")] = None,
-    stage: StageOpt = None,
-    source: SourceOpt = None,
-    product: ProductOpt = None,
-    priority: PriorityOpt = None,
-    temperature: TemperatureOpt = None,
-    assigned_to: AssignedToOpt = None,
-    assigned_user_id: AssignedUserOpt = None,
-    active: ActiveOpt = None,
-    search: SearchOpt = None,
-    created_from: FromOpt = None,
-    created_to: ToOpt = None,
 ) -> None:
     """The timeline entries of WORKSPACE's leads matching the lead filters."""
-    leads = _lead_selection(
-        stage,
-        source,
-        product,
-        priority,
-        temperature,
-        assigned_to,
-        assigned_user_id,
-        active,
-        search,
-        created_from,
-        created_to,
-    )
     chosen = ActivitySelection(leads=leads, activity_type=activity_type, outcome=outcome)
     _run(workspace, lambda db: partial(activities_export, db, workspace, chosen), fmt, output)

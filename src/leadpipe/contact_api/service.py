@@ -170,6 +170,24 @@ class ContactService:
         limit: int,
         offset: int,
     ) -> tuple[list[dict[str, Any]], int]:
+        terms = self.search_filters(
+            conn, workspace_id, q=q, phone=phone, email=email, crm_id=crm_id, name=name
+        )
+        return ContactQueries(conn).search(workspace_id, limit=limit, offset=offset, **terms)
+
+    def search_filters(
+        self,
+        conn: Connection,
+        workspace_id: str,
+        *,
+        q: str | None,
+        phone: str | None,
+        email: str | None,
+        crm_id: str | None,
+        name: str | None,
+    ) -> dict[str, str | None]:
+        """What the search (and the contact export) looks contacts up by: a phone in any
+        format, an email in any case, ``q`` as an email, a phone or a name."""
         region = WorkspaceRepository(conn).region(workspace_id)
         terms: dict[str, str | None] = {
             "crm_id": crm_id,
@@ -184,7 +202,7 @@ class ContactService:
                 )
         if q:
             terms.update(**search_terms(q, region))
-        return ContactQueries(conn).search(workspace_id, limit=limit, offset=offset, **terms)
+        return terms
 
     def get(self, conn: Connection, workspace_id: str, contact_id: uuid.UUID) -> dict[str, Any]:
         contact = ContactQueries(conn).one(workspace_id, contact_id)

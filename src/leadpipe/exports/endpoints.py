@@ -3,7 +3,6 @@ lines."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Annotated, Any
@@ -18,7 +17,6 @@ from leadpipe.exports.service import (
     ActivitySelection,
     ContactSelection,
     Export,
-    LeadSelection,
     activities_export,
     contacts_export,
     leads_export,
@@ -26,8 +24,8 @@ from leadpipe.exports.service import (
 from leadpipe.exports.streaming import ExportResponse, start_export
 from leadpipe.kit.clock import utcnow
 from leadpipe.kit.openapi import READ_ERRORS, error
-from leadpipe.kit.periods import END_DOC, START_DOC, PeriodBound, end_of, start_of
-from leadpipe.leads.schemas import PriorityFilter, TemperatureFilter
+from leadpipe.leads.query_params import lead_selection
+from leadpipe.leads.schemas import LeadSelection
 from leadpipe.storage.engine import Database
 
 router = APIRouter(prefix="/api/v3/exports", tags=["exports"])
@@ -56,38 +54,10 @@ FormatQuery = Annotated[
 ]
 
 
-def lead_selection(
-    stage: str | None = None,
-    source: str | None = None,
-    product: str | None = None,
-    priority: PriorityFilter | None = None,
-    temperature: TemperatureFilter | None = None,
-    assigned_to: str | None = None,
-    assigned_user_id: Annotated[
-        uuid.UUID | None, Query(description="The user of the workspace the leads are assigned to")
-    ] = None,
-    is_active: Annotated[
-        bool | None,
-        Query(description="true: open leads; false: lost and inactive ones; unset: all"),
-    ] = None,
-    q: Annotated[str | None, Query(description="Name, email or phone in any format")] = None,
-    created_from: Annotated[PeriodBound | None, Query(description=START_DOC)] = None,
-    created_to: Annotated[PeriodBound | None, Query(description=END_DOC)] = None,
-) -> LeadSelection:
-    """The filters of the lead list."""
-    return LeadSelection(
-        stage=stage,
-        source=source,
-        product=product,
-        priority=priority,
-        temperature=temperature,
-        assigned_to=assigned_to,
-        assigned_user_id=assigned_user_id,
-        is_active=is_active,
-        q=q,
-        created_from=start_of(created_from),
-        created_to=end_of(created_to),
-    )
+# An export selects every lead, open or not, unless asked otherwise.
+_ALL_BY_DEFAULT = lead_selection(
+    is_active=None, is_active_doc="true: open leads; false: lost and inactive ones; unset: all"
+)
 
 
 async def _answer(
@@ -119,7 +89,7 @@ async def export_leads(
     request: Request,
     principal: ReadAccess,
     db: DatabaseDep,
-    chosen: Annotated[LeadSelection, Depends(lead_selection)],
+    chosen: Annotated[LeadSelection, Depends(_ALL_BY_DEFAULT)],
     fmt: FormatQuery = "csv",
 ) -> Response:
     """Every lead of the workspace matching the lead list's filters (all leads, open or
@@ -156,7 +126,7 @@ async def export_activities(
     request: Request,
     principal: ReadAccess,
     db: DatabaseDep,
-    leads: Annotated[LeadSelection, Depends(lead_selection)],
+    leads: Annotated[LeadSelection, Depends(_ALL_BY_DEFAULT)],
     activity_type: Annotated[str | None, Query(alias="type")] = None,
     outcome: str | None = None,
     fmt: FormatQuery = "csv",

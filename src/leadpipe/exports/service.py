@@ -8,7 +8,6 @@ import uuid
 from collections.abc import AsyncGenerator, Callable, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -17,37 +16,18 @@ from sqlalchemy import Connection
 from leadpipe.accounts.repository import WorkspaceRepository
 from leadpipe.activities.repository import ActivityQueries
 from leadpipe.contact_api.schemas import ContactOut
+from leadpipe.contact_api.service import contact
 from leadpipe.contacts.repository import ContactQueries
-from leadpipe.contacts.rules import phone_for_search, search_terms
-from leadpipe.errors import NotFound, ValidationFailed, field_error
+from leadpipe.errors import NotFound
 from leadpipe.exports.rules import Format, csv_columns, csv_line, csv_record, json_line
 from leadpipe.exports.streaming import EXPORT_PAGE, pages
 from leadpipe.kit.openapi import public
-from leadpipe.leads.queries import LeadFilters, LeadQueries
-from leadpipe.leads.rules import product_key
-from leadpipe.leads.schemas import ActivityOut, ContactBrief, LeadOut
+from leadpipe.leads.queries import LeadQueries
+from leadpipe.leads.schemas import ActivityOut, ContactBrief, LeadOut, LeadSelection
 from leadpipe.leads.service import lead
 from leadpipe.storage.engine import Database
 
 ReadPage = Callable[[list[uuid.UUID], Connection], list[dict[str, Any]]]
-
-
-@dataclass(frozen=True, slots=True)
-class LeadSelection:
-    """The leads to export: the filters of ``GET /api/v3/leads``. ``is_active`` None (the
-    default) exports every lead, open or not."""
-
-    stage: str | None = None
-    source: str | None = None
-    product: str | None = None
-    priority: str | None = None
-    temperature: str | None = None
-    assigned_to: str | None = None
-    assigned_user_id: uuid.UUID | None = None
-    is_active: bool | None = None
-    q: str | None = None
-    created_from: datetime | None = None
-    created_to: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,48 +116,10 @@ class Export:
         return "".join(json_line(r) for r in records)
 
 
-def _lead_filters(conn: Connection, workspace_id: str, chosen: LeadSelection) -> LeadFilters:
-    """The selection as the lead list reads its filters, in the spelling the leads store."""
-    region = WorkspaceRepository(conn).region(workspace_id) if chosen.q else "US"
-    filters = LeadFilters(
-        workspace_id=workspace_id,
-        stage=chosen.stage,
-        source=chosen.source,
-        product_key=product_key(chosen.product) if chosen.product else None,
-        priority=chosen.priority,
-        temperature=chosen.temperature,
-        assigned_to=chosen.assigned_to,
-        assigned_user_id=chosen.assigned_user_id,
-        is_active=chosen.is_active,
-        created_from=chosen.created_from,
-        created_to=chosen.created_to,
-        **(search_terms(chosen.q, region) if chosen.q else {}),
-    )
-    return lead.as_stored(conn, filters)
-
-
 def _lead_ids(conn: Connection, workspace_id: str, chosen: LeadSelection) -> list[uuid.UUID]:
-    return LeadQueries(conn).ids(_lead_filters(conn, workspace_id, chosen))
-
-
-def _contact_terms(conn: Connection, workspace_id: str, chosen: ContactSelection) -> Any:
-    """The selection as the contact search reads it: a phone in any format, an email
-    in any case, ``q`` as an email, a phone or a name."""
-    region = WorkspaceRepository(conn).region(workspace_id)
-    terms: dict[str, str | None] = {
-        "crm_id": chosen.crm_id,
-        "text": chosen.name,
-        "email": chosen.email.strip().lower() if chosen.email else None,
-    }
-    if chosen.phone:
-        terms["phone"] = phone_for_search(chosen.phone, region)
-        if terms["phone"] is None:
-            raise ValidationFailed(
-                "Invalid search", [field_error("phone", f"'{chosen.phone}' is not a phone number")]
-            )
-    if chosen.q:
-        terms.update(**search_terms(chosen.q, region))
-    return terms
+    """The ids of the leads selected; a stage by its name, a source in any case, match
+    as the leads store them."""
+    return LeadQueries(conn).ids(lead.as_stored(conn, lead.filters(conn, workspace_id, chosen)))
 
 
 def _check_workspace(conn: Connection, workspace_id: str) -> None:
@@ -216,7 +158,16 @@ async def leads_export(db: Database, workspace_id: str, chosen: LeadSelection) -
 async def contacts_export(db: Database, workspace_id: str, chosen: ContactSelection) -> Export:
     def ids(conn: Connection) -> list[uuid.UUID]:
         _check_workspace(conn, workspace_id)
-        return ContactQueries(conn).ids(workspace_id, **_contact_terms(conn, workspace_id, chosen))
+        terms = contact.search_filters(
+            conn,
+            workspace_id,
+            q=chosen.q,
+            phone=chosen.phone,
+            email=chosen.email,
+            crm_id=chosen.crm_id,
+            name=chosen.name,
+        )
+        return ContactQueries(conn).ids(workspace_id, **terms)
 
     found = await db.read_walking(ids)
     read = functools.partial(_contacts_page, workspace_id)

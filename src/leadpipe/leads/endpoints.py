@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 from sqlalchemy import Connection
 
 from leadpipe.accounts.auth import ReadAccess, WriteAccess
-from leadpipe.accounts.repository import WorkspaceRepository
 from leadpipe.activities.repository import ActivityQueries
-from leadpipe.contacts.rules import search_terms
 from leadpipe.deps import DatabaseDep
 from leadpipe.kit.bodies import Offset
 from leadpipe.kit.openapi import (
@@ -24,20 +23,19 @@ from leadpipe.kit.openapi import (
     public,
     public_all,
 )
-from leadpipe.kit.periods import END_DOC, START_DOC, PeriodBound, end_of, start_of
 from leadpipe.kit.responses import JSONResponse, ok
-from leadpipe.leads.queries import LeadFilters, LeadQueries
-from leadpipe.leads.rules import Actor, product_key
+from leadpipe.leads.queries import LeadQueries
+from leadpipe.leads.query_params import lead_selection
+from leadpipe.leads.rules import Actor
 from leadpipe.leads.schemas import (
     ActivityCreate,
     ActivityOut,
     LeadCreate,
     LeadOut,
+    LeadSelection,
     LeadUpdate,
-    PriorityFilter,
     SortField,
     StageChangeOut,
-    TemperatureFilter,
 )
 from leadpipe.leads.service import lead
 from leadpipe.realtime import events
@@ -47,6 +45,10 @@ router = APIRouter(prefix="/api/v3", tags=["leads"])
 
 
 ONE_ERRORS = not_found("lead")
+# The list shows open leads unless asked otherwise (an export, every lead).
+_OPEN_BY_DEFAULT = lead_selection(
+    is_active=True, is_active_doc="true (default): open leads; false: lost and inactive ones"
+)
 
 
 class LeadApiHealth(BaseModel):
@@ -61,66 +63,54 @@ async def health() -> dict[str, Any]:
     return {"success": True, "status": "ok", "service": "lead-api-v3"}
 
 
-@router.get("/leads", response_model=PageEnvelope[LeadOut], responses=READ_ERRORS)
-async def list_leads(
-    principal: ReadAccess,
-    db: DatabaseDep,
-    workspace_id: str | None = None,
-    stage: str | None = None,
-    source: str | None = None,
-    product: str | None = None,
-    priority: PriorityFilter | None = None,
-    temperature: TemperatureFilter | None = None,
-    assigned_to: str | None = None,
-    assigned_user_id: Annotated[
-        uuid.UUID | None, Query(description="The user of the workspace the leads are assigned to")
-    ] = None,
-    is_active: Annotated[
-        bool, Query(description="true (default): open leads; false: lost and inactive ones")
-    ] = True,
-    q: Annotated[str | None, Query(description="Name, email or phone in any format")] = None,
-    created_from: Annotated[PeriodBound | None, Query(description=START_DOC)] = None,
-    created_to: Annotated[PeriodBound | None, Query(description=END_DOC)] = None,
+@dataclass(frozen=True, slots=True)
+class _ListPage:
+    """Which page of the lead list, in which order."""
+
+    sort: str
+    descending: bool
+    limit: int
+    offset: int
+    include_activities: bool
+
+
+def _list_page(
     sort: SortField = "created_at",
     order: Annotated[str, Query(pattern="^(asc|desc)$")] = "desc",
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     offset: Offset = 0,
     include_activities: bool = False,
+) -> _ListPage:
+    """A dependency of its own, as the filters are, so that the docs list these after
+    the filters (FastAPI lists a route's own parameters before its dependencies')."""
+    return _ListPage(sort, order == "desc", limit, offset, include_activities)
+
+
+@router.get("/leads", response_model=PageEnvelope[LeadOut], responses=READ_ERRORS)
+async def list_leads(
+    principal: ReadAccess,
+    db: DatabaseDep,
+    chosen: Annotated[LeadSelection, Depends(_OPEN_BY_DEFAULT)],
+    page: Annotated[_ListPage, Depends(_list_page)],
+    workspace_id: str | None = None,
 ) -> JSONResponse:
     """List a workspace's leads with filters, search, sorting and pagination."""
     principal.check_workspace(workspace_id)
 
     def read(conn: Connection) -> tuple[list[dict[str, Any]], int]:
-        region = "US"
-        if q:
-            workspace = WorkspaceRepository(conn).get(principal.workspace_id)
-            region = workspace.default_region if workspace is not None else "US"
-        filters = LeadFilters(
-            workspace_id=principal.workspace_id,
-            stage=stage,
-            source=source,
-            product_key=product_key(product) if product else None,
-            priority=priority,
-            temperature=temperature,
-            assigned_to=assigned_to,
-            assigned_user_id=assigned_user_id,
-            is_active=is_active,
-            created_from=start_of(created_from),
-            created_to=end_of(created_to),
-            **(search_terms(q, region) if q else {}),
-        )
         return lead.page(
             conn,
-            filters,
-            sort=sort,
-            descending=order == "desc",
-            limit=limit,
-            offset=offset,
-            include_activities=include_activities,
+            lead.filters(conn, principal.workspace_id, chosen),
+            sort=page.sort,
+            descending=page.descending,
+            limit=page.limit,
+            offset=page.offset,
+            include_activities=page.include_activities,
         )
 
     leads, total = await db.read(read)
-    return ok(public_all(LeadOut, leads), pagination=pagination(total, limit, offset, len(leads)))
+    counted = pagination(total, page.limit, page.offset, len(leads))
+    return ok(public_all(LeadOut, leads), pagination=counted)
 
 
 @router.post(

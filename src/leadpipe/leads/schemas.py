@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -24,6 +25,25 @@ def _lowercase(value: Any) -> Any:
 # Query filters as people type them: ``priority=High`` is ``high``.
 PriorityFilter = Annotated[Priority, BeforeValidator(_lowercase)]
 TemperatureFilter = Annotated[Temperature, BeforeValidator(_lowercase)]
+
+
+@dataclass(frozen=True, slots=True)
+class LeadSelection:
+    """The leads a request selects: the lead list's filters as it gives them, a product in
+    any spelling, ``q`` as typed, a period's bounds as moments. ``is_active`` None selects
+    every lead, open or not."""
+
+    stage: str | None = None
+    source: str | None = None
+    product: str | None = None
+    priority: str | None = None
+    temperature: str | None = None
+    assigned_to: str | None = None
+    assigned_user_id: uuid.UUID | None = None
+    is_active: bool | None = None
+    q: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
 
 
 class LeadFields(ApiBody):

@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 
 from leadpipe.accounts.repository import UserRepository, WorkspaceRepository
 from leadpipe.activities.repository import ActivityQueries, ActivityRepository
+from leadpipe.contacts.rules import search_terms
 from leadpipe.customfields.service import custom_fields
 from leadpipe.errors import NotFound, ValidationFailed, field_error
 from leadpipe.kit.clock import utcnow
@@ -21,7 +22,7 @@ from leadpipe.leads.lifecycle import LeadWrites, lifecycle
 from leadpipe.leads.queries import LeadFilters, LeadQueries
 from leadpipe.leads.repository import LeadRepository
 from leadpipe.leads.rules import Actor, plan_move, product_key
-from leadpipe.leads.schemas import ActivityCreate, LeadCreate, LeadUpdate
+from leadpipe.leads.schemas import ActivityCreate, LeadCreate, LeadSelection, LeadUpdate
 from leadpipe.pipeline.repository import StageRepository
 from leadpipe.pipeline.rules import StageInfo, default_stage, stage_typed, transition_error
 
@@ -94,6 +95,25 @@ class LeadService:
             for lead in leads:
                 lead["activities"] = by_lead[lead["id"]]
         return leads, total
+
+    def filters(self, conn: Connection, workspace_id: str, chosen: LeadSelection) -> LeadFilters:
+        """The selection as the lead queries read it: a product by its key, ``q`` as an
+        email, a phone (in the workspace's region) or text."""
+        region = WorkspaceRepository(conn).region(workspace_id) if chosen.q else "US"
+        return LeadFilters(
+            workspace_id=workspace_id,
+            stage=chosen.stage,
+            source=chosen.source,
+            product_key=product_key(chosen.product) if chosen.product else None,
+            priority=chosen.priority,
+            temperature=chosen.temperature,
+            assigned_to=chosen.assigned_to,
+            assigned_user_id=chosen.assigned_user_id,
+            is_active=chosen.is_active,
+            created_from=chosen.created_from,
+            created_to=chosen.created_to,
+            **(search_terms(chosen.q, region) if chosen.q else {}),
+        )
 
     def as_stored(self, conn: Connection, filters: LeadFilters) -> LeadFilters:
         """Filters as people type them (``stage=Won``, ``source=facebook ads``), in the
