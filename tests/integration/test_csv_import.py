@@ -348,3 +348,16 @@ async def test_resuming_a_done_import_is_refused(client: httpx.AsyncClient, tena
         f"/api/v3/imports/{imp_id}/resume", headers={"X-API-Key": tenant.api_key}
     )
     assert again.status_code == 409
+
+
+def test_imported_leads_export_back(
+    run_cli: Any, tenant: Tenant, db: Database, tmp_path: Path
+) -> None:
+    _import(run_cli, _csv(tmp_path / "leads.csv", ROWS))
+    output = tmp_path / "out.csv"
+    done = run_cli("export", "leads", "39135", "--output", str(output))
+    assert done.exit_code == 0, done.output
+    with output.open(newline="", encoding="utf-8") as f:
+        exported = list(csv.DictReader(f))
+    assert sorted(r["contact_phone"] for r in exported) == ["+15125550101", "+15125550102"]
+    assert {r["lead_source"] for r in exported} == {"CSV import"}
