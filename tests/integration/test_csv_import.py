@@ -359,5 +359,7 @@ def test_imported_leads_export_back(
     assert done.exit_code == 0, done.output
     with output.open(newline="", encoding="utf-8") as f:
         exported = list(csv.DictReader(f))
-    assert sorted(r["contact_phone"] for r in exported) == ["+15125550101", "+15125550102"]
+    # A cell a spreadsheet would run as a formula (+1...) starts with ' in an export.
+    phones = sorted(r["contact_phone"] for r in exported)
+    assert phones == ["'+15125550101", "'+15125550102"]
     assert {r["lead_source"] for r in exported} == {"CSV import"}
