@@ -115,6 +115,21 @@ def test_an_agent_adds_an_activity_and_moves_the_stage_in_the_sidebar(
     expect(sidebar.locator(".detail-body")).to_have_count(0)
 
 
+def test_the_metric_tiles_follow_each_live_lead_within_a_second(
+    agent_page: Page, base_url: str, tenant: Tenant
+) -> None:
+    total = agent_page.locator("[data-metric=totalLeads] .metric-value")
+    today = agent_page.locator("[data-metric=todayLeads] .metric-value")
+    expect(total).to_have_text("0")
+    deliver(base_url, tenant, firstname="One", email="one@example.com", productid="Solar")
+    expect(total).to_have_text("1", timeout=1000)
+    expect(today).to_have_text("1")
+    time.sleep(1)  # the tiles are redrawn at most once a second
+    deliver(base_url, tenant, firstname="Two", email="two@example.com", productid="HVAC")
+    expect(total).to_have_text("2", timeout=1000)
+    expect(today).to_have_text("2")
+
+
 def test_dragging_a_card_on_the_board_moves_the_lead(
     agent_page: Page, base_url: str, db: Database, tenant: Tenant
 ) -> None:

@@ -45,10 +45,11 @@
   document.addEventListener("htmx:sendError", () => {
     toast("Not done", "The server could not be reached; try again.", "error");
   });
+  // The user changed the lead shown in the sidebar: its row follows at once.
   document.addEventListener("leadChanged", () => {
     const detail = document.querySelector("#detail .detail-body");
-    if (detail) refreshRow(detail.dataset.leadId, true);
-    document.body.dispatchEvent(new Event("refreshMetrics"));
+    if (detail) refreshRow(detail.dataset.leadId, { own: true });
+    refreshMetricsSoon();
   });
 
   document.addEventListener("change", (e) => {
@@ -135,16 +136,20 @@
 
   // -- live updates ----------------------------------------------------------------------
   let pendingNew = 0;
-  let metricsTimer = null;
 
-  // The metrics are redrawn at most every 2 s however fast leads arrive: each redraw is a
-  // request, and every watching agent makes it.
+  // The metrics follow a live lead at once, then are redrawn at most once a second however
+  // fast leads arrive: each redraw is a request, and every watching agent makes it.
+  const METRICS_EVERY_MS = 1000;
+  let metricsDrawnAt = 0;
+  let metricsTimer = null;
   function refreshMetricsSoon() {
     if (metricsTimer) return;
+    const wait = Math.max(0, metricsDrawnAt + METRICS_EVERY_MS - Date.now());
     metricsTimer = setTimeout(() => {
       metricsTimer = null;
+      metricsDrawnAt = Date.now();
       document.body.dispatchEvent(new Event("refreshMetrics"));
-    }, 2000);
+    }, wait);
   }
 
   // More than a few new leads a second are counted on the "new leads" button instead of
