@@ -108,11 +108,39 @@ def test_an_agent_adds_an_activity_and_moves_the_stage_in_the_sidebar(
     assert one(db, LeadActivity, activity_type="call")["duration_minutes"] == 15
 
     sidebar.locator("select[name=stage]").select_option("qualified")
-    expect(agent_page.locator(f"#lead-{answer['lead_id']} .badge")).to_have_text("Qualified")
+    expect(agent_page.locator(f"#lead-{answer['lead_id']} .badge")).to_have_text(
+        "Qualified", timeout=1000
+    )
     assert one(db, Lead)["stage"] == "qualified"
     screenshot(agent_page, "inbound-sidebar")
     agent_page.keyboard.press("Escape")
     expect(sidebar.locator(".detail-body")).to_have_count(0)
+
+
+def test_a_lead_moved_out_of_the_view_in_the_sidebar_leaves_the_table_with_a_note(
+    agent_page: Page, base_url: str, tenant: Tenant
+) -> None:
+    stays = deliver(
+        base_url, tenant, firstname="Still", lastname="New", email="n@example.com", productid="HVAC"
+    )
+    moves = deliver(
+        base_url, tenant, firstname="Moves", lastname="On", email="m@example.com", productid="HVAC"
+    )
+    agent_page.goto(f"{base_url}/app?stage=new")
+    expect(agent_page.locator("html")).to_have_attribute("data-live", "ready")
+    expect(agent_page.locator(".lead-row")).to_have_count(2)
+    agent_page.locator(f"#lead-{moves['lead_id']}").click()
+    agent_page.locator("#detail select[name=stage]").select_option("qualified")
+
+    note = agent_page.locator(".row-note")
+    expect(note).to_have_text(
+        "Moves On is now Qualified and no longer matches this view.", timeout=1000
+    )
+    expect(agent_page.locator(f"#lead-{moves['lead_id']}")).to_have_count(0)
+    expect(agent_page.locator(f"#lead-{stays['lead_id']} .badge")).to_have_text("New")
+    screenshot(agent_page, "inbound-moved-out-of-view")
+    expect(note).to_have_count(0, timeout=10_000)  # the note goes after a few seconds
+    expect(agent_page.locator(".lead-row")).to_have_count(1)
 
 
 def test_the_metric_tiles_follow_each_live_lead_within_a_second(

@@ -176,20 +176,44 @@
     return holder.querySelector("tr");
   }
 
-  async function refreshRow(leadId, keepPlace) {
+  // A row redrawn as its lead is now. One that no longer matches the table's filters is
+  // dimmed in place when someone else changed it (the table never reshuffles under the
+  // user), and gives way to a short note when the user changed it in the sidebar.
+  async function refreshRow(leadId, { own = false } = {}) {
     const existing = document.getElementById("lead-" + leadId);
     if (!existing) return;
     const row = await fetchRow(leadId);
+    if (!existing.isConnected) return; // another refresh of this row came first
     if (!row) {
-      existing.classList.add("stale"); // no longer matches: left in place, never reshuffled
+      if (own) replaceWithNote(existing);
+      else existing.classList.add("stale");
+      selectionChanged();
       return;
     }
     const box = existing.querySelector("[data-select-row]");
     if (box && box.checked) row.querySelector("[data-select-row]").checked = true;
     if (existing.classList.contains("current")) row.classList.add("current");
     existing.replaceWith(row);
-    if (!keepPlace) flash(row);
+    if (!own) flash(row);
     selectionChanged();
+  }
+
+  const NOTE_SHOWN_MS = 6000;
+  function replaceWithNote(row) {
+    const name = row.querySelector(".name")?.textContent || "This lead";
+    const stage = document.querySelector(
+      '#detail .detail-body[data-lead-id="' + row.dataset.leadId + '"] select[name=stage] option:checked'
+    )?.textContent;
+    const note = document.createElement("tr");
+    note.className = "row-note";
+    note.setAttribute("role", "status");
+    const cell = document.createElement("td");
+    cell.colSpan = row.cells.length;
+    cell.textContent = // text, never HTML: names come from lead providers
+      name + (stage ? " is now " + stage + " and" : "") + " no longer matches this view.";
+    note.appendChild(cell);
+    row.replaceWith(note);
+    setTimeout(() => note.remove(), NOTE_SHOWN_MS);
   }
 
   function flash(row) {
@@ -251,7 +275,7 @@
         refreshMetricsSoon();
         break;
       case "lead.updated":
-        refreshRow(data.lead_id, false);
+        refreshRow(data.lead_id);
         refreshMetricsSoon();
         break;
       default:
