@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import os
+import shutil
+import subprocess
+
 import httpx
-from playwright.sync_api import Browser, expect
+import pytest
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from leadpipe.storage.engine import Database
 from tests.browser.conftest import deliver, screenshot, sign_in, watch_console
@@ -64,3 +70,59 @@ def test_no_page_logs_an_error_or_has_a_style_refused(
     screenshot(page, "inbound-tablet")
     assert errors == []
     page.context.close()
+
+
+def _colour_emoji_font() -> bool:
+    fc_list = shutil.which("fc-list")
+    if fc_list is None:
+        return False
+    families = subprocess.run([fc_list, ":", "family"], capture_output=True, text=True).stdout
+    return "Color Emoji" in families
+
+
+def _coloured_pixels(page: Page, element: Locator) -> int:
+    """How many pixels of the element as shown are clearly coloured (not grey): decoded by
+    the browser from a screenshot of it."""
+    png = base64.b64encode(element.screenshot()).decode()
+    count: int = page.evaluate(
+        """async (png) => {
+            const image = new Image();
+            image.src = "data:image/png;base64," + png;
+            await image.decode();
+            const canvas = document.createElement("canvas");
+            canvas.width = image.width;
+            canvas.height = image.height;
+            const context = canvas.getContext("2d");
+            context.drawImage(image, 0, 0);
+            const data = context.getImageData(0, 0, image.width, image.height).data;
+            let coloured = 0;
+            for (let i = 0; i < data.length; i += 4) {
+                const [r, g, b] = [data[i], data[i + 1], data[i + 2]];
+                if (Math.max(r, g, b) - Math.min(r, g, b) > 100) coloured += 1;
+            }
+            return coloured;
+        }""",
+        png,
+    )
+    return count
+
+
+def test_an_activity_title_shows_its_emoji_in_colour(
+    agent_page: Page, base_url: str, tenant: Tenant
+) -> None:
+    if not _colour_emoji_font():
+        message = "no colour emoji font (apt-get install fonts-noto-color-emoji)"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"CI=true requires {message}")
+        pytest.skip(message)
+    answer = deliver(base_url, tenant, firstname="Emo", email="e@example.com", productid="Solar")
+    agent_page.locator(f"#lead-{answer['lead_id']}").click()
+    sidebar = agent_page.locator("#detail")
+    # Pictographs the common text fonts (DejaVu Sans) draw too, in black and white.
+    sidebar.locator("input[name=title]").fill("⚡😀☕")
+    sidebar.get_by_role("button", name="Add to timeline").click()
+    title = sidebar.locator(".timeline .entry-head strong", has_text="⚡😀☕")
+    expect(title).to_be_visible()
+    title.scroll_into_view_if_needed()
+    screenshot(agent_page, "timeline-emoji")
+    assert _coloured_pixels(agent_page, title) > 100
