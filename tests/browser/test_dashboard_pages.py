@@ -126,3 +126,23 @@ def test_an_activity_title_shows_its_emoji_in_colour(
     title.scroll_into_view_if_needed()
     screenshot(agent_page, "timeline-emoji")
     assert _coloured_pixels(agent_page, title) > 100
+
+
+def test_the_stage_history_puts_each_change_s_time_on_a_line_of_its_own(
+    agent_page: Page, base_url: str, tenant: Tenant
+) -> None:
+    answer = deliver(base_url, tenant, firstname="Hist", email="h@example.com", productid="Solar")
+    agent_page.locator(f"#lead-{answer['lead_id']}").click()
+    stage = agent_page.locator("#detail select[name=stage]")
+    for slug, name in (("qualified", "Qualified"), ("proposal", "Proposal")):
+        stage.select_option(slug)
+        expect(agent_page.locator(f"#lead-{answer['lead_id']} .badge")).to_have_text(name)
+    changes = agent_page.locator("#detail .stage-history li")
+    expect(changes).to_have_count(3)
+    expect(changes.first).to_contain_text("Qualified → Proposal")
+    times = agent_page.locator("#detail .stage-history li .muted")
+    assert [t.evaluate("e => e.getClientRects().length") for t in times.all()] == [1, 1, 1]
+    # Newest first: not numbered, as if the newest were the first change.
+    assert changes.first.evaluate("li => getComputedStyle(li).listStyleType") == "none"
+    changes.first.evaluate("li => li.scrollIntoView({block: 'center'})")
+    screenshot(agent_page, "sidebar-stage-history")
