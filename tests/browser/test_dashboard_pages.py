@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
+import re
 import shutil
 import subprocess
 
@@ -12,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from leadpipe.storage.engine import Database
-from tests.browser.conftest import deliver, screenshot, sign_in, watch_console
+from tests.browser.conftest import deliver, screenshot, sign_in, signed_in_page, watch_console
 from tests.conftest import Tenant
 from tests.integration.dashboard import add_member
 
@@ -146,3 +148,33 @@ def test_the_stage_history_puts_each_change_s_time_on_a_line_of_its_own(
     assert changes.first.evaluate("li => getComputedStyle(li).listStyleType") == "none"
     changes.first.evaluate("li => li.scrollIntoView({block: 'center'})")
     screenshot(agent_page, "sidebar-stage-history")
+
+
+def test_saved_intake_rules_are_shown_below_the_top_bar_lower_priority_first(
+    browser: Browser, base_url: str, db: Database, tenant: Tenant
+) -> None:
+    for i in range(12):  # a page long enough to scroll the rules to its top
+        deliver(base_url, tenant, firstname=f"P{i}", email=f"p{i}@example.com", productid="Solar")
+    page = signed_in_page(browser, base_url, add_member(db, tenant.workspace_id, "admin"))
+    page.goto(f"{base_url}/app/webhooks/{tenant.webhook_id}")
+    page.get_by_text("Edit rules").click()
+    always = [{"field": "source", "operator": "exists"}]
+    rules = [
+        {"name": "Written first", "priority": 20, "conditions": always, "actions": {"tags": ["a"]}},
+        {"name": "Runs first", "priority": 5, "conditions": always, "actions": {"tags": ["b"]}},
+    ]
+    page.get_by_label("Rules (JSON)").fill(json.dumps(rules))
+    page.get_by_role("button", name="Save rules").click()
+    page.wait_for_url(re.compile(r"#rules$"))
+    page.wait_for_load_state("networkidle")
+
+    section = page.locator("#rules")
+    top_bar, shown = page.locator(".topbar").bounding_box(), section.bounding_box()
+    assert top_bar is not None
+    assert shown is not None
+    assert shown["y"] >= top_bar["y"] + top_bar["height"], "the top bar covers the rules"
+    expect(section.locator("tbody tr").first).to_contain_text("Runs first")
+    expect(section.locator("thead")).to_contain_text("Priority (lower runs first)")
+    expect(section).to_contain_text("a lower priority number first (1 before 2)")
+    screenshot(page, "webhook-intake-rules")
+    page.context.close()
