@@ -201,6 +201,10 @@ def test_exporting_the_selection_downloads_its_rows(
     text = Path(download.value.path()).read_text(encoding="utf-8")
     names = sorted(r["first_name"] for r in csv.DictReader(io.StringIO(text)))
     assert names == ["Beta", "Gamma"]
+    with agent_page.expect_download() as download:
+        agent_page.get_by_role("link", name="Export 3 as CSV").click()
+    text = Path(download.value.path()).read_text(encoding="utf-8")
+    assert len(list(csv.DictReader(io.StringIO(text)))) == 3
 
 
 def test_a_name_holding_a_script_is_shown_as_text(

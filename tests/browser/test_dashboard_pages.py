@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+from contextlib import ExitStack, closing
 
 import httpx
 import pytest
@@ -17,6 +18,7 @@ from leadpipe.storage.engine import Database
 from tests.browser.conftest import deliver, screenshot, sign_in, signed_in_page, watch_console
 from tests.conftest import Tenant
 from tests.integration.dashboard import add_member
+from tests.integration.test_export_limits import _held_open, _many_leads, _signed_in
 
 
 def test_no_page_logs_an_error_or_has_a_style_refused(
@@ -177,4 +179,28 @@ def test_saved_intake_rules_are_shown_below_the_top_bar_lower_priority_first(
     expect(section.locator("thead")).to_contain_text("Priority (lower runs first)")
     expect(section).to_contain_text("a lower priority number first (1 before 2)")
     screenshot(page, "webhook-intake-rules")
+    page.context.close()
+
+
+def test_an_export_refused_while_two_run_says_why_and_when_and_leads_back(
+    browser: Browser, base_url: str, db: Database, tenant: Tenant
+) -> None:
+    deliver(base_url, tenant, firstname="Ann", email="ann@example.com", productid="Solar")
+    _many_leads(db, tenant)  # exports big enough to stay running while nobody reads them
+    viewer = add_member(db, tenant.workspace_id, "viewer")
+    page = signed_in_page(browser, base_url, viewer)
+    page.goto(f"{base_url}/app?product=Solar")
+    with ExitStack() as stack:
+        for _ in range(2):
+            client = stack.enter_context(closing(_signed_in(base_url, viewer)))
+            assert stack.enter_context(_held_open(client)).status_code == 200
+        page.get_by_role("link", name=re.compile(r"^Export [\d,]+ as CSV$")).click()
+        card = page.locator(".error-card")
+        expect(card.get_by_role("heading")).to_have_text("Too many at once")
+        expect(card).to_contain_text("running 2 exports already")
+        expect(card).to_contain_text("Try again in about 30 seconds.")
+        expect(page).to_have_title("Too many at once · leadpipe")
+        screenshot(page, "export-refused")
+    card.get_by_role("link", name="← Back").click()
+    expect(page).to_have_url(f"{base_url}/app?product=Solar")
     page.context.close()

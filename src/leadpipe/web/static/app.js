@@ -380,6 +380,14 @@
     if (form && !window.confirm(form.dataset.confirm)) e.preventDefault();
   });
 
+  // An error page's way back: to the page the user was on (a refused export's table, its
+  // filters and selection), or to the leads when there is none.
+  document.addEventListener("click", (e) => {
+    if (!e.target.closest("[data-go-back]") || window.history.length < 2) return;
+    e.preventDefault();
+    window.history.back();
+  });
+
   // -- copy buttons ----------------------------------------------------------------------
   document.addEventListener("click", (e) => {
     const button = e.target.closest("[data-copy]");
