@@ -8,6 +8,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
@@ -51,6 +52,13 @@ def settings(tmp_path: Path, sqlite_template: Path) -> Settings:
     return Settings(database_url=f"sqlite:///{path}")
 
 
+def deliver(base_url: str, tenant: Tenant, **payload: object) -> dict[str, object]:
+    """A lead posted to the tenant's webhook, as a lead provider does; its answer."""
+    answer = httpx.post(f"{base_url}{tenant.url}", json=payload)
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())
+
+
 def screenshot(page: Page, name: str) -> None:
     """Saved for a person to look at (an ignored folder)."""
     SCREENSHOTS.mkdir(exist_ok=True)
@@ -59,6 +67,12 @@ def screenshot(page: Page, name: str) -> None:
 
 def signed_in_page(browser: Browser, base_url: str, email: str, **context: object) -> Page:
     page = browser.new_context(viewport={"width": 1280, "height": 800}, **context).new_page()
+    sign_in(page, base_url, email)
+    return page
+
+
+def sign_in(page: Page, base_url: str, email: str) -> None:
+    """Through the sign-in form; returns once the inbound page is live."""
     page.goto(f"{base_url}/login")
     page.fill("#email", email)
     page.fill("#password", PASSWORD)
@@ -67,7 +81,6 @@ def signed_in_page(browser: Browser, base_url: str, email: str, **context: objec
     # Waited for by its attribute: a polled string predicate is evaluated in the page,
     # where the Content-Security-Policy refuses eval.
     expect(page.locator("html")).to_have_attribute("data-live", "ready")
-    return page
 
 
 @pytest.fixture
@@ -75,3 +88,23 @@ def agent_page(browser: Browser, base_url: str, db: Database, tenant: Tenant) ->
     page = signed_in_page(browser, base_url, add_member(db, tenant.workspace_id, "agent"))
     yield page
     page.context.close()
+
+
+# Run in every page of a watched context before its own scripts (the DevTools protocol's
+# scripts are not the page's: its Content-Security-Policy does not refuse them). A refused
+# style or script is logged as an error too; the event says which directive refused it.
+_REPORT_REFUSALS = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  console.error("CSP refused " + e.violatedDirective + ": " + (e.sample || e.blockedURI));
+});
+"""
+
+
+def watch_console(page: Page) -> list[str]:
+    """The errors the page's console shows from now on, in every page of its context:
+    console errors, uncaught exceptions and what the Content-Security-Policy refuses."""
+    errors: list[str] = []
+    page.context.add_init_script(_REPORT_REFUSALS)
+    page.on("console", lambda m: m.type == "error" and errors.append(f"{page.url}: {m.text}"))
+    page.on("pageerror", lambda e: errors.append(f"{page.url}: {e}"))
+    return errors

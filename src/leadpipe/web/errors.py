@@ -13,6 +13,9 @@ from leadpipe.exception_handlers import error_response, request_validation
 from leadpipe.web.auth import SignInRequired, sign_in_url
 from leadpipe.web.render import page, redirect
 
+# The error page's heading (and title) by status.
+HEADINGS = {403: "Not allowed", 404: "Not found", 429: "Too many at once"}
+
 
 def _on_dashboard(request: Request) -> bool:
     return DASHBOARD_TAG in getattr(request.scope.get("route"), "tags", ())
@@ -26,8 +29,12 @@ async def _refusal(request: Request, exc: Exception) -> Response:
         return redirect(sign_in_url(request), request)
     if request.headers.get("hx-request") == "true":
         return error_response(request, exc)
-    context = {"error": exc, "status": exc.status_code}
-    return page(request, "error.html", context, status_code=exc.status_code)
+    context = {
+        "error": exc,
+        "heading": HEADINGS.get(exc.status_code, "Something is wrong"),
+        "retry_after": (exc.headers or {}).get("Retry-After"),
+    }
+    return page(request, "error.html", context, status_code=exc.status_code, headers=exc.headers)
 
 
 async def _invalid_request(request: Request, exc: Exception) -> Response:

@@ -45,10 +45,11 @@
   document.addEventListener("htmx:sendError", () => {
     toast("Not done", "The server could not be reached; try again.", "error");
   });
+  // The user changed the lead shown in the sidebar: its row follows at once.
   document.addEventListener("leadChanged", () => {
     const detail = document.querySelector("#detail .detail-body");
-    if (detail) refreshRow(detail.dataset.leadId, true);
-    document.body.dispatchEvent(new Event("refreshMetrics"));
+    if (detail) refreshRow(detail.dataset.leadId, { own: true });
+    refreshMetricsSoon();
   });
 
   document.addEventListener("change", (e) => {
@@ -135,16 +136,20 @@
 
   // -- live updates ----------------------------------------------------------------------
   let pendingNew = 0;
-  let metricsTimer = null;
 
-  // The metrics are redrawn at most every 2 s however fast leads arrive: each redraw is a
-  // request, and every watching agent makes it.
+  // The metrics follow a live lead at once, then are redrawn at most once a second however
+  // fast leads arrive: each redraw is a request, and every watching agent makes it.
+  const METRICS_EVERY_MS = 1000;
+  let metricsDrawnAt = 0;
+  let metricsTimer = null;
   function refreshMetricsSoon() {
     if (metricsTimer) return;
+    const wait = Math.max(0, metricsDrawnAt + METRICS_EVERY_MS - Date.now());
     metricsTimer = setTimeout(() => {
       metricsTimer = null;
+      metricsDrawnAt = Date.now();
       document.body.dispatchEvent(new Event("refreshMetrics"));
-    }, 2000);
+    }, wait);
   }
 
   // More than a few new leads a second are counted on the "new leads" button instead of
@@ -171,20 +176,44 @@
     return holder.querySelector("tr");
   }
 
-  async function refreshRow(leadId, keepPlace) {
+  // A row redrawn as its lead is now. One that no longer matches the table's filters is
+  // dimmed in place when someone else changed it (the table never reshuffles under the
+  // user), and gives way to a short note when the user changed it in the sidebar.
+  async function refreshRow(leadId, { own = false } = {}) {
     const existing = document.getElementById("lead-" + leadId);
     if (!existing) return;
     const row = await fetchRow(leadId);
+    if (!existing.isConnected) return; // another refresh of this row came first
     if (!row) {
-      existing.classList.add("stale"); // no longer matches: left in place, never reshuffled
+      if (own) replaceWithNote(existing);
+      else existing.classList.add("stale");
+      selectionChanged();
       return;
     }
     const box = existing.querySelector("[data-select-row]");
     if (box && box.checked) row.querySelector("[data-select-row]").checked = true;
     if (existing.classList.contains("current")) row.classList.add("current");
     existing.replaceWith(row);
-    if (!keepPlace) flash(row);
+    if (!own) flash(row);
     selectionChanged();
+  }
+
+  const NOTE_SHOWN_MS = 6000;
+  function replaceWithNote(row) {
+    const name = row.querySelector(".name")?.textContent || "This lead";
+    const stage = document.querySelector(
+      '#detail .detail-body[data-lead-id="' + row.dataset.leadId + '"] select[name=stage] option:checked'
+    )?.textContent;
+    const note = document.createElement("tr");
+    note.className = "row-note";
+    note.setAttribute("role", "status");
+    const cell = document.createElement("td");
+    cell.colSpan = row.cells.length;
+    cell.textContent = // text, never HTML: names come from lead providers
+      name + (stage ? " is now " + stage + " and" : "") + " no longer matches this view.";
+    note.appendChild(cell);
+    row.replaceWith(note);
+    setTimeout(() => note.remove(), NOTE_SHOWN_MS);
   }
 
   function flash(row) {
@@ -246,7 +275,7 @@
         refreshMetricsSoon();
         break;
       case "lead.updated":
-        refreshRow(data.lead_id, false);
+        refreshRow(data.lead_id);
         refreshMetricsSoon();
         break;
       default:
@@ -349,6 +378,14 @@
   document.addEventListener("submit", (e) => {
     const form = e.target.closest("form[data-confirm]");
     if (form && !window.confirm(form.dataset.confirm)) e.preventDefault();
+  });
+
+  // An error page's way back: to the page the user was on (a refused export's table, its
+  // filters and selection), or to the leads when there is none.
+  document.addEventListener("click", (e) => {
+    if (!e.target.closest("[data-go-back]") || window.history.length < 2) return;
+    e.preventDefault();
+    window.history.back();
   });
 
   // -- copy buttons ----------------------------------------------------------------------
