@@ -36,7 +36,7 @@
     return item;
   }
 
-  // A column and the field it is read as. Left at "by its name", it sends nothing: the
+  // A column and the field it is read as. Left at "by name", it sends nothing: the
   // server reads it by the aliases. Another choice sends COLUMN=FIELD, as the API's map.
   function columnChoice(column, fields) {
     const row = document.createElement("label");
@@ -46,7 +46,8 @@
     name.textContent = column.name;
     const select = document.createElement("select");
     select.name = "map";
-    select.appendChild(option("", column.read_as + " (by its name)"));
+    select.setAttribute("aria-label", "Read " + column.name + " as");
+    select.appendChild(option("", column.read_as + " (by name)"));
     fields.filter((f) => f !== column.read_as).forEach((f) => {
       select.appendChild(option(column.name + "=" + f, f));
     });
@@ -128,6 +129,7 @@
       el.textContent = imp.resumable && imp.status !== "failed" ? "Stopped" : STATES[imp.status];
       el.className = "import-state state-" + imp.status;
     });
+    panel.querySelector("[data-refused]").classList.toggle("some", imp.refused > 0);
     const failure = panel.querySelector("[data-failure]");
     failure.textContent = imp.failure || "";
     failure.hidden = !imp.failure;
