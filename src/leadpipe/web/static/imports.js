@@ -110,6 +110,10 @@
       }
       form.querySelector("button[type=submit]").disabled = true; // one upload per click
     });
+    // Back to the page from the browser's cache: the button works again.
+    window.addEventListener("pageshow", () => {
+      form.querySelector("button[type=submit]").disabled = false;
+    });
   }
 
   // -- an import's progress ----------------------------------------------------------------
