@@ -238,7 +238,6 @@ def test_every_page_renders_for_an_owner(
         "webhooks": "/app/webhooks",
         "webhook": f"/app/webhooks/{tenant.webhook_id}",
         "providers": "/app/providers",
-        "imports": "/app/imports",
         "settings": "/app/settings",
         "account": "/app/account",
     }
