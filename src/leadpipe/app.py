@@ -55,6 +55,7 @@ from leadpipe.web.admin import router as admin_router
 from leadpipe.web.board import router as board_router
 from leadpipe.web.bulk import router as bulk_router
 from leadpipe.web.contacts import router as contacts_page_router
+from leadpipe.web.imports import router as imports_page_router
 from leadpipe.web.live import router as live_router
 from leadpipe.web.pages import router as dashboard_router
 from leadpipe.web.providers import router as providers_page_router
@@ -228,6 +229,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(webhook_pages_router)
     app.include_router(admin_router)
     app.include_router(providers_page_router)
+    app.include_router(imports_page_router)
     app.include_router(live_router)
     app.include_router(observability_router)  # /health/ready and /metrics
     watch_pool(database.engine, settings.database_pool_size + settings.database_max_overflow)

@@ -69,7 +69,13 @@ async def victim(client: httpx.AsyncClient, tenant: Tenant) -> dict[str, str]:
         headers=auth(tenant),
     )
     made = await client.post("/api/v3/providers", json={"name": "Victim's"}, headers=auth(tenant))
+    imported = await client.post(
+        "/api/v3/imports",
+        content=b"First Name,Phone\nVictim,5557000002\nVictim,not a phone\n",
+        headers={**auth(tenant), "Content-Type": "text/csv"},
+    )
     return {
+        "import_id": imported.json()["data"]["id"],
         "provider_id": made.json()["data"]["id"],
         "webhook_id": tenant.webhook_id,
         "delivery_id": refused.json()["data"][0]["id"],

@@ -61,6 +61,16 @@ CSV_TYPES = frozenset(
 )
 
 
+async def read_upload(request: Request, filename: str | None, max_bytes: int) -> tuple[str, bytes]:
+    """The posted file's name and content: the body itself (text/csv), or a form's
+    ``file`` (the dashboard's); refused when the file itself is over ``max_bytes`` (a
+    form's body also holds its headers and fields)."""
+    name, content = await _file(request, filename)
+    if len(content) > max_bytes:
+        raise PayloadTooLarge(f"The file is larger than {max_bytes} bytes")
+    return name, content
+
+
 async def _file(request: Request, filename: str | None) -> tuple[str, bytes]:
     """The posted file: the body itself (text/csv), or a form's ``file`` (the page's)."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -80,11 +90,55 @@ async def _file(request: Request, filename: str | None) -> tuple[str, bytes]:
     return filename or "upload.csv", body
 
 
-def _run_in_background(db: Database, workspace_id: str, import_id: uuid.UUID) -> None:
+def run_in_background(db: Database, workspace_id: str, import_id: uuid.UUID) -> None:
+    """The import run to its end, as a background task after the answer."""
     try:
         run_import(db, workspace_id, import_id)
     except Exception:  # kept on the import as its failure, and logged by the runner
         return
+
+
+async def start_import(
+    db: Database,
+    background: BackgroundTasks,
+    workspace_id: str,
+    *,
+    filename: str,
+    content: bytes,
+    column_map: dict[str, str],
+    dry_run: bool,
+    created_by: str,
+) -> dict[str, Any]:
+    """A new import of the file (or the unfinished one of the same file), run in the
+    background after the answer unless it is running already: the API's and the
+    dashboard's."""
+    imp = await db.write(
+        lambda conn: imports.start(
+            conn,
+            workspace_id,
+            filename=filename,
+            content=content,
+            column_map=column_map,
+            dry_run=dry_run,
+            created_by=created_by,
+            now=utcnow(),
+        )
+    )
+    if imp["status"] != "running":
+        background.add_task(run_in_background, db, workspace_id, imp["id"])
+    return imp
+
+
+async def error_report(db: Database, workspace_id: str, import_id: uuid.UUID) -> Response:
+    """The error report as a CSV file to download: the API's and the dashboard's."""
+    report = await db.read(lambda conn: imports.error_report(conn, workspace_id, import_id))
+    out = io.StringIO()
+    csv.writer(out).writerows(report)
+    return Response(
+        out.getvalue(),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="import-{import_id}-errors.csv"'},
+    )
 
 
 @router.post(
@@ -119,25 +173,17 @@ async def create_import(
     progress at `GET /api/v3/imports/{id}`. The same file posted again while its import
     is unfinished goes on with that import; after it finished, its rows are skipped as
     unchanged."""
-    name, content = await _file(request, filename)
-    if len(content) > settings.max_import_bytes:  # a form's file, past its own headers
-        raise PayloadTooLarge(f"The file is larger than {settings.max_import_bytes} bytes")
-    mapping = parse_column_map(column_map or [])
-    ws = principal.workspace_id
-    imp = await db.write(
-        lambda conn: imports.start(
-            conn,
-            ws,
-            filename=name,
-            content=content,
-            column_map=mapping,
-            dry_run=dry_run,
-            created_by=f"api_key:{principal.key_id}",
-            now=utcnow(),
-        )
+    name, content = await read_upload(request, filename, settings.max_import_bytes)
+    imp = await start_import(
+        db,
+        background,
+        principal.workspace_id,
+        filename=name,
+        content=content,
+        column_map=parse_column_map(column_map or []),
+        dry_run=dry_run,
+        created_by=f"api_key:{principal.key_id}",
     )
-    if imp["status"] != "running":
-        background.add_task(_run_in_background, db, ws, imp["id"])
     return ok(public(ImportOut, imp), status_code=202)
 
 
@@ -169,16 +215,7 @@ async def get_import(import_id: uuid.UUID, principal: ReadAccess, db: DatabaseDe
 )
 async def import_errors(import_id: uuid.UUID, principal: ReadAccess, db: DatabaseDep) -> Response:
     """The error report: each refused row with why, to fix and import again."""
-    report = await db.read(
-        lambda conn: imports.error_report(conn, principal.workspace_id, import_id)
-    )
-    out = io.StringIO()
-    csv.writer(out).writerows(report)
-    return Response(
-        out.getvalue(),
-        media_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="import-{import_id}-errors.csv"'},
-    )
+    return await error_report(db, principal.workspace_id, import_id)
 
 
 @router.post(
@@ -195,5 +232,5 @@ async def resume_import(
     imp = await db.read(lambda conn: imports.get(conn, ws, import_id))
     if imp["status"] == "done":
         raise Conflict("This import is done; post the file again to import it again")
-    background.add_task(_run_in_background, db, ws, import_id)
+    background.add_task(run_in_background, db, ws, import_id)
     return ok(public(ImportOut, imp), status_code=202)

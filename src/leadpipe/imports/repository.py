@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
@@ -65,12 +66,18 @@ class ImportRepository:
     def change(self, import_id: uuid.UUID, values: dict[str, Any]) -> None:
         self.conn.execute(update(IMPORTS).where(_i.id == import_id).values(**values))
 
-    def add_progress(self, import_id: uuid.UUID, rows_done: int, counts: dict[str, int]) -> None:
+    def add_progress(
+        self, import_id: uuid.UUID, rows_done: int, counts: dict[str, int], now: datetime
+    ) -> None:
         """Rows 1..``rows_done`` are in; ``counts`` added to the import's."""
         self.conn.execute(
             update(IMPORTS)
             .where(_i.id == import_id)
-            .values(rows_done=rows_done, **{k: IMPORTS.c[k] + v for k, v in counts.items()})
+            .values(
+                rows_done=rows_done,
+                updated_at=now,
+                **{k: IMPORTS.c[k] + v for k, v in counts.items()},
+            )
         )
 
     def add_refusals(self, rows: Sequence[dict[str, Any]]) -> None:

@@ -9,17 +9,24 @@ import csv
 import hashlib
 import io
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
 
 from leadpipe.errors import ValidationFailed, field_error
-from leadpipe.payloads.mapping import canonical_field
+from leadpipe.payloads.mapping import ALIASES, canonical_field
 
 # A spreadsheet's cells can be long (notes), but not without end.
 csv.field_size_limit(1024 * 1024)
 
 MAX_COLUMNS = 500
+# What a column can be mapped to: every field a payload's aliases name.
+FIELDS = tuple(ALIASES)
+CUSTOM_FIELD = "custom field"
+# An unfinished import whose progress has not moved for this long has stopped (its
+# process ended: a restart, a crash). A chunk of rows takes seconds, not minutes.
+STALLED_AFTER = timedelta(minutes=2)
 
 
 def decoded(content: bytes) -> str:
@@ -95,7 +102,16 @@ def parse_column_map(pairs: list[str]) -> dict[str, str]:
 
 def columns_read_as(header: list[str], column_map: dict[str, str]) -> dict[str, str]:
     """What each column becomes: a field's name, or ``custom field``."""
-    return {name: canonical_field(column_map.get(name, name)) or "custom field" for name in header}
+    return {name: canonical_field(column_map.get(name, name)) or CUSTOM_FIELD for name in header}
+
+
+def resumable(imp: dict[str, Any], now: datetime) -> bool:
+    """Whether an import may be resumed: it failed, or it stopped unfinished (no progress
+    for ``STALLED_AFTER``); never while it is running, which would apply rows twice."""
+    if imp["status"] == "failed":
+        return True
+    stalled = now - imp["updated_at"] >= STALLED_AFTER
+    return imp["status"] in ("pending", "running") and stalled
 
 
 def row_payload(header: list[str], cells: list[str]) -> dict[str, Any]:

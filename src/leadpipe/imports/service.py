@@ -148,7 +148,7 @@ class ImportService:
         repo.add_refusals(refusals)
         if not dry_run:
             repo.remember_rows(imp["workspace_id"], imp["id"], written)
-        repo.add_progress(imp["id"], rows[-1].number if rows else imp["rows_done"], counts)
+        repo.add_progress(imp["id"], rows[-1].number if rows else imp["rows_done"], counts, now)
         return counts
 
 

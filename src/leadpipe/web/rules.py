@@ -204,3 +204,14 @@ def quick_filters(user_id: str) -> list[tuple[str, dict[str, str]]]:
         ("No activity 7 days", {"idle_days": "7"}),
         ("Won", {"stage": "won", "status": "all"}),
     ]
+
+
+def imported_by(created_by: str, member_names: Mapping[str, str]) -> str:
+    """Who started an import, as the imports page shows it: a member's name (by the user
+    id in ``user:<id>``), an API key, or the ``leadpipe`` command."""
+    kind, _, ident = created_by.partition(":")
+    if kind == "user":
+        return member_names.get(ident, "a former member")
+    if kind == "api_key":
+        return "an API key"
+    return "the command line"

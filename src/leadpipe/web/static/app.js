@@ -397,6 +397,8 @@
   });
 
   document.addEventListener("DOMContentLoaded", () => {
+    // On a phone the navigation scrolls sideways: the current page's link in sight.
+    document.querySelector(".mainnav [aria-current]")?.scrollIntoView({ block: "nearest", inline: "nearest" });
     selectionChanged();
     showActionInputs(document.getElementById("bulk-action")?.value || "stage");
     startBoard();
