@@ -145,7 +145,11 @@ async def error_report(db: Database, workspace_id: str, import_id: uuid.UUID) ->
     "",
     status_code=202,
     response_model=Envelope[ImportOut],
-    responses={**READ_ERRORS, 413: error("The file is over max_import_bytes (PAYLOAD_TOO_LARGE)")},
+    responses={
+        **READ_ERRORS,
+        413: error("The file is over max_import_bytes (PAYLOAD_TOO_LARGE)"),
+        415: error("The body is neither a CSV file nor a multipart form (UNSUPPORTED_MEDIA_TYPE)"),
+    },
     openapi_extra={"requestBody": CSV_BODY},
 )
 async def create_import(
