@@ -57,6 +57,7 @@ def test_no_page_logs_an_error_or_has_a_style_refused(
         "webhooks": "/app/webhooks",
         "webhook": f"/app/webhooks/{tenant.webhook_id}",
         "providers": "/app/providers",
+        "imports": "/app/imports",
         "settings": "/app/settings",
         "account": "/app/account",
     }
