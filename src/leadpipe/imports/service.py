@@ -181,9 +181,7 @@ def _plan(conn: Connection, request: command.Request, now: datetime) -> LeadActi
         found = command.match(request, candidates)
     except LeadpipeError as exc:
         return exc
-    known = command.newest_leads(conn, [(request, found)])
-    plan = command.plan_lead(request, found.match_type, next(iter(known.values()), None), now)
-    return plan.decision.action
+    return command.plan_found(conn, request, found, now).decision.action
 
 
 def _refusal(imp: dict[str, Any], row: Row, exc: LeadpipeError) -> dict[str, Any]:

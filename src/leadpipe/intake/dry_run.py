@@ -16,7 +16,7 @@ from leadpipe.intake.parsing import Warnings, checked_payload, refuse_unreadable
 from leadpipe.intake.schemas import Delivery
 from leadpipe.kit.clock import utcnow
 from leadpipe.leads.rules import LeadAction
-from leadpipe.leads.submission import find_contacts, match, newest_leads, plan_lead
+from leadpipe.leads.submission import find_contacts, match, plan_found
 from leadpipe.webhooks.repository import WebhookRepository
 
 
@@ -66,9 +66,8 @@ def dry_run(
     except LeadpipeError as exc:
         return {"accepted": False, "refusal": exc.body(request_id), "http_status": exc.status_code}
     sub = item.submission
-    known = newest_leads(conn, [(item.request, found)])
-    existing = next(iter(known.values()), None)
-    plan = plan_lead(item.request, found.match_type, existing, run.now)
+    plan = plan_found(conn, item.request, found, run.now)
+    existing = plan.existing
     decision = plan.decision
     return {
         "accepted": True,

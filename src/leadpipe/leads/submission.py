@@ -376,6 +376,13 @@ def plan_lead(
     return LeadPlan(decision, existing, target, source, actor, fired)
 
 
+def plan_found(conn: Connection, request: Request, found: ContactMatch, now: datetime) -> LeadPlan:
+    """``plan_lead`` for a submission whose contact lookup is done, reading the lead it
+    might update: what a dry run shows, written nowhere."""
+    known = newest_leads(conn, [(request, found)])
+    return plan_lead(request, found.match_type, next(iter(known.values()), None), now)
+
+
 # -- writing -----------------------------------------------------------------------------
 
 
