@@ -359,7 +359,7 @@ def test_imported_leads_export_back(
     assert done.exit_code == 0, done.output
     with output.open(newline="", encoding="utf-8") as f:
         exported = list(csv.DictReader(f))
-    # A cell a spreadsheet would run as a formula (+1...) starts with ' in an export.
+    # The phones come back as imported, in E.164 and with no formula guard before them.
     phones = sorted(r["contact_phone"] for r in exported)
-    assert phones == ["'+15125550101", "'+15125550102"]
+    assert phones == ["+15125550101", "+15125550102"]
     assert {r["lead_source"] for r in exported} == {"CSV import"}

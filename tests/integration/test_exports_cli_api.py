@@ -155,8 +155,8 @@ def test_every_record_is_exported_once_through_the_api_and_the_command(
     ana = next(r for r in leads if r["id"] == seeded["ana"]["lead_id"])
     if fmt == "csv":
         assert ana["contact_email"] == "ana@example.com"
-        # Kept as text too, as the dashboard's export keeps it: "+" starts a formula.
-        assert ana["contact_phone"] == "'+15552010001"
+        # A phone is a value, not a formula: written as it is, with no apostrophe.
+        assert ana["contact_phone"] == "+15552010001"
     else:
         assert ana["contact"]["email"] == "ana@example.com"
         assert "raw_payload" not in ana  # as the list shows a lead

@@ -22,8 +22,11 @@ from leadpipe.exports.rules import (
     ("value", "written"),
     [
         ('=HYPERLINK("http://x","y")', '\'=HYPERLINK("http://x","y")'),
-        ("+15551234567", "'+15551234567"),
+        ("+15551234567", "+15551234567"),
+        ("-12.5", "-12.5"),
         ("-2+3", "'-2+3"),
+        ("+1 555 123", "'+1 555 123"),
+        ("-1e9", "'-1e9"),
         ("@SUM(A1)", "'@SUM(A1)"),
         ("\tcmd", "'\tcmd"),
         ("\rcmd", "'\rcmd"),
@@ -62,7 +65,7 @@ def test_a_nested_record_becomes_columns_and_json_values_become_text() -> None:
         "created_at": at,
     }
     assert csv_record(record, fields, nested) == (
-        f'{record_id},a@example.com,\'+1555,"[""x"",""y""]",2026-12-07T14:20:00+00:00\r\n'
+        f'{record_id},a@example.com,+1555,"[""x"",""y""]",2026-12-07T14:20:00+00:00\r\n'
     )
     # A missing nested record leaves its cells empty.
     assert csv_record({"id": "1", "contact": None}, fields, nested) == "1,,,,\r\n"

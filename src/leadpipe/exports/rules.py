@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
@@ -19,16 +20,22 @@ MEDIA_TYPES: dict[str, str] = {
 }
 # What a spreadsheet starts a formula with (a tab or carriage return before one too).
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A phone in E.164 or a plain number is no formula: a spreadsheet reads it as a value, and
+# an apostrophe before every exported phone would be one more thing to clean up.
+_PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
 
 
 def safe_cell(value: Any) -> Any:
-    """A cell a spreadsheet would run as a formula (=, +, -, @) is kept as text; a NUL
+    """A cell a spreadsheet would run as a formula (=, +, -, @; not a phone or a plain
+    number such as ``+15551234567`` or ``-12.5``) is kept as text; a NUL
     character (stored on SQLite before intake refused it) is written escaped, ``\\u0000``:
     spreadsheets cut the file at one."""
     if not isinstance(value, str):
         return value
     value = printable(value)
-    return "'" + value if value[:1] in _FORMULA_STARTS else value
+    if value[:1] in _FORMULA_STARTS and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
 
 
 def csv_line(values: Iterable[Any]) -> str:
