@@ -6,10 +6,11 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from leadpipe.deps import DASHBOARD_TAG
 from leadpipe.errors import LeadpipeError, NotFound, ValidationFailed, field_error
-from leadpipe.exception_handlers import error_response, request_validation
+from leadpipe.exception_handlers import error_response, http_error, request_validation
 from leadpipe.web.auth import SignInRequired, sign_in_url
 from leadpipe.web.render import page, redirect
 
@@ -51,7 +52,28 @@ async def _invalid_request(request: Request, exc: Exception) -> Response:
     return await _refusal(request, refusal)
 
 
+def _is_dashboard_path(request: Request) -> bool:
+    path = request.url.path
+    return path == "/app" or path.startswith("/app/")
+
+
+async def _no_such_page(request: Request, exc: Exception) -> Response:
+    """An address under /app that no page answers: a browser gets the error page, with
+    its way back; htmx and API clients keep the envelope."""
+    assert isinstance(exc, StarletteHTTPException)
+    wants_page = "text/html" in request.headers.get("accept", "")
+    if exc.status_code == 404 and _is_dashboard_path(request) and wants_page:
+        if request.headers.get("hx-request") != "true":
+            context = {
+                "error": NotFound("There is no page at this address"),
+                "heading": HEADINGS[404],
+            }
+            return page(request, "error.html", context, status_code=404)
+    return await http_error(request, exc)
+
+
 def install(app: FastAPI) -> None:
     """After ``exception_handlers.install``: these take over the same exceptions."""
     app.add_exception_handler(LeadpipeError, _refusal)
     app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(StarletteHTTPException, _no_such_page)
