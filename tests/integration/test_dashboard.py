@@ -398,16 +398,19 @@ async def test_an_unknown_dashboard_address_shows_the_error_page_to_a_browser(
     answer = await client.get("/app/no-such-page", headers=browser)
     assert answer.status_code == 404
     assert answer.headers["content-type"].startswith("text/html")
-    assert "Not found" in answer.text and "There is no page at this address" in answer.text
+    assert "Not found" in answer.text
+    assert "There is no page at this address" in answer.text
     assert 'href="/app"' in answer.text  # a way back
     # A script or htmx asking the same address keeps the JSON envelope.
     scripted = await client.get("/app/no-such-page")
-    assert scripted.status_code == 404 and scripted.json()["code"] == "NOT_FOUND"
+    assert scripted.status_code == 404
+    assert scripted.json()["code"] == "NOT_FOUND"
     htmx = await client.get("/app/no-such-page", headers={**browser, "HX-Request": "true"})
     assert htmx.headers["content-type"].startswith("application/json")
     # Outside the dashboard, an unknown address is the API's 404 for everyone.
     api = await client.get("/api/v3/no-such-thing", headers=browser)
-    assert api.status_code == 404 and api.headers["content-type"].startswith("application/json")
+    assert api.status_code == 404
+    assert api.headers["content-type"].startswith("application/json")
 
 
 async def test_a_member_of_two_workspaces_switches_between_them(

@@ -62,13 +62,10 @@ async def _no_such_page(request: Request, exc: Exception) -> Response:
     its way back; htmx and API clients keep the envelope."""
     assert isinstance(exc, StarletteHTTPException)
     wants_page = "text/html" in request.headers.get("accept", "")
-    if exc.status_code == 404 and _is_dashboard_path(request) and wants_page:
-        if request.headers.get("hx-request") != "true":
-            context = {
-                "error": NotFound("There is no page at this address"),
-                "heading": HEADINGS[404],
-            }
-            return page(request, "error.html", context, status_code=404)
+    is_htmx = request.headers.get("hx-request") == "true"
+    if exc.status_code == 404 and _is_dashboard_path(request) and wants_page and not is_htmx:
+        context = {"error": NotFound("There is no page at this address"), "heading": HEADINGS[404]}
+        return page(request, "error.html", context, status_code=404)
     return await http_error(request, exc)
 
 
