@@ -30,6 +30,10 @@ async def _refusal(request: Request, exc: Exception) -> Response:
         return redirect(sign_in_url(request), request)
     if request.headers.get("hx-request") == "true":
         return error_response(request, exc)
+    return _error_page(request, exc)
+
+
+def _error_page(request: Request, exc: LeadpipeError) -> Response:
     context = {
         "error": exc,
         "heading": HEADINGS.get(exc.status_code, "Something is wrong"),
@@ -64,8 +68,7 @@ async def _no_such_page(request: Request, exc: Exception) -> Response:
     wants_page = "text/html" in request.headers.get("accept", "")
     is_htmx = request.headers.get("hx-request") == "true"
     if exc.status_code == 404 and _is_dashboard_path(request) and wants_page and not is_htmx:
-        context = {"error": NotFound("There is no page at this address"), "heading": HEADINGS[404]}
-        return page(request, "error.html", context, status_code=404)
+        return _error_page(request, NotFound("There is no page at this address"))
     return await http_error(request, exc)
 
 
