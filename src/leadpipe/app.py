@@ -39,7 +39,13 @@ from leadpipe.kit.openapi import as_sent
 from leadpipe.kit.periodic import repeat_on_thread
 from leadpipe.kit.responses import JSONResponse
 from leadpipe.leads.endpoints import router as leads_router
-from leadpipe.middleware import BodyLimit, RefuseNul, RequestContextMiddleware, UploadLimits
+from leadpipe.middleware import (
+    BodyLimit,
+    CompressPages,
+    RefuseNul,
+    RequestContextMiddleware,
+    UploadLimits,
+)
 from leadpipe.observability.endpoints import router as observability_router
 from leadpipe.observability.metrics import watch_pool
 from leadpipe.pipeline_api.endpoints import router as pipeline_router
@@ -204,6 +210,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         timeout=settings.request_body_timeout_seconds,
         slots=settings.max_concurrent_uploads,
     )
+    app.add_middleware(CompressPages)
     app.add_middleware(RequestContextMiddleware)
     exception_handlers.install(app)
     dashboard_errors.install(app)

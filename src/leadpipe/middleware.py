@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 from starlette.datastructures import MutableHeaders
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -382,3 +383,53 @@ def _resumed(steps: Generator[Any, Any, T], yielded: Any) -> Generator[Any, Any,
                 yielded = steps.send(sent)
             except StopIteration as done:
                 return done.value  # type: ignore[no-any-return]
+
+
+# The dashboard's pages and assets and the API documentation: what a browser loads, and
+# where compression pays (the first visit's ~160 KiB are mostly text). Intake answers and
+# API pages are left as they are: small, or read by programs that pay the CPU per call.
+_COMPRESSED_PREFIXES = ("/app", "/assets/", "/static/", "/login", "/docs", "/redoc")
+_ASSETS = ("/assets/", "/static/")
+# A year: an asset's address changes with its content (a vendored package's directory
+# names its version; leadpipe's own carry ?v=<version>), so a browser need never ask again.
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def _compressed(path: str) -> bool:
+    # A CSV export streams while it is read, and its cap on concurrent exports is held by
+    # that back-pressure: gzip would buffer it and let a large export finish into the
+    # socket's buffers. Downloads go as they are.
+    return path.startswith(_COMPRESSED_PREFIXES) and not path.endswith(".csv")
+
+
+def _versioned_asset(scope: Scope) -> bool:
+    path: str = scope["path"]
+    if path.startswith("/static/vendor/"):
+        return True
+    return path.startswith(_ASSETS) and b"v=" in scope.get("query_string", b"")
+
+
+class CompressPages:
+    """Gzip for what browsers load (pages, CSS, JS, the API docs), and a long cache
+    lifetime for versioned assets; everything else passes untouched."""
+
+    def __init__(self, app: ASGIApp, minimum_size: int = 500) -> None:
+        self.app = app
+        self.compressing = GZipMiddleware(app, minimum_size=minimum_size, compresslevel=6)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _compressed(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        if _versioned_asset(scope):
+            send = _caching_for_a_year(send)
+        await self.compressing(scope, receive, send)
+
+
+def _caching_for_a_year(send: Send) -> Send:
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start" and message["status"] == 200:
+            MutableHeaders(raw=message["headers"])["Cache-Control"] = IMMUTABLE
+        await send(message)
+
+    return sending

@@ -525,3 +525,32 @@ async def test_a_user_changes_their_password_and_their_other_sessions_end(
         assert (await other.get("/app")).status_code == 303  # the other one ended
     await client.post("/logout", data={"csrf_token": csrf})
     await sign_in(client, email, "a-brand-new-password")
+
+
+async def test_pages_and_assets_are_compressed_and_versioned_assets_cached_for_a_year(
+    client: httpx.AsyncClient, db: Database, tenant: Tenant, lead_id: str
+) -> None:
+    await sign_in(client, add_member(db, tenant.workspace_id, "admin"))
+    gzip = {"Accept-Encoding": "gzip"}
+    page = await client.get("/app", headers=gzip)
+    assert page.headers["content-encoding"] == "gzip"
+    assert page.headers["cache-control"] == "no-store"  # a page is never served stale
+    assert "<html" in page.text  # httpx unpacks it, as a browser does
+    versioned = await client.get(
+        "/assets/app.js", params={"v": "1"}, headers={**gzip, "Accept": "*/*"}
+    )
+    assert versioned.headers["content-encoding"] == "gzip"
+    assert versioned.headers["cache-control"] == "public, max-age=31536000, immutable"
+    vendored = await client.get("/static/vendor/htmx-2.0.11/htmx.min.js", headers=gzip)
+    assert vendored.headers["cache-control"] == "public, max-age=31536000, immutable"
+    # Without a version in its address an asset may change: the browser asks again.
+    plain = await client.get("/assets/app.js", headers=gzip)
+    assert "immutable" not in plain.headers.get("cache-control", "")
+    # The API answers programs as they are: no CPU spent on compressing them.
+    api = await client.get("/api/v3/leads", headers={**gzip, "X-API-Key": tenant.api_key})
+    assert api.status_code == 200
+    assert "content-encoding" not in api.headers
+    # A CSV export streams as it is read (its concurrency cap depends on it).
+    export = await client.get("/app/export.csv", headers=gzip)
+    assert export.status_code == 200
+    assert "content-encoding" not in export.headers

@@ -3,6 +3,7 @@ every page shares, and the formats values are shown in."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import datetime
 from decimal import Decimal
@@ -13,7 +14,6 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from leadpipe import __version__
 from leadpipe.accounts.rules import may
 from leadpipe.accounts.sessions import SignedIn
 from leadpipe.kit.clock import utcnow
@@ -22,7 +22,20 @@ from leadpipe.web.rules import full_name, initials, zone
 from leadpipe.webhooks.rules import restorable_until
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
-STATIC_VERSION = __version__  # in asset URLs, so that an upgrade is never served stale
+
+
+def _digest_of(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for file in sorted(folder.rglob("*")):
+        if file.is_file():
+            digest.update(file.name.encode())
+            digest.update(file.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+# In asset URLs: browsers keep a versioned asset for a year, so the address changes with
+# the content of the files, not only with a release.
+STATIC_VERSION = _digest_of(Path(__file__).parent / "static")
 
 # The dashboard loads its scripts and styles from itself only; no inline script runs.
 # ``connect-src 'self'`` covers the live socket on the same host (ws: and wss:).
