@@ -3,7 +3,10 @@ as they are sent (DESIGN §2.9)."""
 
 from __future__ import annotations
 
-from typing import Any, Generic, Literal, TypeVar
+import functools
+import types
+from collections.abc import Callable, Mapping
+from typing import Any, Generic, Literal, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, Field
 
@@ -83,7 +86,68 @@ def public(model: type[BaseModel], row: dict[str, Any]) -> dict[str, Any]:
 
 
 def public_all(model: type[BaseModel], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [public(model, row) for row in rows]
+    """``public`` for each row of a list. A list's rows come from the database already
+    typed as the model declares, so they are projected onto its fields rather than
+    validated and dumped again, which cost a fifth of a 50-lead page; a model that
+    renames or converts (aliases, validators, serializers) is still validated."""
+    project = _projection(model)
+    return [project(row) for row in rows]
+
+
+Row = Mapping[str, Any]
+
+
+@functools.cache
+def _projection(model: type[BaseModel]) -> Callable[[Row], dict[str, Any]]:
+    if _converts(model):
+        return functools.partial(public, model)
+    fields = {name: _nested(info.annotation) for name, info in model.model_fields.items()}
+    plain = [name for name, nested in fields.items() if nested is None]
+    holding = [(name, nested) for name, nested in fields.items() if nested is not None]
+
+    def project(row: Row) -> dict[str, Any]:
+        # A field the row leaves out stays out, as exclude_unset leaves it out.
+        shown = {name: row[name] for name in plain if name in row}
+        for name, nested in holding:
+            if name in row:
+                value = row[name]
+                shown[name] = None if value is None else nested(value)
+        return shown
+
+    return project
+
+
+def _converts(model: type[BaseModel]) -> bool:
+    hooks = model.__pydantic_decorators__
+    renamed = any(
+        info.alias or info.validation_alias or info.serialization_alias
+        for info in model.model_fields.values()
+    )
+    return renamed or any(
+        (
+            hooks.validators,
+            hooks.field_validators,
+            hooks.model_validators,
+            hooks.field_serializers,
+            hooks.model_serializers,
+            hooks.computed_fields,
+        )
+    )
+
+
+def _nested(annotation: Any) -> Callable[[Any], Any] | None:
+    """How to project a field holding a model, a list of models, or either or None."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return _projection(annotation)
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin in (Union, types.UnionType):
+        parts = [arg for arg in args if arg is not type(None)]
+        return _nested(parts[0]) if len(parts) == 1 else None
+    if origin is list and args:
+        item = _nested(args[0])
+        if item is not None:
+            return lambda values: [item(value) for value in values]
+    return None
 
 
 def as_sent(schema: dict[str, Any]) -> dict[str, Any]:
