@@ -44,10 +44,14 @@ def _socket(base_url: str, **headers: str) -> Iterator[ClientConnection]:
 def _next_events(ws: ClientConnection, wanted: int, timeout: float = 5.0) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
     while len(events) < wanted:
-        message = json.loads(ws.recv(timeout=timeout))
-        if message["type"] != "ping":
-            events.append(message)
+        events += [m for m in messages_in(ws.recv(timeout=timeout)) if m["type"] != "ping"]
     return events
+
+
+def messages_in(raw: str | bytes) -> list[dict[str, Any]]:
+    """A message is one event, or a JSON array of the events that left together."""
+    received = json.loads(raw)
+    return received if isinstance(received, list) else [received]
 
 
 def _deliver(base_url: str, tenant: Tenant, **payload: Any) -> dict[str, Any]:
@@ -101,6 +105,22 @@ def test_a_delivery_reaches_the_dashboards_of_its_workspace_only(
 
         with pytest.raises(TimeoutError):
             elsewhere.recv(timeout=0.3)
+
+
+def test_the_events_of_one_write_reach_a_socket_as_one_message(
+    base_url: str, db: Database, tenant: Tenant
+) -> None:
+    """A new person's delivery announces the contact and the lead together: the socket
+    gets them in one message (an array), not one message and one task each."""
+    email = add_member(db, tenant.workspace_id, "viewer")
+    with _socket(base_url, Cookie=_session_cookie(base_url, email)) as ws:
+        answer = _deliver(base_url, tenant, email="burst@example.com", productid="Solar")
+        received = json.loads(ws.recv(timeout=5))
+        while isinstance(received, dict) and received["type"] == "ping":
+            received = json.loads(ws.recv(timeout=5))
+        assert isinstance(received, list)
+        assert [m["type"] for m in received] == ["webhook:contact_created", "lead.created"]
+        assert received[1]["data"]["lead_id"] == answer["lead_id"]
 
 
 def test_a_refused_delivery_announces_nothing(base_url: str, db: Database, tenant: Tenant) -> None:

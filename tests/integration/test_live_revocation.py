@@ -5,7 +5,6 @@ too (PostgreSQL LISTEN/NOTIFY, Redis pub/sub)."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -31,6 +30,7 @@ from tests.integration.test_live_events import (
     _next_events,
     _session_cookie,
     _socket,
+    messages_in,
 )
 
 SIGNED_OUT = 4401
@@ -58,9 +58,7 @@ def _closed(ws: ClientConnection, within: float) -> tuple[int | None, list[dict[
         except ConnectionClosed as closed:
             code = closed.rcvd.code if closed.rcvd is not None else None
             return code, messages, time.monotonic() - started
-        message = json.loads(raw)
-        if message["type"] != "ping":
-            messages.append(message)
+        messages += [m for m in messages_in(raw) if m["type"] != "ping"]
 
 
 def _assert_closed_before_the_lead(

@@ -130,7 +130,9 @@ class Hub:
 
     def __init__(self, channel: Channel) -> None:
         self.channel = channel
-        self._subscribers: dict[str, set[asyncio.Queue[Event]]] = {}
+        # Each socket's queue holds the messages it is to be sent, encoded once per event
+        # for all the sockets of its workspace.
+        self._subscribers: dict[str, set[asyncio.Queue[str]]] = {}
         self._watchers: dict[str, set[asyncio.Event]] = {}
         self._outgoing: asyncio.Queue[list[Event | Revocation]] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -173,8 +175,8 @@ class Hub:
             self._loop.call_soon_threadsafe(self._outgoing.put_nowait, batch)
 
     @asynccontextmanager
-    async def subscribe(self, workspace_id: str) -> AsyncIterator[asyncio.Queue[Event]]:
-        queue: asyncio.Queue[Event] = asyncio.Queue(SUBSCRIBER_BUFFER)
+    async def subscribe(self, workspace_id: str) -> AsyncIterator[asyncio.Queue[str]]:
+        queue: asyncio.Queue[str] = asyncio.Queue(SUBSCRIBER_BUFFER)
         self._subscribers.setdefault(workspace_id, set()).add(queue)
         try:
             yield queue
@@ -208,10 +210,14 @@ class Hub:
                 flag.set()
 
     def _deliver(self, event: Event) -> None:
-        for queue in self._subscribers.get(event.workspace_id, ()):
+        queues = self._subscribers.get(event.workspace_id)
+        if not queues:
+            return
+        message = event.as_message()
+        for queue in queues:
             if queue.full():  # a socket that stopped reading loses its oldest events
                 queue.get_nowait()
-            queue.put_nowait(event)
+            queue.put_nowait(message)
 
     async def _send_forever(self) -> None:
         assert self._outgoing is not None

@@ -101,7 +101,8 @@ def _recheck_every(socket: WebSocket, hub: Hub) -> float:
 @router.websocket("/live")
 async def live(socket: WebSocket) -> None:
     """Every event of the caller's workspace, as JSON text messages:
-    ``{"type": "lead.created", "data": {"workspace_id": ..., "lead_id": ...}}``."""
+    ``{"type": "lead.created", "data": {"workspace_id": ..., "lead_id": ...}}``; events
+    that arrived together (a burst) come as one message, a JSON array of them."""
     db: Database = socket.app.state.db
     hub = hub_of(socket.app)
     if not _same_origin(socket):
@@ -128,9 +129,9 @@ async def _stream(socket: WebSocket, db: Database, hub: Hub, right: Right, every
     async with hub.subscribe(right.workspace_id) as queue, hub.watch(right.subject) as named:
         await socket.send_text(Event(right.workspace_id, "ready", {}).as_message())
         reader = asyncio.create_task(_until_closed(socket))
-        getter: asyncio.Task[Event] | None = None
+        getter: asyncio.Task[str] | None = None
         flagged = asyncio.create_task(named.wait())
-        pending: Event | None = None
+        pending: list[str] = []
         checked_at = sent_at = loop.time()
         try:
             while not reader.done():
@@ -141,9 +142,9 @@ async def _stream(socket: WebSocket, db: Database, hub: Hub, right: Right, every
                         await socket.close(code=code)
                         return
                     checked_at = loop.time()
-                if pending is not None:
-                    await socket.send_text(pending.as_message())
-                    pending, sent_at = None, loop.time()
+                if pending:
+                    await socket.send_text(_together(pending))
+                    pending, sent_at = [], loop.time()
                 elif loop.time() >= sent_at + PING_EVERY_SECONDS:
                     await socket.send_text('{"type":"ping"}')
                     sent_at = loop.time()
@@ -157,13 +158,26 @@ async def _stream(socket: WebSocket, db: Database, hub: Hub, right: Right, every
                     return_when="FIRST_COMPLETED",
                 )
                 if getter in done:
-                    pending, getter = getter.result(), None
+                    pending, getter = [getter.result(), *_waiting(queue)], None
         finally:
             for task in (reader, getter, flagged):
                 if task is not None:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError, Exception):
                         await task
+
+
+def _waiting(queue: asyncio.Queue[str]) -> list[str]:
+    """What else arrived meanwhile: a burst leaves in one message, not one task each."""
+    found = []
+    while not queue.empty():
+        found.append(queue.get_nowait())
+    return found
+
+
+def _together(messages: list[str]) -> str:
+    """One event as its message; several that waited together as a JSON array of them."""
+    return messages[0] if len(messages) == 1 else "[" + ",".join(messages) + "]"
 
 
 async def _lost_or_unknown(db: Database, right: Right) -> int | None:

@@ -294,8 +294,12 @@
     const scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
     const socket = new WebSocket(scheme + window.location.host + "/live");
     socket.addEventListener("message", (e) => {
-      let message;
-      try { message = JSON.parse(e.data); } catch (_) { return; }
+      let received;
+      try { received = JSON.parse(e.data); } catch (_) { return; }
+      // A burst that waited on the server comes as one array of events.
+      for (const message of Array.isArray(received) ? received : [received]) heard(message);
+    });
+    function heard(message) {
       if (message.type === "ready") {
         status.textContent = "Live";
         status.classList.add("on");
@@ -304,7 +308,7 @@
         return;
       }
       if (message.type !== "ping") onEvent(message);
-    });
+    }
     socket.addEventListener("close", (e) => {
       status.classList.remove("on");
       delete document.documentElement.dataset.live;
