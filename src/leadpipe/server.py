@@ -53,6 +53,9 @@ def server_config(app: Any, settings: Settings, **options: Any) -> ServerConfig:
             # X-Forwarded-For is believed only from LEADPIPE_TRUSTED_PROXIES (kit/net.py);
             # uvicorn's own handling would also believe it from any local process.
             "proxy_headers": False,
+            # The live socket's messages are a few hundred bytes of JSON: compressing them
+            # for each socket cost more CPU than any other part of sending them.
+            "ws_per_message_deflate": False,
             **options,
         },
     )
