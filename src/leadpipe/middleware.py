@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import time
 import types
@@ -12,7 +13,7 @@ from urllib.parse import parse_qsl
 
 from starlette.datastructures import MutableHeaders
 from starlette.middleware.gzip import GZipMiddleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from leadpipe.errors import (
@@ -35,6 +36,8 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
 }
+
+log = logging.getLogger("leadpipe.requests")
 
 
 class RequestContextMiddleware:
@@ -72,6 +75,11 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_headers)
+        except ClientDisconnect:
+            # The client left before its request was read: nobody is there to answer, and
+            # nothing was taken (a delivery is only kept once its body is whole).
+            status = 499
+            log.info("the client left before its request was read", extra={"path": scope["path"]})
         except Exception as exc:
             # Answered here rather than by the framework's outermost layer, which would
             # answer without the request's id and headers. Not raised on once answered

@@ -6,6 +6,7 @@ served at once."""
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import threading
 import time
@@ -14,6 +15,7 @@ from contextlib import contextmanager, suppress
 from urllib.parse import urlsplit
 
 import httpx
+import pytest
 
 from leadpipe.config import Settings
 from leadpipe.storage.engine import Database
@@ -246,3 +248,22 @@ def test_a_kept_alive_connection_may_idle_but_its_next_headers_have_the_deadline
     assert status == 408
     assert body["code"] == "REQUEST_TIMEOUT"
     assert 0.9 < waited < 3
+
+
+def test_a_client_that_leaves_mid_body_is_not_logged_as_a_failure(
+    settings: Settings, db: Database, tenant: Tenant, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A sender that gives up halfway (a timeout on its side, a lost network) leaves nothing
+    behind: no lead, no "unhandled error" with a traceback in the log, and the server
+    answers the next client as usual."""
+    with served(settings, db, request_body_timeout_seconds=5.0) as address:
+        sock = _connect(address)
+        sock.sendall(_delivery_head(tenant, "x", len(BODY)) + BODY[: len(BODY) // 2])
+        time.sleep(0.2)
+        sock.close()
+        time.sleep(0.3)
+        assert _served_at_once(address) < 0.5
+
+    failures = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert failures == []
+    assert inbound_log(db, tenant.webhook_id) == []
