@@ -351,6 +351,43 @@ class LeadQueries:
             stmt = stmt.group_by(_l.stage)
         return {stage: (int(n), Decimal(total)) for stage, n, total in self.conn.execute(stmt)}
 
+    def stage_totals_of(self, f: LeadFilters) -> dict[str, tuple[int, Decimal]]:
+        """Leads and their estimated value per stage among those ``f`` matches (the board
+        with its filters): from the kept counts when they can tell, else counted."""
+        kept = self.kept_conditions(f)
+        if kept is not None:
+            stmt = (
+                select(_k.stage, func.sum(_k.lead_count), func.sum(_k.value_total))
+                .where(*kept)
+                .group_by(_k.stage)
+                .having(func.sum(_k.lead_count) > 0)
+            )
+            rows = self.conn.execute(stmt)
+        else:
+            values = filter_values(f)
+            stmt = (
+                select(_l.stage, func.count(), func.coalesce(func.sum(_l.estimated_value), 0))
+                .select_from(_filtered_from(frozenset(values)))
+                .where(*filter_conditions(frozenset(values)))
+                .group_by(_l.stage)
+            )
+            rows = self.conn.execute(stmt, values)
+        return {stage: (int(n), Decimal(total or 0)) for stage, n, total in rows}
+
+    def stage_entered(
+        self, workspace_id: str, ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, datetime]:
+        """When each lead entered its present stage: its last stage change (a lead never
+        moved is absent: it has been in its stage since it was created)."""
+        if not ids:
+            return {}
+        rows = self.conn.execute(
+            select(_h.lead_id, func.max(_h.created_at))
+            .where(_h.workspace_id == workspace_id, _h.lead_id.in_(list(ids)))
+            .group_by(_h.lead_id)
+        )
+        return {row[0]: row[1] for row in rows}
+
     def ids_in_stage(self, workspace_id: str, stage: str) -> list[uuid.UUID]:
         rows = self.conn.execute(
             select(_l.id).where(_l.workspace_id == workspace_id, _l.stage == stage)

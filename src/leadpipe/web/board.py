@@ -4,7 +4,10 @@ through the one lead lifecycle) and, for admins, the stages themselves."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -13,6 +16,7 @@ from sqlalchemy import Connection
 from leadpipe.accounts.sessions import SignedIn
 from leadpipe.deps import DASHBOARD_TAG, DatabaseDep
 from leadpipe.leads.queries import LeadFilters, LeadQueries
+from leadpipe.leads.rules import product_key
 from leadpipe.leads.schemas import LeadUpdate
 from leadpipe.leads.service import lead
 from leadpipe.pipeline_api.schemas import StageCreate, StageReorder, StageUpdate
@@ -21,55 +25,110 @@ from leadpipe.web.auth import Admin, Agent, Viewer
 from leadpipe.web.changes import update_lead, write_and_announce
 from leadpipe.web.forms import body_of, form_values
 from leadpipe.web.render import page
-from leadpipe.web.tables import Workspace, load_workspace, memberships_of
+from leadpipe.web.rules import weighted_value
+from leadpipe.web.tables import Workspace, load_workspace, memberships_of, names_to_filter_by
 
 router = APIRouter(tags=[DASHBOARD_TAG], include_in_schema=False)
 
 CARDS_PER_COLUMN = 20
 
 
-def _columns(conn: Connection, workspace: Workspace) -> list[dict[str, Any]]:
-    """Each stage a lead can be in, with its count, value and newest cards. Inactive
-    stages show only while leads are still in them."""
-    totals = LeadQueries(conn).stage_totals(workspace.id, None, None)
-    columns = []
+@dataclass(frozen=True, slots=True)
+class BoardQuery:
+    """The board as the user narrowed it: only their leads, one product, one source."""
+
+    mine: bool = False
+    product: str = ""
+    source: str = ""
+
+    def params(self) -> dict[str, str]:
+        chosen = {"mine": "1" if self.mine else "", "product": self.product, "source": self.source}
+        return {name: value for name, value in chosen.items() if value}
+
+
+def _board_query(request: Request) -> BoardQuery:
+    given = request.query_params
+    return BoardQuery(
+        mine=given.get("mine") in ("1", "true", "on"),
+        product=given.get("product", "").strip()[:200],
+        source=given.get("source", "").strip()[:200],
+    )
+
+
+def _filters(who: SignedIn, workspace: Workspace, chosen: BoardQuery) -> LeadFilters:
+    return LeadFilters(
+        workspace_id=workspace.id,
+        is_active=None,  # won and lost leads have their columns too
+        assigned_user_id=who.user_id if chosen.mine else None,
+        product_key=product_key(chosen.product) if chosen.product else None,
+        source=chosen.source or None,
+    )
+
+
+def _columns(conn: Connection, workspace: Workspace, filters: LeadFilters) -> list[dict[str, Any]]:
+    """Each stage a lead can be in, with its count, value, weighted value and newest
+    cards. Inactive stages show only while leads are still in them."""
+    queries = LeadQueries(conn)
+    totals = queries.stage_totals_of(filters)
+    columns: list[dict[str, Any]] = []
     for stage in workspace.stages:
-        count, value = totals.get(stage["stage_slug"], (0, 0))
+        count, value = totals.get(stage["stage_slug"], (0, Decimal(0)))
         if not stage["is_active"] and not count:
             continue
         cards, _ = lead.page(
             conn,
-            LeadFilters(workspace_id=workspace.id, stage=stage["stage_slug"], is_active=None),
+            replace(filters, stage=stage["stage_slug"]),
             sort="created_at",
             descending=True,
             limit=CARDS_PER_COLUMN,
             offset=0,
             include_activities=False,
         )
-        columns.append({"stage": stage, "count": count, "value": value, "cards": cards})
+        columns.append(
+            {
+                "stage": stage,
+                "count": count,
+                "value": value,
+                "weighted": weighted_value(value, stage["conversion_probability"]),
+                "cards": cards,
+            }
+        )
+    shown = [card["id"] for column in columns for card in column["cards"]]
+    entered = queries.stage_entered(workspace.id, shown)
+    for column in columns:
+        for card in column["cards"]:
+            card["in_stage_since"] = entered.get(card["id"], card["created_at"])
     return columns
 
 
-def _board(conn: Connection, who: SignedIn) -> dict[str, Any]:
+def _board(conn: Connection, who: SignedIn, chosen: BoardQuery) -> dict[str, Any]:
     assert who.workspace_id is not None
     workspace = load_workspace(conn, who.workspace_id)
     return {
         "workspace": workspace,
-        "columns": _columns(conn, workspace),
+        "columns": _columns(conn, workspace, _filters(who, workspace, chosen)),
         "memberships": memberships_of(conn, who),
         "cards_per_column": CARDS_PER_COLUMN,
+        "board": chosen,
+        "board_query": urlencode(chosen.params()),
+        "assignees": {m["id"]: m for m in workspace.members},
+        **names_to_filter_by(conn, workspace.id),
     }
 
 
 @router.get("/app/pipeline", response_class=HTMLResponse)
 async def pipeline_page(request: Request, who: Viewer, db: DatabaseDep) -> Response:
-    data = await db.read(lambda conn: {**_board(conn, who), **_stage_list(conn, who)})
+    chosen = _board_query(request)
+    if request.headers.get("hx-target") == "board":  # the filters changed: the board alone
+        return page(request, "_board.html", await db.read(lambda conn: _board(conn, who, chosen)))
+    data = await db.read(lambda conn: {**_board(conn, who, chosen), **_stage_list(conn, who)})
     return page(request, "pipeline.html", data)
 
 
 @router.get("/app/pipeline/columns", response_class=HTMLResponse)
 async def board_columns(request: Request, who: Viewer, db: DatabaseDep) -> Response:
-    return page(request, "_board.html", await db.read(lambda conn: _board(conn, who)))
+    chosen = _board_query(request)
+    return page(request, "_board.html", await db.read(lambda conn: _board(conn, who, chosen)))
 
 
 @router.post("/app/pipeline/leads/{lead_id}/stage")

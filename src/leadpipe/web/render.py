@@ -18,7 +18,7 @@ from leadpipe.accounts.rules import may
 from leadpipe.accounts.sessions import SignedIn
 from leadpipe.kit.clock import utcnow
 from leadpipe.kit.urls import is_web_url
-from leadpipe.web.rules import full_name, initials, zone
+from leadpipe.web.rules import full_name, initials, name_initials, zone
 from leadpipe.webhooks.rules import restorable_until
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -104,6 +104,11 @@ def _ago(value: datetime | None, now: datetime | None = None) -> str:
     return "just now"
 
 
+def _lasted(value: datetime | None, now: datetime | None = None) -> str:
+    """How long since ``value``, as a state's age: ``3 d``, ``5 min``."""
+    return _ago(value, now).removesuffix(" ago").replace("just now", "< 1 min")
+
+
 def _money(value: Decimal | float | int | None) -> str:
     if value is None:
         return "—"
@@ -134,10 +139,11 @@ TEMPLATES.env.filters.update(
     restorable_until=restorable_until,
     when=_when,
     ago=_ago,
+    lasted=_lasted,
     money=_money,
     change=_change,
     color=color_of,
 )
-TEMPLATES.env.globals.update(full_name=full_name, initials=initials)
+TEMPLATES.env.globals.update(full_name=full_name, initials=initials, name_initials=name_initials)
 # ``{% if url is web_url %}``: only http(s) URLs from users and payloads become links.
 TEMPLATES.env.tests["web_url"] = is_web_url

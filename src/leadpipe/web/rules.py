@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -188,6 +189,12 @@ def initials(first: str | None, last: str | None, fallback: str | None = None) -
     return (letters or (fallback or "?")[0]).upper()
 
 
+def name_initials(name: str | None, fallback: str | None = None) -> str:
+    """A user's initials from their whole name: ``Sam Rivera`` gives ``SR``."""
+    parts = (name or "").split()
+    return initials(parts[0] if parts else None, parts[-1] if len(parts) > 1 else None, fallback)
+
+
 def full_name(first: str | None, last: str | None) -> str:
     return " ".join(part for part in (first, last) if part) or "(no name)"
 
@@ -215,3 +222,9 @@ def imported_by(created_by: str, member_names: Mapping[str, str]) -> str:
     if kind == "api_key":
         return "an API key"
     return "the command line"
+
+
+def weighted_value(value: Decimal, probability: int | None) -> Decimal:
+    """What a column's leads are worth as likely as its stage makes them: their value
+    times the stage's probability of winning."""
+    return value * Decimal(probability or 0) / 100

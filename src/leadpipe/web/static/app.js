@@ -34,6 +34,7 @@
       return "The server answered " + xhr.status;
     }
   }
+  window.leadpipeErrorMessage = errorMessage;
 
   // -- htmx ------------------------------------------------------------------------------
   document.addEventListener("htmx:configRequest", (e) => {
@@ -329,55 +330,6 @@
     });
   }
 
-  // -- the pipeline board ----------------------------------------------------------------
-  function boardMoved(evt) {
-    const card = evt.item;
-    const to = evt.to.closest("[data-stage]").dataset.stage;
-    const from = evt.from.closest("[data-stage]").dataset.stage;
-    if (to === from) return;
-    const form = new URLSearchParams({ stage: to });
-    fetch("/app/pipeline/leads/" + card.dataset.leadId + "/stage", {
-      method: "POST",
-      headers: { "X-CSRF-Token": csrf(), "Content-Type": "application/x-www-form-urlencoded", "HX-Request": "true" },
-      body: form,
-      credentials: "same-origin",
-    }).then(async (response) => {
-      if (!response.ok) {
-        evt.from.insertBefore(card, evt.from.children[evt.oldIndex] || null);
-        toast("Not moved", errorMessage({ responseText: await response.text(), status: response.status }), "error");
-      }
-      htmx.ajax("GET", "/app/pipeline/columns", { target: "#board", swap: "outerHTML" });
-    });
-  }
-  function startBoard() {
-    if (!window.Sortable) return;
-    document.querySelectorAll("[data-board-column]").forEach((column) => {
-      if (column.dataset.sortable) return;
-      column.dataset.sortable = "1";
-      window.Sortable.create(column, {
-        group: "board",
-        animation: 120,
-        disabled: column.dataset.readonly === "true",
-        onEnd: boardMoved,
-      });
-    });
-    const stages = document.querySelector("[data-stage-order]");
-    if (stages && !stages.dataset.sortable) {
-      stages.dataset.sortable = "1";
-      window.Sortable.create(stages, {
-        handle: ".drag-handle",
-        animation: 120,
-        onEnd: () => {
-          const order = Array.from(stages.querySelectorAll("[data-slug]")).map((el) => el.dataset.slug);
-          htmx.ajax("POST", "/app/pipeline/stages/order", {
-            target: "#stage-list", swap: "outerHTML", values: { order: order.join(",") },
-          });
-        },
-      });
-    }
-  }
-  document.addEventListener("htmx:afterSettle", startBoard);
-
   // A form that asks first (deleting a webhook).
   document.addEventListener("submit", (e) => {
     const form = e.target.closest("form[data-confirm]");
@@ -405,7 +357,6 @@
     document.querySelector(".mainnav [aria-current]")?.scrollIntoView({ block: "nearest", inline: "nearest" });
     selectionChanged();
     showActionInputs(document.getElementById("bulk-action")?.value || "stage");
-    startBoard();
     connect(0);
   });
 })();
