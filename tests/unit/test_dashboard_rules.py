@@ -31,7 +31,15 @@ from leadpipe.web.rules import (
     ("raw", "expected", "ignored"),
     [
         ({}, TableQuery(), []),
-        ({"q": "  ana  ", "stage": "won"}, TableQuery(q="ana", stage="won"), []),
+        ({"q": "  ana  ", "stage": "won"}, TableQuery(q="ana", stage=("won",)), []),
+        (
+            [("stage", "new"), ("stage", "qualified"), ("stage", "new"), ("source", "")],
+            TableQuery(stage=("new", "qualified")),
+            [],
+        ),
+        ({"tag": "vip, solar ,,vip"}, TableQuery(tag=("vip", "solar")), []),
+        ({"period": "90", "within": "7"}, TableQuery(period=90, within=7), []),
+        ({"period": "12"}, TableQuery(), ["period: one of 7, 30, 90"]),
         ({"priority": "sky-high"}, TableQuery(), ["priority: one of low, medium, high, urgent"]),
         (
             {"sort": "name"},
@@ -49,15 +57,18 @@ from leadpipe.web.rules import (
     ],
 )
 def test_the_table_query_is_read_leniently_and_says_what_it_ignored(
-    raw: dict[str, str], expected: TableQuery, ignored: list[str]
+    raw: dict[str, str] | list[tuple[str, str]], expected: TableQuery, ignored: list[str]
 ) -> None:
     assert parse_table_query(raw) == (expected, ignored)
 
 
 def test_a_table_query_links_only_what_differs_from_the_defaults() -> None:
-    query = TableQuery(stage="won", page=3)
+    query = TableQuery(stage=("won",), page=3)
     assert query.url("/app") == "/app?stage=won&page=3"
     assert query.url("/app", page=1) == "/app?stage=won"
+    several = TableQuery(stage=("new", "qualified"), period=90)
+    assert several.url("/app") == "/app?stage=new&stage=qualified&period=90"
+    assert several.filter_params() == {"stage": "new,qualified"}
     assert TableQuery().url("/app") == "/app"
     assert TableQuery(created_from=date(2026, 1, 2)).params() == {"created_from": "2026-01-02"}
 
@@ -68,7 +79,8 @@ def test_a_table_query_links_only_what_differs_from_the_defaults() -> None:
         (TableQuery(), True),
         (TableQuery(size=100), True),
         (TableQuery(page=2), False),
-        (TableQuery(stage="new"), False),
+        (TableQuery(stage=("new",)), False),
+        (TableQuery(period=90), True),
         (TableQuery(order="asc"), False),
         (TableQuery(status="all"), False),
     ],

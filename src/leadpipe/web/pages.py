@@ -7,6 +7,7 @@ import re
 import uuid
 from dataclasses import replace
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -37,18 +38,15 @@ from leadpipe.web.rules import (
     OUTCOMES,
     PERIODS,
     PRIORITIES,
-    SORTS,
     TEMPERATURES,
     TableQuery,
-    page_count,
     parse_table_query,
     period_bounds,
-    quick_filters,
 )
 from leadpipe.web.tables import (
     Workspace,
     lead_filters,
-    lead_page,
+    lead_table,
     load_workspace,
     memberships_of,
     names_to_filter_by,
@@ -65,14 +63,20 @@ SLUG = re.compile(r"^[a-z][a-z0-9_]*$")
 @router.get("/app", response_class=HTMLResponse)
 async def inbound_page(request: Request, who: Viewer, db: DatabaseDep) -> Response:
     query, ignored = parse_table_query(request.query_params)
-    period = _period(request)
     if request.headers.get("hx-target") == "lead-table":
         data = await db.read(lambda conn: _table(conn, who, query))
-        return page(request, "_lead_table.html", {**data, "ignored": ignored})
+        # The address bar shows the query as read, not the form's every empty field: the
+        # URL is the view's state, to reload, share and save.
+        return page(
+            request,
+            "_lead_table.html",
+            {**data, "ignored": ignored},
+            headers={"HX-Push-Url": query.url("/app")},
+        )
     # The metrics and the heat map follow in a request of their own (``/app/metrics``):
     # the table shows first.
     data = await db.read(lambda conn: _inbound(conn, who, query))
-    return page(request, "inbound.html", {**data, "ignored": ignored, "period": period})
+    return page(request, "inbound.html", {**data, "ignored": ignored, "period": query.period})
 
 
 @router.get("/app/metrics", response_class=HTMLResponse)
@@ -96,18 +100,7 @@ def _metrics(conn: Connection, who: SignedIn, period: int) -> dict[str, Any]:
 def _table(
     conn: Connection, who: SignedIn, query: TableQuery, workspace: Workspace | None = None
 ) -> dict[str, Any]:
-    assert who.workspace_id is not None
-    workspace = workspace or load_workspace(conn, who.workspace_id)
-    filters = lead_filters(query, who, workspace, utcnow())
-    leads, total = lead_page(conn, filters, query)
-    return {
-        "workspace": workspace,
-        "query": query,
-        "leads": leads,
-        "total": total,
-        "pages": page_count(total, query.size),
-        "sorts": SORTS,
-    }
+    return lead_table(conn, who, query, workspace)
 
 
 def _inbound(conn: Connection, who: SignedIn, query: TableQuery) -> dict[str, Any]:
@@ -118,8 +111,6 @@ def _inbound(conn: Connection, who: SignedIn, query: TableQuery) -> dict[str, An
         **table,
         **names_to_filter_by(conn, workspace.id),
         "memberships": memberships_of(conn, who),
-        "views": SavedViewRepository(conn).for_user(workspace.id, who.user_id),
-        "quick": quick_filters(str(who.user_id)),
         "priorities": PRIORITIES,
         "temperatures": TEMPERATURES,
         "periods": PERIODS,
@@ -264,8 +255,10 @@ async def save_view(request: Request, who: Viewer, db: DatabaseDep) -> Response:
     name = values.get("name", "")[:100]
     if not name:
         raise ValidationFailed("Invalid view", [field_error("name", "give the view a name")])
-    query, _ = parse_table_query(values)
-    stored = query.url("").lstrip("?")
+    # The query the table was drawn with (page and all), not the fields of the page load.
+    given = parse_qsl(values["query"]) if "query" in values else values
+    query, _ = parse_table_query(given)
+    stored = query.query_string(page=1)
 
     def save(conn: Connection) -> None:
         assert who.workspace_id is not None

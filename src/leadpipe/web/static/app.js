@@ -38,6 +38,64 @@
   // -- htmx ------------------------------------------------------------------------------
   document.addEventListener("htmx:configRequest", (e) => {
     e.detail.headers["X-CSRF-Token"] = csrf();
+    keepUrlState(e);
+  });
+
+  // -- the lead table's state: the URL ----------------------------------------------------
+  // The URL holds the table's whole state (filters, sort, page size, the metrics' period).
+  // The filters' form sends what its fields say; what it has no field for (the page size
+  // the pager chose) is kept from the URL. A filter changed starts again on page 1.
+  const filters = () => document.getElementById("filters");
+  const tableState = () => new URLSearchParams(document.getElementById("lead-rows")?.dataset.rowQuery || "");
+
+  function fieldNames(form) {
+    return new Set(Array.from(form.elements).map((el) => el.name).filter(Boolean));
+  }
+  function keepUrlState(e) {
+    const form = filters();
+    const from = e.detail.elt;
+    if (!form || e.detail.verb !== "get" || !(from === form || form.contains(from) || from.form === form)) return;
+    const own = fieldNames(form);
+    const data = e.detail.formData;
+    tableState().forEach((value, name) => {
+      if (!own.has(name) && name !== "page" && data && !data.has(name)) data.append(name, value);
+    });
+  }
+  // After the table is redrawn by a link (a sort, a page size), the filters' fields show
+  // the state it was drawn with, so that the next filter change keeps it.
+  function syncFilters() {
+    const form = filters();
+    if (!form) return;
+    const state = tableState();
+    Array.from(form.elements).forEach((el) => {
+      if (!el.name || el === document.activeElement || el.type === "hidden") return;
+      const values = state.getAll(el.name);
+      if (el.type === "checkbox") el.checked = values.includes(el.value);
+      else if (el.tagName === "SELECT") el.value = values[0] || el.dataset.default || el.options[0]?.value || "";
+      else el.value = el.name === "tag" ? values.join(", ") : values[0] || "";
+    });
+    form.querySelectorAll("details.multi").forEach(describeChoices);
+  }
+  // A several-values filter's summary says what is chosen.
+  function describeChoices(details) {
+    const chosen = Array.from(details.querySelectorAll("input:checked")).map((box) => box.parentElement.textContent.trim());
+    const summary = details.querySelector("summary");
+    const label = summary.querySelector(".sr-only");
+    summary.textContent = chosen.length ? chosen.join(", ") : details.dataset.any;
+    if (label) summary.prepend(label);
+  }
+  document.addEventListener("click", (e) => {
+    // One several-values filter open at a time; a click elsewhere closes it.
+    document.querySelectorAll("details.multi[open]").forEach((d) => {
+      if (!d.contains(e.target)) d.open = false;
+    });
+  });
+  // A bulk delete asks first (the button sends through htmx: its confirm step).
+  document.addEventListener("htmx:confirm", (e) => {
+    const confirmer = e.target.closest && e.target.closest("[data-confirm-delete]");
+    if (!confirmer || document.getElementById("bulk-action")?.value !== "delete") return;
+    e.preventDefault();
+    if (window.confirm(confirmer.dataset.confirmDelete)) e.detail.issueRequest(true);
   });
   document.addEventListener("htmx:responseError", (e) => {
     toast("Not done", errorMessage(e.detail.xhr), "error");
@@ -55,6 +113,9 @@
   document.addEventListener("change", (e) => {
     const el = e.target;
     if (el.matches("[data-autosubmit]")) el.form.requestSubmit();
+    if (el.id === "period") document.body.dispatchEvent(new Event("refreshMetrics"));
+    const multi = el.closest("details.multi");
+    if (multi) describeChoices(multi);
     if (el.matches("[data-select-row]")) selectionChanged();
     if (el.matches("[data-select-all]")) {
       rowBoxes().forEach((box) => { box.checked = el.checked; });
@@ -91,11 +152,6 @@
       selectionChanged();
       return;
     }
-    const confirmer = e.target.closest("[data-confirm-delete]");
-    if (confirmer && document.getElementById("bulk-action")?.value === "delete") {
-      if (!window.confirm(confirmer.dataset.confirmDelete)) e.preventDefault();
-      return;
-    }
     const row = e.target.closest(".lead-row");
     if (row && !e.target.closest("input, a, label, button")) openLead(row);
   });
@@ -123,11 +179,12 @@
   }
   function showActionInputs(action) {
     document.querySelectorAll("[data-for-action]").forEach((el) => {
-      el.hidden = el.dataset.forAction !== action;
+      el.hidden = !el.dataset.forAction.split(" ").includes(action);
     });
   }
   document.addEventListener("htmx:afterSwap", (e) => {
     if (e.detail.target && e.detail.target.id === "lead-table") {
+      syncFilters();
       selectionChanged();
       pendingNew = 0;
       hideNewBanner();
