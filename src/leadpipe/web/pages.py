@@ -40,6 +40,7 @@ from leadpipe.web.rules import (
     PRIORITIES,
     TEMPERATURES,
     TableQuery,
+    badge_ink,
     parse_table_query,
     period_bounds,
 )
@@ -325,7 +326,8 @@ async def stage_colors(who: Viewer, db: DatabaseDep) -> Response:
         return StageRepository(conn).all(who.workspace_id)
 
     css = "\n".join(
-        f".stage-{s['stage_slug']} {{ --stage: {color_of(s['color'])}; }}"
+        f".stage-{s['stage_slug']} {{ --stage: {color_of(s['color'])}; "
+        f"--stage-ink: {badge_ink(color_of(s['color']))}; }}"
         for s in await db.read(read)
         if SLUG.match(s["stage_slug"])
     )

@@ -329,3 +329,45 @@ def single_group(groups: Mapping[Any, list[uuid.UUID]], limit: int) -> tuple[Any
         return None, []
     ((before, ids),) = groups.items()
     return (before, ids) if 0 < len(ids) <= limit else (None, [])
+
+
+# -- colours ---------------------------------------------------------------------------
+
+AA_CONTRAST = 4.5  # WCAG 2 AA for text
+BADGE_TINT = 0.14  # the share of the stage's colour in its badge's background (app.css)
+
+
+def _channels(hex_colour: str) -> tuple[float, float, float]:
+    text = hex_colour.lstrip("#")
+    return tuple(int(text[i : i + 2], 16) / 255 for i in (0, 2, 4))  # type: ignore[return-value]
+
+
+def _hex(rgb: tuple[float, float, float]) -> str:
+    return "#" + "".join(f"{round(c * 255):02x}" for c in rgb)
+
+
+def _luminance(rgb: tuple[float, float, float]) -> float:
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(a: str, b: str) -> float:
+    """WCAG's contrast ratio of two ``#rrggbb`` colours."""
+    light, dark = sorted((_luminance(_channels(a)), _luminance(_channels(b))), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def _mix(a: tuple[float, float, float], b: tuple[float, float, float], share_of_a: float) -> Any:
+    return tuple(share_of_a * x + (1 - share_of_a) * y for x, y in zip(a, b, strict=True))
+
+
+def badge_ink(colour: str) -> str:
+    """The text colour of a stage's badge: the stage's own colour, darkened until it reads
+    at AA contrast on the badge's tint of it (Proposal's amber was 2.1:1)."""
+    base = _channels(colour)
+    background = _hex(_mix(base, (1.0, 1.0, 1.0), BADGE_TINT))
+    for step in range(21):
+        ink = _hex(_mix(base, (0.0, 0.0, 0.0), 1 - step / 20))
+        if contrast(ink, background) >= AA_CONTRAST:
+            return ink
+    return "#000000"

@@ -151,7 +151,7 @@
   function openLead(row) {
     document.querySelectorAll(".lead-row.current").forEach((r) => r.classList.remove("current"));
     row.classList.add("current");
-    htmx.ajax("GET", "/app/leads/" + row.dataset.leadId, { target: "#detail" }).then(() => {
+    return htmx.ajax("GET", "/app/leads/" + row.dataset.leadId, { target: "#detail" }).then(() => {
       document.getElementById("detail")?.focus({ preventScroll: true });
     });
   }
@@ -177,6 +177,38 @@
     }
     const row = e.target.closest(".lead-row");
     if (row && !e.target.closest("input, a, label, button")) openLead(row);
+  });
+  // Shortcuts of the lead table, away from fields: / search, j and k move, Enter opens,
+  // e edits, ? lists them.
+  function typing(target) {
+    return target.closest && target.closest("input, select, textarea, [contenteditable], dialog");
+  }
+  function moveFocus(by) {
+    const rows = Array.from(document.querySelectorAll("#lead-rows .lead-row"));
+    if (!rows.length) return;
+    const at = rows.indexOf(document.activeElement.closest?.(".lead-row") || document.querySelector(".lead-row.current"));
+    const next = rows[Math.min(rows.length - 1, Math.max(0, at < 0 ? 0 : at + by))];
+    next.focus();
+    next.scrollIntoView({ block: "nearest" });
+  }
+  async function editLead() {
+    const row = document.activeElement.closest?.(".lead-row") || document.querySelector(".lead-row.current");
+    if (!row) return;
+    if (!document.querySelector('#detail .detail-body[data-lead-id="' + row.dataset.leadId + '"]')) await openLead(row);
+    document.querySelector("#detail select:not([disabled]), #detail input:not([type=hidden]), #detail textarea")?.focus();
+  }
+  document.addEventListener("keydown", (e) => {
+    if (!document.getElementById("lead-rows") || e.ctrlKey || e.metaKey || e.altKey || typing(e.target)) return;
+    const actions = {
+      "/": () => document.getElementById("q")?.focus(),
+      j: () => moveFocus(1),
+      k: () => moveFocus(-1),
+      e: editLead,
+      "?": () => document.getElementById("shortcuts")?.showModal(),
+    };
+    if (!actions[e.key]) return;
+    e.preventDefault();
+    actions[e.key]();
   });
   document.addEventListener("keydown", (e) => {
     if (e.key === "Escape") closeLead();
