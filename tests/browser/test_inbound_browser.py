@@ -109,7 +109,7 @@ def test_a_change_in_the_sidebar_redraws_its_row_or_removes_it_with_a_note(
     expect(row.locator(".badge")).to_have_text("Qualified")
     page.select_option("#detail select[name=assigned_user_id]", index=1)
     expect(row).to_have_count(0)
-    expect(page.locator(".row-note")).to_contain_text("Ana Lopez (now Qualified,")
+    expect(page.locator(".row-note")).to_contain_text("Ana Lopez is now Qualified, assigned to ")
     expect(page.locator(".row-note")).to_contain_text("no longer matches this view")
     expect(page.locator("#lead-count")).to_have_text("1\u20133 of 3 leads")
 

@@ -316,17 +316,18 @@
   function replaceWithNote(row, own) {
     const name = row.querySelector(".name")?.textContent || "This lead";
     const detail = document.querySelector('#detail .detail-body[data-lead-id="' + row.dataset.leadId + '"]');
-    const now = own && detail
-      ? ["stage", "assigned_user_id"].map((field) => detail.querySelector("select[name=" + field + "] option:checked")?.textContent).filter(Boolean)
-      : [];
+    const chosen = (field) => (own && detail ? detail.querySelector("select[name=" + field + "] option:checked") : null);
+    const stage = chosen("stage")?.textContent;
+    const assignee = chosen("assigned_user_id");
+    const change = stage
+      ? " is now " + stage + (assignee?.value ? ", assigned to " + assignee.textContent + "," : "") + " and"
+      : own ? "" : " was changed by someone else and";
     const note = document.createElement("tr");
     note.className = "row-note";
     note.setAttribute("role", "status");
     const cell = document.createElement("td");
     cell.colSpan = row.cells.length;
-    cell.textContent = // text, never HTML: names come from lead providers
-      name + (now.length ? " (now " + now.join(", ") + ")" : own ? "" : " was changed by someone else and") +
-      (now.length || own ? " no longer matches this view." : " no longer matches this view.");
+    cell.textContent = name + change + " no longer matches this view."; // text, never HTML: names come from lead providers
     note.appendChild(cell);
     row.replaceWith(note);
     setTimeout(() => note.remove(), NOTE_SHOWN_MS);
