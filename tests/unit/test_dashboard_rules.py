@@ -4,6 +4,7 @@ zone, the metrics' changes, the heat map, sessions and workspaces."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -18,6 +19,9 @@ from leadpipe.inbound.rules import Breakdown, heat_map, metric_changes, metrics_
 from leadpipe.kit.memo import Remembered
 from leadpipe.web.rules import (
     TableQuery,
+    badge_ink,
+    bulk_result,
+    contrast,
     day_end,
     day_start,
     initials,
@@ -185,3 +189,38 @@ def test_a_remembered_value_is_made_again_once_it_expired() -> None:
     assert [kept.get("k", make), kept.get("k", make), kept.get("other", make)] == [1, 1, 2]
     fresh = Remembered[int](seconds=0)
     assert [fresh.get("k", make), fresh.get("k", make)] == [3, 4]
+
+
+@pytest.mark.parametrize(
+    "colour", ["#D97706", "#3182CE", "#10B981", "#EF4444", "#FFFFFF", "#000000"]
+)
+def test_a_stage_badge_reads_at_aa_contrast_whatever_its_colour(colour: str) -> None:
+    tint = _tint_of(colour)
+    assert contrast(badge_ink(colour), tint) >= 4.5
+
+
+def _tint_of(colour: str) -> str:
+    """The badge's background as app.css mixes it: 14% of the colour into white."""
+    channels = [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
+    return "#" + "".join(f"{round(0.14 * c + 0.86 * 255):02x}" for c in channels)
+
+
+def test_proposal_amber_was_unreadable_on_its_badge() -> None:
+    assert contrast("#d97706", _tint_of("#d97706")) < 3
+
+
+@pytest.mark.parametrize(
+    ("action", "done", "extra", "said"),
+    [
+        ("stage", 12, {"target": "Qualified"}, "12 leads moved to Qualified"),
+        ("assign", 1, {"target": "Ana"}, "1 lead assigned to Ana"),
+        ("assign", 3, {}, "3 leads unassigned"),
+        ("tag", 1200, {"tags": ["vip", "spring"]}, "vip, spring added to 1,200 leads"),
+        ("untag", 2, {"tags": ["vip"]}, "vip removed from 2 leads"),
+        ("delete", 2, {}, "2 leads deleted"),
+    ],
+)
+def test_a_bulk_action_says_what_it_did(
+    action: str, done: int, extra: dict[str, Any], said: str
+) -> None:
+    assert bulk_result(action, done, **extra) == said
