@@ -315,6 +315,12 @@ def measure_dashboard(args: argparse.Namespace) -> None:
             "last activity range": f"active_from={month_ago}",
             "no activity 7 days": "idle_days=7",
             "closed leads": "status=closed",
+            "several stages": "stage=new&stage=qualified&stage=proposal",
+            "several sources": "source=Google%20Ads&source=Website",
+            "tag": "tag=vip",
+            "heat-map cell (30 days)": (
+                "source=Google%20Ads&product=Solar%20Panels&status=all&within=30"
+            ),
             "search by phone": f"q={phone}",
             "search by name": "q=garcia",
             "search by part of an email": f"q=p1234.{keys['workspace_id']}",

@@ -4,6 +4,7 @@ zone, the metrics' changes, the heat map, sessions and workspaces."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -18,6 +19,9 @@ from leadpipe.inbound.rules import Breakdown, heat_map, metric_changes, metrics_
 from leadpipe.kit.memo import Remembered
 from leadpipe.web.rules import (
     TableQuery,
+    badge_ink,
+    bulk_result,
+    contrast,
     day_end,
     day_start,
     initials,
@@ -31,7 +35,15 @@ from leadpipe.web.rules import (
     ("raw", "expected", "ignored"),
     [
         ({}, TableQuery(), []),
-        ({"q": "  ana  ", "stage": "won"}, TableQuery(q="ana", stage="won"), []),
+        ({"q": "  ana  ", "stage": "won"}, TableQuery(q="ana", stage=("won",)), []),
+        (
+            [("stage", "new"), ("stage", "qualified"), ("stage", "new"), ("source", "")],
+            TableQuery(stage=("new", "qualified")),
+            [],
+        ),
+        ({"tag": "vip, solar ,,vip"}, TableQuery(tag=("vip", "solar")), []),
+        ({"period": "90", "within": "7"}, TableQuery(period=90, within=7), []),
+        ({"period": "12"}, TableQuery(), ["period: one of 7, 30, 90"]),
         ({"priority": "sky-high"}, TableQuery(), ["priority: one of low, medium, high, urgent"]),
         (
             {"sort": "name"},
@@ -49,15 +61,18 @@ from leadpipe.web.rules import (
     ],
 )
 def test_the_table_query_is_read_leniently_and_says_what_it_ignored(
-    raw: dict[str, str], expected: TableQuery, ignored: list[str]
+    raw: dict[str, str] | list[tuple[str, str]], expected: TableQuery, ignored: list[str]
 ) -> None:
     assert parse_table_query(raw) == (expected, ignored)
 
 
 def test_a_table_query_links_only_what_differs_from_the_defaults() -> None:
-    query = TableQuery(stage="won", page=3)
+    query = TableQuery(stage=("won",), page=3)
     assert query.url("/app") == "/app?stage=won&page=3"
     assert query.url("/app", page=1) == "/app?stage=won"
+    several = TableQuery(stage=("new", "qualified"), period=90)
+    assert several.url("/app") == "/app?stage=new&stage=qualified&period=90"
+    assert several.filter_params() == {"stage": "new,qualified"}
     assert TableQuery().url("/app") == "/app"
     assert TableQuery(created_from=date(2026, 1, 2)).params() == {"created_from": "2026-01-02"}
 
@@ -68,7 +83,8 @@ def test_a_table_query_links_only_what_differs_from_the_defaults() -> None:
         (TableQuery(), True),
         (TableQuery(size=100), True),
         (TableQuery(page=2), False),
-        (TableQuery(stage="new"), False),
+        (TableQuery(stage=("new",)), False),
+        (TableQuery(period=90), True),
         (TableQuery(order="asc"), False),
         (TableQuery(status="all"), False),
     ],
@@ -173,3 +189,38 @@ def test_a_remembered_value_is_made_again_once_it_expired() -> None:
     assert [kept.get("k", make), kept.get("k", make), kept.get("other", make)] == [1, 1, 2]
     fresh = Remembered[int](seconds=0)
     assert [fresh.get("k", make), fresh.get("k", make)] == [3, 4]
+
+
+@pytest.mark.parametrize(
+    "colour", ["#D97706", "#3182CE", "#10B981", "#EF4444", "#FFFFFF", "#000000"]
+)
+def test_a_stage_badge_reads_at_aa_contrast_whatever_its_colour(colour: str) -> None:
+    tint = _tint_of(colour)
+    assert contrast(badge_ink(colour), tint) >= 4.5
+
+
+def _tint_of(colour: str) -> str:
+    """The badge's background as app.css mixes it: 14% of the colour into white."""
+    channels = [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
+    return "#" + "".join(f"{round(0.14 * c + 0.86 * 255):02x}" for c in channels)
+
+
+def test_proposal_amber_was_unreadable_on_its_badge() -> None:
+    assert contrast("#d97706", _tint_of("#d97706")) < 3
+
+
+@pytest.mark.parametrize(
+    ("action", "done", "extra", "said"),
+    [
+        ("stage", 12, {"target": "Qualified"}, "12 leads moved to Qualified"),
+        ("assign", 1, {"target": "Ana"}, "1 lead assigned to Ana"),
+        ("assign", 3, {}, "3 leads unassigned"),
+        ("tag", 1200, {"tags": ["vip", "spring"]}, "vip, spring added to 1,200 leads"),
+        ("untag", 2, {"tags": ["vip"]}, "vip removed from 2 leads"),
+        ("delete", 2, {}, "2 leads deleted"),
+    ],
+)
+def test_a_bulk_action_says_what_it_did(
+    action: str, done: int, extra: dict[str, Any], said: str
+) -> None:
+    assert bulk_result(action, done, **extra) == said

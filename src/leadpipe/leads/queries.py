@@ -4,6 +4,7 @@ stage totals."""
 from __future__ import annotations
 
 import functools
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,9 +14,14 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
+    String,
+    and_,
     bindparam,
+    false,
     func,
+    or_,
     select,
+    true,
 )
 
 from leadpipe.contacts.repository import (
@@ -24,7 +30,9 @@ from leadpipe.contacts.repository import (
     too_short_for_trigrams,
 )
 from leadpipe.leads.repository import LEAD_COUNTS, LEADS, STATUS_HISTORY
+from leadpipe.pipeline.rules import WON
 from leadpipe.storage.base import table_of
+from leadpipe.storage.dialect import HasAnyOf, InJsonArray
 from leadpipe.storage.models import Contact
 from leadpipe.storage.work import Work
 
@@ -78,6 +86,13 @@ class LeadFilters:
     idle_since: datetime | None = None
     unassigned: bool | None = None  # True: no user assigned
     lead_id: uuid.UUID | None = None  # one lead, if it matches the rest
+    # Any of several stages or sources (one alone goes in ``stage`` or ``source``), any of
+    # several tags.
+    stages: tuple[str, ...] | None = None
+    sources: tuple[str, ...] | None = None
+    tags: tuple[str, ...] | None = None
+    # True: open (active and not won); False: closed (won, lost or inactive).
+    open: bool | None = None
 
 
 _SORTS = {
@@ -116,6 +131,8 @@ _EQUALITY_FILTERS = {
     "phone": _ct.phone_number,
     "email": _ct.email,
 }
+# Filters that match any of several values of one column.
+_ANY_OF_FILTERS = {"stages": _l.stage, "sources": _l.lead_source}
 # Filters on a contact column, answered by joining the contacts. (A text search instead
 # finds the matching contacts first: see ``filter_conditions``.)
 _CONTACT_FILTERS = frozenset({"phone", "email"})
@@ -127,6 +144,15 @@ _KEPT_FILTERS = {
     "product_key": _k.product_key,
     "is_active": _k.is_active,
 }
+_KEPT_ANY_OF = {"stages": _k.stage, "sources": _k.lead_source}
+
+
+def open_condition(columns: Any, *, is_open: bool) -> Any:
+    """Open leads (active and not won), or closed ones (won, lost or inactive), of the
+    leads or of their kept counts: won leads stay active, but nobody works them."""
+    if is_open:
+        return and_(columns.is_active == true(), columns.stage != WON)
+    return or_(columns.is_active == false(), columns.stage == WON)
 
 
 def _filtered_from(names: frozenset[str]) -> Any:
@@ -137,6 +163,12 @@ def _filtered_from(names: frozenset[str]) -> Any:
 def filter_values(f: LeadFilters) -> dict[str, Any]:
     """The filters given, as bind values for the statements of ``filter_conditions``."""
     values = {name: getattr(f, name) for name in f.__slots__ if getattr(f, name) is not None}
+    if f.open is not None:  # which condition, not a value: a name of its own for each
+        del values["open"]
+        values["open_only" if f.open else "closed_only"] = True
+    for name in ("tags", *_ANY_OF_FILTERS):  # a list of any length as one value
+        if name in values:
+            values[name] = json.dumps(list(values[name]))
     if f.text is not None:
         values["text_pattern"] = f"%{f.text}%"
         if too_short_for_trigrams(f.text):  # a statement of its own
@@ -157,6 +189,15 @@ def filter_conditions(names: frozenset[str], *, ordered: bool = False) -> tuple[
     where += [
         column == bindparam(name) for name, column in _EQUALITY_FILTERS.items() if name in names
     ]
+    where += [
+        InJsonArray(column, bindparam(name, type_=String))
+        for name, column in _ANY_OF_FILTERS.items()
+        if name in names
+    ]
+    if "open_only" in names or "closed_only" in names:
+        where.append(open_condition(_l, is_open="open_only" in names))
+    if "tags" in names:
+        where.append(HasAnyOf(_l.tags, bindparam("tags", type_=String)))
     if "created_from" in names:
         where.append(_l.created_at >= bindparam("created_from"))
     if "created_to" in names:
@@ -279,7 +320,8 @@ class LeadQueries:
         """The filters as conditions on ``lead_counts``, or None when they name something it
         does not keep (search, priority, dates, ...) and the leads must be counted."""
         values = filter_values(f)
-        if values.keys() - {"workspace_id"} - _KEPT_FILTERS.keys():
+        kept = {"workspace_id", "open_only", "closed_only", *_KEPT_FILTERS, *_KEPT_ANY_OF}
+        if values.keys() - kept:
             return None
         if f.source == "":  # kept counts fold a missing source into ''
             return None
@@ -287,6 +329,11 @@ class LeadQueries:
         where += [
             column == values[name] for name, column in _KEPT_FILTERS.items() if name in values
         ]
+        where += [
+            column.in_(getattr(f, name)) for name, column in _KEPT_ANY_OF.items() if name in values
+        ]
+        if f.open is not None:
+            where.append(open_condition(_k, is_open=f.open))
         return where
 
     def stored_source(self, workspace_id: str, typed: str) -> str | None:

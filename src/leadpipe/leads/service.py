@@ -119,13 +119,26 @@ class LeadService:
         """Filters as people type them (``stage=Won``, ``source=facebook ads``), in the
         spelling the leads store: the stage's slug, the source's most used spelling."""
         changes: dict[str, Any] = {}
-        if filters.stage:
+        if filters.stage or filters.stages:
             stages = StageRepository(conn).all(filters.workspace_id)
-            slug = stage_typed(((r["stage_slug"], r["stage_name"]) for r in stages), filters.stage)
-            changes["stage"] = slug or filters.stage
+            named = [(r["stage_slug"], r["stage_name"]) for r in stages]
+
+            def slug(typed: str) -> str:
+                return stage_typed(named, typed) or typed
+
+            if filters.stage:
+                changes["stage"] = slug(filters.stage)
+            if filters.stages:
+                changes["stages"] = tuple(slug(s) for s in filters.stages)
+        queries = LeadQueries(conn)
+
+        def source(typed: str) -> str:
+            return queries.stored_source(filters.workspace_id, typed) or typed
+
         if filters.source:
-            stored = LeadQueries(conn).stored_source(filters.workspace_id, filters.source)
-            changes["source"] = stored or filters.source
+            changes["source"] = source(filters.source)
+        if filters.sources:
+            changes["sources"] = tuple(source(s) for s in filters.sources)
         return replace(filters, **changes) if changes else filters
 
     def get(self, conn: Connection, workspace_id: str, lead_id: uuid.UUID) -> dict[str, Any]:

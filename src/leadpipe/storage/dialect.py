@@ -238,3 +238,72 @@ def _ilike(element: ContainsIgnoringCase, compiler: SQLCompiler, **kw: Any) -> s
 @compiles(ContainsIgnoringCase, "sqlite")
 def _like(element: ContainsIgnoringCase, compiler: SQLCompiler, **kw: Any) -> str:
     return f"{compiler.process(element.value, **kw)} LIKE {compiler.process(element.pattern, **kw)}"
+
+
+class HasAnyOf(ColumnElement[bool]):
+    """The JSON array ``column`` holds any of the strings of the JSON array bound as
+    ``values`` (a lead's tags, filtered by several at once).
+
+    - SQLite: its ``json_each`` over both arrays.
+    - PostgreSQL: ``jsonb_exists_any`` on the column's JSONB.
+    """
+
+    inherit_cache = True
+    type = Boolean()
+    _is_implicitly_boolean = True
+    _traverse_internals = [
+        ("column", InternalTraversal.dp_clauseelement),
+        ("values", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(self, column: Any, values: Any) -> None:
+        self.column = column
+        self.values = values
+
+
+@compiles(HasAnyOf)
+def _jsonb_exists_any(element: HasAnyOf, compiler: SQLCompiler, **kw: Any) -> str:
+    column, values = (compiler.process(e, **kw) for e in (element.column, element.values))
+    return (
+        f"jsonb_exists_any({column}, "
+        f"ARRAY(SELECT jsonb_array_elements_text(CAST({values} AS jsonb))))"
+    )
+
+
+@compiles(HasAnyOf, "sqlite")
+def _json_each_any(element: HasAnyOf, compiler: SQLCompiler, **kw: Any) -> str:
+    column, values = (compiler.process(e, **kw) for e in (element.column, element.values))
+    return (
+        f"EXISTS (SELECT 1 FROM json_each({column}) AS held "
+        f"WHERE held.value IN (SELECT value FROM json_each({values})))"
+    )
+
+
+class InJsonArray(ColumnElement[bool]):
+    """``column`` equals one of the strings of the JSON array bound as ``values``: a list
+    of any length as one bind value, so that the statement stays the same (and cached)
+    whatever the number (an expanding ``IN`` would be compiled anew for each)."""
+
+    inherit_cache = True
+    type = Boolean()
+    _is_implicitly_boolean = True
+    _traverse_internals = [
+        ("column", InternalTraversal.dp_clauseelement),
+        ("values", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(self, column: Any, values: Any) -> None:
+        self.column = column
+        self.values = values
+
+
+@compiles(InJsonArray)
+def _any_of_jsonb(element: InJsonArray, compiler: SQLCompiler, **kw: Any) -> str:
+    column, values = (compiler.process(e, **kw) for e in (element.column, element.values))
+    return f"{column} = ANY(ARRAY(SELECT jsonb_array_elements_text(CAST({values} AS jsonb))))"
+
+
+@compiles(InJsonArray, "sqlite")
+def _in_json_each(element: InJsonArray, compiler: SQLCompiler, **kw: Any) -> str:
+    column, values = (compiler.process(e, **kw) for e in (element.column, element.values))
+    return f"{column} IN (SELECT value FROM json_each({values}))"

@@ -7,6 +7,7 @@ import re
 import uuid
 from dataclasses import replace
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -37,18 +38,16 @@ from leadpipe.web.rules import (
     OUTCOMES,
     PERIODS,
     PRIORITIES,
-    SORTS,
     TEMPERATURES,
     TableQuery,
-    page_count,
+    badge_ink,
     parse_table_query,
     period_bounds,
-    quick_filters,
 )
 from leadpipe.web.tables import (
     Workspace,
     lead_filters,
-    lead_page,
+    lead_table,
     load_workspace,
     memberships_of,
     names_to_filter_by,
@@ -65,14 +64,20 @@ SLUG = re.compile(r"^[a-z][a-z0-9_]*$")
 @router.get("/app", response_class=HTMLResponse)
 async def inbound_page(request: Request, who: Viewer, db: DatabaseDep) -> Response:
     query, ignored = parse_table_query(request.query_params)
-    period = _period(request)
     if request.headers.get("hx-target") == "lead-table":
         data = await db.read(lambda conn: _table(conn, who, query))
-        return page(request, "_lead_table.html", {**data, "ignored": ignored})
+        # The address bar shows the query as read, not the form's every empty field: the
+        # URL is the view's state, to reload, share and save.
+        return page(
+            request,
+            "_lead_table.html",
+            {**data, "ignored": ignored},
+            headers={"HX-Push-Url": query.url("/app")},
+        )
     # The metrics and the heat map follow in a request of their own (``/app/metrics``):
     # the table shows first.
     data = await db.read(lambda conn: _inbound(conn, who, query))
-    return page(request, "inbound.html", {**data, "ignored": ignored, "period": period})
+    return page(request, "inbound.html", {**data, "ignored": ignored, "period": query.period})
 
 
 @router.get("/app/metrics", response_class=HTMLResponse)
@@ -96,18 +101,7 @@ def _metrics(conn: Connection, who: SignedIn, period: int) -> dict[str, Any]:
 def _table(
     conn: Connection, who: SignedIn, query: TableQuery, workspace: Workspace | None = None
 ) -> dict[str, Any]:
-    assert who.workspace_id is not None
-    workspace = workspace or load_workspace(conn, who.workspace_id)
-    filters = lead_filters(query, who, workspace, utcnow())
-    leads, total = lead_page(conn, filters, query)
-    return {
-        "workspace": workspace,
-        "query": query,
-        "leads": leads,
-        "total": total,
-        "pages": page_count(total, query.size),
-        "sorts": SORTS,
-    }
+    return lead_table(conn, who, query, workspace)
 
 
 def _inbound(conn: Connection, who: SignedIn, query: TableQuery) -> dict[str, Any]:
@@ -118,25 +112,22 @@ def _inbound(conn: Connection, who: SignedIn, query: TableQuery) -> dict[str, An
         **table,
         **names_to_filter_by(conn, workspace.id),
         "memberships": memberships_of(conn, who),
-        "views": SavedViewRepository(conn).for_user(workspace.id, who.user_id),
-        "quick": quick_filters(str(who.user_id)),
         "priorities": PRIORITIES,
         "temperatures": TEMPERATURES,
         "periods": PERIODS,
     }
 
 
-@router.get("/app/leads/{lead_id}/row", response_class=HTMLResponse)
-async def lead_row(lead_id: uuid.UUID, request: Request, who: Viewer, db: DatabaseDep) -> Response:
-    """One row of the table as it is now, if the lead still matches the table's filters
-    (live updates); 204 when it does not."""
-    query, _ = parse_table_query(request.query_params)
-
-    def read(conn: Connection) -> dict[str, Any] | None:
-        assert who.workspace_id is not None
-        workspace = load_workspace(conn, who.workspace_id)
-        filters = lead_filters(query, who, workspace, utcnow())
-        found, _total = lead.page(
+def _matching(
+    conn: Connection, who: SignedIn, query: TableQuery, lead_ids: list[uuid.UUID]
+) -> tuple[Workspace, list[dict[str, Any]]]:
+    """Those of the leads that match the table's filters, newest first."""
+    assert who.workspace_id is not None
+    workspace = load_workspace(conn, who.workspace_id)
+    filters = lead_filters(query, who, workspace, utcnow())
+    found: list[dict[str, Any]] = []
+    for lead_id in lead_ids:  # a few at a time (a burst): one indexed look-up each
+        one, _total = lead.page(
             conn,
             replace(filters, lead_id=lead_id),
             sort="created_at",
@@ -145,12 +136,48 @@ async def lead_row(lead_id: uuid.UUID, request: Request, who: Viewer, db: Databa
             offset=0,
             include_activities=False,
         )
-        return {"workspace": workspace, "l": found[0], "query": query} if found else None
+        found += one
+    found.sort(key=lambda row: (row["created_at"], row["id"]), reverse=True)
+    return workspace, found
 
-    data = await db.read(read)
-    if data is None:
+
+@router.get("/app/leads/{lead_id}/row", response_class=HTMLResponse)
+async def lead_row(lead_id: uuid.UUID, request: Request, who: Viewer, db: DatabaseDep) -> Response:
+    """One row of the table as it is now, if the lead still matches the table's filters
+    (live updates); 204 when it does not."""
+    query, _ = parse_table_query(request.query_params)
+    workspace, found = await db.read(lambda conn: _matching(conn, who, query, [lead_id]))
+    if not found:
         return Response(status_code=204)
-    return page(request, "_lead_row.html", data)
+    return page(request, "_lead_row.html", {"workspace": workspace, "l": found[0], "query": query})
+
+
+# New leads a watcher asks for at once, at most: a burst gathered in a fraction of a second.
+ROWS_AT_ONCE = 100
+
+
+@router.get("/app/leads/rows", response_class=HTMLResponse)
+async def lead_rows(request: Request, who: Viewer, db: DatabaseDep) -> Response:
+    """The rows of those of the leads named (``id``, repeated) that match the table's
+    filters, newest first: a burst of new leads in one request, only those the table
+    shows counted on its "new leads" banner."""
+    query, _ = parse_table_query(request.query_params)
+    lead_ids = _lead_ids(request.query_params.getlist("id"))
+    workspace, found = await db.read(lambda conn: _matching(conn, who, query, lead_ids))
+    return page(
+        request, "_lead_rows.html", {"workspace": workspace, "leads": found, "query": query}
+    )
+
+
+def _lead_ids(given: list[str]) -> list[uuid.UUID]:
+    if not given or len(given) > ROWS_AT_ONCE:
+        raise ValidationFailed(
+            "Invalid leads", [field_error("id", f"from 1 to {ROWS_AT_ONCE} lead ids")]
+        )
+    try:
+        return list(dict.fromkeys(uuid.UUID(i) for i in given))
+    except ValueError:
+        raise ValidationFailed("Invalid leads", [field_error("id", "not a lead id")]) from None
 
 
 # -- one lead: the sidebar and its actions ---------------------------------------------
@@ -264,8 +291,10 @@ async def save_view(request: Request, who: Viewer, db: DatabaseDep) -> Response:
     name = values.get("name", "")[:100]
     if not name:
         raise ValidationFailed("Invalid view", [field_error("name", "give the view a name")])
-    query, _ = parse_table_query(values)
-    stored = query.url("").lstrip("?")
+    # The query the table was drawn with (page and all), not the fields of the page load.
+    given = parse_qsl(values["query"]) if "query" in values else values
+    query, _ = parse_table_query(given)
+    stored = query.query_string(page=1)
 
     def save(conn: Connection) -> None:
         assert who.workspace_id is not None
@@ -297,7 +326,8 @@ async def stage_colors(who: Viewer, db: DatabaseDep) -> Response:
         return StageRepository(conn).all(who.workspace_id)
 
     css = "\n".join(
-        f".stage-{s['stage_slug']} {{ --stage: {color_of(s['color'])}; }}"
+        f".stage-{s['stage_slug']} {{ --stage: {color_of(s['color'])}; "
+        f"--stage-ink: {badge_ink(color_of(s['color']))}; }}"
         for s in await db.read(read)
         if SLUG.match(s["stage_slug"])
     )

@@ -4,7 +4,7 @@ pages turn a ``TableQuery`` into ``LeadFilters`` with the workspace's time zone.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -23,6 +23,7 @@ SORTS = {
 PRIORITIES = ("low", "medium", "high", "urgent")
 TEMPERATURES = ("cold", "warm", "hot")
 PERIODS = (7, 30, 90)
+DEFAULT_PERIOD = 30
 PAGE_SIZES = (25, 50, 100)
 DEFAULT_PAGE_SIZE = 50
 ASSIGNED_TO_ME = "me"
@@ -31,89 +32,175 @@ ACTIVITY_TYPES = ("call", "email", "sms", "meeting", "note", "quote")
 OUTCOMES = ("positive", "neutral", "negative", "pending", "scheduled")
 
 
+# Filters that take several values at once (``?stage=new&stage=qualified``): a lead matches
+# when it has any of them. At most this many of each are read.
+MULTI_FILTERS = ("stage", "source", "tag")
+MULTI_LIMIT = 50
+# What the page shows around the table, kept in the URL with the filters but filtering
+# nothing: the metrics' period.
+VIEW_ONLY = ("sort", "order", "page", "size", "period")
+
+QueryInput = Mapping[str, str] | Iterable[tuple[str, str]]
+
+
 @dataclass(frozen=True, slots=True)
 class TableQuery:
-    """The lead table as the user asked for it; '' or None means no filter."""
+    """The lead table as the user asked for it; '', () or None means no filter. The URL
+    holds all of it (the metrics' period too): every control of the page links to, and
+    every saved view stores, ``url()``."""
 
     q: str = ""
-    stage: str = ""
-    source: str = ""
+    stage: tuple[str, ...] = ()
+    source: tuple[str, ...] = ()
+    tag: tuple[str, ...] = ()
     product: str = ""
     assignee: str = ""  # a user id, "me" or "none"
     priority: str = ""
     temperature: str = ""
     created_from: date | None = None
     created_to: date | None = None
+    # Created in the last N days, counted to the second like the metrics' period: the heat
+    # map's cells link to their leads with it.
+    within: int | None = None
     active_from: date | None = None
     active_to: date | None = None
     idle_days: int | None = None
-    status: str = "open"  # open, closed or all
+    status: str = "open"  # open (not won, lost or inactive), closed or all
     sort: str = "created_at"
     order: str = "desc"
     page: int = 1
     size: int = DEFAULT_PAGE_SIZE
+    period: int = DEFAULT_PERIOD
 
-    def params(self, **changes: Any) -> dict[str, str]:
-        """The query string's values that differ from the defaults (after ``changes``)."""
+    def pairs(self, **changes: Any) -> list[tuple[str, str]]:
+        """The query string's values that differ from the defaults (after ``changes``), a
+        pair per value: a filter with several values repeats its name."""
         changed = replace(self, **changes) if changes else self
         default = TableQuery()
-        out: dict[str, str] = {}
+        out: list[tuple[str, str]] = []
         for f in fields(self):
             value = getattr(changed, f.name)
-            if value != getattr(default, f.name) and value not in ("", None):
-                out[f.name] = value.isoformat() if isinstance(value, date) else str(value)
+            if value == getattr(default, f.name) or value in ("", None, ()):
+                continue
+            if isinstance(value, tuple):
+                out += [(f.name, item) for item in value]
+            else:
+                out.append((f.name, value.isoformat() if isinstance(value, date) else str(value)))
         return out
 
+    def params(self, **changes: Any) -> dict[str, str]:
+        """``pairs`` as a mapping, several values of a filter joined by commas (to compare
+        with a quick filter; links use ``url``)."""
+        out: dict[str, str] = {}
+        for name, value in self.pairs(**changes):
+            out[name] = f"{out[name]},{value}" if name in out else value
+        return out
+
+    def filter_params(self) -> dict[str, str]:
+        """``params`` without what only changes how the leads are shown."""
+        return {k: v for k, v in self.params().items() if k not in VIEW_ONLY}
+
     def url(self, path: str, **changes: Any) -> str:
-        params = self.params(**changes)
-        return f"{path}?{urlencode(params)}" if params else path
+        pairs = self.pairs(**changes)
+        return f"{path}?{urlencode(pairs)}" if pairs else path
+
+    def query_string(self, **changes: Any) -> str:
+        return urlencode(self.pairs(**changes))
+
+    def with_filters(self, params: Mapping[str, str]) -> TableQuery:
+        """Another set of filters (a quick filter's) shown the way this one is: same
+        period, sort and page size, first page."""
+        chosen, _ = parse_table_query(params)
+        return replace(chosen, period=self.period, sort=self.sort, order=self.order, size=self.size)
 
     @property
     def is_default_view(self) -> bool:
-        """The newest open leads, unfiltered, first page (of any size): where a new lead
-        shows up on top."""
-        return not self.params(size=DEFAULT_PAGE_SIZE)
+        """The newest open leads, unfiltered, first page (of any size and period): where a
+        new lead shows up on top."""
+        return not self.params(size=DEFAULT_PAGE_SIZE, period=DEFAULT_PERIOD)
 
     @property
     def filters_given(self) -> int:
-        ignored = {"sort", "order", "page", "size"}
-        return len([k for k in self.params() if k not in ignored])
+        return len(self.filter_params())
 
 
-def parse_table_query(raw: Mapping[str, str]) -> tuple[TableQuery, list[str]]:
+def _as_lists(raw: QueryInput) -> dict[str, list[str]]:
+    """Every value of every name: a query string or form (which repeat a name for several
+    values), a plain mapping (one value each), or pairs."""
+    if hasattr(raw, "multi_items"):
+        pairs: Iterable[tuple[str, str]] = raw.multi_items()
+    elif isinstance(raw, Mapping):
+        pairs = raw.items()
+    else:
+        pairs = raw
+    out: dict[str, list[str]] = {}
+    for name, value in pairs:
+        out.setdefault(name, []).append(value)
+    return out
+
+
+def parse_table_query(raw: QueryInput) -> tuple[TableQuery, list[str]]:
     """The table query, and a sentence for every value that was ignored as unreadable."""
+    lists = _as_lists(raw)
+    one = {name: values[0] for name, values in lists.items()}
     ignored: list[str] = []
     values: dict[str, Any] = {}
-    for name in ("q", "stage", "source", "product"):
-        if raw.get(name, "").strip():
-            values[name] = raw[name].strip()[:200]
-    assignee = raw.get("assignee", "").strip()
+    for name in ("q", "product"):
+        if one.get(name, "").strip():
+            values[name] = one[name].strip()[:200]
+    for name in MULTI_FILTERS:
+        given = lists.get(name, [])
+        if name == "tag":  # typed in one field, separated by commas (as bulk tags are)
+            given = [part for value in given for part in value.split(",")]
+        chosen = _distinct(v.strip()[:200] for v in given if v.strip())
+        if len(chosen) > MULTI_LIMIT:
+            ignored.append(f"{name}: at most {MULTI_LIMIT} values")
+        if chosen:
+            values[name] = chosen[:MULTI_LIMIT]
+    assignee = one.get("assignee", "").strip()
     if assignee:
         if assignee in (ASSIGNED_TO_ME, UNASSIGNED) or _is_uuid(assignee):
             values["assignee"] = assignee
         else:
             ignored.append("assignee: not a user")
-    _choice(raw, "priority", PRIORITIES, values, ignored)
-    _choice(raw, "temperature", TEMPERATURES, values, ignored)
-    _choice(raw, "status", ("open", "closed", "all"), values, ignored)
-    _choice(raw, "sort", tuple(SORTS), values, ignored)
-    _choice(raw, "order", ("asc", "desc"), values, ignored)
+    _choice(one, "priority", PRIORITIES, values, ignored)
+    _choice(one, "temperature", TEMPERATURES, values, ignored)
+    _choice(one, "status", ("open", "closed", "all"), values, ignored)
+    _choice(one, "sort", tuple(SORTS), values, ignored)
+    _choice(one, "order", ("asc", "desc"), values, ignored)
     for name in ("created_from", "created_to", "active_from", "active_to"):
-        text = raw.get(name, "").strip()
+        text = one.get(name, "").strip()
         if text:
             try:
                 values[name] = date.fromisoformat(text)
             except ValueError:
                 ignored.append(f"{name}: not a date (YYYY-MM-DD)")
-    _number(raw, "idle_days", 1, 3650, values, ignored)
-    _number(raw, "page", 1, 1_000_000, values, ignored)
-    size = raw.get("size", "").strip()
-    if size:
-        if (number := ascii_int(size)) in PAGE_SIZES:
-            values["size"] = number
-        else:
-            ignored.append(f"size: one of {', '.join(map(str, PAGE_SIZES))}")
+    _number(one, "idle_days", 1, 3650, values, ignored)
+    _number(one, "within", 1, 3650, values, ignored)
+    _number(one, "page", 1, 1_000_000, values, ignored)
+    _one_of(one, "size", PAGE_SIZES, values, ignored)
+    _one_of(one, "period", PERIODS, values, ignored)
     return TableQuery(**values), ignored
+
+
+def _distinct(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(values))
+
+
+def _one_of(
+    raw: Mapping[str, str],
+    name: str,
+    allowed: tuple[int, ...],
+    values: dict[str, Any],
+    ignored: list[str],
+) -> None:
+    text = raw.get(name, "").strip()
+    if not text:
+        return
+    if (number := ascii_int(text)) in allowed:
+        values[name] = number
+    else:
+        ignored.append(f"{name}: one of {', '.join(map(str, allowed))}")
 
 
 def _is_uuid(text: str) -> bool:
@@ -202,7 +289,7 @@ def full_name(first: str | None, last: str | None) -> str:
 def quick_filters(user_id: str) -> list[tuple[str, dict[str, str]]]:
     """The table's one-click views: a label and the query it stands for."""
     return [
-        ("All open", {}),
+        ("All open", {}),  # open: not won, lost or inactive
         ("New", {"stage": "new"}),
         ("Hot", {"temperature": "hot"}),
         ("Urgent", {"priority": "urgent"}),
@@ -228,3 +315,72 @@ def weighted_value(value: Decimal, probability: int | None) -> Decimal:
     """What a column's leads are worth as likely as its stage makes them: their value
     times the stage's probability of winning."""
     return value * Decimal(probability or 0) / 100
+
+
+def leads_counted(n: int) -> str:
+    return f"{n:,} lead" if n == 1 else f"{n:,} leads"
+
+
+def bulk_result(action: str, done: int, *, target: str = "", tags: Iterable[str] = ()) -> str:
+    """The line a bulk action answers with, so that the user sees what it did: "12 leads
+    moved to Qualified". ``target`` is the stage's or the assignee's name."""
+    named = ", ".join(tags)
+    leads = leads_counted(done)
+    return {
+        "stage": f"{leads} moved to {target}",
+        "assign": f"{leads} assigned to {target}" if target else f"{leads} unassigned",
+        "tag": f"{named} added to {leads}",
+        "untag": f"{named} removed from {leads}",
+        "delete": f"{leads} deleted",
+    }[action]
+
+
+def single_group(groups: Mapping[Any, list[uuid.UUID]], limit: int) -> tuple[Any, list[uuid.UUID]]:
+    """The one way the changed leads were before, and which they are, when there is just
+    one and not too many leads for a form: what an undo needs. (None, []) otherwise."""
+    if len(groups) != 1:
+        return None, []
+    ((before, ids),) = groups.items()
+    return (before, ids) if 0 < len(ids) <= limit else (None, [])
+
+
+# -- colours ---------------------------------------------------------------------------
+
+AA_CONTRAST = 4.5  # WCAG 2 AA for text
+BADGE_TINT = 0.14  # the share of the stage's colour in its badge's background (app.css)
+
+
+def _channels(hex_colour: str) -> tuple[float, float, float]:
+    text = hex_colour.lstrip("#")
+    return tuple(int(text[i : i + 2], 16) / 255 for i in (0, 2, 4))  # type: ignore[return-value]
+
+
+def _hex(rgb: tuple[float, float, float]) -> str:
+    return "#" + "".join(f"{round(c * 255):02x}" for c in rgb)
+
+
+def _luminance(rgb: tuple[float, float, float]) -> float:
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(a: str, b: str) -> float:
+    """WCAG's contrast ratio of two ``#rrggbb`` colours."""
+    light, dark = sorted((_luminance(_channels(a)), _luminance(_channels(b))), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def _mix(a: tuple[float, float, float], b: tuple[float, float, float], share_of_a: float) -> Any:
+    return tuple(share_of_a * x + (1 - share_of_a) * y for x, y in zip(a, b, strict=True))
+
+
+def badge_ink(colour: str) -> str:
+    """The text colour of a stage's badge: the stage's own colour, darkened until it reads
+    at AA contrast on the badge's tint of it (Proposal's amber was 2.1:1)."""
+    base = _channels(colour)
+    background = _hex(_mix(base, (1.0, 1.0, 1.0), BADGE_TINT))
+    for step in range(21):
+        ink = _hex(_mix(base, (0.0, 0.0, 0.0), 1 - step / 20))
+        if contrast(ink, background) >= AA_CONTRAST:
+            return ink
+    return "#000000"

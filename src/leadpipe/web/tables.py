@@ -7,18 +7,35 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
-from leadpipe.accounts.repository import UserRepository, WorkspaceRepository
+from leadpipe.accounts.repository import (
+    SavedViewRepository,
+    UserRepository,
+    WorkspaceRepository,
+)
 from leadpipe.accounts.sessions import SignedIn
 from leadpipe.contacts.rules import search_terms
 from leadpipe.inbound.repository import InboundQueries
+from leadpipe.kit.clock import utcnow
 from leadpipe.leads.queries import LeadFilters
 from leadpipe.leads.rules import product_key
 from leadpipe.leads.service import lead
 from leadpipe.pipeline.repository import StageRepository
-from leadpipe.web.rules import ASSIGNED_TO_ME, UNASSIGNED, TableQuery, day_end, day_start, zone
+from leadpipe.web.rules import (
+    ASSIGNED_TO_ME,
+    SORTS,
+    UNASSIGNED,
+    TableQuery,
+    day_end,
+    day_start,
+    page_count,
+    period_bounds,
+    quick_filters,
+    zone,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,13 +95,16 @@ def lead_filters(
         assignee["assigned_user_id"] = uuid.UUID(query.assignee)
     return LeadFilters(
         workspace_id=workspace.id,
-        stage=query.stage or None,
-        source=query.source or None,
+        **_any_of("stage", query.stage),
+        **_any_of("source", query.source),
+        tags=query.tag or None,
         product_key=product_key(query.product) if query.product else None,
         priority=query.priority or None,
         temperature=query.temperature or None,
-        is_active={"open": True, "closed": False, "all": None}[query.status],
-        created_from=day_start(query.created_from, tz) if query.created_from else None,
+        # Open leads are active ones but for the won: the index of active leads leads.
+        is_active=True if query.status == "open" else None,
+        open={"open": True, "closed": False, "all": None}[query.status],
+        created_from=_created_from(query, tz, now),
         created_to=day_end(query.created_to, tz) if query.created_to else None,
         active_from=day_start(query.active_from, tz) if query.active_from else None,
         active_to=day_end(query.active_to, tz) if query.active_to else None,
@@ -92,6 +112,25 @@ def lead_filters(
         **assignee,
         **(search_terms(query.q, workspace.region) if query.q else {}),
     )
+
+
+def _any_of(name: str, chosen: tuple[str, ...]) -> dict[str, Any]:
+    """One value as an equality filter (``stage``), which the kept counts and the
+    indexes answer as before; several as a filter of their own (``stages``)."""
+    if not chosen:
+        return {}
+    if len(chosen) == 1:
+        return {name: chosen[0]}
+    return {f"{name}s": chosen}
+
+
+def _created_from(query: TableQuery, tz: ZoneInfo, now: datetime) -> datetime | None:
+    """The later of the day the user chose and "created in the last N days" (a heat map
+    cell's period, counted from now like the metrics)."""
+    starts = [day_start(query.created_from, tz)] if query.created_from else []
+    if query.within:
+        starts.append(period_bounds(query.within, now)[0])
+    return max(starts, default=None)
 
 
 def lead_page(
@@ -106,6 +145,28 @@ def lead_page(
         offset=(query.page - 1) * query.size,
         include_activities=False,
     )
+
+
+def lead_table(
+    conn: Connection, who: SignedIn, query: TableQuery, workspace: Workspace | None = None
+) -> dict[str, Any]:
+    """What ``_lead_table.html`` draws: a page of leads and the controls around it."""
+    assert who.workspace_id is not None
+    workspace = workspace or load_workspace(conn, who.workspace_id)
+    filters = lead_filters(query, who, workspace, utcnow())
+    leads, total = lead_page(conn, filters, query)
+    return {
+        "workspace": workspace,
+        "query": query,
+        "leads": leads,
+        "total": total,
+        "pages": page_count(total, query.size),
+        "sorts": SORTS,
+        # Drawn with the table, so that they follow its query: a saved view stores the
+        # filters shown, a quick filter keeps the period and sort.
+        "views": SavedViewRepository(conn).for_user(workspace.id, who.user_id),
+        "quick": quick_filters(str(who.user_id)),
+    }
 
 
 def names_to_filter_by(conn: Connection, workspace_id: str) -> dict[str, list[str]]:

@@ -25,6 +25,29 @@
   }
   window.leadpipeToast = toast;
 
+  // New leads in a burst share one toast, which counts them ("10 new leads") and names the
+  // latest, instead of stacking one each over the table.
+  let leadToast = null;
+  let leadToastCount = 0;
+  function newLeadToast(text) {
+    if (!leadToast || !leadToast.isConnected) {
+      leadToastCount = 0;
+      leadToast = document.createElement("div");
+      leadToast.className = "toast success";
+      leadToast.append(document.createElement("strong"), document.createElement("div"));
+      document.getElementById("toasts")?.appendChild(leadToast);
+    }
+    leadToastCount += 1;
+    leadToast.classList.remove("leaving");
+    leadToast.firstChild.textContent = leadToastCount === 1 ? "New Lead Received" : leadToastCount + " new leads";
+    leadToast.lastChild.textContent = (leadToastCount === 1 ? "" : "Latest: ") + text; // text, never HTML
+    clearTimeout(leadToast.leaveTimer);
+    clearTimeout(leadToast.removeTimer);
+    const item = leadToast;
+    item.leaveTimer = setTimeout(() => item.classList.add("leaving"), 4500);
+    item.removeTimer = setTimeout(() => item.remove(), 5000);
+  }
+
   function errorMessage(xhr) {
     try {
       const body = JSON.parse(xhr.responseText);
@@ -39,6 +62,64 @@
   // -- htmx ------------------------------------------------------------------------------
   document.addEventListener("htmx:configRequest", (e) => {
     e.detail.headers["X-CSRF-Token"] = csrf();
+    keepUrlState(e);
+  });
+
+  // -- the lead table's state: the URL ----------------------------------------------------
+  // The URL holds the table's whole state (filters, sort, page size, the metrics' period).
+  // The filters' form sends what its fields say; what it has no field for (the page size
+  // the pager chose) is kept from the URL. A filter changed starts again on page 1.
+  const filters = () => document.getElementById("filters");
+  const tableState = () => new URLSearchParams(document.getElementById("lead-rows")?.dataset.rowQuery || "");
+
+  function fieldNames(form) {
+    return new Set(Array.from(form.elements).map((el) => el.name).filter(Boolean));
+  }
+  function keepUrlState(e) {
+    const form = filters();
+    const from = e.detail.elt;
+    if (!form || e.detail.verb !== "get" || !(from === form || form.contains(from) || from.form === form)) return;
+    const own = fieldNames(form);
+    const data = e.detail.formData;
+    tableState().forEach((value, name) => {
+      if (!own.has(name) && name !== "page" && data && !data.has(name)) data.append(name, value);
+    });
+  }
+  // After the table is redrawn by a link (a sort, a page size), the filters' fields show
+  // the state it was drawn with, so that the next filter change keeps it.
+  function syncFilters() {
+    const form = filters();
+    if (!form) return;
+    const state = tableState();
+    Array.from(form.elements).forEach((el) => {
+      if (!el.name || el === document.activeElement || el.type === "hidden") return;
+      const values = state.getAll(el.name);
+      if (el.type === "checkbox") el.checked = values.includes(el.value);
+      else if (el.tagName === "SELECT") el.value = values[0] || el.dataset.default || el.options[0]?.value || "";
+      else el.value = el.name === "tag" ? values.join(", ") : values[0] || "";
+    });
+    form.querySelectorAll("details.multi").forEach(describeChoices);
+  }
+  // A several-values filter's summary says what is chosen.
+  function describeChoices(details) {
+    const chosen = Array.from(details.querySelectorAll("input:checked")).map((box) => box.parentElement.textContent.trim());
+    const summary = details.querySelector("summary");
+    const label = summary.querySelector(".sr-only");
+    summary.textContent = chosen.length ? chosen.join(", ") : details.dataset.any;
+    if (label) summary.prepend(label);
+  }
+  document.addEventListener("click", (e) => {
+    // One several-values filter open at a time; a click elsewhere closes it.
+    document.querySelectorAll("details.multi[open]").forEach((d) => {
+      if (!d.contains(e.target)) d.open = false;
+    });
+  });
+  // A bulk delete asks first (the button sends through htmx: its confirm step).
+  document.addEventListener("htmx:confirm", (e) => {
+    const confirmer = e.target.closest && e.target.closest("[data-confirm-delete]");
+    if (!confirmer || document.getElementById("bulk-action")?.value !== "delete") return;
+    e.preventDefault();
+    if (window.confirm(confirmer.dataset.confirmDelete)) e.detail.issueRequest(true);
   });
   document.addEventListener("htmx:responseError", (e) => {
     toast("Not done", errorMessage(e.detail.xhr), "error");
@@ -56,6 +137,9 @@
   document.addEventListener("change", (e) => {
     const el = e.target;
     if (el.matches("[data-autosubmit]")) el.form.requestSubmit();
+    if (el.id === "period") document.body.dispatchEvent(new Event("refreshMetrics"));
+    const multi = el.closest("details.multi");
+    if (multi) describeChoices(multi);
     if (el.matches("[data-select-row]")) selectionChanged();
     if (el.matches("[data-select-all]")) {
       rowBoxes().forEach((box) => { box.checked = el.checked; });
@@ -68,7 +152,7 @@
   function openLead(row) {
     document.querySelectorAll(".lead-row.current").forEach((r) => r.classList.remove("current"));
     row.classList.add("current");
-    htmx.ajax("GET", "/app/leads/" + row.dataset.leadId, { target: "#detail" }).then(() => {
+    return htmx.ajax("GET", "/app/leads/" + row.dataset.leadId, { target: "#detail" }).then(() => {
       document.getElementById("detail")?.focus({ preventScroll: true });
     });
   }
@@ -92,13 +176,40 @@
       selectionChanged();
       return;
     }
-    const confirmer = e.target.closest("[data-confirm-delete]");
-    if (confirmer && document.getElementById("bulk-action")?.value === "delete") {
-      if (!window.confirm(confirmer.dataset.confirmDelete)) e.preventDefault();
-      return;
-    }
     const row = e.target.closest(".lead-row");
     if (row && !e.target.closest("input, a, label, button")) openLead(row);
+  });
+  // Shortcuts of the lead table, away from fields: / search, j and k move, Enter opens,
+  // e edits, ? lists them.
+  function typing(target) {
+    return target.closest && target.closest("input, select, textarea, [contenteditable], dialog");
+  }
+  function moveFocus(by) {
+    const rows = Array.from(document.querySelectorAll("#lead-rows .lead-row"));
+    if (!rows.length) return;
+    const at = rows.indexOf(document.activeElement.closest?.(".lead-row") || document.querySelector(".lead-row.current"));
+    const next = rows[Math.min(rows.length - 1, Math.max(0, at < 0 ? 0 : at + by))];
+    next.focus();
+    next.scrollIntoView({ block: "nearest" });
+  }
+  async function editLead() {
+    const row = document.activeElement.closest?.(".lead-row") || document.querySelector(".lead-row.current");
+    if (!row) return;
+    if (!document.querySelector('#detail .detail-body[data-lead-id="' + row.dataset.leadId + '"]')) await openLead(row);
+    document.querySelector("#detail select:not([disabled]), #detail input:not([type=hidden]), #detail textarea")?.focus();
+  }
+  document.addEventListener("keydown", (e) => {
+    if (!document.getElementById("lead-rows") || e.ctrlKey || e.metaKey || e.altKey || typing(e.target)) return;
+    const actions = {
+      "/": () => document.getElementById("q")?.focus(),
+      j: () => moveFocus(1),
+      k: () => moveFocus(-1),
+      e: editLead,
+      "?": () => document.getElementById("shortcuts")?.showModal(),
+    };
+    if (!actions[e.key]) return;
+    e.preventDefault();
+    actions[e.key]();
   });
   document.addEventListener("keydown", (e) => {
     if (e.key === "Escape") closeLead();
@@ -124,11 +235,12 @@
   }
   function showActionInputs(action) {
     document.querySelectorAll("[data-for-action]").forEach((el) => {
-      el.hidden = el.dataset.forAction !== action;
+      el.hidden = !el.dataset.forAction.split(" ").includes(action);
     });
   }
   document.addEventListener("htmx:afterSwap", (e) => {
     if (e.detail.target && e.detail.target.id === "lead-table") {
+      syncFilters();
       selectionChanged();
       pendingNew = 0;
       hideNewBanner();
@@ -153,41 +265,43 @@
     }, wait);
   }
 
-  // More than a few new leads a second are counted on the "new leads" button instead of
-  // fetched row by row: a flood must not turn every watcher into a stream of requests.
-  const BURST = 5;
-  let recent = [];
-  function inBurst() {
-    const now = Date.now();
-    recent = recent.filter((t) => now - t < 1000);
-    recent.push(now);
-    return recent.length > BURST;
-  }
-
   function rowQuery() {
     return document.getElementById("lead-rows")?.dataset.rowQuery || "";
   }
 
-  async function fetchRow(leadId) {
-    const url = "/app/leads/" + encodeURIComponent(leadId) + "/row" + (rowQuery() ? "?" + rowQuery() : "");
+  async function fetchRows(url) {
     const response = await fetch(url, { headers: { "HX-Request": "true" }, credentials: "same-origin" });
-    if (response.status !== 200) return null;
+    if (response.status !== 200) return [];
     const holder = document.createElement("tbody");
     holder.innerHTML = await response.text();
-    return holder.querySelector("tr");
+    return Array.from(holder.querySelectorAll("tr"));
+  }
+  async function fetchRow(leadId) {
+    const url = "/app/leads/" + encodeURIComponent(leadId) + "/row" + (rowQuery() ? "?" + rowQuery() : "");
+    return (await fetchRows(url))[0] || null;
   }
 
-  // A row redrawn as its lead is now. One that no longer matches the table's filters is
-  // dimmed in place when someone else changed it (the table never reshuffles under the
-  // user), and gives way to a short note when the user changed it in the sidebar.
+  // Leads the user changed in the sidebar a moment ago: the live news of that change is
+  // the user's own too.
+  const mine = new Set();
+  document.addEventListener("htmx:beforeRequest", (e) => {
+    const body = e.target.closest && e.target.closest("#detail")?.querySelector(".detail-body");
+    if (!body || e.detail.requestConfig?.verb !== "post") return;
+    const id = body.dataset.leadId;
+    mine.add(id);
+    setTimeout(() => mine.delete(id), 5000);
+  });
+
+  // A row redrawn as its lead is now, whoever changed it. One that no longer matches the
+  // table's filters gives way to a short note that says so.
   async function refreshRow(leadId, { own = false } = {}) {
     const existing = document.getElementById("lead-" + leadId);
     if (!existing) return;
     const row = await fetchRow(leadId);
     if (!existing.isConnected) return; // another refresh of this row came first
     if (!row) {
-      if (own) replaceWithNote(existing);
-      else existing.classList.add("stale");
+      replaceWithNote(existing, own || mine.has(leadId));
+      changeCount(-1);
       selectionChanged();
       return;
     }
@@ -200,18 +314,21 @@
   }
 
   const NOTE_SHOWN_MS = 6000;
-  function replaceWithNote(row) {
+  function replaceWithNote(row, own) {
     const name = row.querySelector(".name")?.textContent || "This lead";
-    const stage = document.querySelector(
-      '#detail .detail-body[data-lead-id="' + row.dataset.leadId + '"] select[name=stage] option:checked'
-    )?.textContent;
+    const detail = document.querySelector('#detail .detail-body[data-lead-id="' + row.dataset.leadId + '"]');
+    const chosen = (field) => (own && detail ? detail.querySelector("select[name=" + field + "] option:checked") : null);
+    const stage = chosen("stage")?.textContent;
+    const assignee = chosen("assigned_user_id");
+    const change = stage
+      ? " is now " + stage + (assignee?.value ? ", assigned to " + assignee.textContent + "," : "") + " and"
+      : own ? "" : " was changed by someone else and";
     const note = document.createElement("tr");
     note.className = "row-note";
     note.setAttribute("role", "status");
     const cell = document.createElement("td");
     cell.colSpan = row.cells.length;
-    cell.textContent = // text, never HTML: names come from lead providers
-      name + (stage ? " is now " + stage + " and" : "") + " no longer matches this view.";
+    cell.textContent = name + change + " no longer matches this view."; // text, never HTML: names come from lead providers
     note.appendChild(cell);
     row.replaceWith(note);
     setTimeout(() => note.remove(), NOTE_SHOWN_MS);
@@ -222,25 +339,51 @@
     setTimeout(() => row.classList.remove("fresh"), 2000);
   }
 
-  async function leadCreated(data) {
+  // New leads are gathered for a moment and asked for at once: a burst is one request,
+  // its rows go on top newest first, and only those that match the table are counted.
+  const GATHER_MS = 250;
+  let arriving = [];
+  let gatherTimer = null;
+  function leadCreated(data) {
+    if (!document.getElementById("lead-rows")) return;
+    arriving.push(data.lead_id);
+    if (!gatherTimer) gatherTimer = setTimeout(showArrivals, GATHER_MS);
+  }
+  async function showArrivals() {
+    gatherTimer = null;
+    const ids = arriving.splice(0, 100);
     const body = document.getElementById("lead-rows");
-    if (!body) return;
-    const canPrepend =
-      body.dataset.livePrepend === "true" && selectedCount() === 0 && !inBurst() && pendingNew === 0;
+    if (!ids.length || !body) return;
+    const query = new URLSearchParams(rowQuery());
+    ids.forEach((id) => query.append("id", id));
+    const rows = (await fetchRows("/app/leads/rows?" + query)).filter((row) => !document.getElementById(row.id));
+    if (arriving.length && !gatherTimer) gatherTimer = setTimeout(showArrivals, 0);
+    if (!rows.length) return;
+    const canPrepend = body.dataset.livePrepend === "true" && selectedCount() === 0 && pendingNew === 0;
     if (!canPrepend) {
-      pendingNew += 1;
+      pendingNew += rows.length;
       showNewBanner();
       return;
     }
-    const row = await fetchRow(data.lead_id);
-    if (!row) return;
-    document.getElementById("lead-" + data.lead_id)?.remove();
     body.querySelector("tr.empty")?.remove();
-    body.prepend(row);
-    flash(row);
+    body.prepend(...rows);
+    rows.forEach(flash);
+    changeCount(rows.length);
     const size = Number(document.getElementById("page-size")?.value || 50);
-    while (body.querySelectorAll("tr.lead-row").length > size) body.lastElementChild.remove();
-    row.dispatchEvent(new CustomEvent("leadpipe:row-shown", { bubbles: true, detail: data }));
+    while (body.querySelectorAll("tr.lead-row").length > size) body.querySelector("tr.lead-row:last-of-type")?.remove();
+    rows.forEach((row) => row.dispatchEvent(new CustomEvent("leadpipe:row-shown", { bubbles: true, detail: { lead_id: row.dataset.leadId } })));
+  }
+
+  // "1–50 of 1,234 leads" follows the rows that come and go live.
+  function changeCount(by) {
+    const count = document.getElementById("lead-count");
+    if (!count || !count.dataset.total) return;
+    const total = Math.max(0, Number(count.dataset.total) + by);
+    const first = Number(count.dataset.first);
+    const last = Math.min(total, first - 1 + Number(count.dataset.size));
+    count.dataset.total = String(total);
+    const n = (x) => x.toLocaleString("en-US");
+    count.textContent = total ? n(first) + "–" + n(last) + " of " + n(total) + " leads" : "0 leads";
   }
 
   function showNewBanner() {
@@ -268,7 +411,7 @@
     switch (message.type) {
       case "webhook:contact_created": {
         const name = [data.firstname, data.lastname].filter(Boolean).join(" ") || "A new contact";
-        toast("New Lead Received", name + (data.webhook_name ? " via " + data.webhook_name : ""), "success");
+        newLeadToast(name + (data.webhook_name ? " via " + data.webhook_name : ""));
         break;
       }
       case "lead.created":
