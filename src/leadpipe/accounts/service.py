@@ -93,8 +93,10 @@ class AccountService:
         default_region: str,
         lead_window_days: int,
         time_zone: str,
+        lost_reasons: list[str] | None = None,
     ) -> None:
-        """The settings an admin changes on the dashboard (checked by the caller)."""
+        """The settings an admin changes on the dashboard (checked by the caller);
+        ``lost_reasons`` None keeps them."""
         workspaces = WorkspaceRepository(conn)
         found = workspaces.get(workspace_id)
         if found is None:
@@ -105,7 +107,11 @@ class AccountService:
                 "name": name,
                 "default_region": default_region,
                 "lead_window_days": lead_window_days,
-                "settings": {**(found.settings or {}), "time_zone": time_zone},
+                "settings": {
+                    **(found.settings or {}),
+                    "time_zone": time_zone,
+                    **({"lost_reasons": lost_reasons} if lost_reasons is not None else {}),
+                },
                 "updated_at": utcnow(),
             },
         )

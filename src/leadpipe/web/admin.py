@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Connection
 
 from leadpipe.accounts.repository import UserRepository, WorkspaceRepository
-from leadpipe.accounts.rules import ROLES
+from leadpipe.accounts.rules import ROLES, lost_reasons_of, parse_lost_reasons
 from leadpipe.accounts.service import account, user
 from leadpipe.accounts.sessions import SignedIn
 from leadpipe.deps import DASHBOARD_TAG, DatabaseDep
@@ -41,6 +41,7 @@ def _settings(conn: Connection, who: SignedIn) -> dict[str, Any]:
     return {
         "workspace": found,
         "time_zone": (found.settings or {}).get("time_zone", "UTC"),
+        "lost_reasons": lost_reasons_of(found.settings),
         "members": UserRepository(conn).members(who.workspace_id),
         "roles": ROLES,
         "memberships": memberships_of(conn, who),
@@ -63,6 +64,9 @@ async def save_settings(request: Request, who: Admin, db: DatabaseDep) -> Respon
     name = values.get("name", "")[:200]
     if not name:
         errors.append(field_error("name", "the workspace needs a name"))
+    reasons, problem = parse_lost_reasons(values.get("lost_reasons", ""))
+    if problem is not None and "lost_reasons" in values:
+        errors.append(field_error("lost_reasons", problem))
     if errors:
         raise ValidationFailed("Invalid settings", errors)
     assert window is not None  # refused above otherwise
@@ -77,6 +81,7 @@ async def save_settings(request: Request, who: Admin, db: DatabaseDep) -> Respon
             default_region=region,
             lead_window_days=days,
             time_zone=time_zone,
+            lost_reasons=reasons or None,  # left blank: kept as they are
         )
 
     await db.write(save)

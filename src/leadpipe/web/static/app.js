@@ -332,6 +332,18 @@
     const from = evt.from.closest("[data-stage]").dataset.stage;
     if (to === from) return;
     const form = new URLSearchParams({ stage: to });
+    if (to === "lost") {
+      // Losing a lead asks why (panel.js's dialog); cancelled, the card goes back.
+      window.leadpipeAskLostReason().then((given) => {
+        if (!given) return evt.from.insertBefore(card, evt.from.children[evt.oldIndex] || null);
+        Object.entries(given).forEach(([name, value]) => form.append(name, value));
+        sendMove(evt, card, form);
+      });
+      return;
+    }
+    sendMove(evt, card, form);
+  }
+  function sendMove(evt, card, form) {
     fetch("/app/pipeline/leads/" + card.dataset.leadId + "/stage", {
       method: "POST",
       headers: { "X-CSRF-Token": csrf(), "Content-Type": "application/x-www-form-urlencoded", "HX-Request": "true" },
