@@ -302,3 +302,26 @@ def lost_reason_given(reason: str | None, note: str | None) -> str | None:
     """The reason a person gives for losing a lead: one of the workspace's, and what they
     add in their own words; None when they give neither."""
     return ": ".join(part for part in (reason, note) if part) or None
+
+
+# A contact's fields, as the timeline names them.
+CONTACT_FIELDS = {
+    "firstname": "first name",
+    "lastname": "last name",
+    "phone_number": "phone",
+    "email": "email",
+    "address": "address",
+    "address2": "address line 2",
+    "city": "city",
+    "state": "state",
+    "zip_code": "ZIP",
+}
+
+
+def contact_changes(before: dict[str, Any], values: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """``(field, before, after)`` for each of the contact's fields ``values`` changes."""
+    return [
+        (label, shown(before.get(key)), shown(values[key]))
+        for key, label in CONTACT_FIELDS.items()
+        if key in values and not _same(before.get(key), values[key])
+    ]

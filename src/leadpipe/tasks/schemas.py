@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from leadpipe.kit.bodies import ApiBody, settable
 
@@ -17,12 +17,18 @@ class TaskCreate(ApiBody):
         default=None, description="A user of the workspace; the lead's assignee when left out."
     )
 
+    model_config = ConfigDict(
+        json_schema_extra={"example": {"title": "Send the quote", "due_at": "2026-05-04T09:00:00Z"}}
+    )
+
 
 class TaskUpdate(ApiBody):
     title: str = settable(min_length=1, max_length=255)
     due_at: AwareDatetime = settable()
     assignee_id: uuid.UUID | None = Field(default=None, description="Null: nobody's.")
     done: bool = settable(description="True completes the task, false reopens it.")
+
+    model_config = ConfigDict(json_schema_extra={"example": {"due_at": "2026-05-05T15:00:00Z"}})
 
 
 class TaskOut(BaseModel):

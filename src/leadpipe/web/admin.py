@@ -137,3 +137,53 @@ async def change_member(
     await db.write(change)
     publish(request.app, [user_revoked(user_id)])  # a removed member's live sockets close
     return redirect("/app/settings", request)
+
+
+@router.post("/app/settings/members/{user_id}/password", response_class=HTMLResponse)
+async def reset_member_password(
+    user_id: uuid.UUID, request: Request, who: Admin, db: DatabaseDep
+) -> Response:
+    """A new password for a member, shown once; their sessions end, sockets included."""
+
+    def reset(conn: Connection) -> tuple[str, str]:
+        assert who.workspace_id is not None
+        assert who.role is not None
+        member = user.member_to_manage(
+            conn, workspace_id=who.workspace_id, by=who.user_id, role=who.role, user_id=user_id
+        )
+        generated = user.reset_password(conn, email=member["email"])
+        assert generated is not None  # none was given: one was made
+        return member["email"], generated
+
+    email, password = await db.write(reset)
+    publish(request.app, [user_revoked(user_id)])
+    data = await db.read(lambda conn: _settings(conn, who))
+    return page(
+        request,
+        "settings.html",
+        {**data, "new_user": {"email": email, "password": password, "reset": True}},
+    )
+
+
+@router.post("/app/settings/members/{user_id}/active")
+async def set_member_active(
+    user_id: uuid.UUID, request: Request, who: Admin, db: DatabaseDep
+) -> Response:
+    """``active=false`` deactivates a member (they cannot sign in, and every session and
+    live socket of theirs ends now); ``true`` lets them back in."""
+    values = await form_values(request)
+    if values.get("active") not in ("true", "false"):
+        raise ValidationFailed("Invalid change", [field_error("active", "true or false")])
+    active = values["active"] == "true"
+
+    def change(conn: Connection) -> None:
+        assert who.workspace_id is not None
+        assert who.role is not None
+        member = user.member_to_manage(
+            conn, workspace_id=who.workspace_id, by=who.user_id, role=who.role, user_id=user_id
+        )
+        user.set_active(conn, member["email"], active=active)
+
+    await db.write(change)
+    publish(request.app, [user_revoked(user_id)])
+    return redirect("/app/settings", request)
