@@ -4,6 +4,7 @@ feed). Refusals answer the documented envelope and change nothing."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,6 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from leadpipe.accounts.service import user
 from leadpipe.storage.base import table_of
 from leadpipe.storage.engine import Database
 from leadpipe.storage.models import Lead, LeadActivity, LeadTask, User
@@ -395,3 +397,115 @@ async def test_a_bad_task_from_the_panel_is_refused(
         )
     assert refused.status_code == 403
     assert count(db, LeadTask) == 0
+
+
+# -- the contact page -------------------------------------------------------------------------
+
+
+async def test_the_contact_page_edits_the_person_with_history(
+    client: httpx.AsyncClient, db: Database, tenant: Tenant, lead_id: str
+) -> None:
+    headers = await _as(client, db, tenant, "agent")
+    contact_id = one(db, Lead)["contact_id"]
+    answer = await client.post(
+        f"/app/contacts/{contact_id}/edit",
+        data={
+            "firstname": "Anna",
+            "lastname": "Lopez",
+            "phone_number": "512 555 0199",
+            "city": "Austin",
+        },
+        headers=headers,
+    )
+    assert answer.status_code == 204, answer.text
+    found = (await client.get(f"/api/v3/contacts/{contact_id}", headers=auth(tenant))).json()
+    assert (found["data"]["firstname"], found["data"]["phone_number"]) == ("Anna", "+15125550199")
+    (said,) = _descriptions(db, "lead_updated")
+    assert said.startswith("Agent changed first name from Ana to Anna; phone from +15125550142")
+
+
+async def test_another_contacts_phone_is_refused_and_changes_nothing(
+    client: httpx.AsyncClient, db: Database, tenant: Tenant, lead_id: str
+) -> None:
+    await deliver(client, tenant, firstname="Bo", phone_number="5125550177", productid="Roof")
+    headers = await _as(client, db, tenant, "agent")
+    contact_id = one(db, Lead, id=uuid.UUID(lead_id))["contact_id"]
+    before = count(db, LeadActivity)
+    answer = await client.post(
+        f"/app/contacts/{contact_id}/edit",
+        data={"firstname": "Someone", "phone_number": "(512) 555-0177"},
+        headers=headers,
+    )
+    assert answer.status_code == 409
+    assert answer.json()["code"] == "CONFLICT"
+    found = (await client.get(f"/api/v3/contacts/{contact_id}", headers=auth(tenant))).json()
+    assert found["data"]["firstname"] == "Ana"
+    assert count(db, LeadActivity) == before
+
+
+# -- members: reset a password, deactivate --------------------------------------------------
+
+
+async def test_an_admin_deactivates_a_member_and_their_session_stops_at_once(
+    client: httpx.AsyncClient, db: Database, tenant: Tenant
+) -> None:
+    agent_email = add_member(db, tenant.workspace_id, "agent")
+    agent = httpx.AsyncClient(transport=client._transport, base_url="http://testserver")
+    async with agent:
+        await sign_in(agent, agent_email)
+        headers = await _as(client, db, tenant, "admin")
+        agent_id = one(db, User, email=agent_email)["id"]
+        answer = await client.post(
+            f"/app/settings/members/{agent_id}/active", data={"active": "false"}, headers=headers
+        )
+        assert answer.status_code == 204
+        locked_out = await agent.get("/app")
+        assert locked_out.status_code in (302, 303, 401)
+        refused = await agent.post(
+            "/login", data={"email": agent_email, "password": "a-long-enough-password"}
+        )
+        assert refused.status_code != 303
+    settings = await client.get("/app/settings")
+    assert "deactivated" in settings.text
+
+
+async def test_an_admin_resets_a_members_password_shown_once(
+    client: httpx.AsyncClient, db: Database, tenant: Tenant
+) -> None:
+    agent_email = add_member(db, tenant.workspace_id, "agent")
+    headers = await _as(client, db, tenant, "admin")
+    agent_id = one(db, User, email=agent_email)["id"]
+    answer = await client.post(f"/app/settings/members/{agent_id}/password", headers=headers)
+    assert answer.status_code == 200
+    assert "New password for agent@example.com" in answer.text
+    password = answer.text.split('id="new-password">')[1].split("<")[0]
+    fresh = httpx.AsyncClient(transport=client._transport, base_url="http://testserver")
+    async with fresh:
+        await sign_in(fresh, agent_email, password)
+
+
+@pytest.mark.parametrize("target", ["owner", "self", "shared", "outsider"])
+async def test_an_admin_may_not_lock_out_whom_they_should_not(
+    client: httpx.AsyncClient, db: Database, tenant: Tenant, target: str
+) -> None:
+    add_member(db, tenant.workspace_id, "owner")
+    elsewhere = make_tenant(db, workspace_id="elsewhere")
+    add_member(db, elsewhere.workspace_id, "agent", email="outsider@example.com")
+    shared = add_member(db, tenant.workspace_id, "agent", email="shared@example.com")
+    with db.transaction() as conn:
+        user.set_role(conn, email=shared, workspace_id="elsewhere", role="agent")
+    headers = await _as(client, db, tenant, "admin")
+    email = {
+        "owner": "owner@example.com",
+        "self": "admin@example.com",
+        "shared": shared,
+        "outsider": "outsider@example.com",
+    }[target]
+    target_id = one(db, User, email=email)["id"]
+    for path, data in (("active", {"active": "false"}), ("password", {})):
+        answer = await client.post(
+            f"/app/settings/members/{target_id}/{path}", data=data, headers=headers
+        )
+        assert answer.status_code in (403, 404, 409), (path, answer.status_code)
+        assert answer.json()["success"] is False
+    assert one(db, User, email=email)["is_active"]
