@@ -360,7 +360,7 @@ async def test_a_task_falling_due_soon_is_in_the_reminders_feed(
     soon = (datetime.now(UTC) + timedelta(minutes=2)).strftime("%Y-%m-%dT%H:%M")
     added = await client.post(
         f"/app/leads/{lead_id}/tasks",
-        data={"title": "Call at two", "due_at": soon, "assignee_id": str(me["id"])},
+        data={"task_title": "Call at two", "due_at": soon, "assignee_id": str(me["id"])},
         headers=headers,
     )
     assert added.status_code == 200, added.text
@@ -383,7 +383,9 @@ async def test_a_bad_task_from_the_panel_is_refused(
 ) -> None:
     headers = await _as(client, db, tenant, "agent")
     answer = await client.post(
-        f"/app/leads/{lead_id}/tasks", data={"title": "Call", "due_at": "tomorrow"}, headers=headers
+        f"/app/leads/{lead_id}/tasks",
+        data={"task_title": "Call", "due_at": "tomorrow"},
+        headers=headers,
     )
     assert answer.status_code == 400
     assert answer.json()["details"][0]["field"] == "due_at"
@@ -392,7 +394,7 @@ async def test_a_bad_task_from_the_panel_is_refused(
         viewer_headers = await _as(viewer, db, tenant, "viewer")
         refused = await viewer.post(
             f"/app/leads/{lead_id}/tasks",
-            data={"title": "Call", "due_at": "2030-01-01T09:00"},
+            data={"task_title": "Call", "due_at": "2030-01-01T09:00"},
             headers=viewer_headers,
         )
     assert refused.status_code == 403

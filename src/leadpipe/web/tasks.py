@@ -114,7 +114,8 @@ def _task_body(conn: Connection, who: SignedIn, values: dict[str, str]) -> TaskC
     """The panel's task form: the due time on the workspace's wall clock; the lead's
     assignee when nobody is chosen."""
     assert who.workspace_id is not None
-    fields: dict[str, Any] = {"title": values.get("title", "")}
+    # ``task_title``: the panel's activity form has a ``title`` of its own.
+    fields: dict[str, Any] = {"title": values.get("task_title", "")}
     raw_due = values.get("due_at", "")
     fields["due_at"] = local_due(raw_due, workspace_zone(conn, who.workspace_id)) or raw_due
     if values.get("assignee_id"):
