@@ -55,6 +55,7 @@ from leadpipe.realtime.hub import Hub, channel_for
 from leadpipe.storage.connect import CHECKPOINT_EVERY_SECONDS
 from leadpipe.storage.dialect import keeps_a_log_to_checkpoint
 from leadpipe.storage.engine import Database
+from leadpipe.tasks.endpoints import router as tasks_router
 from leadpipe.web import errors as dashboard_errors
 from leadpipe.web.account import router as account_router
 from leadpipe.web.admin import router as admin_router
@@ -65,6 +66,7 @@ from leadpipe.web.imports import router as imports_page_router
 from leadpipe.web.live import router as live_router
 from leadpipe.web.pages import router as dashboard_router
 from leadpipe.web.providers import router as providers_page_router
+from leadpipe.web.tasks import router as tasks_page_router
 from leadpipe.web.webhooks import router as webhook_pages_router
 from leadpipe.webhooks.endpoints import router as webhooks_router
 from leadpipe.webhooks.service import purge_deleted_webhooks
@@ -221,6 +223,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     # Before the leads router: /leads/pipeline/... must not be taken for /leads/{lead_id}.
     app.include_router(pipeline_router)
     app.include_router(leads_router)
+    app.include_router(tasks_router)
     app.include_router(contacts_router)
     app.include_router(person_router)
     app.include_router(contacts_legacy_router)
@@ -233,6 +236,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(board_router)
     app.include_router(bulk_router)
     app.include_router(contacts_page_router)
+    app.include_router(tasks_page_router)
     app.include_router(webhook_pages_router)
     app.include_router(admin_router)
     app.include_router(providers_page_router)

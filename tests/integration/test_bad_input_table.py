@@ -56,6 +56,11 @@ def valid_bodies(ids: dict[str, str]) -> dict[tuple[str, str], dict[str, Any]]:
             "title": "Called",
             "description": "Left a message",
         },
+        ("POST", "/api/v3/leads/{lead_id}/tasks"): {
+            "title": "Call back",
+            "due_at": "2030-01-02T09:00:00Z",
+        },
+        ("PATCH", "/api/v3/tasks/{task_id}"): {"title": "Call again", "done": True},
         ("POST", "/api/v3/contacts"): {
             "firstname": "Bo",
             "phone_number": "5125550123",
@@ -98,6 +103,7 @@ NO_TEXT_BODY = {
     ("POST", "/api/v3/webhooks/{webhook_id}/restore"),
     ("POST", "/api/v3/webhooks/{webhook_id}/deliveries/{delivery_id}/replay"),
     ("POST", "/api/v3/providers/{provider_id}/rotate"),
+    ("POST", "/api/v3/tasks/{task_id}/complete"),
     # A CSV file, not JSON: its bad input is tested in test_csv_import.py.
     ("POST", "/api/v3/imports"),
 }
@@ -136,7 +142,14 @@ async def ids(roomy_client: httpx.AsyncClient, tenant: Tenant) -> dict[str, str]
         headers={**auth(tenant), "Content-Type": "text/csv"},
     )
     assert imported.status_code == 202, imported.text
+    added = await roomy_client.post(
+        f"/api/v3/leads/{delivered['lead_id']}/tasks",
+        json={"title": "Known", "due_at": "2030-01-01T09:00:00Z"},
+        headers=auth(tenant),
+    )
+    assert added.status_code == 201, added.text
     return {
+        "task_id": added.json()["data"]["id"],
         "import_id": imported.json()["data"]["id"],
         "lead_id": delivered["lead_id"],
         "contact_id": delivered["contact_id"],

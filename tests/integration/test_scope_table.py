@@ -47,7 +47,7 @@ def keyed_operations(schema: dict[str, object]) -> set[tuple[str, str]]:
 def concrete(path: str, workspace_id: str) -> str:
     """The path with its parameters filled in: the caller's workspace, made-up ids."""
     path = path.replace("{workspace_id}", workspace_id)
-    path = re.sub(r"\{(lead_id|contact_id|delivery_id)\}", str(uuid.uuid4()), path)
+    path = re.sub(r"\{(lead_id|contact_id|delivery_id|task_id)\}", str(uuid.uuid4()), path)
     return re.sub(r"\{[a-z_]+\}", "not-there", path)
 
 

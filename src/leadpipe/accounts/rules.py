@@ -123,3 +123,36 @@ def chosen_workspace(memberships: list[dict[str, str]], wanted: str | None) -> s
     if wanted in ids:
         return wanted
     return ids[0] if ids else None
+
+
+# -- the workspace's reasons for losing a lead -------------------------------------------
+
+DEFAULT_LOST_REASONS = (
+    "Price",
+    "Went with a competitor",
+    "No response",
+    "Not qualified",
+    "Bad data",
+)
+LOST_REASON_MAX = 100
+LOST_REASONS_MAX = 30
+
+
+def lost_reasons_of(settings: dict[str, object] | None) -> list[str]:
+    """The reasons a workspace offers when a lead is lost: its own, else the defaults."""
+    chosen = (settings or {}).get("lost_reasons")
+    if isinstance(chosen, list) and chosen:
+        return [str(r) for r in chosen]
+    return list(DEFAULT_LOST_REASONS)
+
+
+def parse_lost_reasons(text: str) -> tuple[list[str], str | None]:
+    """One reason a line, blank lines and repeats dropped; what is wrong with them."""
+    reasons = list(dict.fromkeys(line.strip() for line in text.splitlines() if line.strip()))
+    if not reasons:
+        return [], "give at least one reason, one a line"
+    if len(reasons) > LOST_REASONS_MAX:
+        return [], f"at most {LOST_REASONS_MAX} reasons"
+    if any(len(r) > LOST_REASON_MAX for r in reasons):
+        return [], f"each reason at most {LOST_REASON_MAX} characters"
+    return reasons, None

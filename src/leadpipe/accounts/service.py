@@ -33,7 +33,7 @@ from leadpipe.accounts.rules import (
     role_problem,
     user_email,
 )
-from leadpipe.errors import Conflict, NotFound, ValidationFailed, field_error
+from leadpipe.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
 from leadpipe.kit.clock import utcnow
 from leadpipe.kit.ids import short_id, uuid7
 from leadpipe.pipeline.repository import StageRepository
@@ -93,8 +93,10 @@ class AccountService:
         default_region: str,
         lead_window_days: int,
         time_zone: str,
+        lost_reasons: list[str] | None = None,
     ) -> None:
-        """The settings an admin changes on the dashboard (checked by the caller)."""
+        """The settings an admin changes on the dashboard (checked by the caller);
+        ``lost_reasons`` None keeps them."""
         workspaces = WorkspaceRepository(conn)
         found = workspaces.get(workspace_id)
         if found is None:
@@ -105,7 +107,11 @@ class AccountService:
                 "name": name,
                 "default_region": default_region,
                 "lead_window_days": lead_window_days,
-                "settings": {**(found.settings or {}), "time_zone": time_zone},
+                "settings": {
+                    **(found.settings or {}),
+                    "time_zone": time_zone,
+                    **({"lost_reasons": lost_reasons} if lost_reasons is not None else {}),
+                },
                 "updated_at": utcnow(),
             },
         )
@@ -324,6 +330,27 @@ class UserService:
         if not active:
             SessionRepository(conn).delete_for_user(found["id"])
         return user_revoked(found["id"])
+
+    def member_to_manage(
+        self, conn: Connection, *, workspace_id: str, by: uuid.UUID, role: str, user_id: uuid.UUID
+    ) -> dict[str, Any]:
+        """The member whose password an owner or admin (``by``, ``role``) resets, or whom
+        they deactivate: not themselves, not an owner unless they are one, and no one who
+        belongs to another workspace too (an account shared with another tenant is not
+        this workspace's to lock)."""
+        users = UserRepository(conn)
+        member = next((m for m in users.members(workspace_id) if m["id"] == user_id), None)
+        if member is None:
+            raise NotFound("Not a member of this workspace")
+        if user_id == by:
+            raise Forbidden("Use your account page for your own password")
+        if member["role"] == "owner" and role != "owner":
+            raise Forbidden("Only an owner may do this to an owner")
+        if len(users.memberships(user_id)) > 1:
+            raise Conflict("This user belongs to other workspaces too; remove them from this one")
+        found = users.by_id(user_id)
+        assert found is not None
+        return found
 
     def sign_out_everywhere(self, conn: Connection, user_id: uuid.UUID) -> Revocation:
         """End every session of the user, this one included (a lost laptop, a shared

@@ -59,6 +59,18 @@ class ActivityRepository:
             ]
         )
 
+    def add_many_automated(
+        self,
+        lead_ids: Sequence[uuid.UUID],
+        workspace_id: str,
+        drafts: Sequence[ActivityDraft],
+        meta: dict[str, Any],
+        now: datetime,
+    ) -> None:
+        """``add_automated`` on several leads at once (a change of the contact they share)."""
+        for lead_id in lead_ids:
+            self.add_automated(lead_id, workspace_id, drafts, meta, now)
+
 
 _a = ACTIVITIES.c
 

@@ -135,7 +135,10 @@ async def update_contact(
 ) -> JSONResponse:
     """Change some of a contact's fields (phone and email are normalised and kept unique)."""
     updated = await _write(
-        db, lambda conn: contact.update(conn, principal.workspace_id, contact_id, body)
+        db,
+        lambda conn: contact.update(
+            conn, principal.workspace_id, contact_id, body, Actor.api_key(principal.key_id)
+        ),
     )
     return ok(public(ContactOut, updated))
 

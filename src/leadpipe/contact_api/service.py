@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import Connection
 
 from leadpipe.accounts.repository import WorkspaceRepository
+from leadpipe.activities import rules as activity_rules
+from leadpipe.activities.repository import ActivityRepository
 from leadpipe.contact_api.schemas import ContactCreate, ContactFields, ContactUpdate
 from leadpipe.contacts.repository import ContactQueries, ContactRepository
 from leadpipe.contacts.rules import (
@@ -24,7 +26,7 @@ from leadpipe.errors import Conflict, NotFound, ValidationFailed, field_error
 from leadpipe.kit.clock import utcnow
 from leadpipe.leads import submission
 from leadpipe.leads.queries import LeadQueries
-from leadpipe.leads.rules import Actor
+from leadpipe.leads.rules import Actor, contact_changes
 from leadpipe.leads.service import lead
 from leadpipe.payloads.rules import Submission
 
@@ -212,13 +214,30 @@ class ContactService:
         return contact
 
     def update(
-        self, conn: Connection, workspace_id: str, contact_id: uuid.UUID, body: ContactUpdate
+        self,
+        conn: Connection,
+        workspace_id: str,
+        contact_id: uuid.UUID,
+        body: ContactUpdate,
+        actor: Actor,
     ) -> dict[str, Any]:
-        self.get(conn, workspace_id, contact_id)
+        """Change the contact; what changed goes on the timeline of each of its leads,
+        naming who changed it."""
+        before = self.get(conn, workspace_id, contact_id)
         values = _normalised(body, WorkspaceRepository(conn).region(workspace_id))
         self._refuse_duplicates(conn, workspace_id, values, exclude=contact_id)
         custom_fields = values.pop("custom_fields", {})
-        ContactWrites(conn).change(contact_id, values, custom_fields, utcnow())
+        now = utcnow()
+        ContactWrites(conn).change(contact_id, values, custom_fields, now)
+        changes = contact_changes(before, values)
+        if changes:
+            ActivityRepository(conn).add_many_automated(
+                [one["id"] for one in before["leads"]],
+                workspace_id,
+                [activity_rules.lead_edited(actor.name, changes)],
+                actor.metadata,
+                now,
+            )
         return self.get(conn, workspace_id, contact_id)
 
     def delete(self, conn: Connection, workspace_id: str, contact_id: uuid.UUID) -> dict[str, Any]:

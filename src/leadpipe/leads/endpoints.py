@@ -106,6 +106,7 @@ async def list_leads(
             limit=page.limit,
             offset=page.offset,
             include_activities=page.include_activities,
+            include_tasks=False,
         )
 
     leads, total = await db.read(read)

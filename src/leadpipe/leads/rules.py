@@ -6,6 +6,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -163,6 +164,11 @@ class Actor:
             {"source": "dashboard", "actor": {"id": f"user:{user_id}", "name": name}},
         )
 
+    @property
+    def person(self) -> str | None:
+        """The person's name when a person acts (the dashboard); timelines name them."""
+        return self.name if self.id.startswith("user:") else None
+
 
 SYSTEM = Actor("system", "Pipeline", {"source": "system"})
 
@@ -184,7 +190,7 @@ def plan_open(
     stage: StageInfo, *, actor: Actor, reason: str, source: str, now: datetime
 ) -> Transition:
     """A new lead entering ``stage``; ``source`` names where it came from on its timeline."""
-    drafts = [activity.lead_created(source)]
+    drafts = [activity.lead_created(source, person=actor.person)]
     if stage.slug == WON:
         drafts.append(activity.lead_converted(stage.name))
     return Transition(
@@ -210,7 +216,11 @@ def plan_move(
     values["previous_stage"] = current
     if target.slug == LOST and lost_reason is not None:
         values["lost_reason"] = lost_reason
-    drafts = [activity.status_updated(current, target.slug, source, lost_reason=lost_reason)]
+    drafts = [
+        activity.status_updated(
+            current, target.slug, source, lost_reason=lost_reason, person=actor.person
+        )
+    ]
     if target.slug == WON:
         drafts.append(activity.lead_converted(target.name))
     return Transition(
@@ -230,3 +240,88 @@ def _history(old: str | None, new: str, actor: Actor, reason: str) -> dict[str, 
         "reason": reason,
         "metadata": actor.metadata,
     }
+
+
+# -- what a person's edit changed, in plain words for the timeline ----------------------
+
+# The fields a person edits by hand, as the timeline names them.
+EDITED_FIELDS = {
+    "estimated_value": "value",
+    "priority": "priority",
+    "temperature": "temperature",
+    "product_interest": "product",
+    "lead_source": "source",
+    "sub_source": "sub-source",
+    "tags": "tags",
+    "expected_close_date": "expected close date",
+    "next_follow_up_at": "next follow-up",
+    "qualification_status": "qualification",
+    "lead_score": "score",
+    "timeline": "timeline",
+    "budget_range": "budget",
+    "service_type": "service type",
+    "initial_inquiry": "inquiry",
+    "is_active": "open",
+    "conversion_value": "conversion value",
+}
+
+
+def shown(value: Any) -> str:
+    """A value as the timeline writes it: nothing as "nothing", lists joined."""
+    if value is None or value == "" or value == []:
+        return "nothing"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _same(before: Any, after: Any) -> bool:
+    if isinstance(before, int | float | Decimal) and isinstance(after, int | float | Decimal):
+        return Decimal(str(before)) == Decimal(str(after))
+    return shown(before) == shown(after)
+
+
+def edited(before: dict[str, Any], values: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """``(field, before, after)`` for each field ``values`` changes on the lead as it was
+    (``before``), custom fields one by one; unchanged ones are left out."""
+    changes = [
+        (label, shown(before.get(key)), shown(values[key]))
+        for key, label in EDITED_FIELDS.items()
+        if key in values and not _same(before.get(key), values[key])
+    ]
+    old_custom = before.get("custom_fields") or {}
+    for key, value in (values.get("custom_fields") or {}).items():
+        if not _same(old_custom.get(key), value):
+            changes.append((key, shown(old_custom.get(key)), shown(value)))
+    return changes
+
+
+def lost_reason_given(reason: str | None, note: str | None) -> str | None:
+    """The reason a person gives for losing a lead: one of the workspace's, and what they
+    add in their own words; None when they give neither."""
+    return ": ".join(part for part in (reason, note) if part) or None
+
+
+# A contact's fields, as the timeline names them.
+CONTACT_FIELDS = {
+    "firstname": "first name",
+    "lastname": "last name",
+    "phone_number": "phone",
+    "email": "email",
+    "address": "address",
+    "address2": "address line 2",
+    "city": "city",
+    "state": "state",
+    "zip_code": "ZIP",
+}
+
+
+def contact_changes(before: dict[str, Any], values: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """``(field, before, after)`` for each of the contact's fields ``values`` changes."""
+    return [
+        (label, shown(before.get(key)), shown(values[key]))
+        for key, label in CONTACT_FIELDS.items()
+        if key in values and not _same(before.get(key), values[key])
+    ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -68,6 +68,7 @@ class LeadFields(ApiBody):
     assigned_to: str | None = Field(default=None, max_length=64)
     lead_score: int = settable(ge=0, le=100)
     next_follow_up_at: AwareDatetime | None = None
+    expected_close_date: date | None = None
     tags: list[str] = settable()
     custom_fields: dict[str, Any] = settable()
 
@@ -258,6 +259,7 @@ class LeadOut(BaseModel):
     )
     last_activity_at: datetime | None
     next_follow_up_at: datetime | None
+    expected_close_date: date | None = None
     follow_up_count: int
     metadata: dict[str, Any] = Field(
         description="How intake decided (webhook, decision) and who changed it last."

@@ -11,7 +11,9 @@ from typing import Any
 from sqlalchemy import Connection
 
 from leadpipe.accounts.repository import UserRepository, WorkspaceRepository
+from leadpipe.activities import rules as activity_rules
 from leadpipe.activities.repository import ActivityQueries, ActivityRepository
+from leadpipe.activities.rules import ActivityDraft
 from leadpipe.contacts.rules import search_terms
 from leadpipe.customfields.service import custom_fields
 from leadpipe.errors import NotFound, ValidationFailed, field_error
@@ -21,10 +23,11 @@ from leadpipe.leads import submission
 from leadpipe.leads.lifecycle import LeadWrites, lifecycle
 from leadpipe.leads.queries import LeadFilters, LeadQueries
 from leadpipe.leads.repository import LeadRepository
-from leadpipe.leads.rules import Actor, plan_move, product_key
+from leadpipe.leads.rules import Actor, edited, plan_move, product_key
 from leadpipe.leads.schemas import ActivityCreate, LeadCreate, LeadSelection, LeadUpdate
 from leadpipe.pipeline.repository import StageRepository
 from leadpipe.pipeline.rules import StageInfo, default_stage, stage_typed, transition_error
+from leadpipe.tasks.repository import TaskRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +70,10 @@ class LeadService:
         limit: int,
         offset: int,
         include_activities: bool,
+        include_tasks: bool = True,
     ) -> tuple[list[dict[str, Any]], int]:
+        """``include_tasks``: each lead's open and due tasks (``open_tasks``,
+        ``due_tasks``), for the dashboard's badges."""
         queries = LeadQueries(conn)
         filters = self.as_stored(conn, filters)
         total = queries.kept_count(filters)
@@ -94,6 +100,12 @@ class LeadService:
                 by_lead[activity["lead_id"]].append(activity)
             for lead in leads:
                 lead["activities"] = by_lead[lead["id"]]
+        if include_tasks:
+            counts = TaskRepository(conn).open_per_lead(
+                filters.workspace_id, [one["id"] for one in leads], utcnow()
+            )
+            for lead in leads:
+                lead["open_tasks"], lead["due_tasks"] = counts.get(lead["id"], (0, 0))
         return leads, total
 
     def filters(self, conn: Connection, workspace_id: str, chosen: LeadSelection) -> LeadFilters:
@@ -201,8 +213,9 @@ class LeadService:
             values["product_key"] = product_key(values["product_interest"])
         if values.get("assigned_user_id") is not None:
             _must_be_member(conn, workspace_id, values["assigned_user_id"])
+        also = _what_changed(conn, lead, values, actor)
         values["updated_by"] = actor.id
-        self._change(conn, workspace_id, lead, body.stage, values, actor, now)
+        self._change(conn, workspace_id, lead, body.stage, values, actor, now, also)
         return self.get(conn, workspace_id, lead_id)
 
     def _change(
@@ -214,9 +227,10 @@ class LeadService:
         values: dict[str, Any],
         actor: Actor,
         now: datetime,
+        also: Sequence[ActivityDraft] = (),
     ) -> None:
         """Set ``values`` on a lead, moving it to ``target_slug`` too when that is another
-        stage, checked against the transition rules."""
+        stage, checked against the transition rules; ``also`` goes on its timeline."""
         writes = LeadWrites(conn)
         patch = {"last_change": actor.metadata}
         if target_slug is None or target_slug == lead["stage"]:
@@ -227,6 +241,7 @@ class LeadService:
                 values=values,
                 actor=actor,
                 now=now,
+                drafts=also,
                 metadata_patch=patch,
             )
             return
@@ -253,6 +268,7 @@ class LeadService:
             now=now,
             values=values,
             metadata_patch=patch,
+            also=also,
         )
 
     def delete_many(
@@ -321,6 +337,29 @@ class LeadService:
 
 
 lead = LeadService()
+
+
+def _what_changed(
+    conn: Connection, lead: dict[str, Any], values: dict[str, Any], actor: Actor
+) -> list[ActivityDraft]:
+    """The timeline entries of an edit: who gave the lead to whom, who changed which
+    fields from what to what. Nothing when nothing changes."""
+    drafts = []
+    changes = edited(lead, values)
+    if changes:
+        drafts.append(activity_rules.lead_edited(actor.name, changes))
+    if "assigned_user_id" in values and values["assigned_user_id"] != lead["assigned_user_id"]:
+        drafts.append(
+            activity_rules.lead_assigned(actor.name, _user_name(conn, values["assigned_user_id"]))
+        )
+    return drafts
+
+
+def _user_name(conn: Connection, user_id: uuid.UUID | None) -> str | None:
+    if user_id is None:
+        return None
+    found = UserRepository(conn).by_id(user_id)
+    return (found["name"] or found["email"]) if found else str(user_id)
 
 
 def _must_be_member(conn: Connection, workspace_id: str, user_id: uuid.UUID) -> None:

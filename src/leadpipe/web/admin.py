@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Connection
 
 from leadpipe.accounts.repository import UserRepository, WorkspaceRepository
-from leadpipe.accounts.rules import ROLES
+from leadpipe.accounts.rules import ROLES, lost_reasons_of, parse_lost_reasons
 from leadpipe.accounts.service import account, user
 from leadpipe.accounts.sessions import SignedIn
 from leadpipe.deps import DASHBOARD_TAG, DatabaseDep
@@ -41,6 +41,7 @@ def _settings(conn: Connection, who: SignedIn) -> dict[str, Any]:
     return {
         "workspace": found,
         "time_zone": (found.settings or {}).get("time_zone", "UTC"),
+        "lost_reasons": lost_reasons_of(found.settings),
         "members": UserRepository(conn).members(who.workspace_id),
         "roles": ROLES,
         "memberships": memberships_of(conn, who),
@@ -63,6 +64,9 @@ async def save_settings(request: Request, who: Admin, db: DatabaseDep) -> Respon
     name = values.get("name", "")[:200]
     if not name:
         errors.append(field_error("name", "the workspace needs a name"))
+    reasons, problem = parse_lost_reasons(values.get("lost_reasons", ""))
+    if problem is not None and "lost_reasons" in values:
+        errors.append(field_error("lost_reasons", problem))
     if errors:
         raise ValidationFailed("Invalid settings", errors)
     assert window is not None  # refused above otherwise
@@ -77,6 +81,7 @@ async def save_settings(request: Request, who: Admin, db: DatabaseDep) -> Respon
             default_region=region,
             lead_window_days=days,
             time_zone=time_zone,
+            lost_reasons=reasons or None,  # left blank: kept as they are
         )
 
     await db.write(save)
@@ -131,4 +136,54 @@ async def change_member(
 
     await db.write(change)
     publish(request.app, [user_revoked(user_id)])  # a removed member's live sockets close
+    return redirect("/app/settings", request)
+
+
+@router.post("/app/settings/members/{user_id}/password", response_class=HTMLResponse)
+async def reset_member_password(
+    user_id: uuid.UUID, request: Request, who: Admin, db: DatabaseDep
+) -> Response:
+    """A new password for a member, shown once; their sessions end, sockets included."""
+
+    def reset(conn: Connection) -> tuple[str, str]:
+        assert who.workspace_id is not None
+        assert who.role is not None
+        member = user.member_to_manage(
+            conn, workspace_id=who.workspace_id, by=who.user_id, role=who.role, user_id=user_id
+        )
+        generated = user.reset_password(conn, email=member["email"])
+        assert generated is not None  # none was given: one was made
+        return member["email"], generated
+
+    email, password = await db.write(reset)
+    publish(request.app, [user_revoked(user_id)])
+    data = await db.read(lambda conn: _settings(conn, who))
+    return page(
+        request,
+        "settings.html",
+        {**data, "new_user": {"email": email, "password": password, "reset": True}},
+    )
+
+
+@router.post("/app/settings/members/{user_id}/active")
+async def set_member_active(
+    user_id: uuid.UUID, request: Request, who: Admin, db: DatabaseDep
+) -> Response:
+    """``active=false`` deactivates a member (they cannot sign in, and every session and
+    live socket of theirs ends now); ``true`` lets them back in."""
+    values = await form_values(request)
+    if values.get("active") not in ("true", "false"):
+        raise ValidationFailed("Invalid change", [field_error("active", "true or false")])
+    active = values["active"] == "true"
+
+    def change(conn: Connection) -> None:
+        assert who.workspace_id is not None
+        assert who.role is not None
+        member = user.member_to_manage(
+            conn, workspace_id=who.workspace_id, by=who.user_id, role=who.role, user_id=user_id
+        )
+        user.set_active(conn, member["email"], active=active)
+
+    await db.write(change)
+    publish(request.app, [user_revoked(user_id)])
     return redirect("/app/settings", request)

@@ -17,12 +17,11 @@ from leadpipe.accounts.sessions import SignedIn
 from leadpipe.deps import DASHBOARD_TAG, DatabaseDep
 from leadpipe.leads.queries import LeadFilters, LeadQueries
 from leadpipe.leads.rules import product_key
-from leadpipe.leads.schemas import LeadUpdate
 from leadpipe.leads.service import lead
 from leadpipe.pipeline_api.schemas import StageCreate, StageReorder, StageUpdate
 from leadpipe.pipeline_api.service import pipeline
 from leadpipe.web.auth import Admin, Agent, Viewer
-from leadpipe.web.changes import update_lead, write_and_announce
+from leadpipe.web.changes import stage_change, update_lead, write_and_announce
 from leadpipe.web.forms import body_of, form_values
 from leadpipe.web.render import page
 from leadpipe.web.rules import weighted_value
@@ -134,9 +133,7 @@ async def board_columns(request: Request, who: Viewer, db: DatabaseDep) -> Respo
 @router.post("/app/pipeline/leads/{lead_id}/stage")
 async def move_card(lead_id: uuid.UUID, request: Request, who: Agent, db: DatabaseDep) -> Response:
     """A card dropped on another column: the same stage change as everywhere else."""
-    values = await form_values(request)
-    body = body_of(LeadUpdate, {"stage": values.get("stage", "")}, "stage change")
-
+    body = stage_change(await form_values(request))
     await write_and_announce(request, db, lambda conn: update_lead(conn, who, lead_id, body))
     return Response(status_code=204)
 

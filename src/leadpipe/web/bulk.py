@@ -27,7 +27,7 @@ from leadpipe.leads.schemas import LeadUpdate
 from leadpipe.leads.service import lead
 from leadpipe.realtime import events
 from leadpipe.web.auth import Agent, Viewer
-from leadpipe.web.changes import actor_of, write_and_announce
+from leadpipe.web.changes import actor_of, stage_change, write_and_announce
 from leadpipe.web.exports import ExportResponse, start_export
 from leadpipe.web.forms import body_of, form_lists, form_values
 from leadpipe.web.render import page, redirect
@@ -290,7 +290,7 @@ def _change_for(action: str, values: dict[str, str], who: SignedIn) -> Any:
         return delete
     tags: list[str] = []
     if action == "stage":
-        body = body_of(LeadUpdate, {"stage": values.get("stage", "")}, "stage change")
+        body = stage_change(values)
     elif action == "assign":
         target = values.get("assigned_user_id") or None
         if who.role == "agent" and target not in (None, str(who.user_id)):

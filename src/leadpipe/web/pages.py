@@ -16,6 +16,7 @@ from sqlalchemy import Connection
 from leadpipe.accounts.repository import SavedViewRepository
 from leadpipe.accounts.sessions import SignedIn
 from leadpipe.activities.repository import ActivityQueries
+from leadpipe.customfields.repository import FieldDefinitionRepository
 from leadpipe.deps import DASHBOARD_TAG, DatabaseDep
 from leadpipe.errors import Forbidden, NotFound, ValidationFailed, field_error
 from leadpipe.inbound.service import inbound
@@ -26,11 +27,20 @@ from leadpipe.leads.schemas import ActivityCreate, LeadUpdate
 from leadpipe.leads.service import lead
 from leadpipe.pipeline.repository import StageRepository
 from leadpipe.realtime import events
+from leadpipe.tasks.service import task
 from leadpipe.web.auth import (
     Agent,
     Viewer,
 )
-from leadpipe.web.changes import actor_of, update_lead, write_and_announce
+from leadpipe.web.changes import (
+    actor_of,
+    edited_lead_fields,
+    next_step_task,
+    refuse_empty_activity,
+    stage_change,
+    update_lead,
+    write_and_announce,
+)
 from leadpipe.web.forms import body_of, form_values
 from leadpipe.web.render import color_of, page, redirect
 from leadpipe.web.rules import (
@@ -196,6 +206,8 @@ def _detail(conn: Connection, who: SignedIn, lead_id: uuid.UUID) -> dict[str, An
     return {
         "workspace": workspace,
         "l": found,
+        "tasks": task.listed(conn, workspace.id, lead_id=lead_id, done=False),
+        "field_definitions": FieldDefinitionRepository(conn).active(workspace.id),
         "timeline": timeline,
         "decisions": decisions,
         "stage_history": LeadQueries(conn).stage_history(workspace.id, lead_id),
@@ -213,6 +225,16 @@ async def lead_detail(
     return page(request, "_lead_detail.html", data)
 
 
+async def lead_panel(
+    request: Request, who: SignedIn, db: DatabaseDep, lead_id: uuid.UUID
+) -> Response:
+    """The lead's panel after a change made elsewhere (its tasks): the table hears of it."""
+    data = await db.read(lambda conn: _detail(conn, who, lead_id))
+    return page(
+        request, "_lead_detail.html", data, headers={"HX-Trigger": "leadChanged, tasksChanged"}
+    )
+
+
 async def _changed(
     request: Request, who: SignedIn, db: DatabaseDep, lead_id: uuid.UUID, change: Any
 ) -> Response:
@@ -226,9 +248,16 @@ async def _changed(
 async def change_stage(
     lead_id: uuid.UUID, request: Request, who: Agent, db: DatabaseDep
 ) -> Response:
-    values = await form_values(request)
-    body = body_of(LeadUpdate, {"stage": values.get("stage", "")}, "stage change")
+    body = stage_change(await form_values(request))
+    return await _changed(
+        request, who, db, lead_id, lambda conn: update_lead(conn, who, lead_id, body)
+    )
 
+
+@router.post("/app/leads/{lead_id}/edit", response_class=HTMLResponse)
+async def edit_lead(lead_id: uuid.UUID, request: Request, who: Agent, db: DatabaseDep) -> Response:
+    """The panel's details form: the same change as the API's PUT, as the user."""
+    body = body_of(LeadUpdate, edited_lead_fields(await request.form()), "lead")
     return await _changed(
         request, who, db, lead_id, lambda conn: update_lead(conn, who, lead_id, body)
     )
@@ -264,7 +293,8 @@ async def add_activity(
     lead_id: uuid.UUID, request: Request, who: Agent, db: DatabaseDep
 ) -> Response:
     values: dict[str, Any] = await form_values(request)
-    next_step = values.pop("next_step", None)
+    refuse_empty_activity(values)
+    next_step, next_due = values.pop("next_step", None), values.pop("next_step_due", None)
     if next_step:
         values["activity_data"] = {"next_steps": next_step}
     values.setdefault("title", str(values.get("activity_type", "note")).capitalize())
@@ -273,7 +303,10 @@ async def add_activity(
 
     def change(conn: Connection) -> list[events.Event]:
         assert who.workspace_id is not None
+        follow_up = next_step_task(conn, who, next_step, next_due)
         created = lead.add_activity(conn, who.workspace_id, lead_id, body, actor_of(who))
+        if follow_up is not None:
+            task.create(conn, who.workspace_id, lead_id, follow_up, actor=actor_of(who).metadata)
         return [
             events.activity_created(who.workspace_id, created),
             events.lead_as_changed(lead.get(conn, who.workspace_id, lead_id)),

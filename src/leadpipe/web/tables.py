@@ -16,6 +16,7 @@ from leadpipe.accounts.repository import (
     UserRepository,
     WorkspaceRepository,
 )
+from leadpipe.accounts.rules import lost_reasons_of
 from leadpipe.accounts.sessions import SignedIn
 from leadpipe.contacts.rules import search_terms
 from leadpipe.inbound.repository import InboundQueries
@@ -49,6 +50,7 @@ class Workspace:
     lead_window_days: int
     stages: list[dict[str, Any]]
     members: list[dict[str, Any]]
+    lost_reasons: tuple[str, ...] = ()
 
     @property
     def stage_names(self) -> dict[str, str]:
@@ -74,6 +76,7 @@ def load_workspace(conn: Connection, workspace_id: str) -> Workspace:
         lead_window_days=found.lead_window_days,
         stages=StageRepository(conn).all(workspace_id),
         members=UserRepository(conn).members(workspace_id),
+        lost_reasons=tuple(lost_reasons_of(settings)),
     )
 
 

@@ -21,6 +21,7 @@ from leadpipe.storage.models.intake import (
 )
 from leadpipe.storage.models.leads import Lead, LeadActivity, LeadCount, LeadStatusHistory
 from leadpipe.storage.models.pipeline import PipelineStage
+from leadpipe.storage.models.tasks import LeadTask
 
 __all__ = [
     "ApiKey",
@@ -36,6 +37,7 @@ __all__ = [
     "LeadImport",
     "LeadImportRefusal",
     "LeadStatusHistory",
+    "LeadTask",
     "Membership",
     "PipelineStage",
     "Provider",

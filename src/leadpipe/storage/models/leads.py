@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -121,6 +121,7 @@ class Lead(Base):
     # Activity tracking
     last_activity_at: Mapped[datetime | None]
     next_follow_up_at: Mapped[datetime | None]
+    expected_close_date: Mapped[date | None]
     follow_up_count: Mapped[int] = mapped_column(server_default=text("0"))
 
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)

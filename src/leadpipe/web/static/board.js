@@ -33,10 +33,17 @@
 
   // -- moving a card ----------------------------------------------------------------------
   async function move(leadId, to) {
+    const form = new URLSearchParams({ stage: to });
+    if (to === "lost" && window.leadpipeAskLostReason) {
+      // Losing a lead asks why (panel.js's dialog); cancelled, the card goes back.
+      const given = await window.leadpipeAskLostReason();
+      if (!given) { redrawSoon(0); return false; }
+      Object.entries(given).forEach(([name, value]) => form.append(name, value));
+    }
     const response = await fetch("/app/pipeline/leads/" + leadId + "/stage", {
       method: "POST",
       headers: { "X-CSRF-Token": csrf(), "Content-Type": "application/x-www-form-urlencoded", "HX-Request": "true" },
-      body: new URLSearchParams({ stage: to }),
+      body: form,
       credentials: "same-origin",
     });
     if (!response.ok) {
