@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     """The dashboard owner the first start creates, when there is no user yet."""
     owner_password: str | None = None
     """Its password; generated and printed once when not set."""
+    demo_password: str | None = None
+    """The demo team's password (``serve --demo``, ``leadpipe demo``), and the owner's when
+    the demo makes it; generated and printed once when not set."""
 
     database_pool_size: int = 10
     database_max_overflow: int = 10

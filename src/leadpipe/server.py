@@ -14,7 +14,9 @@ import json
 import pickle
 import socket
 import sys
+import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from uvicorn import Config, Server
@@ -61,15 +63,51 @@ def server_config(app: Any, settings: Settings, **options: Any) -> ServerConfig:
     )
 
 
-def serve(config: ServerConfig) -> None:
-    """Serve until stopped: in this process, or in ``config.workers`` processes."""
+def serve(config: ServerConfig, on_ready: Callable[[], None] | None = None) -> None:
+    """Serve until stopped: in this process, or in ``config.workers`` processes.
+    ``on_ready`` is called once the port accepts connections (the welcome banner: a curl
+    pasted from it must find the server listening)."""
     if config.workers > 1:
+        if on_ready is not None:
+            _when_listening(config.host, config.port, on_ready)
         _run_workers(config)
         return
-    server = Server(config)
+    server = AnnouncingServer(config, on_ready)
     server.run()
     if not server.started:
         sys.exit(STARTUP_FAILURE)
+
+
+class AnnouncingServer(Server):
+    """uvicorn's server, which calls ``on_ready`` once it listens."""
+
+    def __init__(self, config: Config, on_ready: Callable[[], None] | None) -> None:
+        super().__init__(config)
+        self.on_ready = on_ready
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started and not self.should_exit and self.on_ready is not None:
+            self.on_ready()
+
+
+def _when_listening(host: str, port: int, on_ready: Callable[[], None]) -> None:
+    """Call ``on_ready`` from a thread once a worker accepts connections on the port: the
+    supervisor does not hear when its workers listen. The port is only bound, never
+    listened on, until a worker does (``_run_workers``)."""
+    target = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+
+    def wait() -> None:
+        while True:
+            try:
+                socket.create_connection((target, port), timeout=1).close()
+            except OSError:
+                time.sleep(0.1)
+                continue
+            on_ready()
+            return
+
+    threading.Thread(target=wait, name="leadpipe-ready", daemon=True).start()
 
 
 class HttpProtocol(HttpToolsProtocol):

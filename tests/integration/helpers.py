@@ -105,3 +105,19 @@ def refusing_inserts(
         with db.transaction() as conn:
             on_table = "" if db.dialect == "sqlite" else f" ON {table}"
             conn.exec_driver_sql(f"DROP TRIGGER refuse_rows{on_table}")
+
+
+# What a duplicate's answer has of its own; everything else is the first answer's.
+DUPLICATE_FIELDS = ("message", "duplicate", "duplicate_of", "request_id")
+
+
+def assert_answered_as_duplicate(again: dict[str, Any], first: dict[str, Any]) -> None:
+    """``again`` is the answer to a repeat of the delivery answered ``first``: the first
+    answer's ids and decision, flagged and worded as a duplicate of that delivery."""
+    assert {k: v for k, v in again.items() if k not in DUPLICATE_FIELDS} == {
+        k: v for k, v in first.items() if k not in DUPLICATE_FIELDS
+    }
+    assert (first["duplicate"], again["duplicate"]) == (False, True)
+    assert again["message"].startswith("Duplicate of an earlier delivery")
+    assert again["duplicate_of"]["request_id"] == first["request_id"]
+    assert again["duplicate_of"]["message"] == first["message"]

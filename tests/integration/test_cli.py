@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import shlex
@@ -13,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -21,7 +23,7 @@ from typer.testing import CliRunner
 from leadpipe.accounts.passwords import verify_password
 from leadpipe.accounts.rules import hash_api_key
 from leadpipe.bootstrap import prepare
-from leadpipe.cli import app
+from leadpipe.cli import READY_LINE, app
 from leadpipe.config import get_settings
 from leadpipe.storage.engine import Database
 from leadpipe.storage.models import (
@@ -30,6 +32,7 @@ from leadpipe.storage.models import (
     Lead,
     LeadActivity,
     LeadImport,
+    Membership,
     Provider,
     User,
     Webhook,
@@ -46,27 +49,34 @@ def _free_port() -> int:
 
 
 def _start(
-    env: dict[str, str], port: int, workers: int = 1, *, drain: bool = True
+    env: dict[str, str],
+    port: int,
+    workers: int = 1,
+    *,
+    drain: bool = True,
+    extra: tuple[str, ...] = (),
+    timeout: float = 30,
 ) -> tuple[subprocess.Popen[str], str]:
-    """Start ``leadpipe serve``; return the process and what it printed before serving.
-    The rest of its output is read and dropped unless ``drain`` is false (then the caller
-    must read it)."""
+    """Start ``leadpipe serve``; return the process and what it printed up to the end of
+    its banner (printed once it listens). The rest of its output is read and dropped
+    unless ``drain`` is false (then the caller must read it)."""
+    command = ["serve", "--port", str(port), "--workers", str(workers), *extra]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "leadpipe", "serve", "--port", str(port), "--workers", str(workers)],
+        [sys.executable, "-m", "leadpipe", *command],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
     printed = []
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + timeout
     assert proc.stdout is not None
     while time.monotonic() < deadline:
         line = proc.stdout.readline()
         if not line:
             break
         printed.append(line)
-        if "Uvicorn running" in line or "Application startup complete" in line:
+        if READY_LINE in line:
             break
     # The server logs a line per delivery: unread, they would fill the pipe, and a server
     # blocked writing its log neither serves nor stops.
@@ -113,21 +123,23 @@ def test_first_start_prints_a_working_curl_command(
         password = re.search(r"Password:\s+(\S+)\s+\(for the dashboard; shown once\)", printed)
         assert password is not None
         curl = next(line for line in printed.splitlines() if line.startswith("curl "))
-        args = shlex.split(curl)
-        url = args[3]
-        headers = dict(h.split(": ", 1) for h in args[args.index("-H") + 1 :: 2][:2])
-        body = args[args.index("-d") + 1]
+        url = shlex.split(curl)[3]
         assert url == f"http://127.0.0.1:{port}/webhooks/" + url.rsplit("/", 1)[1]
 
-        response = httpx.post(url, content=body, headers=headers, timeout=10)
-        assert response.status_code == 200, response.text
-        assert response.json()["lead_action"] == "created"
+        # Pasted into a shell, twice: each paste is a delivery of its own.
+        first, again = _paste(curl), _paste(curl, after=1.1)
+        assert (first["lead_action"], again["lead_action"]) == ("created", "created")
+        assert (first["duplicate"], again["duplicate"]) == (False, False)
+        assert first["lead_id"] != again["lead_id"]
 
         see_it = shlex.split(
             next(line for line in printed.splitlines() if line.startswith("curl -H 'X-API-Key"))
         )
         listed = httpx.get(see_it[-1], headers=dict([see_it[2].split(": ", 1)]), timeout=10)
-        assert [lead["id"] for lead in listed.json()["data"]] == [response.json()["lead_id"]]
+        assert {lead["id"] for lead in listed.json()["data"]} == {
+            first["lead_id"],
+            again["lead_id"],
+        }
         assert httpx.get(f"http://127.0.0.1:{port}/health").json()["status"] == "ok"
 
         # The printed dashboard URL, signed in with the printed credentials, shows the lead.
@@ -152,7 +164,7 @@ def test_first_start_prints_a_working_curl_command(
     db = Database.from_settings(Settings(database_url=fresh_env["LEADPIPE_DATABASE_URL"]))
     try:
         assert count(db, Contact) == 1
-        assert count(db, Lead) == 1
+        assert count(db, Lead) == 2
         assert count(db, ApiKey) == 1
         owner = one(db, User, email="owner@example.com")
         assert verify_password(owner["password_hash"], password.group(1))
@@ -164,6 +176,33 @@ def test_first_start_prints_a_working_curl_command(
     assert "lp_" not in printed
     assert "Password:" not in printed
     assert re.search(r"Webhook:\s+http://127\.0\.0\.1:\d+/webhooks/wh_", printed)
+
+
+def _paste(command: str, *, after: float = 0) -> dict[str, Any]:
+    """Run a printed command in a POSIX shell, as a user who pasted it; its JSON answer."""
+    time.sleep(after)  # the command's notes carry the time to the second
+    ran = subprocess.run(
+        ["sh", "-c", command + " --silent --show-error"],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=True,
+    )
+    answer: dict[str, Any] = json.loads(ran.stdout)
+    return answer
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_banner_is_printed_once_the_port_accepts_connections(
+    fresh_env: dict[str, str], workers: int
+) -> None:
+    port = _free_port()
+    proc, printed = _start(fresh_env, port, workers)
+    try:
+        assert READY_LINE in printed
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()  # at once
+    finally:
+        _stop(proc)
 
 
 @pytest.mark.parametrize(
@@ -579,10 +618,15 @@ class TestAdminCommands:
         assert {"new", "won"} <= stages
         assert (sheet["status"], sheet["created"]) == ("done", 15)
 
-    def test_the_demo_team_works_its_leads_and_the_start_after_it_makes_an_owner(
+    def test_the_demo_team_works_its_leads_and_the_owner_owns_the_workspace(
         self, runner: CliRunner
     ) -> None:
-        assert runner.invoke(app, ["demo", "--leads", "120"]).exit_code == 0
+        made = runner.invoke(app, ["demo", "--leads", "120"])
+        assert made.exit_code == 0, made.output
+        password = re.search(
+            r"Password \(the team's and the new owner's; shown once\): (\S+)", made.output
+        )
+        assert password is not None
         settings = get_settings()
         db = Database.from_settings(settings)
         try:
@@ -591,14 +635,88 @@ class TestAdminCommands:
             calls = count(db, LeadActivity, activity_type="call")
             assert len(worked) > len(leads) / 3
             assert calls > 0
-            assert count(db, User) == 5  # the team; nobody owns the workspace yet
+            assert count(db, User) == 6  # the team and the owner
+            for email in ("owner@example.com", "sam.rivera@example.com"):
+                assert verify_password(one(db, User, email=email)["password_hash"], password[1])
             started = prepare(db, settings)
             assert started.workspace_id == "demo"
-            assert started.owner is not None
-            assert started.owner.email == "owner@example.com"
-            assert prepare(db, settings).owner is None  # only once
+            assert started.owner is None  # the demo made it, the owner of its workspace
         finally:
             db.dispose()
+
+    def test_the_demo_again_adds_nothing_and_keeps_the_passwords(
+        self, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("LEADPIPE_DEMO_PASSWORD", "demo-password-1234")
+        get_settings.cache_clear()
+        assert runner.invoke(app, ["demo", "--leads", "60"]).exit_code == 0
+        settings = get_settings()
+        db = Database.from_settings(settings)
+        try:
+            before = count(db, Lead), count(db, User), count(db, Webhook)
+            again = runner.invoke(app, ["demo", "--leads", "60"])
+            assert again.exit_code == 0, again.output
+            assert "is there already, left as it is" in again.output
+            assert (count(db, Lead), count(db, User), count(db, Webhook)) == before
+            agent = one(db, User, email="priya.nair@example.com")
+            assert verify_password(agent["password_hash"], "demo-password-1234")
+        finally:
+            db.dispose()
+
+
+def _sign_in(dashboard: str, email: str, password: str) -> httpx.Response:
+    """Sign in through the dashboard's login form; the page it lands on."""
+    with httpx.Client(timeout=10) as browser:
+        form = browser.get(dashboard).text
+        return browser.post(
+            dashboard,
+            data={"email": email, "password": password, "login_token": login_form_token(form)},
+            follow_redirects=True,
+        )
+
+
+def test_serve_demo_signs_the_owner_and_the_team_in_with_the_printed_password(
+    fresh_env: dict[str, str],
+) -> None:
+    port = _free_port()
+    demo = ("--demo", "--demo-leads", "60")
+    proc, printed = _start(fresh_env, port, extra=demo, timeout=120)
+    try:
+        assert "Workspace:  demo" in printed
+        assert "Team:       sam.rivera@example.com (agent)" in printed
+        password = re.search(r"Password:\s+(\S+)\s+\(everyone's; shown once\)", printed)
+        assert password is not None
+        dashboard = f"http://127.0.0.1:{port}/login"
+        for email in ("owner@example.com", "sam.rivera@example.com"):
+            page = _sign_in(dashboard, email, password[1])
+            assert page.status_code == 200
+            assert page.url.path == "/app", email
+            assert "Demo Home Services" in page.text
+        assert _paste(next(x for x in printed.splitlines() if x.startswith("curl -X")))["success"]
+    finally:
+        _stop(proc)
+    db = Database.from_settings(Settings(database_url=fresh_env["LEADPIPE_DATABASE_URL"]))
+    try:
+        before = count(db, Lead), count(db, User)
+        owners = (
+            count(db, Membership, role="owner"),
+            count(db, Membership, role="owner", workspace_id="demo"),
+        )
+        assert owners == (1, 1)
+    finally:
+        db.dispose()
+
+    proc, printed = _start(fresh_env, port, extra=demo)  # again: nothing new, same sign-in
+    try:
+        assert "shown once" not in printed
+        assert _sign_in(dashboard, "jo.kowalski@example.com", password[1]).url.path == "/app"
+    finally:
+        _stop(proc)
+    db = Database.from_settings(Settings(database_url=fresh_env["LEADPIPE_DATABASE_URL"]))
+    try:
+        assert (count(db, Lead), count(db, User)) == before
+    finally:
+        db.dispose()
 
 
 def test_an_internal_error_leaves_the_clients_connection_usable(

@@ -11,7 +11,7 @@ import httpx
 from leadpipe.storage.engine import Database
 from leadpipe.storage.models import Contact, Lead, WebhookDelivery
 from tests.conftest import Tenant, make_tenant
-from tests.integration.helpers import backdate, count, inbound_log
+from tests.integration.helpers import assert_answered_as_duplicate, backdate, count, inbound_log
 from tests.integration.test_intake_http import post
 
 LEAD = {"phone": "5551000001", "product": "Solar", "lead_status": "New"}
@@ -24,10 +24,26 @@ async def test_the_same_body_twice_is_one_delivery(
     again = await post(client, tenant, LEAD)
 
     assert again.status_code == 200
-    assert again.json() == first.json()
+    assert_answered_as_duplicate(again.json(), first.json())
     assert again.headers["idempotent-replayed"] == "true"
     assert (count(db, Contact), count(db, Lead)) == (1, 1)
     assert [e["status"] for e in inbound_log(db, tenant.webhook_id)] == ["success", "duplicate"]
+
+
+async def test_the_answer_to_a_repeat_says_it_is_a_duplicate_and_names_the_lead(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    first = (await post(client, tenant, LEAD)).json()
+    again = await post(client, tenant, LEAD)
+
+    answer = again.json()
+    assert answer["success"] is True
+    assert answer["duplicate"] is True
+    assert "created successfully" not in answer["message"]
+    assert f"Its lead is {first['lead_id']}." in answer["message"]
+    assert first["request_id"] in answer["message"]
+    assert answer["request_id"] == again.headers["x-request-id"] != first["request_id"]
+    assert answer["duplicate_of"]["message"] == "Contact and lead created successfully"
 
 
 async def test_bodies_posted_together_make_one_lead(

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, func, select
 
 from leadpipe.accounts.repository import WorkspaceRepository
 from leadpipe.accounts.service import account, user
+from leadpipe.bootstrap import first_webhook
 from leadpipe.imports.runner import run_import
 from leadpipe.imports.service import imports
 from leadpipe.intake.guard import IntakeGuard
@@ -247,11 +248,13 @@ class PayloadFactory:
 
 @dataclass(frozen=True, slots=True)
 class DemoSummary:
-    webhook_id: str
+    webhook_id: str | None
     contacts: int
     leads: int
     updates: int
     api_key: str | None
+    made: bool = True  # False: the workspace was there already, and nothing was added
+    team_password: str | None = None  # the team's, when made now: shown once
 
 
 TEAM = [
@@ -275,17 +278,23 @@ WORK = [
 TAGS = ["financing", "referral", "spanish", "repeat-customer", "commercial", "hoa"]
 
 
-def work_the_leads(db: Database, workspace_id: str, rng: random.Random) -> None:
-    """A team for the demo workspace (an admin, three agents, a viewer), who have taken
-    most open leads, logged calls, visits and quotes on them, and tagged a few: through
-    the lead lifecycle, at the times they would have."""
+def team_sign_ins() -> list[tuple[str, str]]:
+    """The demo team's addresses and roles, as the welcome lists them."""
+    return [(f"{handle}@example.com", role) for _, handle, role in TEAM]
+
+
+def work_the_leads(db: Database, workspace_id: str, rng: random.Random, password: str) -> None:
+    """A team for the demo workspace (an admin, three agents, a viewer), who sign in with
+    ``password``, and who have taken most open leads, logged calls, visits and quotes on
+    them, and tagged a few: through the lead lifecycle, at the times they would have."""
     members = []
     with db.transaction() as conn:
-        for name, handle, role in TEAM:
+        for (name, _, role), (email, _) in zip(TEAM, team_sign_ins(), strict=True):
             created = user.create(
                 conn,
-                email=f"{handle}@example.com",
+                email=email,
                 name=name,
+                password=password,
                 workspace_id=workspace_id,
                 role=role,
             )
@@ -372,30 +381,44 @@ def import_spreadsheet(db: Database, workspace_id: str, rows: int, seed: int) ->
     run_import(db, workspace_id, started["id"])
 
 
-def run_demo(db: Database, *, workspace_id: str, deliveries: int, seed: int) -> DemoSummary:
-    api_key = None
-    provider_key = None
+def run_demo(
+    db: Database, *, workspace_id: str, deliveries: int, seed: int, password: str
+) -> DemoSummary:
+    """The demo workspace, made with its traffic and a team who sign in with ``password``;
+    one that exists already is left as it is (counted), so that running the demo again
+    duplicates neither its team nor its leads, and keeps every sign-in working."""
+    with db.transaction(write=False) as conn:
+        exists = WorkspaceRepository(conn).get(workspace_id) is not None
+        webhook_id = first_webhook(conn, workspace_id) if exists else None
+    if exists:
+        contacts, leads = _counted(db, workspace_id)
+        return DemoSummary(webhook_id, contacts, leads, 0, None, made=False)
+    return _make_demo(db, workspace_id, deliveries, seed, password)
+
+
+def _make_demo(
+    db: Database, workspace_id: str, deliveries: int, seed: int, password: str
+) -> DemoSummary:
     with db.transaction() as conn:
-        if WorkspaceRepository(conn).get(workspace_id) is None:
-            account.create_workspace(conn, name="Demo Home Services", workspace_id=workspace_id)
-            api_key = account.create_api_key(conn, workspace_id=workspace_id, name="Demo key").key
+        account.create_workspace(conn, name="Demo Home Services", workspace_id=workspace_id)
+        api_key = account.create_api_key(conn, workspace_id=workspace_id, name="Demo key").key
         webhook_id = webhook.create(
             conn, workspace_id=workspace_id, name=f"Demo feed {seed}", default_source="Demo feed"
         )
-        if api_key is not None:  # a new demo workspace: a lead provider sends a third
-            _, provider_key = provider.create(
-                conn,
-                workspace_id,
-                name="Click Ventures",
-                company="Click Ventures LLC",
-                contact_name="Morgan Lee",
-                email="ops@clickventures.example",
-                hourly_limit=100_000,
-            )
-    if api_key is not None:  # a new demo workspace: a tenth came as a spreadsheet
-        imported = deliveries // 10
-        deliveries -= imported
-        import_spreadsheet(db, workspace_id, imported, seed)
+        # A lead provider sends a third of the deliveries.
+        _, provider_key = provider.create(
+            conn,
+            workspace_id,
+            name="Click Ventures",
+            company="Click Ventures LLC",
+            contact_name="Morgan Lee",
+            email="ops@clickventures.example",
+            hourly_limit=100_000,
+        )
+    # A tenth came as a spreadsheet.
+    imported = deliveries // 10
+    deliveries -= imported
+    import_spreadsheet(db, workspace_id, imported, seed)
     factory = PayloadFactory(seed)
     start = utcnow() - timedelta(days=90)
     step = timedelta(days=90) / max(deliveries, 1)
@@ -405,7 +428,7 @@ def run_demo(db: Database, *, workspace_id: str, deliveries: int, seed: int) -> 
     for i in range(deliveries):
         when: datetime = start + step * i
         payload = factory.next()
-        by_provider = provider_key is not None and i % 3 == 0
+        by_provider = i % 3 == 0
         result = intake.ingest(
             db,
             Delivery(
@@ -425,9 +448,14 @@ def run_demo(db: Database, *, workspace_id: str, deliveries: int, seed: int) -> 
             now=when,
         )
         updates += result.body["lead_action"] == "updated"
-    if api_key is not None:  # a new demo workspace: its team works the leads
-        work_the_leads(db, workspace_id, random.Random(seed))
+    work_the_leads(db, workspace_id, random.Random(seed), password)
     migrate.refresh_statistics(db.engine)
+    contacts, leads = _counted(db, workspace_id)
+    return DemoSummary(webhook_id, contacts, leads, updates, api_key, team_password=password)
+
+
+def _counted(db: Database, workspace_id: str) -> tuple[int, int]:
+    """The workspace's contacts and leads."""
     with db.transaction(write=False) as conn:
         contacts = conn.execute(
             select(func.count())
@@ -439,4 +467,4 @@ def run_demo(db: Database, *, workspace_id: str, deliveries: int, seed: int) -> 
             .select_from(table_of(Lead))
             .where(table_of(Lead).c.workspace_id == workspace_id)
         ).scalar_one()
-    return DemoSummary(webhook_id, contacts, leads, updates, api_key)
+    return contacts, leads

@@ -59,6 +59,12 @@ class FieldWarning(BaseModel):
     message: str
 
 
+class DuplicateOf(BaseModel):
+    request_id: str | None = Field(description="The earlier delivery's request id.")
+    received_at: str = Field(description="When the earlier delivery was received (UTC).")
+    message: str | None = Field(description="What the earlier delivery was answered.")
+
+
 class IntakeResponse(BaseModel):
     """The documented success body of ``POST /webhooks/{webhook_id}``."""
 
@@ -78,6 +84,15 @@ class IntakeResponse(BaseModel):
         default_factory=list,
         description="Optional values that could not be read as their fields: each was kept "
         "as sent in the contact's custom_fields.",
+    )
+    duplicate: bool = Field(
+        default=False,
+        description="The delivery repeats an earlier one (the same delivery id, or an "
+        "identical body within the webhook's duplicate window): nothing new was written, "
+        "and the ids and decision are the earlier delivery's.",
+    )
+    duplicate_of: DuplicateOf | None = Field(
+        default=None, description="The earlier delivery, when this one is a duplicate."
     )
     processing_time: str
     request_id: str

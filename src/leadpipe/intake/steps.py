@@ -21,8 +21,8 @@ from leadpipe.intake.batch import Batch, Checked, Run
 from leadpipe.intake.guard import Providers
 from leadpipe.intake.log import log_delivery, log_duplicate
 from leadpipe.intake.parsing import MULTIPART, body_kind
-from leadpipe.intake.repository import Answered, DeliveryRepository
-from leadpipe.intake.rules.deliveries import delivery_claim
+from leadpipe.intake.repository import DeliveryRepository
+from leadpipe.intake.rules.deliveries import BODY_CLAIM_PREFIX, delivery_claim, duplicate_answer
 from leadpipe.intake.schemas import Delivery, IntakeResult
 from leadpipe.kit.bodies import canonical_form
 from leadpipe.kit.urls import is_web_url
@@ -156,7 +156,7 @@ def write(item: Checked, batch: Batch, leads_known: KnownLeads) -> IntakeResult:
                 "This signed delivery (webhook-id and timestamp) was received before",
                 reason="signature_reused",
             )
-        answer = _answer_again(run, batch, item.earlier)
+        answer = _answer_again(run, batch, item)
         # A visitor who submitted the form twice goes to the thank-you page all the same.
         return dataclasses.replace(answer, redirect=_thank_you_page(ctx))
     run.wrote = True
@@ -272,16 +272,25 @@ def _validate(ctx: WebhookContext, payload: dict[str, Any], run: Run) -> Submiss
     return with_consent_proof(submission, ip=d.ip_address, user_agent=d.user_agent, now=run.now)
 
 
-def _answer_again(run: Run, batch: Batch, earlier: Answered) -> IntakeResult:
-    """The same delivery as one answered before: its answer, and nothing written but the
-    log entry that says so."""
+def _answer_again(run: Run, batch: Batch, item: Checked) -> IntakeResult:
+    """The same delivery as one answered before: its answer, saying it is a duplicate, and
+    nothing written but the log entry that says so."""
+    earlier, claim = item.earlier, item.claim
+    assert earlier is not None
+    assert claim is not None
     if earlier.response is None or earlier.status_code is None:
         # Kept by an older leadpipe while it processed the delivery.
         raise Conflict(
             "This delivery is still being processed; retry shortly", reason="still_processing"
         )
     log_duplicate(run, batch.work, earlier.status_code, earlier.response)
-    return IntakeResult(earlier.status_code, earlier.response, replayed=True)
+    answer = duplicate_answer(
+        earlier.response,
+        received_at=earlier.at,
+        by_body=claim.key.startswith(BODY_CLAIM_PREFIX),
+        request_id=run.delivery.request_id,
+    )
+    return IntakeResult(earlier.status_code, answer, replayed=True)
 
 
 def _response_body(
@@ -303,6 +312,7 @@ def _response_body(
         "decision": {"rule": lead.decision.rule.value, "reason": lead.decision.reason},
         "rule_applied": lead.rule_applied,
         "warnings": list(warnings),
+        "duplicate": False,
         "processing_time": f"{run.elapsed_ms():.0f}ms",
         "request_id": run.delivery.request_id,
     }

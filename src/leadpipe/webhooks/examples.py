@@ -28,9 +28,16 @@ SEED_STATUS_UPDATE: dict[str, Any] = {
 }
 
 
+# Where the shell puts the time: the printed curl sends a new body each time it is run,
+# so pasting it again makes another lead rather than a duplicate of the first delivery.
+_NOW = "@NOW@"
+_SHELL_TIME = "'\"$(date +%H:%M:%S)\"'"  # leaves the single quotes, the shell fills it in
+
+
 def curl_example(public_url: str, webhook_id: str, workspace_id: str) -> str:
     """A command that posts a lead to the webhook, as printed at start and on the
-    dashboard's webhook page."""
+    dashboard's webhook page; its notes carry the time it is run (a POSIX shell's
+    ``date``), so each run is a new delivery."""
     payload = {
         "firstname": "John",
         "lastname": "Doe",
@@ -39,9 +46,11 @@ def curl_example(public_url: str, webhook_id: str, workspace_id: str) -> str:
         "productid": "Solar Panels",
         "lead_status": "New",
         "source": "Website",
+        "notes": f"Sent at {_NOW}",
     }
     url = f"{public_url.rstrip('/')}/webhooks/{webhook_id}"
+    body = shlex.quote(json.dumps(payload)).replace(_NOW, _SHELL_TIME)
     return (
         f"curl -X POST {shlex.quote(url)} -H 'Content-Type: application/json' "
-        f"-H 'x-workspace-id: {workspace_id}' -d {shlex.quote(json.dumps(payload))}"
+        f"-H 'x-workspace-id: {workspace_id}' -d {body}"
     )
