@@ -128,7 +128,7 @@ def test_filters_narrow_the_board_and_stay_in_its_address(
     expect(board).to_have_url(f"{base_url}/app/pipeline?mine=1&product=&source=")
 
     board.get_by_label("Only mine").uncheck()
-    board.get_by_label("Product").select_option("Roofing")
+    board.get_by_label("Product").select_option("Roofing")  # at once: the last choice wins
     expect(board.locator(".board-card")).to_have_count(1)
     expect(board.locator(".board-card")).to_contain_text("Other")
     board.reload()  # the address keeps the filter

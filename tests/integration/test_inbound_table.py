@@ -124,7 +124,9 @@ async def test_open_leads_are_neither_won_lost_nor_inactive(
     new, won, lost, inactive, qualified = await _people(client, tenant, *["Solar"] * 5)
     csrf = await sign_in(client, add_member(db, tenant.workspace_id, "admin"))
     for lead_id, stage in ((won, "won"), (lost, "lost"), (inactive, "inactive")):
-        await _bulk(client, csrf, action="stage", stage=stage, lead_ids=lead_id)
+        await _bulk(
+            client, csrf, action="stage", stage=stage, lead_ids=lead_id, lost_reason="Price"
+        )
     await _bulk(client, csrf, action="stage", stage="qualified", lead_ids=qualified)
 
     assert set(await _shown(client, "/app")) == {new, qualified}

@@ -264,3 +264,28 @@ def test_a_change_through_the_api_is_announced_too(
             (updated,) = _next_events(ws, 1)
         assert updated["type"] == "lead.updated"
         assert updated["data"]["stage"] == "qualified"
+
+
+def _total_leads(http: httpx.Client) -> int:
+    tiles = http.get("/app/metrics?period=30").text
+    value = tiles.split('data-metric="totalLeads"')[1].split('metric-value">')[1].split("<")[0]
+    return int(value.replace(",", ""))
+
+
+def test_the_metrics_every_dashboard_shares_follow_each_announced_change(
+    base_url: str, db: Database, tenant: Tenant
+) -> None:
+    """One reading of the metrics serves every dashboard of the workspace until the worker
+    hears its next change: a lead announced is counted at the next request, never hidden
+    behind the shared reading."""
+    cookie = _session_cookie(base_url, add_member(db, tenant.workspace_id, "viewer"))
+    with (
+        _socket(base_url, **{"X-API-Key": tenant.api_key}) as ws,
+        httpx.Client(base_url=base_url, headers={"Cookie": cookie}) as http,
+    ):
+        assert _total_leads(http) == 0
+        for n in range(1, 4):
+            _deliver(base_url, tenant, email=f"m{n}@example.com", productid="Solar")
+            _next_events(ws, 2)  # heard by the worker: the dashboards would ask now
+            assert _total_leads(http) == n
+            assert _total_leads(http) == n  # the shared reading, as another dashboard gets it

@@ -18,12 +18,20 @@ class Remembered(Generic[V]):
         self._values: dict[Hashable, tuple[float, V]] = {}
 
     def get(self, key: Hashable, make: Callable[[], V]) -> V:
-        now = time.monotonic()
-        found = self._values.get(key)
-        if found is not None and found[0] > now:
-            return found[1]
+        found = self.found(key)
+        if found is not None:
+            return found
         value = make()
+        self.keep(key, value)
+        return value
+
+    def found(self, key: Hashable) -> V | None:
+        """The value kept for ``key`` while it is fresh; None otherwise (for a value made
+        asynchronously, then kept)."""
+        kept = self._values.get(key)
+        return kept[1] if kept is not None and kept[0] > time.monotonic() else None
+
+    def keep(self, key: Hashable, value: V) -> None:
         if len(self._values) >= self.limit:
             self._values.clear()
-        self._values[key] = (now + self.seconds, value)
-        return value
+        self._values[key] = (time.monotonic() + self.seconds, value)

@@ -134,6 +134,7 @@ class Hub:
         # for all the sockets of its workspace.
         self._subscribers: dict[str, set[asyncio.Queue[str]]] = {}
         self._watchers: dict[str, set[asyncio.Event]] = {}
+        self._heard: dict[str, int] = {}  # events heard per workspace, for caches to key on
         self._outgoing: asyncio.Queue[list[Event | Revocation]] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -209,7 +210,13 @@ class Hub:
             for flag in flags:
                 flag.set()
 
+    def changes_heard(self, workspace_id: str) -> int:
+        """How many events of the workspace this worker has heard: a value computed after
+        the n-th stays true until the next one (a cache's key)."""
+        return self._heard.get(workspace_id, 0)
+
     def _deliver(self, event: Event) -> None:
+        self._heard[event.workspace_id] = self._heard.get(event.workspace_id, 0) + 1
         queues = self._subscribers.get(event.workspace_id)
         if not queues:
             return

@@ -22,6 +22,7 @@ from leadpipe.errors import Forbidden, NotFound, ValidationFailed, field_error
 from leadpipe.inbound.service import inbound
 from leadpipe.kit.clock import utcnow
 from leadpipe.kit.coerce import ascii_int
+from leadpipe.kit.memo import Remembered
 from leadpipe.leads.queries import LeadQueries
 from leadpipe.leads.schemas import ActivityCreate, LeadUpdate
 from leadpipe.leads.service import lead
@@ -42,6 +43,7 @@ from leadpipe.web.changes import (
     write_and_announce,
 )
 from leadpipe.web.forms import body_of, form_values
+from leadpipe.web.live import hub_of
 from leadpipe.web.render import color_of, page, redirect
 from leadpipe.web.rules import (
     ACTIVITY_TYPES,
@@ -93,8 +95,32 @@ async def inbound_page(request: Request, who: Viewer, db: DatabaseDep) -> Respon
 @router.get("/app/metrics", response_class=HTMLResponse)
 async def metrics_partial(request: Request, who: Viewer, db: DatabaseDep) -> Response:
     period = _period(request)
-    data = await db.read(lambda conn: _metrics(conn, who, period))
+    data = await _shared_metrics(request, db, who, period)
     return page(request, "_metrics.html", {**data, "period": period})
+
+
+# Every dashboard open on a workspace asks for its metrics after each live event: one
+# reading serves them all until the worker hears the workspace's next change (or, for the
+# ages and "today", a few seconds pass). Without live events nothing says when it is stale.
+METRICS_KEPT_SECONDS = 5
+
+
+async def _shared_metrics(
+    request: Request, db: DatabaseDep, who: SignedIn, period: int
+) -> dict[str, Any]:
+    hub = hub_of(request.app)
+    if hub is None or who.workspace_id is None:
+        return await db.read(lambda conn: _metrics(conn, who, period))
+    state = request.app.state
+    kept: Remembered[dict[str, Any]] | None = getattr(state, "dashboard_metrics", None)
+    if kept is None:
+        kept = state.dashboard_metrics = Remembered(seconds=METRICS_KEPT_SECONDS)
+    key = (who.workspace_id, period, hub.changes_heard(who.workspace_id))  # before reading
+    found = kept.found(key)
+    if found is None:
+        found = await db.read(lambda conn: _metrics(conn, who, period))
+        kept.keep(key, found)
+    return found
 
 
 def _period(request: Request) -> int:
