@@ -165,6 +165,34 @@ def zone(name: str | None) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
+def readable_time(value: datetime, tz: ZoneInfo) -> str:
+    """A moment as the dashboard shows it, in the workspace's zone: ``7 Dec 2026, 14:05``."""
+    local = value.astimezone(tz)
+    return f"{local.day} {local:%b %Y, %H:%M}"
+
+
+def relative_time(value: datetime, now: datetime) -> str:
+    """How long ago, as a glance reads it: ``just now``, ``2 min ago``, ``3 d ago``."""
+    seconds = int((now - value).total_seconds())
+    for size, unit in ((86400 * 30, "mo"), (86400, "d"), (3600, "h"), (60, "min")):
+        if seconds >= size:
+            return f"{seconds // size} {unit} ago"
+    return "just now"
+
+
+def moment_of(value: datetime | str | None) -> datetime | None:
+    """A stored moment, or a text that states one with its offset (a consent time as a
+    form sent it, ``2026-12-07T14:05:00Z``); None for a text without an offset or that is
+    no time: shown as sent, since its zone is not known."""
+    if value is None or isinstance(value, datetime):
+        return value
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
 def day_start(day: date, tz: ZoneInfo) -> datetime:
     """Midnight of ``day`` in the workspace's zone, in UTC."""
     return datetime.combine(day, time(), tz).astimezone(UTC)

@@ -11,7 +11,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Connection
 
-from leadpipe.accounts.repository import WorkspaceRepository
 from leadpipe.accounts.sessions import SignedIn
 from leadpipe.conditions.rules import in_match_order
 from leadpipe.config import Settings
@@ -27,7 +26,7 @@ from leadpipe.storage.engine import Database
 from leadpipe.web.auth import Admin, Viewer
 from leadpipe.web.forms import body_of, form_values
 from leadpipe.web.render import page, redirect
-from leadpipe.web.tables import memberships_of
+from leadpipe.web.tables import memberships_of, time_zone_of_workspace
 from leadpipe.webhooks.examples import curl_example
 from leadpipe.webhooks.presets import PRESETS
 from leadpipe.webhooks.schemas import WebhookPatch
@@ -48,7 +47,12 @@ async def webhooks_page(
     def read(conn: Connection) -> dict[str, Any]:
         assert who.workspace_id is not None
         hooks = webhook.for_workspace(conn, who.workspace_id, include_deleted=True)
-        return {"webhooks": hooks, "memberships": memberships_of(conn, who), "presets": PRESETS}
+        return {
+            "webhooks": hooks,
+            "memberships": memberships_of(conn, who),
+            "presets": PRESETS,
+            "time_zone": time_zone_of_workspace(conn, who.workspace_id),
+        }
 
     data = await db.read(read)
     base = settings.public_url.rstrip("/")
@@ -168,7 +172,7 @@ async def _webhook_page(
             "total": total,
             "status": status or "",
             "memberships": memberships_of(conn, who),
-            "time_zone": _time_zone(conn, who.workspace_id),
+            "time_zone": time_zone_of_workspace(conn, who.workspace_id),
         }
 
     data = await db.read(read)
@@ -294,11 +298,6 @@ def _rule_as_written(rule: dict[str, Any]) -> dict[str, Any]:
     return {**rule, "actions": actions}
 
 
-def _time_zone(conn: Connection, workspace_id: str) -> str:
-    found = WorkspaceRepository(conn).get(workspace_id)
-    return str((found.settings or {}).get("time_zone", "UTC"))
-
-
 @router.get("/app/webhooks/{webhook_id}/deliveries/{delivery_id}", response_class=HTMLResponse)
 async def delivery_page(
     webhook_id: str, delivery_id: uuid.UUID, request: Request, who: Viewer, db: DatabaseDep
@@ -309,7 +308,7 @@ async def delivery_page(
             "hook": webhook.get(conn, who.workspace_id, webhook_id),
             "d": deliveries.one(conn, who.workspace_id, webhook_id, delivery_id),
             "memberships": memberships_of(conn, who),
-            "time_zone": _time_zone(conn, who.workspace_id),
+            "time_zone": time_zone_of_workspace(conn, who.workspace_id),
         }
 
     return page(request, "delivery.html", await db.read(read))
