@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Connection
 
 from leadpipe.accounts.repository import UserRepository, WorkspaceRepository
-from leadpipe.accounts.rules import DEFAULT_TIME_ZONE, ROLES, time_zone_of, time_zone_problem
+from leadpipe.accounts.rules import ROLES, time_zone_of, time_zone_problem
 from leadpipe.accounts.service import account, user
 from leadpipe.accounts.sessions import SignedIn
 from leadpipe.deps import DASHBOARD_TAG, DatabaseDep
@@ -50,7 +50,7 @@ def _settings(conn: Connection, who: SignedIn) -> dict[str, Any]:
 async def save_settings(request: Request, who: Admin, db: DatabaseDep) -> Response:
     values = await form_values(request)
     errors = []
-    time_zone = values.get("time_zone", DEFAULT_TIME_ZONE).strip()
+    time_zone = values.get("time_zone", "")  # blank: refused, never UTC by surprise
     if problem := time_zone_problem(time_zone):
         errors.append(field_error("time_zone", problem))
     window = ascii_int(values.get("lead_window_days", ""))

@@ -98,12 +98,7 @@ def parse_table_query(raw: Mapping[str, str]) -> tuple[TableQuery, list[str]]:
     _choice(raw, "sort", tuple(SORTS), values, ignored)
     _choice(raw, "order", ("asc", "desc"), values, ignored)
     for name in ("created_from", "created_to", "active_from", "active_to"):
-        text = raw.get(name, "").strip()
-        if text:
-            try:
-                values[name] = date.fromisoformat(text)
-            except ValueError:
-                ignored.append(f"{name}: not a date (YYYY-MM-DD)")
+        _day(raw, name, values, ignored)
     _number(raw, "idle_days", 1, 3650, values, ignored)
     _number(raw, "page", 1, 1_000_000, values, ignored)
     size = raw.get("size", "").strip()
@@ -113,6 +108,61 @@ def parse_table_query(raw: Mapping[str, str]) -> tuple[TableQuery, list[str]]:
         else:
             ignored.append(f"size: one of {', '.join(map(str, PAGE_SIZES))}")
     return TableQuery(**values), ignored
+
+
+# The delivery log's outcomes as the intake log names them, with the webhook page's labels.
+DELIVERY_OUTCOMES = {
+    "success": "Accepted",
+    "duplicate": "Duplicates",
+    "error": "Refused",
+    "test": "Tests",
+}
+DELIVERIES_PER_PAGE = 50
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryQuery:
+    """A webhook's delivery log as the user asked for it: an outcome, days (of the
+    workspace's zone, both included) and a page; '' or None means no filter."""
+
+    status: str = ""
+    created_from: date | None = None
+    created_to: date | None = None
+    page: int = 1
+
+    def url(self, path: str, **changes: Any) -> str:
+        changed = replace(self, **changes) if changes else self
+        params = {
+            f.name: value.isoformat() if isinstance(value, date) else str(value)
+            for f in fields(changed)
+            if (value := getattr(changed, f.name)) not in ("", None, 1)
+        }
+        return f"{path}?{urlencode(params)}" if params else path
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * DELIVERIES_PER_PAGE
+
+
+def parse_delivery_query(raw: Mapping[str, str]) -> tuple[DeliveryQuery, list[str]]:
+    """The delivery log's query, and a sentence for every value ignored as unreadable."""
+    ignored: list[str] = []
+    values: dict[str, Any] = {}
+    _choice(raw, "status", tuple(DELIVERY_OUTCOMES), values, ignored)
+    for name in ("created_from", "created_to"):
+        _day(raw, name, values, ignored)
+    _number(raw, "page", 1, 1_000_000, values, ignored)
+    return DeliveryQuery(**values), ignored
+
+
+def _day(raw: Mapping[str, str], name: str, values: dict[str, Any], ignored: list[str]) -> None:
+    text = raw.get(name, "").strip()
+    if not text:
+        return
+    try:
+        values[name] = date.fromisoformat(text)
+    except ValueError:
+        ignored.append(f"{name}: not a date (YYYY-MM-DD)")
 
 
 def _is_uuid(text: str) -> bool:
