@@ -37,6 +37,7 @@ from sqlalchemy import Connection, Table, insert, select, text
 from leadpipe.accounts.service import account, user
 from leadpipe.cli.demo import FIRST, LAST, PRODUCTS, SOURCES
 from leadpipe.config import Settings
+from leadpipe.contacts.rules import reversed_digits
 from leadpipe.kit.clock import utcnow
 from leadpipe.kit.ids import uuid7
 from leadpipe.leads.rules import product_key
@@ -108,7 +109,8 @@ def fill_workspace(
             "firstname": rng.choice(FIRST),
             "lastname": rng.choice(LAST),
             "email": f"p{i}.{workspace_id}@example.com",
-            "phone_number": f"+1{rng.choice(['512', '602', '305', '619'])}{i:07d}",
+            "phone_number": (phone := f"+1{rng.choice(['512', '602', '305', '619'])}{i:07d}"),
+            "phone_reversed": reversed_digits(phone),
             "lead_source": rng.choice(SOURCES)[0],
             "custom_fields": {},
             "metadata": {},
@@ -240,6 +242,8 @@ def measure(args: argparse.Namespace) -> None:
         "default lead list": "/api/v3/leads",
         "filtered list (stage + source)": "/api/v3/leads?stage=qualified&source=Google%20Ads",
         "search by phone": f"/api/v3/leads?q={phone}&is_active=true",
+        "search by a phone's last 4 digits": f"/api/v3/leads?q={e164[-4:]}&is_active=true",
+        "search by a phone's last 7 digits": f"/api/v3/leads?q={e164[5:8]}-{e164[8:]}",
         "pipeline overview": f"/api/v3/leads/pipeline/{ws}",
         "inbound metrics": f"/api/inbound-leads?workspace_id={ws}",
         # The lead table's other sorts and filters (the dashboard offers each of them).
@@ -322,6 +326,8 @@ def measure_dashboard(args: argparse.Namespace) -> None:
                 "source=Google%20Ads&product=Solar%20Panels&status=all&within=30"
             ),
             "search by phone": f"q={phone}",
+            "search by a phone's last 4 digits": f"q={e164[-4:]}",
+            "search by a phone's last 7 digits": f"q={e164[5:8]}-{e164[8:]}",
             "search by name": "q=garcia",
             "search by part of an email": f"q=p1234.{keys['workspace_id']}",
             "page 500": "page=500",

@@ -396,6 +396,17 @@ class TestAdminCommands:
         assert again.exit_code == 1
         assert "already exists" in again.output
 
+        zoned = runner.invoke(app, ["workspace", "update", "39135", "--time-zone", "Asia/Tokyo"])
+        assert zoned.exit_code == 0, zoned.output
+        refused = runner.invoke(app, ["workspace", "update", "39135", "--time-zone", "Tokyo"])
+        assert refused.exit_code == 1
+        assert "not a time zone" in refused.output
+        no_zone = runner.invoke(app, ["workspace", "create", "Z", "--id", "z1", "--time-zone", "X"])
+        assert no_zone.exit_code == 1
+        listed = runner.invoke(app, ["workspace", "list"])
+        assert "Asia/Tokyo" in listed.output
+        assert "z1" not in listed.output
+
         key = runner.invoke(app, ["apikey", "create", "39135", "--scope", "read"])
         assert key.exit_code == 0, key.output
         assert re.search(r"lp_[\w-]{20,}", key.output)

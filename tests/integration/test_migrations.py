@@ -14,13 +14,16 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, create_engine, inspect, text
 
+from leadpipe.accounts.service import account
 from leadpipe.config import Settings
+from leadpipe.contacts.repository import ContactQueries
 from leadpipe.storage import migrate
 from leadpipe.storage.base import Base
 from leadpipe.storage.connect import normalize_url
 from leadpipe.storage.engine import Database
 from leadpipe.storage.models.contacts import INDEXES_OUTSIDE_THE_MODELS as CONTACT_INDEXES
 from leadpipe.storage.models.leads import INDEXES_OUTSIDE_THE_MODELS as LEAD_INDEXES
+from leadpipe.webhooks.service import webhook
 from tests.conftest import BACKENDS, _pg_admin_url
 from tests.integration.test_lead_counts import assert_counts_kept, kept
 
@@ -166,3 +169,53 @@ def _old_schema_leads(db: Database) -> None:
                     "active": active,
                 },
             )
+
+
+def test_upgrading_keeps_existing_phones_searchable_by_their_ends_and_recounts_leads(
+    empty_database: Settings,
+) -> None:
+    """Contacts written before 0025 get their reversed digits; a webhook that counted its
+    accepted deliveries counts the leads that name it."""
+    db = Database.from_settings(empty_database)
+    try:
+        migrate.upgrade(db.engine, "0024")
+        with db.engine.begin() as conn:
+            account.create_workspace(conn, name="W", workspace_id="w1")
+            hook = webhook.create(conn, workspace_id="w1", name="Forms")
+            conn.execute(text("UPDATE webhooks SET total_leads = 7"))  # 7 deliveries, 1 lead
+            _contact_with_a_lead(conn, CONTACT, "+16267372686", hook)
+            _contact_with_a_lead(conn, uuid.uuid4(), None, None)
+        migrate.upgrade(db.engine)
+        with db.engine.connect() as conn:
+            stored = conn.execute(text("SELECT phone_number, phone_reversed FROM contacts")).all()
+            counted = conn.execute(text("SELECT total_leads FROM webhooks")).scalar_one()
+            found = ContactQueries(conn).ids("w1", text="2686", phone_ending="6862")
+    finally:
+        db.dispose()
+    assert sorted(stored, key=str) == sorted(
+        [("+16267372686", "68627376261"), (None, None)], key=str
+    )
+    assert counted == 1
+    assert found == [CONTACT]
+
+
+def _contact_with_a_lead(
+    conn: Connection, contact_id: uuid.UUID, phone: str | None, hook: str | None
+) -> None:
+    conn.execute(
+        text(
+            "INSERT INTO contacts (id, workspace_id, identity_scope, phone_number, email, "
+            "custom_fields, metadata, created_at, updated_at) VALUES "
+            "(:id, 'w1', '', :phone, :email, '{}', '{}', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+        ),
+        {"id": contact_id.hex, "phone": phone, "email": f"{contact_id.hex}@example.com"},
+    )
+    conn.execute(
+        text(
+            "INSERT INTO leads (id, contact_id, workspace_id, webhook_id, product_key, stage, "
+            "is_active, metadata, tags, custom_fields, created_at, updated_at, "
+            "last_activity_at) VALUES (:id, :contact, 'w1', :hook, '', 'new', true, '{}', "
+            "'[]', '{}', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+        ),
+        {"id": uuid.uuid4().hex, "contact": contact_id.hex, "hook": hook},
+    )

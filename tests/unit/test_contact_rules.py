@@ -11,10 +11,13 @@ from leadpipe.contacts.rules import (
     Identity,
     InvalidIdentity,
     MatchType,
+    after_prefix,
     choose_match,
     identity_updates,
     normalize_email,
     normalize_phone,
+    phone_as_read,
+    reversed_digits,
     search_terms,
 )
 
@@ -117,12 +120,64 @@ def test_matched_contact_gains_missing_identities() -> None:
         ("jane.smith", {"text": "jane.smith"}),
         ("@example.com", {"text": "@example.com"}),
         ("jane@exa", {"text": "jane@exa"}),
-        ("12345", {"text": "12345"}),
+        # 4 or more digits are also the end of a phone (reversed, as contacts keep it),
+        # and stay text: a CRM id or an email with them is found too.
+        ("12345", {"text": "12345", "phone_ending": "54321"}),
+        ("2686", {"text": "2686", "phone_ending": "6862"}),
+        ("737-2686", {"text": "737-2686", "phone_ending": "6862737"}),
+        ("737.2686", {"text": "737.2686", "phone_ending": "6862737"}),
+        ("(737) 2686", {"text": "(737) 2686", "phone_ending": "6862737"}),
+        ("+44 2686", {"text": "+44 2686", "phone_ending": "686244"}),
+        ("123", {"text": "123"}),  # too few digits: a good part of any workspace's phones
+        ("A-2686", {"text": "A-2686"}),
+        ("٢٦٨٦", {"text": "٢٦٨٦"}),  # digits, but not the ones phones are stored with
         ("Maria Garcia", {"text": "Maria Garcia"}),
     ],
 )
 def test_a_search_box_text_means_a_phone_an_email_or_a_name(q: str, terms: dict[str, str]) -> None:
     assert search_terms(q, "US") == terms
+
+
+@pytest.mark.parametrize(
+    ("phone", "reversed_"),
+    [("+16267882686", "68628876261"), ("+61412345678", "87654321416"), (None, None), ("+", None)],
+)
+def test_contacts_keep_their_phones_digits_back_to_front(
+    phone: str | None, reversed_: str | None
+) -> None:
+    assert reversed_digits(phone) == reversed_
+
+
+@pytest.mark.parametrize(
+    ("prefix", "after"),
+    [("6862", "6863"), ("6869", "687"), ("0999", "1"), ("9", None), ("999", None)],
+)
+def test_a_prefix_search_ends_at_the_first_digits_after_the_prefix(
+    prefix: str, after: str | None
+) -> None:
+    assert after_prefix(prefix) == after
+    if after is not None:  # every string with the prefix sorts before it, the prefix after
+        assert prefix <= prefix + "99999" < after
+
+
+@pytest.mark.parametrize(
+    ("phone", "region", "shown"),
+    [
+        ("+16267882686", "US", "(626) 788-2686"),
+        ("+15551234567", "US", "(555) 123-4567"),
+        ("+14165551234", "US", "(416) 555-1234"),  # Canada shares +1: dialled the same way
+        ("+16267882686", "us", "(626) 788-2686"),
+        ("+61412345678", "US", "+61 412 345 678"),
+        ("+61412345678", "AU", "0412 345 678"),
+        ("+442079460958", "GB", "020 7946 0958"),
+        ("+442079460958", "US", "+44 20 7946 0958"),
+        ("not a phone", "US", "not a phone"),
+    ],
+)
+def test_phones_are_shown_national_at_home_and_international_abroad(
+    phone: str, region: str, shown: str
+) -> None:
+    assert phone_as_read(phone, region) == shown
 
 
 def test_a_number_that_is_not_valid_is_searched_for_but_never_stored() -> None:

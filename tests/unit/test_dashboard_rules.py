@@ -14,6 +14,8 @@ from leadpipe.accounts.rules import (
     hash_session_token,
     new_session_token,
     session_needs_touch,
+    time_zone_of,
+    time_zone_problem,
 )
 from leadpipe.inbound.rules import Breakdown, heat_map, metric_changes, metrics_of
 from leadpipe.kit.memo import Remembered
@@ -25,8 +27,11 @@ from leadpipe.web.rules import (
     day_end,
     day_start,
     initials,
+    moment_of,
     page_count,
     parse_table_query,
+    readable_time,
+    relative_time,
     zone,
 )
 
@@ -101,6 +106,78 @@ def test_dates_are_days_of_the_workspaces_zone() -> None:
     assert day_end(date(2026, 7, 4), chicago) == datetime(2026, 7, 5, 5, tzinfo=UTC)
     assert zone("Not/AZone").key == "UTC"
     assert zone(None).key == "UTC"
+
+
+@pytest.mark.parametrize(
+    ("moment", "tz", "shown"),
+    [
+        (datetime(2026, 12, 7, 14, 5, tzinfo=UTC), "UTC", "7 Dec 2026, 14:05"),
+        (datetime(2026, 12, 7, 14, 5, tzinfo=UTC), "America/Chicago", "7 Dec 2026, 08:05"),
+        (datetime(2026, 7, 4, 3, 30, tzinfo=UTC), "America/New_York", "3 Jul 2026, 23:30"),
+        (datetime(2026, 7, 4, 23, 30, tzinfo=UTC), "Asia/Kolkata", "5 Jul 2026, 05:00"),
+    ],
+)
+def test_moments_read_as_a_date_and_a_time_of_the_workspaces_zone(
+    moment: datetime, tz: str, shown: str
+) -> None:
+    assert readable_time(moment, zone(tz)) == shown
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [
+        (5, "just now"),
+        (59, "just now"),
+        (120, "2 min ago"),
+        (7200, "2 h ago"),
+        (86400 * 3, "3 d ago"),
+    ],
+)
+def test_recent_moments_read_as_how_long_ago(seconds: int, shown: str) -> None:
+    now = datetime(2026, 12, 7, 14, 5, tzinfo=UTC)
+    assert relative_time(now - timedelta(seconds=seconds), now) == shown
+
+
+@pytest.mark.parametrize(
+    ("stored", "moment"),
+    [
+        ("2026-12-07T14:05:00+00:00", datetime(2026, 12, 7, 14, 5, tzinfo=UTC)),
+        ("2026-12-07T14:05:00Z", datetime(2026, 12, 7, 14, 5, tzinfo=UTC)),
+        (" 2026-12-07 08:05:00-06:00 ", datetime(2026, 12, 7, 14, 5, tzinfo=UTC)),
+        # A time without its zone, or a form's own wording, is shown as sent.
+        ("2026-12-07 14:05:00", None),
+        ("12/07/2026 2:05 PM", None),
+        ("yesterday", None),
+        (None, None),
+    ],
+)
+def test_a_consent_time_sent_as_text_is_a_moment_when_it_says_its_zone(
+    stored: str | None, moment: datetime | None
+) -> None:
+    assert moment_of(stored) == moment
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("America/Chicago", False),
+        ("Europe/Berlin", False),
+        ("UTC", False),
+        ("america/chicago", True),
+        ("Mars/Olympus_Mons", True),
+        ("America", True),  # a folder of the zone database, not a zone
+        ("../../etc/passwd", True),
+        ("", True),
+        ("\x00", True),
+    ],
+)
+def test_a_workspace_time_zone_is_an_iana_name(name: str, problem: bool) -> None:
+    assert (time_zone_problem(name) is not None) is problem
+
+
+def test_a_workspace_without_a_time_zone_shows_utc() -> None:
+    assert time_zone_of(None) == time_zone_of({}) == "UTC"
+    assert time_zone_of({"time_zone": "Europe/Berlin"}) == "Europe/Berlin"
 
 
 def test_pages_and_initials() -> None:

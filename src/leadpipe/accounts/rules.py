@@ -1,10 +1,13 @@
-"""API keys (how they look, stored hashed and shown once), and users: roles, what each
-role may do, passwords and lockout."""
+"""API keys (how they look, stored hashed and shown once), users: roles, what each role
+may do, passwords and lockout; and a workspace's time zone."""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -12,6 +15,29 @@ from leadpipe.kit.ids import token
 
 KEY_PREFIX = "lp_"
 SCOPES = ("read", "write", "admin")
+
+
+# -- workspaces ------------------------------------------------------------------------
+
+# The zone a workspace's dates are shown and its date filters read in, until set (in its
+# ``settings``): workspaces made before there was a setting keep showing UTC.
+DEFAULT_TIME_ZONE = "UTC"
+
+
+def time_zone_of(settings: Mapping[str, Any] | None) -> str:
+    """The workspace's time zone (an IANA name), from its settings."""
+    return str((settings or {}).get("time_zone") or DEFAULT_TIME_ZONE)
+
+
+def time_zone_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a workspace's time zone, or None: an IANA name spelled as the
+    time zone database spells it (``America/Chicago``, ``Europe/Berlin``, ``UTC``)."""
+    try:
+        if ZoneInfo(name).key == name:
+            return None
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder's name
+        pass
+    return "is not a time zone: give an IANA name, e.g. America/Chicago"
 
 
 def new_api_key() -> str:

@@ -31,6 +31,7 @@ from leadpipe.accounts.rules import (
     new_password,
     password_problem,
     role_problem,
+    time_zone_problem,
     user_email,
 )
 from leadpipe.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
@@ -38,6 +39,11 @@ from leadpipe.kit.clock import utcnow
 from leadpipe.kit.ids import short_id, uuid7
 from leadpipe.pipeline.repository import StageRepository
 from leadpipe.realtime.events import Revocation, key_revoked, user_revoked
+
+
+def _check_time_zone(name: str | None) -> None:
+    if name is not None and (problem := time_zone_problem(name)):
+        raise ValidationFailed("Invalid workspace", [field_error("time_zone", problem)])
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +71,7 @@ class AccountService:
             raise ValidationFailed(
                 "Invalid workspace", [field_error("lead_window_days", "must be at least 1")]
             )
+        _check_time_zone((settings or {}).get("time_zone"))
         workspaces = WorkspaceRepository(conn)
         if workspaces.get(workspace_id) is not None:
             raise Conflict(f"Workspace '{workspace_id}' already exists")
@@ -95,8 +102,10 @@ class AccountService:
         time_zone: str,
         lost_reasons: list[str] | None = None,
     ) -> None:
-        """The settings an admin changes on the dashboard (checked by the caller);
-        ``lost_reasons`` None keeps them."""
+        """The settings an admin changes on the dashboard or with ``leadpipe workspace
+        update`` (checked by the caller, the time zone here too); ``lost_reasons`` None
+        keeps them."""
+        _check_time_zone(time_zone)
         workspaces = WorkspaceRepository(conn)
         found = workspaces.get(workspace_id)
         if found is None:

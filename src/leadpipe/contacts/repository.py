@@ -23,7 +23,7 @@ from sqlalchemy import delete as sa_delete
 from sqlalchemy import insert as sa_insert
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from leadpipe.contacts.rules import ContactIdentity, Identity, holds_any
+from leadpipe.contacts.rules import ContactIdentity, Identity, after_prefix, holds_any
 from leadpipe.storage.base import table_of
 from leadpipe.storage.dialect import (
     ContainsIgnoringCase,
@@ -228,28 +228,67 @@ def contacts_matching_text(workspace_id: Any, text: Any, pattern: Any, *, short:
     )
 
 
+def contacts_with_phone_ending(workspace_id: Any, reversed_start: Any, after: Any) -> Any:
+    """The ids of a workspace's contacts whose phone ends with some digits: their reversed
+    digits from ``reversed_start`` (``rules.reversed_digits`` of the digits typed) up to
+    ``after`` (``rules.after_prefix`` of it; None: no end), read along the index of
+    migration 0025."""
+    where = [_c.workspace_id == workspace_id, _c.phone_reversed >= reversed_start]
+    if after is not None:
+        where.append(_c.phone_reversed < after)
+    return select(_c.id).where(*where).correlate(None)
+
+
+def contacts_matching_digits(
+    workspace_id: Any, text: Any, pattern: Any, reversed_start: Any, after: Any
+) -> Any:
+    """The ids of the contacts a search of digits finds: as text (a CRM id, an email with
+    them) or by the end of their phone; each part through its own index."""
+    return union_all(
+        contacts_matching_text(workspace_id, text, pattern, short=False),
+        contacts_with_phone_ending(workspace_id, reversed_start, after),
+    )
+
+
 def _search_conditions(
     workspace_id: str,
     phone: str | None,
     email: str | None,
     crm_id: str | None,
     text: str | None,
+    phone_ending: str | None = None,
 ) -> list[Any]:
-    """WHERE conditions of a contact search (``ContactQueries.search``, ``ids``)."""
+    """WHERE conditions of a contact search (``ContactQueries.search``, ``ids``).
+    ``phone_ending`` (reversed digits) comes with ``text``: a contact matching either."""
     where: list[Any] = [_c.workspace_id == workspace_id]
     identities = ((_c.phone_number, phone), (_c.email, email), (_c.crm_id, crm_id))
     where += [column == value for column, value in identities if value is not None]
     if phone is not None or email is not None or crm_id is not None:
         where.append(in_any_identity_scope(workspace_id))
-    if text is not None:
+    if text is not None and phone_ending is not None:
+        found = contacts_matching_digits(
+            workspace_id, text, f"%{text}%", phone_ending, after_prefix(phone_ending)
+        )
+        where.append(_c.id.in_(found))
+    elif text is not None:
         where.append(matches_text(text, f"%{text}%", short=too_short_for_trigrams(text)))
     return where
 
 
 def _name_index_fits(
-    phone: str | None, email: str | None, crm_id: str | None, text: str | None
+    phone: str | None,
+    email: str | None,
+    crm_id: str | None,
+    text: str | None,
+    phone_ending: str | None = None,
 ) -> bool:
-    return text is not None and phone is None and email is None and crm_id is None
+    return (
+        text is not None
+        and phone is None
+        and email is None
+        and crm_id is None
+        and phone_ending is None
+    )
 
 
 class ContactQueries:
@@ -267,12 +306,13 @@ class ContactQueries:
         email: str | None = None,
         crm_id: str | None = None,
         text: str | None = None,
+        phone_ending: str | None = None,
         limit: int,
         offset: int,
     ) -> tuple[list[dict[str, Any]], int]:
-        where = _search_conditions(workspace_id, phone, email, crm_id, text)
+        where = _search_conditions(workspace_id, phone, email, crm_id, text, phone_ending)
         count, page = select(func.count()).select_from(CONTACTS), select(*_VIEW)
-        if _name_index_fits(phone, email, crm_id, text):
+        if _name_index_fits(phone, email, crm_id, text, phone_ending):
             count = count.with_hint(CONTACTS, NAME_INDEX_HINT, "sqlite")
             page = page.with_hint(CONTACTS, NAME_INDEX_HINT, "sqlite")
         total = self.conn.execute(count.where(*where)).scalar_one()
@@ -292,10 +332,12 @@ class ContactQueries:
         email: str | None = None,
         crm_id: str | None = None,
         text: str | None = None,
+        phone_ending: str | None = None,
     ) -> list[uuid.UUID]:
         """Every contact ``search`` finds, in its order, in one pass (an export)."""
-        stmt = select(_c.id).where(*_search_conditions(workspace_id, phone, email, crm_id, text))
-        if _name_index_fits(phone, email, crm_id, text):
+        where = _search_conditions(workspace_id, phone, email, crm_id, text, phone_ending)
+        stmt = select(_c.id).where(*where)
+        if _name_index_fits(phone, email, crm_id, text, phone_ending):
             stmt = stmt.with_hint(CONTACTS, NAME_INDEX_HINT, "sqlite")
         rows = self.conn.execute(stmt.order_by(_c.created_at.desc(), _c.id.desc()))
         return [row[0] for row in rows]

@@ -66,6 +66,19 @@ def phone_for_search(raw: str, region: str) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def phone_as_read(phone: str, region: str) -> str:
+    """A stored (E.164) phone as people read it: national for a number of the workspace's
+    country (``(626) 788-2686`` in the US), international for another's (``+61 412 345
+    678``); as stored when it is no phone libphonenumber can read."""
+    try:
+        number = phonenumbers.parse(phone, None)
+    except phonenumbers.NumberParseException:
+        return phone
+    at_home = number.country_code == phonenumbers.country_code_for_region(region.upper())
+    style = phonenumbers.PhoneNumberFormat
+    return phonenumbers.format_number(number, style.NATIONAL if at_home else style.INTERNATIONAL)
+
+
 def _region_name(raw: str, region: str) -> str:
     return "its country" if raw.strip().startswith("+") else region
 
@@ -199,17 +212,19 @@ def new_contact(
 
 
 class SearchTerms(TypedDict, total=False):
-    """One of them: what a search box's text is looked up as."""
+    """What a search box's text is looked up as: one of them, or text with a phone ending."""
 
     email: str
     phone: str
     text: str
+    phone_ending: str  # reversed digits, with ``text``: a contact matching either is found
 
 
 def search_terms(q: str, region: str) -> SearchTerms:
     """What a free-text search means: an email, a phone in any format (``1-626-788-8830``
-    finds ``+16267888830``), or text matched against CRM ids, names and emails (part of an
-    address: ``jane.smith``, ``@example.com``)."""
+    finds ``+16267888830``), the last 4 or more digits of phones (``2686``, ``737-2686``),
+    or text matched against CRM ids, names and emails (part of an address: ``jane.smith``,
+    ``@example.com``)."""
     q = q.strip()
     if "@" in q:
         try:
@@ -218,4 +233,40 @@ def search_terms(q: str, region: str) -> SearchTerms:
             return {"text": q}
     if sum(ch.isdigit() for ch in q) >= 7 and (phone := phone_for_search(q, region)):
         return {"phone": phone}
+    if (digits := typed_digits(q)) is not None and len(digits) >= PHONE_ENDING_DIGITS:
+        # The end of a phone ("2686", "737-2686"); digits are text too (a CRM id, an email).
+        return {"text": q, "phone_ending": digits[::-1]}
     return {"text": q}
+
+
+# A search of at least this many digits finds the phones that end with them: fewer would
+# match a good part of a large workspace's phones.
+PHONE_ENDING_DIGITS = 4
+_TYPED_IN_PHONES = str.maketrans("", "", " -.()")
+
+
+def typed_digits(q: str) -> str | None:
+    """The digits of a search typed as a phone or its end (``737-2686``, ``(626) 788``,
+    ``+1 626``): spaces, dashes, dots, parentheses and a leading ``+`` dropped. None when
+    anything else is left."""
+    digits = q.strip().removeprefix("+").translate(_TYPED_IN_PHONES)
+    return digits if digits.isascii() and digits.isdigit() else None
+
+
+def reversed_digits(phone: str | None) -> str | None:
+    """A phone's digits back to front (``+16267882686`` → ``68628876261``), as contacts
+    store them beside the phone: a search for its last digits is then a prefix of this,
+    which an ordinary index answers."""
+    if phone is None:
+        return None
+    return "".join(ch for ch in reversed(phone) if ch.isascii() and ch.isdigit()) or None
+
+
+def after_prefix(prefix: str) -> str | None:
+    """The first digit string after every string that starts with ``prefix`` (``6862`` →
+    ``6863``, ``6869`` → ``687``); None after ``999…``. A range ``>= prefix, < this`` is a
+    prefix search that any collation and index compares alike, as LIKE would not."""
+    kept = prefix.rstrip("9")
+    if not kept:
+        return None
+    return kept[:-1] + chr(ord(kept[-1]) + 1)

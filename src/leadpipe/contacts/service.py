@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from leadpipe.contacts.repository import ContactRepository
+from leadpipe.contacts.rules import reversed_digits
 from leadpipe.storage.work import Work
 
 
@@ -23,12 +24,12 @@ class ContactWrites:
     def insert(self, row: dict[str, Any]) -> None:
         """Insert ``row`` (``rules.new_contact``); when held back, a concurrent insert of
         one of its identities makes the transaction fail at its end."""
-        self._contacts.insert(row)
+        self._contacts.insert(_with_phone_reversed(row))
 
     def insert_if_new(self, row: dict[str, Any]) -> uuid.UUID | None:
         """Insert ``row`` unless one of its identities exists already (a concurrent insert
         won): its id, or None."""
-        return self._contacts.insert_if_new(row)
+        return self._contacts.insert_if_new(_with_phone_reversed(row))
 
     def change(
         self,
@@ -38,4 +39,14 @@ class ContactWrites:
         now: datetime,
     ) -> None:
         """Set ``values``, and merge ``custom_fields`` into the ones the contact has."""
-        self._contacts.update_fields(contact_id, {**values, "updated_at": now}, custom_fields)
+        self._contacts.update_fields(
+            contact_id, _with_phone_reversed({**values, "updated_at": now}), custom_fields
+        )
+
+
+def _with_phone_reversed(values: dict[str, Any]) -> dict[str, Any]:
+    """The values with the phone's reversed digits beside a phone they set: what a search
+    by a phone's last digits looks up."""
+    if "phone_number" not in values:
+        return values
+    return {**values, "phone_reversed": reversed_digits(values["phone_number"])}

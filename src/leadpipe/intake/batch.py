@@ -40,14 +40,17 @@ class Batch:
         self.submitting = Submitting(Work.holding_writes(conn), optimistic=optimistic)
         self.work = self.submitting.work
         self.contexts = known.for_batch(conn)
-        self.leads_counted: dict[str, tuple[int, datetime]] = {}  # per webhook: how many, last
+        # Per webhook: the leads its deliveries created, and its last accepted delivery.
+        self.leads_counted: dict[str, tuple[int, datetime]] = {}
         # Per (provider, webhook, day, workspace): deliveries by outcome.
         self.usage: dict[tuple[str, str, date, str], dict[str, int]] = {}
         self.providers_used: dict[str, datetime] = {}  # provider -> its last acceptance
 
-    def count_lead(self, webhook_id: str, now: datetime) -> None:
+    def count_lead(self, webhook_id: str, now: datetime, *, created: bool) -> None:
+        """An accepted delivery: the webhook's last lead, and one more of its leads when
+        the delivery created one (updating a lead or making none adds no lead)."""
         counted, last = self.leads_counted.get(webhook_id, (0, now))
-        self.leads_counted[webhook_id] = (counted + 1, max(last, now))
+        self.leads_counted[webhook_id] = (counted + created, max(last, now))
 
     def count_usage(self, run: Run, status: str) -> None:
         """Count a provider's delivery (``status``: success, error or duplicate)."""

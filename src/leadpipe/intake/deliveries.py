@@ -100,6 +100,23 @@ class DeliveryLogService:
             offset=offset,
         )
 
+    def leads_touched(
+        self,
+        conn: Connection,
+        workspace_id: str,
+        webhook_id: str,
+        *,
+        status: str | None,
+        created_from: datetime | None,
+        created_to: datetime | None,
+    ) -> int:
+        """How many leads the deliveries of ``page`` (all its pages) created or updated:
+        a lead several of them updated counts once."""
+        webhook.get(conn, workspace_id, webhook_id)
+        return InboundLogRepository(conn).leads_touched(
+            webhook_id, status=status, created_from=created_from, created_to=created_to
+        )
+
     def one(
         self, conn: Connection, workspace_id: str, webhook_id: str, delivery_id: uuid.UUID
     ) -> dict[str, Any]:

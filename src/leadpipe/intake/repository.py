@@ -17,6 +17,7 @@ from sqlalchemy import (
     case,
     column,
     delete,
+    distinct,
     func,
     insert,
     or_,
@@ -283,13 +284,7 @@ class InboundLogRepository:
         offset: int,
     ) -> tuple[list[dict[str, Any]], int]:
         """A webhook's deliveries, newest first, without their bodies; and how many match."""
-        conditions = [_log.webhook_id == webhook_id]
-        if status is not None:
-            conditions.append(_log.status == status)
-        if created_from is not None:
-            conditions.append(_log.created_at >= created_from)
-        if created_to is not None:
-            conditions.append(_log.created_at < created_to)
+        conditions = _log_conditions(webhook_id, status, created_from, created_to)
         rows = self.conn.execute(
             select(*_LISTED)
             .where(*conditions)
@@ -301,6 +296,21 @@ class InboundLogRepository:
             select(func.count()).select_from(INBOUND_LOG).where(*conditions)
         ).scalar_one()
         return [dict(r) for r in rows], int(total)
+
+    def leads_touched(
+        self,
+        webhook_id: str,
+        *,
+        status: str | None,
+        created_from: datetime | None,
+        created_to: datetime | None,
+    ) -> int:
+        """How many leads the deliveries ``page`` lists created or updated, each once."""
+        conditions = _log_conditions(webhook_id, status, created_from, created_to)
+        found = self.conn.execute(
+            select(func.count(distinct(_log.lead_id))).where(*conditions, _log.lead_id.is_not(None))
+        ).scalar_one()
+        return int(found)
 
     def oldest_before(self, workspace_id: str, before: datetime, at_most: int) -> list[Any]:
         """The ids of a workspace's oldest ``at_most`` deliveries logged before ``before``,
@@ -392,3 +402,17 @@ class PersonLogRepository:
 
     def rewrite_answer(self, answer_id: uuid.UUID, response: dict[str, Any]) -> None:
         self.conn.execute(update(DELIVERIES).where(_d.id == answer_id).values(response=response))
+
+
+def _log_conditions(
+    webhook_id: str, status: str | None, created_from: datetime | None, created_to: datetime | None
+) -> list[Any]:
+    """A webhook's deliveries with this outcome, logged in this range (each bound optional)."""
+    conditions = [_log.webhook_id == webhook_id]
+    if status is not None:
+        conditions.append(_log.status == status)
+    if created_from is not None:
+        conditions.append(_log.created_at >= created_from)
+    if created_to is not None:
+        conditions.append(_log.created_at < created_to)
+    return conditions

@@ -164,7 +164,7 @@ def write(item: Checked, batch: Batch, leads_known: KnownLeads) -> IntakeResult:
     contact, lead = outcome.contact, outcome.lead
 
     body = _response_body(run, ctx, contact, lead, submission.warnings)
-    batch.count_lead(ctx.id, run.now)
+    batch.count_lead(ctx.id, run.now, created=lead.decision.action is LeadAction.CREATE)
     log_delivery(
         run,
         batch.work,

@@ -25,10 +25,12 @@ from sqlalchemy import (
 )
 
 from leadpipe.contacts.repository import (
+    contacts_matching_digits,
     contacts_matching_text,
     in_any_identity_scope,
     too_short_for_trigrams,
 )
+from leadpipe.contacts.rules import after_prefix
 from leadpipe.leads.repository import LEAD_COUNTS, LEADS, STATUS_HISTORY
 from leadpipe.pipeline.rules import WON
 from leadpipe.storage.base import table_of
@@ -76,6 +78,9 @@ class LeadFilters:
     phone: str | None = None
     email: str | None = None
     text: str | None = None
+    # The reversed last digits of a phone (``contacts.rules.search_terms``); it comes with
+    # ``text``, and a contact matching either is found.
+    phone_ending: str | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
     assigned_user_id: uuid.UUID | None = None
@@ -173,6 +178,8 @@ def filter_values(f: LeadFilters) -> dict[str, Any]:
         values["text_pattern"] = f"%{f.text}%"
         if too_short_for_trigrams(f.text):  # a statement of its own
             values["short_text"] = True
+    if f.phone_ending is not None and (after := after_prefix(f.phone_ending)) is not None:
+        values["phone_ending_after"] = after
     return values
 
 
@@ -216,7 +223,16 @@ def filter_conditions(names: frozenset[str], *, ordered: bool = False) -> tuple[
         # Redundant with the join, but it lets the contact indexes lead the search.
         where.append(_ct.workspace_id == bindparam("workspace_id"))
         where.append(in_any_identity_scope(bindparam("workspace_id")))
-    if "text" in names:
+    if "phone_ending" in names:
+        matching = contacts_matching_digits(
+            bindparam("workspace_id"),
+            bindparam("text"),
+            bindparam("text_pattern"),
+            bindparam("phone_ending"),
+            bindparam("phone_ending_after") if "phone_ending_after" in names else None,
+        )
+        where.append(_l.contact_id.in_(matching))
+    elif "text" in names:
         matching = contacts_matching_text(
             bindparam("workspace_id"),
             bindparam("text"),

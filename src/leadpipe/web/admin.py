@@ -10,7 +10,13 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Connection
 
 from leadpipe.accounts.repository import UserRepository, WorkspaceRepository
-from leadpipe.accounts.rules import ROLES, lost_reasons_of, parse_lost_reasons
+from leadpipe.accounts.rules import (
+    ROLES,
+    lost_reasons_of,
+    parse_lost_reasons,
+    time_zone_of,
+    time_zone_problem,
+)
 from leadpipe.accounts.service import account, user
 from leadpipe.accounts.sessions import SignedIn
 from leadpipe.deps import DASHBOARD_TAG, DatabaseDep
@@ -21,7 +27,6 @@ from leadpipe.realtime.hub import publish
 from leadpipe.web.auth import Admin, Owner
 from leadpipe.web.forms import form_values
 from leadpipe.web.render import page, redirect
-from leadpipe.web.rules import zone
 from leadpipe.web.tables import memberships_of
 
 router = APIRouter(tags=[DASHBOARD_TAG], include_in_schema=False)
@@ -40,7 +45,7 @@ def _settings(conn: Connection, who: SignedIn) -> dict[str, Any]:
     found = WorkspaceRepository(conn).get(who.workspace_id)
     return {
         "workspace": found,
-        "time_zone": (found.settings or {}).get("time_zone", "UTC"),
+        "time_zone": time_zone_of(found.settings),
         "lost_reasons": lost_reasons_of(found.settings),
         "members": UserRepository(conn).members(who.workspace_id),
         "roles": ROLES,
@@ -52,9 +57,9 @@ def _settings(conn: Connection, who: SignedIn) -> dict[str, Any]:
 async def save_settings(request: Request, who: Admin, db: DatabaseDep) -> Response:
     values = await form_values(request)
     errors = []
-    time_zone = values.get("time_zone", "UTC")
-    if zone(time_zone).key != time_zone:
-        errors.append(field_error("time_zone", "not a time zone, e.g. America/Chicago"))
+    time_zone = values.get("time_zone", "")  # blank: refused, never UTC by surprise
+    if problem := time_zone_problem(time_zone):
+        errors.append(field_error("time_zone", problem))
     window = ascii_int(values.get("lead_window_days", ""))
     if window is None or not 1 <= window <= 3650:
         errors.append(field_error("lead_window_days", "a whole number of days, 1 to 3650"))

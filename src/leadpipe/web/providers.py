@@ -17,7 +17,7 @@ from leadpipe.storage.engine import Database
 from leadpipe.web.auth import Admin, Viewer
 from leadpipe.web.forms import body_of, form_lists, form_values
 from leadpipe.web.render import page, redirect
-from leadpipe.web.tables import memberships_of
+from leadpipe.web.tables import memberships_of, time_zone_of_workspace
 from leadpipe.webhooks.service import webhook
 
 router = APIRouter(tags=[DASHBOARD_TAG], include_in_schema=False)
@@ -40,6 +40,7 @@ async def _providers_page(
             "providers": [{**p, "stats": provider.usage(conn, p["id"])} for p in listed],
             "webhooks": webhook.for_workspace(conn, who.workspace_id),
             "memberships": memberships_of(conn, who),
+            "time_zone": time_zone_of_workspace(conn, who.workspace_id),
         }
 
     return page(request, "providers.html", {**await db.read(read), **(shown or {})})

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -13,12 +13,22 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
 
 from leadpipe.accounts.rules import may
 from leadpipe.accounts.sessions import SignedIn
+from leadpipe.contacts.rules import phone_as_read
 from leadpipe.kit.clock import utcnow
 from leadpipe.kit.urls import is_web_url
-from leadpipe.web.rules import full_name, initials, name_initials, zone
+from leadpipe.web.rules import (
+    full_name,
+    initials,
+    moment_of,
+    name_initials,
+    readable_time,
+    relative_time,
+    zone,
+)
 from leadpipe.webhooks.rules import restorable_until
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -86,27 +96,48 @@ def redirect(url: str, request: Request) -> Response:
     return Response(status_code=303, headers={"Location": url})
 
 
-def _when(value: datetime | None, tz_name: str = "UTC") -> str:
+def _when(value: datetime | str | None, tz_name: str = "UTC") -> Markup:
+    """A moment in the workspace's zone, readable and machine-readable: ``<time
+    datetime="2026-12-07T19:05:00+00:00">7 Dec 2026, 14:05</time>``. A text that states
+    no moment with its zone (a consent time as a form sent it) is shown as sent."""
+    moment = moment_of(value)
+    if moment is None:
+        return escape(value or "")
+    return Markup('<time datetime="{}">{}</time>').format(
+        moment.astimezone(UTC).isoformat(), readable_time(moment, zone(tz_name))
+    )
+
+
+def _ago(value: datetime | None, tz_name: str = "UTC", now: datetime | None = None) -> Markup:
+    """How long ago (``2 min ago``), with the moment itself in the workspace's zone on
+    hover; ``never`` for no moment."""
     if value is None:
-        return ""
-    return value.astimezone(zone(tz_name)).strftime("%b %d, %Y %H:%M")
+        return Markup("never")
+    tz = zone(tz_name)
+    return Markup('<time datetime="{}" title="{}">{}</time>').format(
+        value.astimezone(UTC).isoformat(),
+        f"{readable_time(value, tz)} {value.astimezone(tz).tzname()}",
+        relative_time(value, now or utcnow()),
+    )
 
 
-def _ago(value: datetime | None, now: datetime | None = None) -> str:
+def _phone(value: str | None, region: str) -> str:
+    """A stored phone as the workspace reads it (``contacts.rules.phone_as_read``)."""
+    return phone_as_read(value, region) if value else ""
+
+
+def _lasted(value: datetime | None, tz_name: str = "UTC", now: datetime | None = None) -> Markup:
+    """How long a state has lasted (``3 d``, ``5 min``), with when it began in the
+    workspace's zone on hover."""
     if value is None:
-        return "never"
-    seconds = int(((now or utcnow()) - value).total_seconds())
-    if seconds < 60:
-        return "just now"
-    for size, unit in ((86400 * 30, "mo"), (86400, "d"), (3600, "h"), (60, "min")):
-        if seconds >= size:
-            return f"{seconds // size} {unit} ago"
-    return "just now"
-
-
-def _lasted(value: datetime | None, now: datetime | None = None) -> str:
-    """How long since ``value``, as a state's age: ``3 d``, ``5 min``."""
-    return _ago(value, now).removesuffix(" ago").replace("just now", "< 1 min")
+        return Markup("")
+    tz = zone(tz_name)
+    lasted = relative_time(value, now or utcnow()).removesuffix(" ago")
+    return Markup('<time datetime="{}" title="Since {}">{}</time>').format(
+        value.astimezone(UTC).isoformat(),
+        f"{readable_time(value, tz)} {value.astimezone(tz).tzname()}",
+        lasted.replace("just now", "< 1 min"),
+    )
 
 
 def _money(value: Decimal | float | int | None) -> str:
@@ -140,6 +171,7 @@ TEMPLATES.env.filters.update(
     when=_when,
     ago=_ago,
     lasted=_lasted,
+    phone=_phone,
     money=_money,
     change=_change,
     color=color_of,

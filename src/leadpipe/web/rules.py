@@ -169,12 +169,7 @@ def parse_table_query(raw: QueryInput) -> tuple[TableQuery, list[str]]:
     _choice(one, "sort", tuple(SORTS), values, ignored)
     _choice(one, "order", ("asc", "desc"), values, ignored)
     for name in ("created_from", "created_to", "active_from", "active_to"):
-        text = one.get(name, "").strip()
-        if text:
-            try:
-                values[name] = date.fromisoformat(text)
-            except ValueError:
-                ignored.append(f"{name}: not a date (YYYY-MM-DD)")
+        _day(one, name, values, ignored)
     _number(one, "idle_days", 1, 3650, values, ignored)
     _number(one, "within", 1, 3650, values, ignored)
     _number(one, "page", 1, 1_000_000, values, ignored)
@@ -201,6 +196,61 @@ def _one_of(
         values[name] = number
     else:
         ignored.append(f"{name}: one of {', '.join(map(str, allowed))}")
+
+
+# The delivery log's outcomes as the intake log names them, with the webhook page's labels.
+DELIVERY_OUTCOMES = {
+    "success": "Accepted",
+    "duplicate": "Duplicates",
+    "error": "Refused",
+    "test": "Tests",
+}
+DELIVERIES_PER_PAGE = 50
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryQuery:
+    """A webhook's delivery log as the user asked for it: an outcome, days (of the
+    workspace's zone, both included) and a page; '' or None means no filter."""
+
+    status: str = ""
+    created_from: date | None = None
+    created_to: date | None = None
+    page: int = 1
+
+    def url(self, path: str, **changes: Any) -> str:
+        changed = replace(self, **changes) if changes else self
+        params = {
+            f.name: value.isoformat() if isinstance(value, date) else str(value)
+            for f in fields(changed)
+            if (value := getattr(changed, f.name)) not in ("", None, 1)
+        }
+        return f"{path}?{urlencode(params)}" if params else path
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * DELIVERIES_PER_PAGE
+
+
+def parse_delivery_query(raw: Mapping[str, str]) -> tuple[DeliveryQuery, list[str]]:
+    """The delivery log's query, and a sentence for every value ignored as unreadable."""
+    ignored: list[str] = []
+    values: dict[str, Any] = {}
+    _choice(raw, "status", tuple(DELIVERY_OUTCOMES), values, ignored)
+    for name in ("created_from", "created_to"):
+        _day(raw, name, values, ignored)
+    _number(raw, "page", 1, 1_000_000, values, ignored)
+    return DeliveryQuery(**values), ignored
+
+
+def _day(raw: Mapping[str, str], name: str, values: dict[str, Any], ignored: list[str]) -> None:
+    text = raw.get(name, "").strip()
+    if not text:
+        return
+    try:
+        values[name] = date.fromisoformat(text)
+    except ValueError:
+        ignored.append(f"{name}: not a date (YYYY-MM-DD)")
 
 
 def _is_uuid(text: str) -> bool:
@@ -251,6 +301,34 @@ def zone(name: str | None) -> ZoneInfo:
         return ZoneInfo(name or "UTC")
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo("UTC")
+
+
+def readable_time(value: datetime, tz: ZoneInfo) -> str:
+    """A moment as the dashboard shows it, in the workspace's zone: ``7 Dec 2026, 14:05``."""
+    local = value.astimezone(tz)
+    return f"{local.day} {local:%b %Y, %H:%M}"
+
+
+def relative_time(value: datetime, now: datetime) -> str:
+    """How long ago, as a glance reads it: ``just now``, ``2 min ago``, ``3 d ago``."""
+    seconds = int((now - value).total_seconds())
+    for size, unit in ((86400 * 30, "mo"), (86400, "d"), (3600, "h"), (60, "min")):
+        if seconds >= size:
+            return f"{seconds // size} {unit} ago"
+    return "just now"
+
+
+def moment_of(value: datetime | str | None) -> datetime | None:
+    """A stored moment, or a text that states one with its offset (a consent time as a
+    form sent it, ``2026-12-07T14:05:00Z``); None for a text without an offset or that is
+    no time: shown as sent, since its zone is not known."""
+    if value is None or isinstance(value, datetime):
+        return value
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
 
 
 def day_start(day: date, tz: ZoneInfo) -> datetime:

@@ -16,7 +16,7 @@ from leadpipe.accounts.repository import (
     UserRepository,
     WorkspaceRepository,
 )
-from leadpipe.accounts.rules import lost_reasons_of
+from leadpipe.accounts.rules import lost_reasons_of, time_zone_of
 from leadpipe.accounts.sessions import SignedIn
 from leadpipe.contacts.rules import search_terms
 from leadpipe.inbound.repository import InboundQueries
@@ -72,12 +72,17 @@ def load_workspace(conn: Connection, workspace_id: str) -> Workspace:
         id=found.id,
         name=found.name,
         region=found.default_region,
-        time_zone=settings.get("time_zone", "UTC"),
+        time_zone=time_zone_of(settings),
         lead_window_days=found.lead_window_days,
         stages=StageRepository(conn).all(workspace_id),
         members=UserRepository(conn).members(workspace_id),
         lost_reasons=tuple(lost_reasons_of(settings)),
     )
+
+
+def time_zone_of_workspace(conn: Connection, workspace_id: str) -> str:
+    """The workspace's time zone, for a page that shows dates but not the workspace."""
+    return time_zone_of(WorkspaceRepository(conn).get(workspace_id).settings)
 
 
 def memberships_of(conn: Connection, who: SignedIn) -> list[dict[str, Any]]:

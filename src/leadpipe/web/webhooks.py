@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 import uuid
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Connection
 
-from leadpipe.accounts.repository import WorkspaceRepository
 from leadpipe.accounts.sessions import SignedIn
 from leadpipe.conditions.rules import in_match_order
 from leadpipe.config import Settings
@@ -27,7 +27,17 @@ from leadpipe.storage.engine import Database
 from leadpipe.web.auth import Admin, Viewer
 from leadpipe.web.forms import body_of, form_values
 from leadpipe.web.render import page, redirect
-from leadpipe.web.tables import memberships_of
+from leadpipe.web.rules import (
+    DELIVERIES_PER_PAGE,
+    DELIVERY_OUTCOMES,
+    DeliveryQuery,
+    day_end,
+    day_start,
+    page_count,
+    parse_delivery_query,
+    zone,
+)
+from leadpipe.web.tables import memberships_of, time_zone_of_workspace
 from leadpipe.webhooks.examples import curl_example
 from leadpipe.webhooks.presets import PRESETS
 from leadpipe.webhooks.schemas import WebhookPatch
@@ -35,8 +45,6 @@ from leadpipe.webhooks.service import webhook
 
 router = APIRouter(tags=[DASHBOARD_TAG], include_in_schema=False)
 
-DELIVERIES_SHOWN = 50
-DELIVERY_STATUSES = ("success", "error", "duplicate", "test")
 # The preset settings the webhook page's form may send.
 PRESET_FIELDS = ("verify_token", "page_token", "google_key", "redirect_url")
 
@@ -48,7 +56,12 @@ async def webhooks_page(
     def read(conn: Connection) -> dict[str, Any]:
         assert who.workspace_id is not None
         hooks = webhook.for_workspace(conn, who.workspace_id, include_deleted=True)
-        return {"webhooks": hooks, "memberships": memberships_of(conn, who), "presets": PRESETS}
+        return {
+            "webhooks": hooks,
+            "memberships": memberships_of(conn, who),
+            "presets": PRESETS,
+            "time_zone": time_zone_of_workspace(conn, who.workspace_id),
+        }
 
     data = await db.read(read)
     base = settings.public_url.rstrip("/")
@@ -128,8 +141,11 @@ async def restore_webhook(
 async def webhook_page(
     webhook_id: str, request: Request, who: Viewer, db: DatabaseDep, settings: SettingsDep
 ) -> Response:
-    status = request.query_params.get("status") or None
-    return await _webhook_page(request, who, db, settings, webhook_id, status=status)
+    """The webhook's page, its delivery log filtered (``status``, ``created_from``,
+    ``created_to``) and paged (``page``) as its query string says."""
+    query, ignored = parse_delivery_query(request.query_params)
+    shown = {"ignored": ignored}
+    return await _webhook_page(request, who, db, settings, webhook_id, query=query, shown=shown)
 
 
 async def _webhook_page(
@@ -139,36 +155,24 @@ async def _webhook_page(
     settings: Settings,
     webhook_id: str,
     *,
-    status: str | None = None,
+    query: DeliveryQuery | None = None,
     shown: dict[str, Any] | None = None,
 ) -> Response:
     """The webhook's page; ``shown``: what an action shows once (a new secret, a dry
     run's outcome)."""
-    if status not in DELIVERY_STATUSES:
-        status = None
+    query = query or DeliveryQuery()
 
     def read(conn: Connection) -> dict[str, Any]:
         assert who.workspace_id is not None
         hook = webhook.get(conn, who.workspace_id, webhook_id)
-        rows, total = deliveries.page(
-            conn,
-            who.workspace_id,
-            webhook_id,
-            status=status,
-            created_from=None,
-            created_to=None,
-            limit=DELIVERIES_SHOWN,
-            offset=0,
-        )
+        time_zone = time_zone_of_workspace(conn, who.workspace_id)
         return {
             "hook": hook,
             "stats": deliveries.periods(conn, webhook_id),
             "stages": StageRepository(conn).active_stages(who.workspace_id),
-            "deliveries": rows,
-            "total": total,
-            "status": status or "",
+            **_delivery_log(conn, who.workspace_id, webhook_id, query, zone(time_zone)),
             "memberships": memberships_of(conn, who),
-            "time_zone": _time_zone(conn, who.workspace_id),
+            "time_zone": time_zone,
         }
 
     data = await db.read(read)
@@ -181,6 +185,38 @@ async def _webhook_page(
     data["rules_in_match_order"] = in_match_order(data["hook"]["intake_rules"])
     data["preset"] = PRESETS.get(data["hook"]["preset"], PRESETS["generic"])
     return page(request, "webhook.html", {**data, **(shown or {})})
+
+
+def _delivery_log(
+    conn: Connection, workspace_id: str, webhook_id: str, query: DeliveryQuery, tz: ZoneInfo
+) -> dict[str, Any]:
+    """A page of the webhook's deliveries as ``query`` filters them (its days in ``tz``),
+    how many match, and how many leads they created or updated."""
+    status = query.status or None
+    start = day_start(query.created_from, tz) if query.created_from else None
+    end = day_end(query.created_to, tz) if query.created_to else None
+    rows, total = deliveries.page(
+        conn,
+        workspace_id,
+        webhook_id,
+        status=status,
+        created_from=start,
+        created_to=end,
+        limit=DELIVERIES_PER_PAGE,
+        offset=query.offset,
+    )
+    touched = deliveries.leads_touched(
+        conn, workspace_id, webhook_id, status=status, created_from=start, created_to=end
+    )
+    return {
+        "deliveries": rows,
+        "total": total,
+        "leads_touched": touched,
+        "query": query,
+        "pages": page_count(total, DELIVERIES_PER_PAGE),
+        "per_page": DELIVERIES_PER_PAGE,
+        "outcomes": DELIVERY_OUTCOMES,
+    }
 
 
 @router.post("/app/webhooks/{webhook_id}/intake")
@@ -294,11 +330,6 @@ def _rule_as_written(rule: dict[str, Any]) -> dict[str, Any]:
     return {**rule, "actions": actions}
 
 
-def _time_zone(conn: Connection, workspace_id: str) -> str:
-    found = WorkspaceRepository(conn).get(workspace_id)
-    return str((found.settings or {}).get("time_zone", "UTC"))
-
-
 @router.get("/app/webhooks/{webhook_id}/deliveries/{delivery_id}", response_class=HTMLResponse)
 async def delivery_page(
     webhook_id: str, delivery_id: uuid.UUID, request: Request, who: Viewer, db: DatabaseDep
@@ -309,7 +340,7 @@ async def delivery_page(
             "hook": webhook.get(conn, who.workspace_id, webhook_id),
             "d": deliveries.one(conn, who.workspace_id, webhook_id, delivery_id),
             "memberships": memberships_of(conn, who),
-            "time_zone": _time_zone(conn, who.workspace_id),
+            "time_zone": time_zone_of_workspace(conn, who.workspace_id),
         }
 
     return page(request, "delivery.html", await db.read(read))

@@ -30,6 +30,8 @@ class Contact(Base):
         UniqueConstraint("workspace_id", "identity_scope", "email"),
         # Searches across identity scopes use these too (``in_any_identity_scope``).
         Index("ix_contacts_workspace_created", "workspace_id", "created_at"),
+        # A search by a phone's last digits is a prefix of its reversed digits (migration 0025).
+        Index("ix_contacts_workspace_phone_reversed", "workspace_id", "phone_reversed"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
@@ -40,6 +42,8 @@ class Contact(Base):
     lastname: Mapped[str | None] = mapped_column(String(255))
     email: Mapped[str | None] = mapped_column(String(320))
     phone_number: Mapped[str | None] = mapped_column(String(32))
+    # ``phone_number``'s digits back to front (``rules.reversed_digits``), written with it.
+    phone_reversed: Mapped[str | None] = mapped_column(String(32))
     address: Mapped[str | None] = mapped_column(String(500))
     address2: Mapped[str | None] = mapped_column(String(500))
     city: Mapped[str | None] = mapped_column(String(255))
