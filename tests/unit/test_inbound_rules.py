@@ -6,7 +6,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from leadpipe.inbound.rules import conversion_rate, start_of_day
+from leadpipe.inbound.rules import (
+    Breakdown,
+    StateCount,
+    conversion_rate,
+    queue_metrics,
+    start_of_day,
+    states_and_names,
+)
 
 
 @pytest.mark.parametrize(
@@ -76,3 +83,24 @@ def test_ties_go_to_the_first_name() -> None:
         today=0,
     )
     assert (metrics["topSource"], metrics["topProduct"]) == ("A", "X")
+
+
+def test_one_breakdown_gives_the_queues_states_products_and_sources() -> None:
+    cells = [
+        Breakdown("new", True, False, "Google Ads", "Solar", 3),
+        Breakdown("new", True, False, "", "Solar", 2),
+        Breakdown("won", False, True, "Google Ads", "", 1),
+    ]
+    states, products, sources = states_and_names(cells)
+    assert sorted(states, key=lambda s: s.stage) == [
+        StateCount("new", True, False, 5),
+        StateCount("won", False, True, 1),
+    ]
+    assert products == {"Solar": 5, "": 1}
+    assert sources == {"Google Ads": 4, "": 2}
+    metrics = queue_metrics(states, products=products, sources=sources, today=0)
+    assert (metrics["totalLeads"], metrics["topProduct"], metrics["topSource"]) == (
+        6,
+        "Solar",
+        "Google Ads",
+    )

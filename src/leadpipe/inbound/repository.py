@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, func, select
 
-from leadpipe.inbound.rules import Breakdown, StateCount
+from leadpipe.inbound.rules import Breakdown
 from leadpipe.leads.queries import LeadFilters, LeadQueries, filter_conditions, filter_values
 from leadpipe.leads.repository import LEAD_COUNTS, LEADS
 from leadpipe.storage.work import Work
@@ -31,23 +31,6 @@ class InboundQueries:
             return LEAD_COUNTS, kept_where, func.sum(_k.lead_count), {}
         values = filter_values(filters)
         return LEADS, list(filter_conditions(frozenset(values))), func.count(), values
-
-    def states(self, filters: LeadFilters) -> list[StateCount]:
-        """The set's leads per stage and state."""
-        table, where, total, values = self._counted(filters)
-        keys = (table.c.stage, table.c.is_active, table.c.is_converted)
-        rows = self.conn.execute(
-            select(*keys, total).where(*where).group_by(*keys).having(total > 0), values
-        )
-        return [StateCount(*row) for row in rows]
-
-    def per_name(self, filters: LeadFilters, column: str) -> dict[str, int]:
-        """The set's leads per ``lead_source`` or ``product_interest`` ('' for none, as the
-        kept counts fold it)."""
-        table, where, total, values = self._counted(filters)
-        named = func.coalesce(table.c[column], "")
-        rows = self.conn.execute(select(named, total).where(*where).group_by(named), values)
-        return {name: int(n) for name, n in rows}
 
     def arrived_since(self, filters: LeadFilters, since: datetime) -> int:
         """Leads matching ``filters`` created at or after ``since`` (a day's worth at most)."""

@@ -18,6 +18,7 @@ from leadpipe.inbound.rules import (
     metrics_of,
     queue_metrics,
     start_of_day,
+    states_and_names,
 )
 from leadpipe.kit.clock import utcnow
 from leadpipe.kit.memo import Remembered
@@ -63,10 +64,11 @@ class InboundService:
         )
         filters = lead.as_stored(conn, filters)
         queries, inbound = LeadQueries(conn), InboundQueries(conn)
+        states, products, sources = states_and_names(inbound.breakdown(filters))
         metrics = queue_metrics(
-            inbound.states(filters),
-            products=inbound.per_name(filters, "product_interest"),
-            sources=inbound.per_name(filters, "lead_source"),
+            states,
+            products=products,
+            sources=sources,
             today=inbound.arrived_since(filters, start_of_day(utcnow())),
         )
         leads = (
