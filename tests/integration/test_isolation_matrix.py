@@ -33,6 +33,8 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/api/v3/webhooks/{webhook_id}/status"): {"enabled": False},
     ("POST", "/api/v3/webhooks/{webhook_id}/secrets"): {},
     ("PATCH", "/api/v3/providers/{provider_id}"): {"name": "Hijacked"},
+    ("POST", "/api/v3/leads/{lead_id}/tasks"): {"title": "Spy", "due_at": "2026-12-08T09:00:00Z"},
+    ("PATCH", "/api/v3/tasks/{task_id}"): {"title": "Hijacked"},
 }
 OWN_SCOPE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v3/custom-fields"): {"field_key": "mine", "label": "Mine", "field_type": "text"},
@@ -74,7 +76,13 @@ async def victim(client: httpx.AsyncClient, tenant: Tenant) -> dict[str, str]:
         content=b"First Name,Phone\nVictim,5557000002\nVictim,not a phone\n",
         headers={**auth(tenant), "Content-Type": "text/csv"},
     )
+    planned = await client.post(
+        f"/api/v3/leads/{delivered['lead_id']}/tasks",
+        json={"title": "Victim's follow-up", "due_at": "2026-12-08T09:00:00Z"},
+        headers=auth(tenant),
+    )
     return {
+        "task_id": planned.json()["data"]["id"],
         "import_id": imported.json()["data"]["id"],
         "provider_id": made.json()["data"]["id"],
         "webhook_id": tenant.webhook_id,

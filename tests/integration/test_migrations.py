@@ -37,7 +37,7 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[S
         return
     request.getfixturevalue("postgres_url")  # skips or fails when PostgreSQL is missing
     admin_url = normalize_url(_pg_admin_url())
-    name = "leadpipe_migrations_check"
+    name = f"leadpipe_migrations_{uuid.uuid4().hex[:10]}"  # test processes may run side by side
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
