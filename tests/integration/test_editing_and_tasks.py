@@ -445,6 +445,33 @@ async def test_another_contacts_phone_is_refused_and_changes_nothing(
     assert count(db, LeadActivity) == before
 
 
+async def test_the_lead_panel_edits_its_person_and_shows_the_panel_again(
+    client: httpx.AsyncClient, db: Database, tenant: Tenant, lead_id: str
+) -> None:
+    headers = await _as(client, db, tenant, "agent")
+    answer = await client.post(
+        f"/app/leads/{lead_id}/contact",
+        data={"firstname": "Anna", "address": "12 Elm St", "city": "Austin", "email": ""},
+        headers=headers,
+    )
+    assert answer.status_code == 200, answer.text
+    assert "Anna" in answer.text  # the panel, redrawn with the new name
+    assert 'value="12 Elm St"' in answer.text
+    contact_id = one(db, Lead)["contact_id"]
+    found = (await client.get(f"/api/v3/contacts/{contact_id}", headers=auth(tenant))).json()
+    assert (found["data"]["firstname"], found["data"]["city"]) == ("Anna", "Austin")
+    (said,) = _descriptions(db, "lead_updated")
+    assert said.startswith("Agent changed first name from Ana to Anna")
+
+    await deliver(client, tenant, firstname="Bo", phone_number="5125550177", productid="Roof")
+    before = count(db, LeadActivity)
+    refused = await client.post(
+        f"/app/leads/{lead_id}/contact", data={"phone_number": "(512) 555-0177"}, headers=headers
+    )
+    assert refused.status_code == 409
+    assert count(db, LeadActivity) == before
+
+
 # -- members: reset a password, deactivate --------------------------------------------------
 
 

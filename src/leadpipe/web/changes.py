@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 
 from leadpipe.accounts.repository import WorkspaceRepository
 from leadpipe.accounts.sessions import SignedIn
+from leadpipe.contact_api.schemas import ContactUpdate
 from leadpipe.errors import ValidationFailed, field_error
 from leadpipe.leads.rules import Actor, lost_reason_given
 from leadpipe.leads.schemas import LeadUpdate
@@ -121,3 +122,16 @@ async def write_and_announce(
     """``change(conn)`` in a write transaction; what it says changed is published only
     after the commit (a rollback announces nothing)."""
     publish(request.app, await db.write(change))
+
+
+# Blank clears these; a blank phone or email keeps it (they identify the person).
+_CONTACT_CLEARABLE = ("firstname", "lastname", "address", "city", "state", "zip_code")
+_CONTACT_IDENTITY = ("phone_number", "email")
+
+
+def contact_change(form: Mapping[str, Any]) -> ContactUpdate:
+    """A contact form (its page, the lead's panel) as the Contact API's change."""
+    text = {k: v.strip() for k, v in form.items() if isinstance(v, str)}
+    fields: dict[str, Any] = {k: text[k] or None for k in _CONTACT_CLEARABLE if k in text}
+    fields.update({k: text[k] for k in _CONTACT_IDENTITY if text.get(k)})
+    return body_of(ContactUpdate, fields, "contact")

@@ -11,14 +11,13 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Connection
 
 from leadpipe.activities.repository import ActivityQueries
-from leadpipe.contact_api.schemas import ContactUpdate
 from leadpipe.contact_api.service import contact
 from leadpipe.deps import DASHBOARD_TAG, DatabaseDep
 from leadpipe.leads.schemas import LeadCreate
 from leadpipe.leads.service import lead
 from leadpipe.realtime import events
 from leadpipe.web.auth import Agent, Viewer
-from leadpipe.web.changes import actor_of, write_and_announce
+from leadpipe.web.changes import actor_of, contact_change, write_and_announce
 from leadpipe.web.forms import body_of, form_values
 from leadpipe.web.render import page, redirect
 from leadpipe.web.rules import ACTIVITY_TYPES, OUTCOMES, PRIORITIES, TEMPERATURES
@@ -78,21 +77,13 @@ async def create_lead(
     return redirect(f"/app/contacts/{contact_id}", request)
 
 
-# Blank clears these; a blank phone or email keeps it (they identify the person).
-_CLEARABLE = ("firstname", "lastname", "address", "city", "state", "zip_code")
-_IDENTITY = ("phone_number", "email")
-
-
 @router.post("/app/contacts/{contact_id}/edit")
 async def edit_contact(
     contact_id: uuid.UUID, request: Request, who: Agent, db: DatabaseDep
 ) -> Response:
     """The contact page's form: the Contact API's change, as the user (the same checks,
     the same refusal of another contact's phone or email)."""
-    form = {k: v.strip() for k, v in (await request.form()).items() if isinstance(v, str)}
-    fields: dict[str, Any] = {k: form[k] or None for k in _CLEARABLE if k in form}
-    fields.update({k: form[k] for k in _IDENTITY if form.get(k)})
-    body = body_of(ContactUpdate, fields, "contact")
+    body = contact_change(await request.form())
 
     def change(conn: Connection) -> list[events.Event]:
         assert who.workspace_id is not None

@@ -16,6 +16,7 @@ from sqlalchemy import Connection
 from leadpipe.accounts.repository import SavedViewRepository
 from leadpipe.accounts.sessions import SignedIn
 from leadpipe.activities.repository import ActivityQueries
+from leadpipe.contact_api.service import contact
 from leadpipe.customfields.repository import FieldDefinitionRepository
 from leadpipe.deps import DASHBOARD_TAG, DatabaseDep
 from leadpipe.errors import Forbidden, NotFound, ValidationFailed, field_error
@@ -35,6 +36,7 @@ from leadpipe.web.auth import (
 )
 from leadpipe.web.changes import (
     actor_of,
+    contact_change,
     edited_lead_fields,
     next_step_task,
     refuse_empty_activity,
@@ -232,6 +234,7 @@ def _detail(conn: Connection, who: SignedIn, lead_id: uuid.UUID) -> dict[str, An
     return {
         "workspace": workspace,
         "l": found,
+        "person": contact.get(conn, workspace.id, found["contact_id"]),
         "tasks": task.listed(conn, workspace.id, lead_id=lead_id, done=False),
         "field_definitions": FieldDefinitionRepository(conn).active(workspace.id),
         "timeline": timeline,
@@ -287,6 +290,23 @@ async def edit_lead(lead_id: uuid.UUID, request: Request, who: Agent, db: Databa
     return await _changed(
         request, who, db, lead_id, lambda conn: update_lead(conn, who, lead_id, body)
     )
+
+
+@router.post("/app/leads/{lead_id}/contact", response_class=HTMLResponse)
+async def edit_lead_contact(
+    lead_id: uuid.UUID, request: Request, who: Agent, db: DatabaseDep
+) -> Response:
+    """The panel's contact form: the Contact API's change of the lead's person, as the
+    user (another contact's phone or email is refused), then the panel again."""
+    body = contact_change(await request.form())
+
+    def change(conn: Connection) -> list[events.Event]:
+        assert who.workspace_id is not None
+        person = lead.get(conn, who.workspace_id, lead_id)["contact_id"]
+        changed = contact.update(conn, who.workspace_id, person, body, actor_of(who))
+        return [events.lead_as_changed(one) for one in changed["leads"]]
+
+    return await _changed(request, who, db, lead_id, change)
 
 
 @router.post("/app/leads/{lead_id}/assign", response_class=HTMLResponse)
