@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -104,3 +105,11 @@ def test_one_breakdown_gives_the_queues_states_products_and_sources() -> None:
         "Solar",
         "Google Ads",
     )
+
+
+def test_today_starts_at_the_workspaces_midnight_and_at_utc_midnight_without_a_zone() -> None:
+    now = datetime(2026, 12, 8, 3, 30, tzinfo=UTC)  # 22:30 on the 7th in New York
+    assert start_of_day(now) == datetime(2026, 12, 8, tzinfo=UTC)
+    new_york = start_of_day(now, ZoneInfo("America/New_York"))
+    assert new_york == datetime(2026, 12, 7, 5, 0, tzinfo=UTC)  # midnight EST, in UTC
+    assert new_york.tzinfo == UTC

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -20,8 +20,12 @@ def conversion_rate(converted: int, total: int) -> str:
     return f"{rate}%"
 
 
-def start_of_day(now: datetime) -> datetime:
-    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+def start_of_day(now: datetime, tz: tzinfo | None = None) -> datetime:
+    """Midnight of ``now``'s day: in ``tz`` when given (the dashboard's "today" is the
+    workspace's day), else in ``now``'s own zone (seed 001's API counts from UTC midnight)."""
+    local = now.astimezone(tz) if tz is not None else now
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    return midnight.astimezone(now.tzinfo) if tz is not None else midnight
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 import weakref
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -80,12 +80,18 @@ class InboundService:
         return {"success": True, "leads": leads, "metrics": metrics, "total": metrics["totalLeads"]}
 
     def metrics(
-        self, conn: Connection, workspace_id: str, since: datetime, until: datetime
+        self,
+        conn: Connection,
+        workspace_id: str,
+        since: datetime,
+        until: datetime,
+        tz: tzinfo | None = None,
     ) -> dict[str, Any]:
         """Seed 001's metrics over the leads created in [since, until), the change of each
-        against the period of the same length just before, and the period's heat map."""
+        against the period of the same length just before, and the period's heat map;
+        "today" from midnight in ``tz`` (the workspace's zone), UTC without one."""
         counted, queries = InboundQueries(conn), LeadQueries(conn)
-        today = start_of_day(until)
+        today = start_of_day(until, tz)
         cells = counted.breakdown(_created_between(workspace_id, since, until))
         current = metrics_of(
             cells, today=queries.count(_created_between(workspace_id, today, until))

@@ -13,7 +13,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Connection
 
-from leadpipe.accounts.repository import SavedViewRepository
+from leadpipe.accounts.repository import SavedViewRepository, WorkspaceRepository
+from leadpipe.accounts.rules import time_zone_of
 from leadpipe.accounts.sessions import SignedIn
 from leadpipe.activities.repository import ActivityQueries
 from leadpipe.contact_api.service import contact
@@ -57,6 +58,7 @@ from leadpipe.web.rules import (
     badge_ink,
     parse_table_query,
     period_bounds,
+    zone,
 )
 from leadpipe.web.tables import (
     Workspace,
@@ -133,7 +135,10 @@ def _period(request: Request) -> int:
 def _metrics(conn: Connection, who: SignedIn, period: int) -> dict[str, Any]:
     assert who.workspace_id is not None
     since, until = period_bounds(period, utcnow())
-    return {"metrics": inbound.metrics(conn, who.workspace_id, since, until)}
+    found = WorkspaceRepository(conn).get(who.workspace_id)
+    time_zone = time_zone_of(found.settings)
+    metrics = inbound.metrics(conn, who.workspace_id, since, until, zone(time_zone))
+    return {"metrics": metrics, "time_zone": time_zone}
 
 
 def _table(
