@@ -33,7 +33,7 @@ from leadpipe.contacts.repository import (
 from leadpipe.leads.repository import LEAD_COUNTS, LEADS, STATUS_HISTORY
 from leadpipe.pipeline.rules import WON
 from leadpipe.storage.base import table_of
-from leadpipe.storage.dialect import InJsonArray
+from leadpipe.storage.dialect import InFoundFirst, InJsonArray
 from leadpipe.storage.models import Contact, LeadTag
 from leadpipe.storage.work import Work
 
@@ -250,7 +250,7 @@ def _tagged(*, in_order: bool) -> Any:
     tags' leads as a list."""
     if in_order:
         return exists().where(*_tag_rows_condition(), _t.lead_id == _l.id)
-    return _l.id.in_(select(_t.lead_id).where(*_tag_rows_condition()))
+    return InFoundFirst(_l.id, select(_t.lead_id).where(*_tag_rows_condition()))
 
 
 _TAG_ROWS = select(func.count()).select_from(_TAGS).where(*_tag_rows_condition())
