@@ -12,7 +12,7 @@ Two steps, because the server is yours to start:
 
 ``fill`` makes the largest workspace about 70,000 leads and spreads the rest over 199
 smaller ones (contacts about 0.7 per lead, a year of history, realistic stages, products,
-sources, priorities, temperatures and scores). ``measure`` runs each query against the
+sources, priorities, temperatures, scores and tags). ``measure`` runs each query against the
 largest workspace and prints p50 and p95: the default lead list, a stage + source filtered
 list, a search by phone in another format than stored, the pipeline overview, the inbound
 queue with metrics, and the lead table's other sorts and filters.
@@ -65,6 +65,21 @@ def workspace_sizes(total: int, count: int, largest: int) -> list[int]:
     sizes = [max(1, int(rest * w / sum(weights))) for w in weights]
     sizes[0] += rest - sum(sizes)
     return [largest, *sizes]
+
+
+# Each tag's share of the leads, drawn independently: most leads have none, a few two.
+TAG_SHARES = (
+    ("financing", 0.15),
+    ("referral", 0.10),
+    ("spanish", 0.08),
+    ("vip", 0.05),
+    ("commercial", 0.05),
+    ("hoa", 0.005),
+)
+
+
+def some_tags(rng: random.Random) -> list[str]:
+    return [tag for tag, share in TAG_SHARES if rng.random() < share]
 
 
 DASHBOARD_USER = "bench@example.com"
@@ -142,7 +157,7 @@ def fill_workspace(
                 "is_converted": stage == "won",
                 "converted_at": created if stage == "won" else None,
                 "metadata": {},
-                "tags": [],
+                "tags": some_tags(rng),
                 "custom_fields": {},
                 "created_at": created,
                 "updated_at": min(now, created + timedelta(seconds=rng.randint(0, 30 * 86400))),
@@ -321,7 +336,9 @@ def measure_dashboard(args: argparse.Namespace) -> None:
             "closed leads": "status=closed",
             "several stages": "stage=new&stage=qualified&stage=proposal",
             "several sources": "source=Google%20Ads&source=Website",
-            "tag": "tag=vip",
+            "tag (5% of leads)": "tag=vip",
+            "a rare tag (0.5%)": "tag=hoa",
+            "two tags": "tag=vip,hoa",
             "heat-map cell (30 days)": (
                 "source=Google%20Ads&product=Solar%20Panels&status=all&within=30"
             ),

@@ -26,6 +26,7 @@ TABLES = (
     "leads",
     "lead_activities",
     "lead_status_history",
+    "lead_tags",
     "lead_pipeline_stages",
     "webhooks",
     "api_keys",
@@ -53,8 +54,8 @@ def as_app_role(settings: Settings) -> Iterator[str]:
 @pytest.fixture
 async def two_workspaces(client: httpx.AsyncClient, tenant: Tenant, db: Database) -> str:
     other = make_tenant(db, workspace_id="other")
-    await deliver(client, tenant, phone="5556000001", product="Solar")
-    await deliver(client, other, phone="5556000002", product="Solar")
+    await deliver(client, tenant, phone="5556000001", product="Solar", tags=["vip"])
+    await deliver(client, other, phone="5556000002", product="Solar", tags=["vip"])
     return other.workspace_id
 
 

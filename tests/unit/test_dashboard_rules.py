@@ -17,10 +17,13 @@ from leadpipe.accounts.rules import (
     time_zone_of,
     time_zone_problem,
 )
+from leadpipe.customfields.rules import FieldDefinition
 from leadpipe.inbound.rules import Breakdown, heat_map, metric_changes, metrics_of
 from leadpipe.kit.memo import Remembered
 from leadpipe.web.rules import (
+    DEFAULT_COLUMNS,
     TableQuery,
+    available_columns,
     badge_ink,
     bulk_result,
     contrast,
@@ -30,8 +33,11 @@ from leadpipe.web.rules import (
     moment_of,
     page_count,
     parse_table_query,
+    read_column_choice,
     readable_time,
     relative_time,
+    shown_columns,
+    shown_value,
     zone,
 )
 
@@ -301,3 +307,62 @@ def test_a_bulk_action_says_what_it_did(
     action: str, done: int, extra: dict[str, Any], said: str
 ) -> None:
     assert bulk_result(action, done, **extra) == said
+
+
+# -- the table's columns ---------------------------------------------------------------
+
+ROOF = FieldDefinition("roof_type", "Roof type", "text")
+COLUMNS = available_columns([ROOF])
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [
+        # Never chosen: the table as it was, the stage in its place.
+        (None, ["product", "source", "tags", "stage", "priority", "value", "assignee", "created"]),
+        # Chosen: in the table's order whatever the stored order; the stage always.
+        (["cf.roof_type", "phone", "score"], ["stage", "score", "phone", "cf.roof_type"]),
+        ([], ["stage"]),
+        # A custom field deleted since (or a column no longer offered) is left out.
+        (["cf.gone", "tags"], ["tags", "stage"]),
+    ],
+)
+def test_the_columns_shown(stored: list[str] | None, shown: list[str]) -> None:
+    assert [c.key for c in shown_columns(stored, COLUMNS)] == shown
+
+
+@pytest.mark.parametrize(
+    ("given", "chosen", "unknown"),
+    [
+        (["phone", "tags", "phone"], ["tags", "phone"], []),
+        (["cf.roof_type", "next_task"], ["next_task", "cf.roof_type"], []),
+        (["nope", "score"], ["score"], ["nope"]),
+        (["stage"], [], ["stage"]),  # always shown: no choice
+        (["cf.other"], [], ["cf.other"]),
+        ([], [], []),
+    ],
+)
+def test_a_column_choice_as_read(given: list[str], chosen: list[str], unknown: list[str]) -> None:
+    assert read_column_choice(given, COLUMNS) == (chosen, unknown)
+
+
+def test_the_default_columns_are_columns() -> None:
+    assert set(DEFAULT_COLUMNS) <= {c.key for c in COLUMNS}
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (None, "—"),
+        ("", "—"),
+        ([], "—"),
+        (True, "Yes"),
+        (False, "No"),
+        (["a", 2], "a, 2"),
+        (0, "0"),
+        (12.5, "12.5"),
+        ("shingle", "shingle"),
+    ],
+)
+def test_a_custom_fields_value_in_a_cell(value: Any, shown: str) -> None:
+    assert shown_value(value) == shown

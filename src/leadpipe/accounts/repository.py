@@ -153,6 +153,20 @@ class UserRepository:
         ).mappings()
         return [dict(r) for r in rows]
 
+    def table_columns(self, workspace_id: str, user_id: Any) -> list[Any] | None:
+        """The lead table's columns the member chose (None: never chose)."""
+        found = self.conn.execute(
+            select(_m.table_columns).where(_m.workspace_id == workspace_id, _m.user_id == user_id)
+        ).first()
+        return found[0] if found is not None else None
+
+    def set_table_columns(self, workspace_id: str, user_id: Any, columns: list[str] | None) -> None:
+        self.conn.execute(
+            update(MEMBERS)
+            .where(_m.workspace_id == workspace_id, _m.user_id == user_id)
+            .values(table_columns=columns)
+        )
+
     def remove_member(self, workspace_id: str, user_id: Any) -> None:
         self.conn.execute(
             delete(MEMBERS).where(_m.workspace_id == workspace_id, _m.user_id == user_id)

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     and_,
     bindparam,
+    exists,
     false,
     func,
     or_,
@@ -34,12 +35,14 @@ from leadpipe.contacts.rules import after_prefix
 from leadpipe.leads.repository import LEAD_COUNTS, LEADS, STATUS_HISTORY
 from leadpipe.pipeline.rules import WON
 from leadpipe.storage.base import table_of
-from leadpipe.storage.dialect import HasAnyOf, InJsonArray
-from leadpipe.storage.models import Contact
+from leadpipe.storage.dialect import InFoundFirst, InJsonArray
+from leadpipe.storage.models import Contact, LeadTag
 from leadpipe.storage.work import Work
 
 _CONTACTS = table_of(Contact)
 _ct = _CONTACTS.c
+_TAGS = table_of(LeadTag)
+_t = _TAGS.c
 # Everything a client sees of a lead, with its contact's name and identity alongside.
 _LIST_COLUMNS = [c for c in LEADS.c if c.key not in ("raw_payload", "product_key")]
 _CONTACT_COLUMNS = [
@@ -204,7 +207,7 @@ def filter_conditions(names: frozenset[str], *, ordered: bool = False) -> tuple[
     if "open_only" in names or "closed_only" in names:
         where.append(open_condition(_l, is_open="open_only" in names))
     if "tags" in names:
-        where.append(HasAnyOf(_l.tags, bindparam("tags", type_=String)))
+        where.append(_tagged(in_order=ordered and "common_tags" in names))
     if "created_from" in names:
         where.append(_l.created_at >= bindparam("created_from"))
     if "created_to" in names:
@@ -241,6 +244,32 @@ def filter_conditions(names: frozenset[str], *, ordered: bool = False) -> tuple[
         )
         where.append(_l.contact_id.in_(matching))
     return tuple(where)
+
+
+# A page of leads with tags given as many rows of ``lead_tags`` as this, or more, is read
+# in the sort's order, each lead looked up among the tags (50 matches come after a few
+# hundred leads); fewer, and the tags' leads are found first and sorted, since in order
+# the page would pass thousands of leads (all, for an unused tag) before it filled.
+COMMON_TAG_ROWS = 1000
+
+
+def _tag_rows_condition() -> tuple[Any, ...]:
+    return (
+        _t.workspace_id == bindparam("workspace_id"),
+        InJsonArray(_t.tag, bindparam("tags", type_=String)),
+    )
+
+
+def _tagged(*, in_order: bool) -> Any:
+    """Leads with any of the tags, from the tags' own index (kept by triggers, migration
+    0027) rather than every lead's JSON: looked up lead by lead ``in_order``, else the
+    tags' leads as a list."""
+    if in_order:
+        return exists().where(*_tag_rows_condition(), _t.lead_id == _l.id)
+    return InFoundFirst(_l.id, select(_t.lead_id).where(*_tag_rows_condition()))
+
+
+_TAG_ROWS = select(func.count()).select_from(_TAGS).where(*_tag_rows_condition())
 
 
 def _order(sort: str, descending: bool) -> tuple[Any, Any]:
@@ -314,10 +343,22 @@ class LeadQueries:
         stmt = _count_statement(frozenset(values))
         return int(self.work.run(stmt, values).scalar())
 
+    def _tag_plan(self, values: dict[str, Any]) -> dict[str, Any] | None:
+        """``values`` as a page reads them best for the tags given (``COMMON_TAG_ROWS``);
+        None when no lead has any of them."""
+        if "tags" not in values:
+            return values
+        rows = int(self.work.run(_TAG_ROWS, values).scalar())
+        if rows == 0:
+            return None
+        return {**values, "common_tags": True} if rows >= COMMON_TAG_ROWS else values
+
     def page(
         self, f: LeadFilters, *, sort: str, descending: bool, limit: int, offset: int
     ) -> list[dict[str, Any]]:
-        values = filter_values(f)
+        values = self._tag_plan(filter_values(f))
+        if values is None:
+            return []
         stmt = _page_statement(frozenset(values), sort, descending)
         rows = self.work.run(stmt, {**values, "limit": limit, "offset": offset})
         return [_with_contact(r, _LIST_KEYS) for r in rows.rows]
@@ -326,7 +367,9 @@ class LeadQueries:
         self, f: LeadFilters, *, sort: str, descending: bool, limit: int, offset: int
     ) -> tuple[list[dict[str, Any]], int | None]:
         """A page and the number of leads matching (None when the page is empty)."""
-        values = filter_values(f)
+        values = self._tag_plan(filter_values(f))
+        if values is None:
+            return [], None
         stmt = _counted_page_statement(frozenset(values), sort, descending)
         rows = self.work.run(stmt, {**values, "limit": limit, "offset": offset}).rows
         total = int(rows[0][-1]) if rows else None

@@ -95,3 +95,23 @@ class TaskRepository:
             .group_by(_t.lead_id)
         )
         return {r[0]: (int(r[1]), int(r[2] or 0)) for r in rows}
+
+    def next_per_lead(
+        self, workspace_id: str, lead_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, dict[str, Any]]:
+        """Each lead's earliest open task (by due time), for the lead table's column."""
+        if not lead_ids:
+            return {}
+        rows = self.conn.execute(
+            select(_t.lead_id, _t.title, _t.due_at)
+            .where(
+                _t.workspace_id == workspace_id,
+                _t.lead_id.in_(lead_ids),
+                _t.done_at.is_(None),
+            )
+            .order_by(_t.lead_id, _t.due_at, _t.id)
+        ).mappings()
+        found: dict[uuid.UUID, dict[str, Any]] = {}
+        for row in rows:
+            found.setdefault(row["lead_id"], dict(row))
+        return found

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Connection
 
-from leadpipe.accounts.repository import SavedViewRepository, WorkspaceRepository
+from leadpipe.accounts.repository import SavedViewRepository, UserRepository, WorkspaceRepository
 from leadpipe.accounts.rules import time_zone_of
 from leadpipe.accounts.sessions import SignedIn
 from leadpipe.activities.repository import ActivityQueries
@@ -45,7 +45,7 @@ from leadpipe.web.changes import (
     update_lead,
     write_and_announce,
 )
-from leadpipe.web.forms import body_of, form_values
+from leadpipe.web.forms import body_of, form_lists, form_values
 from leadpipe.web.live import hub_of
 from leadpipe.web.render import color_of, page, redirect
 from leadpipe.web.rules import (
@@ -58,6 +58,7 @@ from leadpipe.web.rules import (
     badge_ink,
     parse_table_query,
     period_bounds,
+    read_column_choice,
     zone,
 )
 from leadpipe.web.tables import (
@@ -67,6 +68,8 @@ from leadpipe.web.tables import (
     load_workspace,
     memberships_of,
     names_to_filter_by,
+    table_columns,
+    with_column_values,
 )
 
 router = APIRouter(tags=[DASHBOARD_TAG], include_in_schema=False)
@@ -163,8 +166,9 @@ def _inbound(conn: Connection, who: SignedIn, query: TableQuery) -> dict[str, An
 
 def _matching(
     conn: Connection, who: SignedIn, query: TableQuery, lead_ids: list[uuid.UUID]
-) -> tuple[Workspace, list[dict[str, Any]]]:
-    """Those of the leads that match the table's filters, newest first."""
+) -> dict[str, Any]:
+    """Those of the leads that match the table's filters, newest first, as rows of the
+    user's table (its columns)."""
     assert who.workspace_id is not None
     workspace = load_workspace(conn, who.workspace_id)
     filters = lead_filters(query, who, workspace, utcnow())
@@ -181,7 +185,9 @@ def _matching(
         )
         found += one
     found.sort(key=lambda row: (row["created_at"], row["id"]), reverse=True)
-    return workspace, found
+    columns = table_columns(conn, who, workspace.id)
+    leads = with_column_values(conn, workspace.id, found, columns)
+    return {"workspace": workspace, "columns": columns, "leads": leads, "query": query}
 
 
 @router.get("/app/leads/{lead_id}/row", response_class=HTMLResponse)
@@ -189,10 +195,10 @@ async def lead_row(lead_id: uuid.UUID, request: Request, who: Viewer, db: Databa
     """One row of the table as it is now, if the lead still matches the table's filters
     (live updates); 204 when it does not."""
     query, _ = parse_table_query(request.query_params)
-    workspace, found = await db.read(lambda conn: _matching(conn, who, query, [lead_id]))
-    if not found:
+    rows = await db.read(lambda conn: _matching(conn, who, query, [lead_id]))
+    if not rows["leads"]:
         return Response(status_code=204)
-    return page(request, "_lead_row.html", {"workspace": workspace, "l": found[0], "query": query})
+    return page(request, "_lead_row.html", {**rows, "l": rows["leads"][0]})
 
 
 # New leads a watcher asks for at once, at most: a burst gathered in a fraction of a second.
@@ -206,10 +212,8 @@ async def lead_rows(request: Request, who: Viewer, db: DatabaseDep) -> Response:
     shows counted on its "new leads" banner."""
     query, _ = parse_table_query(request.query_params)
     lead_ids = _lead_ids(request.query_params.getlist("id"))
-    workspace, found = await db.read(lambda conn: _matching(conn, who, query, lead_ids))
-    return page(
-        request, "_lead_rows.html", {"workspace": workspace, "leads": found, "query": query}
-    )
+    rows = await db.read(lambda conn: _matching(conn, who, query, lead_ids))
+    return page(request, "_lead_rows.html", rows)
 
 
 def _lead_ids(given: list[str]) -> list[uuid.UUID]:
@@ -399,6 +403,46 @@ async def delete_view(
 
     await db.write(delete)
     return redirect("/app", request)
+
+
+# -- the table's columns ---------------------------------------------------------------
+
+# More names than any workspace's table has columns is no choice a page made.
+COLUMNS_AT_ONCE = 200
+
+
+@router.post("/app/columns", response_class=HTMLResponse)
+async def choose_columns(request: Request, who: Viewer, db: DatabaseDep) -> Response:
+    """The signed-in user's columns of the lead table in this workspace (``columns``,
+    repeated; ``reset=1``: the default ones), kept for them; the table redrawn with its
+    query (``query``)."""
+    form = await request.form()
+    given = (await form_lists(request, "columns"))["columns"]
+    reset = form.get("reset") == "1"
+    query, _ = parse_table_query(parse_qsl(str(form.get("query", ""))))
+    if len(given) > COLUMNS_AT_ONCE:
+        raise ValidationFailed(
+            "Invalid columns", [field_error("columns", f"at most {COLUMNS_AT_ONCE} columns")]
+        )
+
+    def save(conn: Connection) -> None:
+        assert who.workspace_id is not None
+        available = table_columns(conn, who, who.workspace_id).available
+        chosen, unknown = read_column_choice(given, available)
+        if unknown:
+            named = ", ".join(unknown[:5])
+            raise ValidationFailed(
+                "Invalid columns", [field_error("columns", f"no such column: {named}")]
+            )
+        UserRepository(conn).set_table_columns(
+            who.workspace_id, who.user_id, None if reset else chosen
+        )
+
+    await db.write(save)
+    if request.headers.get("hx-request") != "true":
+        return redirect(query.url("/app"), request)
+    data = await db.read(lambda conn: _table(conn, who, query))
+    return page(request, "_lead_table.html", data)
 
 
 @router.get("/app/stages.css")

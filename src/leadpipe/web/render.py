@@ -21,12 +21,14 @@ from leadpipe.contacts.rules import phone_as_read
 from leadpipe.kit.clock import utcnow
 from leadpipe.kit.urls import is_web_url
 from leadpipe.web.rules import (
+    choosable,
     full_name,
     initials,
     moment_of,
     name_initials,
     readable_time,
     relative_time,
+    shown_value,
     zone,
 )
 from leadpipe.webhooks.rules import restorable_until
@@ -175,7 +177,10 @@ TEMPLATES.env.filters.update(
     money=_money,
     change=_change,
     color=color_of,
+    shown_value=shown_value,
 )
-TEMPLATES.env.globals.update(full_name=full_name, initials=initials, name_initials=name_initials)
+TEMPLATES.env.globals.update(
+    choosable=choosable, full_name=full_name, initials=initials, name_initials=name_initials
+)
 # ``{% if url is web_url %}``: only http(s) URLs from users and payloads become links.
 TEMPLATES.env.tests["web_url"] = is_web_url

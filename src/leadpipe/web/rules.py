@@ -422,6 +422,86 @@ def single_group(groups: Mapping[Any, list[uuid.UUID]], limit: int) -> tuple[Any
     return (before, ids) if 0 < len(ids) <= limit else (None, [])
 
 
+# -- the table's columns ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """A column of the lead table a user may show or hide. ``sort``: the table's sort its
+    header switches to; ``choice``: its name in the chooser, when not its header's."""
+
+    key: str
+    label: str
+    sort: str | None = None
+    field_type: str | None = None  # a custom field's
+    choice: str = ""
+    always: bool = False  # shown whatever the choice, and not in the chooser
+
+    @property
+    def choice_label(self) -> str:
+        return self.choice or self.label
+
+
+# After the lead (its person, always first), in this order; the stage is always shown.
+BUILT_IN_COLUMNS = (
+    Column("product", "Product"),
+    Column("source", "Source"),
+    Column("tags", "Tags"),
+    Column("stage", "Stage", always=True),
+    Column("priority", "Priority", choice="Priority and temperature"),
+    Column("score", "Score", sort="lead_score"),
+    Column("value", "Value", sort="estimated_value"),
+    Column("assignee", "Assignee"),
+    Column("phone", "Phone"),
+    Column("next_task", "Next task"),
+    Column("last_activity", "Last activity"),
+    Column("created", "Created", sort="created_at"),
+)
+# What the table showed before columns could be chosen.
+DEFAULT_COLUMNS = ("product", "source", "tags", "priority", "value", "assignee", "created")
+CUSTOM_COLUMN = "cf."  # + a custom field's key
+
+
+def available_columns(fields: Iterable[Any]) -> tuple[Column, ...]:
+    """Every column the workspace's table can show: the built-in ones, then a column per
+    custom field (``key``, ``label``, ``field_type``), in the fields' order."""
+    custom = (Column(CUSTOM_COLUMN + f.key, f.label, field_type=f.field_type) for f in fields)
+    return (*BUILT_IN_COLUMNS, *custom)
+
+
+def shown_columns(stored: Iterable[Any] | None, available: Iterable[Column]) -> tuple[Column, ...]:
+    """The columns a user chose (``None``: never chose, the default set), in the table's
+    order; a custom field deleted since is no longer among them."""
+    keys = set(DEFAULT_COLUMNS if stored is None else stored)
+    return tuple(c for c in available if c.always or c.key in keys)
+
+
+def choosable(available: Iterable[Column]) -> tuple[Column, ...]:
+    """The columns the chooser offers: all but those always shown."""
+    return tuple(c for c in available if not c.always)
+
+
+def read_column_choice(
+    given: Iterable[str], available: Iterable[Column]
+) -> tuple[list[str], list[str]]:
+    """The keys of the columns chosen, in the table's order, and the names given that are
+    no column of the workspace's table."""
+    chosen = list(dict.fromkeys(given))
+    known = [c.key for c in choosable(available)]
+    return [k for k in known if k in chosen], [k for k in chosen if k not in known]
+
+
+def shown_value(value: Any) -> str:
+    """A custom field's value in a cell: ``Yes``/``No``, a list joined, ``—`` for none."""
+    if value is None or value == "" or value == []:
+        return "—"
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
 # -- colours ---------------------------------------------------------------------------
 
 AA_CONTRAST = 4.5  # WCAG 2 AA for text

@@ -19,22 +19,27 @@ from leadpipe.accounts.repository import (
 from leadpipe.accounts.rules import lost_reasons_of, time_zone_of
 from leadpipe.accounts.sessions import SignedIn
 from leadpipe.contacts.rules import search_terms
+from leadpipe.customfields.repository import FieldDefinitionRepository
 from leadpipe.inbound.repository import InboundQueries
 from leadpipe.kit.clock import utcnow
 from leadpipe.leads.queries import LeadFilters
 from leadpipe.leads.rules import product_key
 from leadpipe.leads.service import lead
 from leadpipe.pipeline.repository import StageRepository
+from leadpipe.tasks.repository import TaskRepository
 from leadpipe.web.rules import (
     ASSIGNED_TO_ME,
     SORTS,
     UNASSIGNED,
+    Column,
     TableQuery,
+    available_columns,
     day_end,
     day_start,
     page_count,
     period_bounds,
     quick_filters,
+    shown_columns,
     zone,
 )
 
@@ -155,6 +160,35 @@ def lead_page(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class TableColumns:
+    """The columns the signed-in user's table shows, among those it could."""
+
+    shown: tuple[Column, ...]
+    available: tuple[Column, ...]
+
+    def shows(self, key: str) -> bool:
+        return any(c.key == key for c in self.shown)
+
+
+def table_columns(conn: Connection, who: SignedIn, workspace_id: str) -> TableColumns:
+    available = available_columns(FieldDefinitionRepository(conn).active(workspace_id))
+    stored = UserRepository(conn).table_columns(workspace_id, who.user_id)
+    return TableColumns(shown_columns(stored, available), available)
+
+
+def with_column_values(
+    conn: Connection, workspace_id: str, leads: list[dict[str, Any]], columns: TableColumns
+) -> list[dict[str, Any]]:
+    """The leads with what their shown columns need beyond the lead's own row: the next
+    task (read only when its column is shown)."""
+    if columns.shows("next_task"):
+        found = TaskRepository(conn).next_per_lead(workspace_id, [one["id"] for one in leads])
+        for one in leads:
+            one["next_task"] = found.get(one["id"])
+    return leads
+
+
 def lead_table(
     conn: Connection, who: SignedIn, query: TableQuery, workspace: Workspace | None = None
 ) -> dict[str, Any]:
@@ -163,10 +197,12 @@ def lead_table(
     workspace = workspace or load_workspace(conn, who.workspace_id)
     filters = lead_filters(query, who, workspace, utcnow())
     leads, total = lead_page(conn, filters, query)
+    columns = table_columns(conn, who, workspace.id)
     return {
         "workspace": workspace,
         "query": query,
-        "leads": leads,
+        "columns": columns,
+        "leads": with_column_values(conn, workspace.id, leads, columns),
         "total": total,
         "pages": page_count(total, query.size),
         "sorts": SORTS,

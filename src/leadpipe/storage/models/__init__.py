@@ -19,7 +19,13 @@ from leadpipe.storage.models.intake import (
     Webhook,
     WebhookDelivery,
 )
-from leadpipe.storage.models.leads import Lead, LeadActivity, LeadCount, LeadStatusHistory
+from leadpipe.storage.models.leads import (
+    Lead,
+    LeadActivity,
+    LeadCount,
+    LeadStatusHistory,
+    LeadTag,
+)
 from leadpipe.storage.models.pipeline import PipelineStage
 from leadpipe.storage.models.tasks import LeadTask
 
@@ -37,6 +43,7 @@ __all__ = [
     "LeadImport",
     "LeadImportRefusal",
     "LeadStatusHistory",
+    "LeadTag",
     "LeadTask",
     "Membership",
     "PipelineStage",

@@ -70,6 +70,9 @@ class Membership(Base):
     )
     role: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime]
+    # The columns this user's lead table shows in this workspace, in order (keys of
+    # ``web.columns``); None: the default set.
+    table_columns: Mapped[list[Any] | None] = mapped_column()
 
 
 class DashboardSession(Base):

@@ -199,3 +199,24 @@ class LeadCount(Base):
     is_converted: Mapped[bool] = mapped_column(primary_key=True)
     lead_count: Mapped[int] = mapped_column(server_default=text("0"))
     value_total: Mapped[Decimal] = mapped_column(server_default=text("0"))
+
+
+class LeadTag(Base):
+    """One tag of one lead: ``leads.tags`` as rows, so that the table's tag filter reads
+    an index instead of every lead's JSON (363 ms at 70,000 leads).
+
+    Kept by triggers on ``leads`` (migration 0027) in the same transaction as every insert
+    and every change of ``tags``, whoever writes; a lead's tags go with it (the reference
+    cascades). Only the JSON's strings are tags, as the filter had it.
+    """
+
+    __tablename__ = "lead_tags"
+    # The lead's tags replaced, its deletion cascaded: found by lead.
+    __table_args__ = (Index("ix_lead_tags_lead_id", "lead_id"),)
+
+    workspace_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # Text: a tag longer than the API allows (a stored payload's) must not fail its write.
+    tag: Mapped[str] = mapped_column(Text, primary_key=True)
+    lead_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("leads.id", ondelete="CASCADE"), primary_key=True
+    )

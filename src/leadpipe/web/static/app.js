@@ -109,10 +109,21 @@
     if (label) summary.prepend(label);
   }
   document.addEventListener("click", (e) => {
-    // One several-values filter open at a time; a click elsewhere closes it.
-    document.querySelectorAll("details.multi[open]").forEach((d) => {
+    // One several-values filter (or the column chooser) open at a time; a click
+    // elsewhere closes it.
+    document.querySelectorAll("details.multi[open], details.columns-menu[open]").forEach((d) => {
       if (!d.contains(e.target)) d.open = false;
     });
+  });
+  // The column chooser sends the table's query as it is now (filters, sort and page have
+  // changed since the page loaded), so that the table comes back as it was, columns apart.
+  document.addEventListener("htmx:configRequest", (e) => {
+    if (e.detail.elt.matches && e.detail.elt.matches("[data-columns-form]")) {
+      e.detail.parameters.query = rowQuery();
+    }
+  });
+  document.addEventListener("submit", (e) => {
+    if (e.target.matches("[data-columns-form]")) e.target.elements.query.value = rowQuery();
   });
   // A bulk delete asks first (the button sends through htmx: its confirm step).
   document.addEventListener("htmx:confirm", (e) => {
