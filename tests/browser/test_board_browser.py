@@ -129,8 +129,10 @@ def test_filters_narrow_the_board_and_stay_in_its_address(
 
     board.get_by_label("Only mine").uncheck()
     board.get_by_label("Product").select_option("Roofing")  # at once: the last choice wins
+    expect(board.locator(".board-card", has_text="Mine")).to_have_count(0)
     expect(board.locator(".board-card")).to_have_count(1)
     expect(board.locator(".board-card")).to_contain_text("Other")
+    expect(board).to_have_url(f"{base_url}/app/pipeline?product=Roofing&source=")
     board.reload()  # the address keeps the filter
     expect(board.locator(".board-card")).to_have_count(1)
     expect(board.get_by_label("Product")).to_have_value("Roofing")

@@ -112,7 +112,7 @@ async def test_a_choice_is_kept_for_the_user_and_shown_in_the_headers_rows_and_l
     assert headers_of(chosen.text) == expected
     assert 'data-row-query="tag=vip&amp;size=25"' in chosen.text
     row = cells_of(chosen.text)[0]
-    assert row[2:4] == ["87", "+15558000001"]
+    assert row[2:4] == ["87", "(555) 800-0001"]  # the phone as the workspace reads it
     assert row[4].startswith("Call Ana back due ")  # the earliest open task
     assert row[5] == "shingle"
 
