@@ -208,9 +208,9 @@ class TestStages:
         assert moved.json()["data"] == {"deleted": "qualified", "leads_moved": 1}
         lead = one(db, Lead, id=leads[2]["lead_id"])
         assert (lead["stage"], lead["probability"]) == ("proposal", 60)
-        assert rows(db, LeadStatusHistory, lead_id=leads[2]["lead_id"])[-1]["new_stage"] == (
-            "proposal"
-        )
+        change = rows(db, LeadStatusHistory, lead_id=leads[2]["lead_id"])[-1]
+        assert change["new_stage"] == "proposal"
+        assert change["changed_by_name"] == "API"  # who deleted the stage, not "Pipeline"
 
     @pytest.mark.parametrize("slug", ["won", "lost", "new"])
     async def test_built_in_and_default_stages_stay(

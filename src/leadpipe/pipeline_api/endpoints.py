@@ -14,6 +14,7 @@ from leadpipe.kit.clock import utcnow
 from leadpipe.kit.openapi import READ_ERRORS, Envelope, conflict, public, public_all
 from leadpipe.kit.periods import END_DOC, START_DOC, PeriodBound, end_of, start_of
 from leadpipe.kit.responses import JSONResponse, ok
+from leadpipe.leads.rules import Actor
 from leadpipe.pipeline.rules import DATE_RANGES, date_range
 from leadpipe.pipeline_api.schemas import (
     PipelineOverview,
@@ -136,5 +137,8 @@ async def delete_stage(
 ) -> JSONResponse:
     """Delete a stage; one that holds leads needs ``move_to`` (or deactivate it instead)."""
     principal.check_workspace(workspace_id)
-    moved = await db.write(lambda conn: pipeline.delete(conn, workspace_id, stage_slug, move_to))
+    who = Actor.api_key(principal.key_id)
+    moved = await db.write(
+        lambda conn: pipeline.delete(conn, workspace_id, stage_slug, move_to, actor=who)
+    )
     return ok({"deleted": stage_slug, "leads_moved": moved})

@@ -13,7 +13,7 @@ from leadpipe.kit.clock import utcnow
 from leadpipe.kit.ids import uuid7
 from leadpipe.leads.lifecycle import LeadWrites, lifecycle
 from leadpipe.leads.queries import LeadQueries
-from leadpipe.leads.rules import SYSTEM, plan_move
+from leadpipe.leads.rules import SYSTEM, Actor, plan_move
 from leadpipe.pipeline.repository import StageRepository
 from leadpipe.pipeline.rules import LOST, WON, StageInfo, pipeline_totals, slugify, weighted
 from leadpipe.pipeline_api.schemas import StageCreate, StageReorder, StageUpdate
@@ -163,8 +163,16 @@ class PipelineService:
         repo.set_orders(workspace_id, body.order, utcnow())
         return self.stages(conn, workspace_id, include_inactive=True)
 
-    def delete(self, conn: Connection, workspace_id: str, slug: str, move_to: str | None) -> int:
-        """Delete a stage; leads in it must be moved (``move_to``) or the delete is refused."""
+    def delete(
+        self,
+        conn: Connection,
+        workspace_id: str,
+        slug: str,
+        move_to: str | None,
+        actor: Actor = SYSTEM,
+    ) -> int:
+        """Delete a stage; leads in it must be moved (``move_to``) or the delete is refused.
+        The moves are recorded as ``actor``'s (who deleted the stage)."""
         repo = StageRepository(conn)
         stage = self._get(repo, workspace_id, slug)
         self._check_can_close(stage, "delete")
@@ -185,7 +193,7 @@ class PipelineService:
             plan = plan_move(
                 slug,
                 _stage_info(target),
-                actor=SYSTEM,
+                actor=actor,
                 reason=f"stage '{slug}' deleted",
                 source="Pipeline",
                 now=now,
@@ -196,7 +204,7 @@ class PipelineService:
                 from_stage=slug,
                 lead_ids=holding,
                 plan=plan,
-                actor=SYSTEM,
+                actor=actor,
                 now=now,
             )
         repo.delete(workspace_id, slug)
