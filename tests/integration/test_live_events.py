@@ -108,10 +108,14 @@ def test_a_delivery_reaches_the_dashboards_of_its_workspace_only(
 
 
 def test_the_events_of_one_write_reach_a_socket_as_one_message(
-    base_url: str, db: Database, tenant: Tenant
+    base_url: str, db: Database, tenant: Tenant, settings: Settings
 ) -> None:
     """A new person's delivery announces the contact and the lead together: the socket
-    gets them in one message (an array), not one message and one task each."""
+    gets them in one message (an array), not one message and one task each. Within one
+    process the two are heard at once; through PostgreSQL's notifications they may be
+    heard a moment apart, which this test cannot tell from a socket that sends singly."""
+    if not settings.database_url.startswith("sqlite"):
+        pytest.skip("heard together only within one process (the embedded server)")
     email = add_member(db, tenant.workspace_id, "viewer")
     with _socket(base_url, Cookie=_session_cookie(base_url, email)) as ws:
         answer = _deliver(base_url, tenant, email="burst@example.com", productid="Solar")
