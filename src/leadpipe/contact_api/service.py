@@ -207,10 +207,15 @@ class ContactService:
         return terms
 
     def get(self, conn: Connection, workspace_id: str, contact_id: uuid.UUID) -> dict[str, Any]:
+        contact = self.person(conn, workspace_id, contact_id)
+        contact["leads"] = LeadQueries(conn).for_contact(workspace_id, contact_id)
+        return contact
+
+    def person(self, conn: Connection, workspace_id: str, contact_id: uuid.UUID) -> dict[str, Any]:
+        """The contact alone, without its leads (a lead's panel shows one of them)."""
         contact = ContactQueries(conn).one(workspace_id, contact_id)
         if contact is None:
             raise NotFound(f"Contact '{contact_id}' not found")
-        contact["leads"] = LeadQueries(conn).for_contact(workspace_id, contact_id)
         return contact
 
     def update(

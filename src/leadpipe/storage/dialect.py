@@ -240,13 +240,10 @@ def _like(element: ContainsIgnoringCase, compiler: SQLCompiler, **kw: Any) -> st
     return f"{compiler.process(element.value, **kw)} LIKE {compiler.process(element.pattern, **kw)}"
 
 
-class HasAnyOf(ColumnElement[bool]):
-    """The JSON array ``column`` holds any of the strings of the JSON array bound as
-    ``values`` (a lead's tags, filtered by several at once).
-
-    - SQLite: its ``json_each`` over both arrays.
-    - PostgreSQL: ``jsonb_exists_any`` on the column's JSONB.
-    """
+class _AgainstJsonArray(ColumnElement[bool]):
+    """A condition on ``column`` against the JSON array of strings bound as ``values``: a
+    list of any length as one bind value, so that the statement stays the same (and
+    cached) whatever the number (an expanding ``IN`` would be compiled anew for each)."""
 
     inherit_cache = True
     type = Boolean()
@@ -259,6 +256,17 @@ class HasAnyOf(ColumnElement[bool]):
     def __init__(self, column: Any, values: Any) -> None:
         self.column = column
         self.values = values
+
+
+class HasAnyOf(_AgainstJsonArray):
+    """The JSON array ``column`` holds any of the strings of ``values`` (a lead's tags,
+    filtered by several at once).
+
+    - SQLite: its ``json_each`` over both arrays.
+    - PostgreSQL: ``jsonb_exists_any`` on the column's JSONB.
+    """
+
+    inherit_cache = True
 
 
 @compiles(HasAnyOf)
@@ -279,22 +287,10 @@ def _json_each_any(element: HasAnyOf, compiler: SQLCompiler, **kw: Any) -> str:
     )
 
 
-class InJsonArray(ColumnElement[bool]):
-    """``column`` equals one of the strings of the JSON array bound as ``values``: a list
-    of any length as one bind value, so that the statement stays the same (and cached)
-    whatever the number (an expanding ``IN`` would be compiled anew for each)."""
+class InJsonArray(_AgainstJsonArray):
+    """``column`` equals one of the strings of ``values``."""
 
     inherit_cache = True
-    type = Boolean()
-    _is_implicitly_boolean = True
-    _traverse_internals = [
-        ("column", InternalTraversal.dp_clauseelement),
-        ("values", InternalTraversal.dp_clauseelement),
-    ]
-
-    def __init__(self, column: Any, values: Any) -> None:
-        self.column = column
-        self.values = values
 
 
 @compiles(InJsonArray)

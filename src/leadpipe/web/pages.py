@@ -243,7 +243,7 @@ def _detail(conn: Connection, who: SignedIn, lead_id: uuid.UUID) -> dict[str, An
     return {
         "workspace": workspace,
         "l": found,
-        "person": contact.get(conn, workspace.id, found["contact_id"]),
+        "person": contact.person(conn, workspace.id, found["contact_id"]),
         "tasks": task.listed(conn, workspace.id, lead_id=lead_id, done=False),
         "field_definitions": FieldDefinitionRepository(conn).active(workspace.id),
         "timeline": timeline,
