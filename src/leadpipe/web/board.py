@@ -111,7 +111,6 @@ def _board(conn: Connection, who: SignedIn, chosen: BoardQuery) -> dict[str, Any
         "board": chosen,
         "board_query": urlencode(chosen.params()),
         "assignees": {m["id"]: m for m in workspace.members},
-        **names_to_filter_by(conn, workspace.id),
     }
 
 
@@ -120,7 +119,14 @@ async def pipeline_page(request: Request, who: Viewer, db: DatabaseDep) -> Respo
     chosen = _board_query(request)
     if request.headers.get("hx-target") == "board":  # the filters changed: the board alone
         return page(request, "_board.html", await db.read(lambda conn: _board(conn, who, chosen)))
-    data = await db.read(lambda conn: {**_board(conn, who, chosen), **_stage_list(conn, who)})
+
+    def read(conn: Connection) -> dict[str, Any]:
+        # The filters' choices belong to the page; the board alone is redrawn without them.
+        assert who.workspace_id is not None
+        choices = names_to_filter_by(conn, who.workspace_id)
+        return {**_board(conn, who, chosen), **_stage_list(conn, who), **choices}
+
+    data = await db.read(read)
     return page(request, "pipeline.html", data)
 
 
