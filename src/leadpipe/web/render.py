@@ -110,17 +110,22 @@ def _when(value: datetime | str | None, tz_name: str = "UTC") -> Markup:
     )
 
 
-def _ago(value: datetime | None, tz_name: str = "UTC", now: datetime | None = None) -> Markup:
-    """How long ago (``2 min ago``), with the moment itself in the workspace's zone on
-    hover; ``never`` for no moment."""
-    if value is None:
-        return Markup("never")
+def _timed(value: datetime, tz_name: str, text: str, hover: str = "") -> Markup:
+    """``text`` about a moment, in ``<time>`` with the moment itself in the workspace's
+    zone on hover (after ``hover``)."""
     tz = zone(tz_name)
     return Markup('<time datetime="{}" title="{}">{}</time>').format(
         value.astimezone(UTC).isoformat(),
-        f"{readable_time(value, tz)} {value.astimezone(tz).tzname()}",
-        relative_time(value, now or utcnow()),
+        f"{hover}{readable_time(value, tz)} {value.astimezone(tz).tzname()}",
+        text,
     )
+
+
+def _ago(value: datetime | None, tz_name: str = "UTC", now: datetime | None = None) -> Markup:
+    """How long ago (``2 min ago``), with the moment on hover; ``never`` for no moment."""
+    if value is None:
+        return Markup("never")
+    return _timed(value, tz_name, relative_time(value, now or utcnow()))
 
 
 def _phone(value: str | None, region: str) -> str:
@@ -129,17 +134,11 @@ def _phone(value: str | None, region: str) -> str:
 
 
 def _lasted(value: datetime | None, tz_name: str = "UTC", now: datetime | None = None) -> Markup:
-    """How long a state has lasted (``3 d``, ``5 min``), with when it began in the
-    workspace's zone on hover."""
+    """How long a state has lasted (``3 d``, ``5 min``), with when it began on hover."""
     if value is None:
         return Markup("")
-    tz = zone(tz_name)
     lasted = relative_time(value, now or utcnow()).removesuffix(" ago")
-    return Markup('<time datetime="{}" title="Since {}">{}</time>').format(
-        value.astimezone(UTC).isoformat(),
-        f"{readable_time(value, tz)} {value.astimezone(tz).tzname()}",
-        lasted.replace("just now", "< 1 min"),
-    )
+    return _timed(value, tz_name, lasted.replace("just now", "< 1 min"), hover="Since ")
 
 
 def _money(value: Decimal | float | int | None) -> str:
